@@ -1,0 +1,65 @@
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import type { RuntimeConfig } from '../core/config.ts';
+import { generateClickstream } from '../generator/clickstream.ts';
+import { partitionSubject, publishMessages } from '../generator/publish.ts';
+import clickstream from '../pipelines/clickstream.ts';
+import { ensureStream } from '../sources/streams.ts';
+
+export interface GeneratorRun {
+  rate: number;
+  count?: number;
+  seed: number;
+  users: number;
+  partitions: number;
+  duplicates: number;
+  outOfOrder: number;
+  late: number;
+  malformed: number;
+}
+
+/** Events per second of synthetic event time when publishing as fast as possible. */
+const BULK_EVENT_RATE = 1_000;
+
+/**
+ * Publish generated clickstream events to `clickstream.events.<partition>`, partitioned by user.
+ * Paced runs use the wall clock as event time; bulk runs (`rate` 0) end at "now", so their events
+ * look like recent history rather than the future.
+ */
+export async function runGenerator(
+  config: RuntimeConfig,
+  run: GeneratorRun,
+  signal: AbortSignal,
+  onProgress?: (published: number) => void,
+): Promise<{ published: number; duplicatesDropped: number }> {
+  const nc = await connect({ servers: config.nats.servers, name: 'rxa:gen', maxReconnectAttempts: -1 });
+  try {
+    await ensureStream(await jetstreamManager(nc), { name: clickstream.source.stream, subjects: clickstream.source.subjects });
+    const paced = run.rate > 0;
+    const eventsPerSecond = paced ? run.rate : BULK_EVENT_RATE;
+    const startTime = paced ? Date.now() : Date.now() - ((run.count ?? 0) * 1000) / eventsPerSecond;
+    const messages = generateClickstream({
+      seed: run.seed,
+      startTime,
+      eventsPerSecond,
+      users: run.users,
+      duplicateRate: run.duplicates,
+      outOfOrderRate: run.outOfOrder,
+      lateRate: run.late,
+      malformedRate: run.malformed,
+    });
+    return await publishMessages(
+      jetstream(nc),
+      (m, i) => ('event' in m ? partitionSubject('clickstream.events', m.event.user_id, run.partitions) : `clickstream.events.${i % run.partitions}`),
+      messages,
+      {
+        ...(run.count !== undefined ? { count: run.count } : {}),
+        ...(paced ? { ratePerSecond: run.rate } : {}),
+        signal,
+        ...(onProgress ? { onProgress } : {}),
+      },
+    );
+  } finally {
+    await nc.drain();
+  }
+}

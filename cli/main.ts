@@ -1,0 +1,109 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { configFromEnv } from '../core/config.ts';
+import { loadPipeline } from '../core/load-pipeline.ts';
+import { runPipeline } from '../core/runner.ts';
+import { runGenerator } from './gen.ts';
+import { runDemo } from './demo.ts';
+import { resetPipeline } from './reset.ts';
+import { statusPrinter } from './status-line.ts';
+
+const program = new Command()
+  .name('rxa')
+  .description('Real-time analytics pipelines: NATS JetStream → RxJS → ClickHouse.\nConnections come from RXA_NATS_URL, RXA_CLICKHOUSE_URL, RXA_CLICKHOUSE_DB (see README).')
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('run a pipeline (a .ts file whose default export is definePipeline(...)) until Ctrl-C')
+  .argument('<pipeline>', 'path to the pipeline file, e.g. pipelines/clickstream.ts')
+  .option('--quiet', 'no live status line')
+  .action(async (file: string, opts: { quiet?: boolean }) => {
+    const definition = await loadPipeline(file);
+    const controller = stopOnSignals();
+    const printer = statusPrinter(!opts.quiet);
+    await runPipeline(definition, {
+      config: configFromEnv(),
+      signal: controller.signal,
+      onStatus: printer.status,
+      onLog: printer.log,
+    });
+    printer.done();
+  });
+
+program
+  .command('gen')
+  .description('publish sample clickstream events to JetStream')
+  .option('--rate <n>', 'events per second (wall clock); 0 = as fast as possible', positiveInt, 200)
+  .option('--count <n>', 'stop after n messages (default: run until Ctrl-C)', positiveInt)
+  .option('--seed <n>', 'random seed', positiveInt, 1)
+  .option('--users <n>', 'user population size', positiveInt, 5_000)
+  .option('--partitions <n>', 'publish to clickstream.events.<0..n-1> by user', positiveInt, 4)
+  .option('--duplicates <fraction>', 'fraction of re-sent events', fraction, 0.01)
+  .option('--out-of-order <fraction>', 'fraction of events moved back in time (within the watermark)', fraction, 0.02)
+  .option('--late <fraction>', 'fraction of events far behind the watermark', fraction, 0.002)
+  .option('--malformed <fraction>', 'fraction of malformed messages', fraction, 0.005)
+  .action(async (opts: GenOptions) => {
+    const controller = stopOnSignals();
+    await runGenerator(configFromEnv(), opts, controller.signal);
+  });
+
+program
+  .command('demo')
+  .description('create everything, then run the generator and the clickstream pipeline with a live status line')
+  .option('--rate <n>', 'generated events per second', positiveInt, 200)
+  .action(async (opts: { rate: number }) => {
+    const controller = stopOnSignals();
+    await runDemo(configFromEnv(), { rate: opts.rate, signal: controller.signal });
+  });
+
+program
+  .command('reset')
+  .description("forget a pipeline's checkpoint and consumer position (its tables are kept)")
+  .argument('<pipeline>', 'path to the pipeline file')
+  .action(async (file: string) => {
+    const definition = await loadPipeline(file);
+    await resetPipeline(configFromEnv(), definition);
+    console.log(`reset ${definition.name}: checkpoint and consumer deleted`);
+  });
+
+export interface GenOptions {
+  rate: number;
+  count?: number;
+  seed: number;
+  users: number;
+  partitions: number;
+  duplicates: number;
+  outOfOrder: number;
+  late: number;
+  malformed: number;
+}
+
+/** First SIGINT/SIGTERM: graceful stop. Second: exit now (un-acked input is reprocessed later). */
+function stopOnSignals(): AbortController {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${signal}: stopping (flushing and acking; press Ctrl-C again to exit now)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+
+function fraction(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('expected a fraction between 0 and 1');
+  return n;
+}
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

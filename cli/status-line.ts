@@ -1,0 +1,46 @@
+import logUpdate from 'log-update';
+import type { PipelineStatus } from '../core/runner.ts';
+
+/** Extra figures shown before the pipeline's (e.g. the demo's generator). */
+export type StatusPrefix = () => string;
+
+/**
+ * One live status line on a terminal; on a pipe or in CI (no TTY), a plain line every 5 s.
+ * Log messages are printed above the line.
+ */
+export function statusPrinter(enabled: boolean, prefix?: StatusPrefix) {
+  const tty = process.stdout.isTTY === true;
+  let lastPlain = 0;
+  return {
+    status(status: PipelineStatus): void {
+      if (!enabled) return;
+      const line = `${prefix ? `${prefix()} | ` : ''}${formatStatus(status)}`;
+      if (tty) logUpdate(line);
+      else if (Date.now() - lastPlain >= 5_000) {
+        lastPlain = Date.now();
+        console.log(line);
+      }
+    },
+    log(message: string): void {
+      if (tty && enabled) logUpdate.clear();
+      console.error(message);
+    },
+    done(): void {
+      if (tty && enabled) logUpdate.done();
+    },
+  };
+}
+
+export function formatStatus(s: PipelineStatus): string {
+  const n = (v: number): string => v.toLocaleString('en-US');
+  return [
+    `in ${n(s.eventsIn)}`,
+    `${n(s.eventsPerSecond)}/s`,
+    `lag ${n(s.lag)}`,
+    `rows ${n(s.rowsWritten)}`,
+    `DLQ ${n(s.deadLetters)}`,
+    `late ${n(s.lateEvents)}`,
+    `acked seq ${n(s.ackedSeq)}`,
+    ...(s.sinkRetries > 0 ? [`sink retries ${n(s.sinkRetries)}`] : []),
+  ].join(' · ');
+}

@@ -1,0 +1,215 @@
+import { type Observable, Subject, type Subscription, share } from 'rxjs';
+import type { z } from 'zod';
+import { type OperatorHandle, type OperatorScope, type SideOutput, runInScope } from '../operators/scope.ts';
+import { validate } from '../operators/validate.ts';
+import type { AnyTable } from '../sinks/clickhouse/table.ts';
+import type { BuildContext, PipelineDefinition, TableMap } from './pipeline.ts';
+
+/** One message from the source, as the engine sees it. */
+export interface SourceRecord {
+  readonly payload: Uint8Array;
+  readonly subject: string;
+  /** Stream sequence. */
+  readonly seq: number;
+  /** JetStream publish time, epoch ms. */
+  readonly published: number;
+}
+
+export interface DeadLetterRecord {
+  readonly stage: string;
+  readonly reason: string;
+  readonly payload: Uint8Array | string;
+  readonly origin: SourceRecord | undefined;
+}
+
+export interface LateRecord {
+  readonly stage: string;
+  readonly event: unknown;
+  readonly eventTime: number;
+  readonly watermark: number;
+  readonly origin: SourceRecord | undefined;
+}
+
+/** Everything produced since the previous cut, plus (optionally) the state at this instant. */
+export interface Cut {
+  readonly rows: ReadonlyMap<AnyTable, Readonly<Record<string, unknown>>[]>;
+  readonly deadLetters: readonly DeadLetterRecord[];
+  readonly late: readonly LateRecord[];
+  readonly snapshot: Record<string, unknown> | undefined;
+}
+
+/**
+ * Runs a pipeline definition's operators in memory: records in, rows and side outputs out.
+ * No I/O here; the runner feeds records and writes cuts.
+ *
+ * A cut taken while `pending()` is 0 is consistent: every record pushed so far has been fully
+ * processed, its rows and side outputs are in this or an earlier cut, and the snapshot holds the
+ * state that reflects exactly those records.
+ */
+export class PipelineEngine {
+  private readonly input = new Subject<SourceRecord>();
+  private readonly handles = new Map<string, OperatorHandle>();
+  private readonly kindCounters = new Map<string, number>();
+  private readonly subscriptions: Subscription[] = [];
+  private rows = new Map<AnyTable, Readonly<Record<string, unknown>>[]>();
+  private buffered = 0;
+  private deadLetters: DeadLetterRecord[] = [];
+  private late: LateRecord[] = [];
+  private current: SourceRecord | undefined;
+  private failure: unknown;
+  private completedOutputs = 0;
+  private readonly outputCount: number;
+
+  constructor(
+    definition: PipelineDefinition,
+    context: BuildContext,
+    private readonly restored: Readonly<Record<string, unknown>> = {},
+  ) {
+    const scope: OperatorScope = {
+      register: (kind, id, handle) => this.register(kind, id, handle),
+      side: (output, origin) => this.side(output, origin),
+      origin: () => this.current,
+    };
+    const validation = definition.validation;
+    const events = this.input.pipe(
+      validate(definition.schema as z.ZodType, {
+        id: 'validate',
+        maxBytes: validation?.maxBytes ?? 65_536,
+        ...(validation?.skew ? { skew: validation.skew as { time: (e: unknown) => number; maxFutureMs: number; maxPastMs: number } } : {}),
+      }),
+      share(),
+    );
+    const outputs = definition.build(events as Observable<unknown>, context) as Record<string, Observable<Record<string, unknown>> | undefined>;
+    const wired = Object.entries(outputs).filter((entry): entry is [string, Observable<Record<string, unknown>>] => entry[1] !== undefined);
+    this.outputCount = wired.length;
+    runInScope(scope, () => {
+      for (const [name, rows$] of wired) {
+        const table = (definition.tables as TableMap)[name];
+        if (!table) throw new Error(`pipeline ${definition.name}: build() returned output '${name}' but there is no such table`);
+        const buffer: Readonly<Record<string, unknown>>[] = [];
+        this.rows.set(table, buffer);
+        this.subscriptions.push(
+          rows$.subscribe({
+            next: (row) => {
+              this.rows.get(table)!.push(row);
+              this.buffered++;
+            },
+            error: (error: unknown) => {
+              this.failure ??= new Error(`pipeline ${definition.name}: output '${name}' failed: ${String(error)}`, { cause: error });
+            },
+            complete: () => {
+              this.completedOutputs++;
+            },
+          }),
+        );
+      }
+    });
+    const unknownState = Object.keys(restored).filter((id) => !this.handles.has(id));
+    if (unknownState.length > 0) {
+      throw new Error(
+        `pipeline ${definition.name}: the checkpoint has state for operators this pipeline no longer has (${unknownState.join(', ')}); ` +
+          'give stateful operators stable ids, or reset the pipeline (rxa reset)',
+      );
+    }
+  }
+
+  /** Process one record synchronously (async operators may hold it; see `pending`). */
+  push(record: SourceRecord): void {
+    this.current = record;
+    this.input.next(record);
+    this.current = undefined;
+  }
+
+  /** Bounded input ended: windows emit their final results. */
+  end(): void {
+    this.input.complete();
+  }
+
+  /** True when every output completed (after `end`). */
+  get completed(): boolean {
+    return this.completedOutputs === this.outputCount;
+  }
+
+  /** A fatal error in user code (an output stream errored), if any. */
+  get error(): unknown {
+    return this.failure;
+  }
+
+  get bufferedRows(): number {
+    return this.buffered;
+  }
+
+  pending(): number {
+    let total = 0;
+    for (const handle of this.handles.values()) total += handle.pending?.() ?? 0;
+    return total;
+  }
+
+  async idle(): Promise<void> {
+    while (this.pending() > 0) {
+      await Promise.all([...this.handles.values()].map((h) => h.idle?.()));
+    }
+  }
+
+  /** Emit early window results, hand over everything buffered, and snapshot state if asked. */
+  cut(withSnapshot: boolean): Cut {
+    if (this.pending() > 0) throw new Error('cut while async operators hold input; await idle() first');
+    for (const handle of this.handles.values()) handle.flush?.();
+    const rows = this.rows;
+    this.rows = new Map([...rows.keys()].map((table) => [table, []]));
+    this.buffered = 0;
+    const cut: Cut = {
+      rows,
+      deadLetters: this.deadLetters,
+      late: this.late,
+      snapshot: withSnapshot ? this.snapshot() : undefined,
+    };
+    this.deadLetters = [];
+    this.late = [];
+    return cut;
+  }
+
+  /** Per-operator counters (`validate.invalid`, `dedupe#0.duplicates`, ...). */
+  stats(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [id, handle] of this.handles) {
+      for (const [name, value] of Object.entries(handle.stats?.() ?? {})) out[`${id}.${name}`] = value;
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+  }
+
+  private snapshot(): Record<string, unknown> {
+    const state: Record<string, unknown> = {};
+    for (const [id, handle] of this.handles) {
+      if (handle.snapshot) state[id] = handle.snapshot();
+    }
+    return state;
+  }
+
+  private register(kind: string, id: string | undefined, handle: OperatorHandle): { id: string; restored: unknown } {
+    let resolved = id;
+    if (resolved === undefined) {
+      const n = this.kindCounters.get(kind) ?? 0;
+      this.kindCounters.set(kind, n + 1);
+      resolved = `${kind}#${n}`;
+    }
+    if (this.handles.has(resolved)) {
+      throw new Error(`two operators share the id '${resolved}'; give each stateful operator a distinct id`);
+    }
+    this.handles.set(resolved, handle);
+    return { id: resolved, restored: this.restored[resolved] };
+  }
+
+  private side(output: SideOutput, origin: unknown): void {
+    const source = (origin ?? this.current) as SourceRecord | undefined;
+    if (output.kind === 'dead-letter') {
+      this.deadLetters.push({ stage: output.stage, reason: output.reason, payload: output.payload, origin: source });
+    } else {
+      this.late.push({ stage: output.stage, event: output.event, eventTime: output.eventTime, watermark: output.watermark, origin: source });
+    }
+  }
+}

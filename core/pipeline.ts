@@ -1,0 +1,113 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Observable } from 'rxjs';
+import { z } from 'zod';
+import type { AnyTable, TableRow } from '../sinks/clickhouse/table.ts';
+import { natsName, natsSubject, sqlIdentifier } from './identifiers.ts';
+
+/** Where a pipeline reads from. */
+export interface SourceSpec {
+  /** JetStream stream; created (limits retention, file storage) if it does not exist. */
+  stream: string;
+  /** Subjects the stream captures. */
+  subjects: string[];
+  /** Only consume these subjects of the stream. @default all of them */
+  filterSubject?: string;
+  /** Durable consumer name. @default the pipeline name */
+  consumer?: string;
+}
+
+/** Runtime tuning; every field has a default chosen for one process on a small machine. */
+export const PipelineSettings = z
+  .object({
+    /** Messages per pull request (the consumer keeps up to this many buffered). @default 2_000 */
+    pullBatch: z.number().int().min(1).max(100_000).default(2_000),
+    /** Write buffered rows to ClickHouse at least this often (latency). @default 1_000 */
+    flushIntervalMs: z.number().int().min(50).default(1_000),
+    /** ...or as soon as this many rows are buffered (batch size). @default 50_000 */
+    flushRows: z.number().int().min(1).default(50_000),
+    /** Checkpoint operator state and ack the source at least this often. @default 5_000 */
+    checkpointIntervalMs: z.number().int().min(100).default(5_000),
+    /** Stop pulling while this many rows wait for ClickHouse (bounds memory during outages). @default 200_000 */
+    maxBufferedRows: z.number().int().min(1).default(200_000),
+    /** Stop pulling while async operators (enrichment) hold this many events. @default 10_000 */
+    maxPendingAsync: z.number().int().min(1).default(10_000),
+    /** Consumer max_ack_pending: must exceed the messages processed between two checkpoints. @default 1_000_000 */
+    maxAckPending: z.number().int().min(1).default(1_000_000),
+    /** Consumer ack_wait. Acks happen per checkpoint, so this is generous. @default 300_000 */
+    ackWaitMs: z.number().int().min(1_000).default(300_000),
+    /** Give up flushing on shutdown after this long (un-acked input is reprocessed on restart). @default 30_000 */
+    shutdownTimeoutMs: z.number().int().min(100).default(30_000),
+  })
+  .strict();
+export type PipelineSettings = z.output<typeof PipelineSettings>;
+export type PipelineSettingsInput = z.input<typeof PipelineSettings>;
+
+/** What `build` and `setup` get: I/O handles for reference data, never for the main flow. */
+export interface BuildContext {
+  readonly clickhouse: ClickHouseClient;
+  readonly database: string;
+  readonly pipeline: string;
+}
+
+export interface ValidationSpec<E> {
+  /** Larger payloads are dead-lettered. @default 65_536 */
+  maxBytes?: number;
+  /** Reject events whose time is too far from their JetStream publish time (clock skew). */
+  skew?: { time: (event: E) => number; maxFutureMs: number; maxPastMs: number };
+}
+
+export type TableMap = Readonly<Record<string, AnyTable>>;
+export type PipelineOutputs<T extends TableMap> = { [K in keyof T]?: Observable<TableRow<T[K]>> };
+
+export interface PipelineDefinition<S extends z.ZodType = z.ZodType, T extends TableMap = TableMap> {
+  /** Identifies the pipeline: consumer, checkpoint and dead-letter subject are named after it. */
+  name: string;
+  source: SourceSpec;
+  /** The event schema: messages are parsed and validated with it before `build` sees them. */
+  schema: S;
+  validation?: ValidationSpec<z.output<S>>;
+  /** Output tables by name; created if missing. */
+  tables: T;
+  settings?: PipelineSettingsInput;
+  /** Runs once before consuming, e.g. to create and seed reference tables. */
+  setup?: (ctx: BuildContext) => Promise<void>;
+  /**
+   * Wire the operators: take validated events, return one row stream per table.
+   * Share (`share()`) a stream that feeds several outputs, or its operators run once per output.
+   */
+  build: (events: Observable<z.output<S>>, ctx: BuildContext) => PipelineOutputs<T>;
+}
+
+const DefinitionShape = z.object({
+  name: natsName.pipe(sqlIdentifier),
+  source: z
+    .object({
+      stream: natsName,
+      subjects: z.array(natsSubject).min(1),
+      filterSubject: natsSubject.optional(),
+      consumer: natsName.optional(),
+    })
+    .strict(),
+  tables: z.record(z.string(), z.object({ name: sqlIdentifier })),
+  build: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function'),
+});
+
+/**
+ * Declare a pipeline. Types flow from the zod schema through the operators to the table rows:
+ * `build` must return, for each table, an Observable of exactly that table's row type.
+ */
+export function definePipeline<S extends z.ZodType, const T extends TableMap>(
+  definition: PipelineDefinition<S, T>,
+): PipelineDefinition<S, T> {
+  assertPipelineDefinition(definition);
+  return definition;
+}
+
+/** Runtime check for definitions loaded from user files (`rxa run ./my-pipeline.ts`). */
+export function assertPipelineDefinition(value: unknown): asserts value is PipelineDefinition {
+  const result = DefinitionShape.safeParse(value);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`not a valid pipeline definition:\n${problems.join('\n')}`);
+  }
+}

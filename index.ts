@@ -1,0 +1,24 @@
+/**
+ * Public API. Everything a pipeline file needs; implementations stay internal.
+ * @module
+ */
+export { definePipeline, PipelineSettings } from './core/pipeline.ts';
+export { defineTable } from './sinks/clickhouse/table.ts';
+export { RuntimeConfig, configFromEnv } from './core/config.ts';
+export { runPipeline } from './core/runner.ts';
+export { loadPipeline } from './core/load-pipeline.ts';
+export { validate } from './operators/validate.ts';
+export { dedupe } from './operators/dedupe.ts';
+export { enrich } from './operators/enrich.ts';
+export { tumbling } from './operators/tumbling.ts';
+export { hopping } from './operators/hopping.ts';
+export { session } from './operators/session.ts';
+export { count, sum, min, max, distinct, topK, combine } from './operators/aggregators.ts';
+export { runInScope } from './operators/scope.ts';
+
+export type { BuildContext, PipelineDefinition, PipelineOutputs, SourceSpec, ValidationSpec } from './core/pipeline.ts';
+export type { Table, TableRow, ColumnType } from './sinks/clickhouse/table.ts';
+export type { PipelineStatus, RunOptions } from './core/runner.ts';
+export type { Aggregator } from './operators/aggregators.ts';
+export type { WindowResult } from './operators/window-core.ts';
+export type { SideOutput, OperatorScope, OperatorHandle } from './operators/scope.ts';

@@ -1,0 +1,29 @@
+import { sitePages } from '../generator/site.ts';
+import { quoteIdent } from '../core/identifiers.ts';
+import type { BuildContext } from '../core/pipeline.ts';
+import { sqlString } from '../core/sql.ts';
+import { ensureTables } from '../sinks/clickhouse/schema.ts';
+import { pagesTable } from './clickstream-tables.ts';
+
+/** Create the page catalog reference table and (re)load it from the demo site map. Idempotent. */
+export async function seedPages(ctx: BuildContext): Promise<void> {
+  await ensureTables(ctx.clickhouse, ctx.database, [pagesTable]);
+  await ctx.clickhouse.insert({
+    table: `${quoteIdent(ctx.database)}.${quoteIdent(pagesTable.name)}`,
+    values: sitePages.map((p) => ({ path: p.path, category: p.category })),
+    format: 'JSONEachRow',
+  });
+}
+
+/** Look a URL path's category up in ClickHouse; `undefined` when the path is not in the catalog. */
+export function pageCategoryLookup(ctx: BuildContext): (path: string) => Promise<string | undefined> {
+  const table = `${quoteIdent(ctx.database)}.${quoteIdent(pagesTable.name)}`;
+  return async (path) => {
+    const result = await ctx.clickhouse.query({
+      query: `SELECT category FROM ${table} FINAL WHERE path = ${sqlString(path)} LIMIT 1`,
+      format: 'JSONEachRow',
+    });
+    const rows = await result.json<{ category: string }>();
+    return rows[0]?.category;
+  };
+}

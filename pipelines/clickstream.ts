@@ -1,0 +1,206 @@
+/**
+ * The reference pipeline: clickstream events from JetStream to ClickHouse.
+ *
+ *   validate (ClickEvent schema, clock skew)       ← done by the runner from `schema`/`validation`
+ *   → dedupe (event_id, 10 min event time)
+ *   → enrich (URL path → page category, looked up in ClickHouse, cached)
+ *   → raw events table
+ *   → tumbling 1 min: page views per URL, unique users, funnel, revenue by country
+ *   → hopping 5 min / 1 min: active users and top pages
+ *   → session windows (5 min gap): sessions with duration, page count, conversion
+ *
+ * Event time throughout: windows close when the watermark (max event time − 5 s) passes them,
+ * late events within 1 minute update their window, later ones go to rxa_late_events.
+ */
+import { filter, map, share } from 'rxjs';
+import { definePipeline } from '../core/pipeline.ts';
+import { combine, count, distinct, sum, topK } from '../operators/aggregators.ts';
+import { dedupe } from '../operators/dedupe.ts';
+import { enrich } from '../operators/enrich.ts';
+import { hopping } from '../operators/hopping.ts';
+import { session } from '../operators/session.ts';
+import { tumbling } from '../operators/tumbling.ts';
+import { ClickEvent } from './clickstream-events.ts';
+import { clickstreamTables } from './clickstream-tables.ts';
+import { pageCategoryLookup, seedPages } from './clickstream-pages.ts';
+
+const SECOND = 1_000;
+const MINUTE = 60 * SECOND;
+
+/** Shared by every window: how out of order events may be, and how late they may still count. */
+const eventTime = {
+  time: (e: { ts: number }) => e.ts,
+  maxOutOfOrderMs: 5 * SECOND,
+  allowedLatenessMs: MINUTE,
+};
+
+export type EnrichedClick = ClickEvent & { path: string; page_category: string };
+
+export interface ClickstreamOptions {
+  /** @default 'clickstream' */
+  name?: string;
+  /** @default 'CLICKSTREAM' */
+  stream?: string;
+  /** Events arrive on `<prefix>.<partition>`. @default 'clickstream.events' */
+  subjectPrefix?: string;
+}
+
+/** The clickstream pipeline; options only rename its stream and subjects (tests use unique ones). */
+export function createClickstreamPipeline({ name = 'clickstream', stream = 'CLICKSTREAM', subjectPrefix = 'clickstream.events' }: ClickstreamOptions = {}) {
+  return definePipeline({
+    name,
+    source: { stream, subjects: [`${subjectPrefix}.>`] },
+    schema: ClickEvent,
+    validation: {
+      maxBytes: 32 * 1024,
+      skew: { time: (e) => e.ts, maxFutureMs: 5 * MINUTE, maxPastMs: 7 * 24 * 60 * MINUTE },
+    },
+    tables: clickstreamTables,
+    setup: seedPages,
+
+    build(events, ctx) {
+      const clicks = events.pipe(
+        dedupe({ id: 'dedupe', key: (e) => e.event_id, time: (e) => e.ts, ttlMs: 10 * MINUTE }),
+        enrich({
+          id: 'page-category',
+          key: (e: ClickEvent) => pathOf(e.url),
+          lookup: pageCategoryLookup(ctx),
+          merge: (e, category): EnrichedClick => ({ ...e, path: pathOf(e.url), page_category: category ?? 'unknown' }),
+          timeoutMs: 5 * SECOND,
+        }),
+        share(),
+      );
+
+      return {
+        events: clicks.pipe(
+          map((e) => ({
+            event_id: e.event_id,
+            type: e.type,
+            ts: e.ts,
+            user_id: e.user_id,
+            url: e.url,
+            path: e.path,
+            page_category: e.page_category,
+            referrer: e.referrer,
+            user_agent: e.user_agent,
+            country: e.country,
+            product_id: 'product_id' in e ? e.product_id : '',
+            price: 'price' in e ? e.price : 0,
+            quantity: 'quantity' in e ? e.quantity : 0,
+            order_id: e.type === 'purchase' ? e.order_id : '',
+          })),
+        ),
+
+        pageViews: clicks.pipe(
+          filter((e) => e.type === 'page_view'),
+          // The category is a function of the URL, so it can ride along in the key.
+          tumbling({ id: 'page-views', sizeMs: MINUTE, key: (e) => `${e.page_category}\t${e.url}`, aggregate: count(), ...eventTime }),
+          map((w) => {
+            const tab = w.key.indexOf('\t');
+            return { window_start: w.start, url: w.key.slice(tab + 1), page_category: w.key.slice(0, tab), views: w.value, version: w.count };
+          }),
+        ),
+
+        uniqueUsers: clicks.pipe(
+          tumbling({ id: 'unique-users', sizeMs: MINUTE, aggregate: distinct((e) => e.user_id), ...eventTime }),
+          map((w) => ({ window_start: w.start, users: w.value, events: w.count, version: w.count })),
+        ),
+
+        activeUsers: clicks.pipe(
+          hopping({
+            id: 'active-users',
+            sizeMs: 5 * MINUTE,
+            slideMs: MINUTE,
+            aggregate: combine({
+              users: distinct((e: EnrichedClick) => e.user_id),
+              top: topK((e: EnrichedClick) => (e.type === 'page_view' ? e.path : undefined), 5),
+            }),
+            ...eventTime,
+          }),
+          map((w) => ({
+            window_start: w.start,
+            window_end: w.end,
+            users: w.value.users,
+            top_pages: w.value.top.map((t) => t.key),
+            top_page_views: w.value.top.map((t) => t.count),
+            version: w.count,
+          })),
+        ),
+
+        sessions: clicks.pipe(
+          session({
+            id: 'sessions',
+            gapMs: 5 * MINUTE,
+            key: (e) => e.user_id,
+            aggregate: combine({
+              pageViews: count((e: EnrichedClick) => e.type === 'page_view'),
+              purchases: count((e: EnrichedClick) => e.type === 'purchase'),
+              revenue: sum((e: EnrichedClick) => (e.type === 'purchase' ? e.price * e.quantity : undefined)),
+            }),
+            // Sessions are emitted once, final: their start must not move after a row was written.
+            time: eventTime.time,
+            maxOutOfOrderMs: eventTime.maxOutOfOrderMs,
+          }),
+          map((w) => {
+            const lastEvent = w.end - 5 * MINUTE;
+            return {
+              user_id: w.key,
+              session_start: w.start,
+              session_end: lastEvent,
+              duration_s: Math.round((lastEvent - w.start) / SECOND),
+              page_views: w.value.pageViews,
+              events: w.count,
+              converted: w.value.purchases > 0 ? 1 : 0,
+              revenue: round2(w.value.revenue),
+              version: w.count,
+            };
+          }),
+        ),
+
+        funnel: clicks.pipe(
+          tumbling({
+            id: 'funnel',
+            sizeMs: MINUTE,
+            aggregate: combine({
+              viewers: distinct((e: EnrichedClick) => (e.type === 'page_view' ? e.user_id : undefined)),
+              carters: distinct((e: EnrichedClick) => (e.type === 'add_to_cart' ? e.user_id : undefined)),
+              buyers: distinct((e: EnrichedClick) => (e.type === 'purchase' ? e.user_id : undefined)),
+            }),
+            ...eventTime,
+          }),
+          map((w) => ({ window_start: w.start, ...w.value, version: w.count })),
+        ),
+
+        revenue: clicks.pipe(
+          filter((e) => e.type === 'purchase'),
+          tumbling({
+            id: 'revenue',
+            sizeMs: MINUTE,
+            key: (e) => e.country,
+            aggregate: combine({
+              revenue: sum((e: EnrichedClick) => (e.type === 'purchase' ? e.price * e.quantity : undefined)),
+              items: sum((e: EnrichedClick) => (e.type === 'purchase' ? e.quantity : undefined)),
+            }),
+            ...eventTime,
+          }),
+          map((w) => ({ window_start: w.start, country: w.key, revenue: round2(w.value.revenue), orders: w.count, items: w.value.items, version: w.count })),
+        ),
+      };
+    },
+  });
+}
+
+export default createClickstreamPipeline();
+
+/** `https://shop.example.com/product/p-1?ref=x` → `/product/p-1`. */
+export function pathOf(url: string): string {
+  const start = url.indexOf('/', url.indexOf('//') + 2);
+  if (start < 0) return '/';
+  const end = url.search(/[?#]/);
+  return end < 0 || end < start ? url.slice(start) : url.slice(start, end);
+}
+
+/** Money is summed in floating point; rows keep cents so equal inputs give equal rows. */
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}

@@ -1,0 +1,114 @@
+import { quoteIdent, sqlIdentifier } from '../../core/identifiers.ts';
+
+/**
+ * A ClickHouse table declared once in TypeScript: the DDL is generated from it and the row type is
+ * read off it, so the rows a pipeline writes are checked against the table at compile time.
+ *
+ * Every table is a ReplacingMergeTree: rows are deterministic functions of the input, keyed by
+ * `orderBy`, so a re-delivered or replayed message rewrites the same row instead of adding one.
+ * Windowed aggregates carry a `version` (the number of events folded into the window): an early,
+ * partial result is replaced by the complete one, never the other way round. Read with `FINAL`.
+ *
+ * Column types are limited to what behaves the same on ClickHouse 18.16 and current releases.
+ */
+export interface ColumnTypes {
+  String: string;
+  /** Epoch milliseconds in rows; stored with second precision (DateTime64 does not exist on 18.16). */
+  DateTime: number;
+  UInt8: number;
+  UInt16: number;
+  UInt32: number;
+  UInt64: number;
+  Int64: number;
+  Float64: number;
+  'Array(String)': string[];
+  'Array(UInt64)': number[];
+  'Nullable(String)': string | null;
+  'Nullable(Float64)': number | null;
+}
+export type ColumnType = keyof ColumnTypes;
+export type Columns = Readonly<Record<string, ColumnType>>;
+
+export interface TableOptions<C extends Columns> {
+  columns: C;
+  /** Sorting key, which is also the replacing (dedup) key. */
+  orderBy: ReadonlyArray<keyof C & string>;
+  /** Version column: the row with the highest version wins. Without it, the last inserted wins. */
+  version?: keyof C & string;
+  /** A DateTime column to partition by month. */
+  partitionByMonth?: keyof C & string;
+}
+
+/** What the runtime needs to know of any table, whatever its columns. */
+export interface AnyTable {
+  readonly name: string;
+  readonly columns: Columns;
+  readonly orderBy: readonly string[];
+  readonly version: string | undefined;
+  readonly partitionByMonth: string | undefined;
+}
+
+export interface Table<C extends Columns = Columns> extends AnyTable {
+  readonly name: string;
+  readonly columns: C;
+  readonly orderBy: ReadonlyArray<keyof C & string>;
+  readonly version: (keyof C & string) | undefined;
+  readonly partitionByMonth: (keyof C & string) | undefined;
+  /** Phantom field carrying the row type; never set at runtime. */
+  readonly $row?: RowOf<C>;
+}
+
+export type RowOf<C extends Columns> = { [K in keyof C]: ColumnTypes[C[K]] };
+export type TableRow<T extends AnyTable> = T extends Table<infer C> ? RowOf<C> : never;
+
+export function defineTable<const C extends Columns>(name: string, options: TableOptions<C>): Table<C> {
+  sqlIdentifier.parse(name);
+  for (const column of Object.keys(options.columns)) sqlIdentifier.parse(column);
+  for (const key of options.orderBy) {
+    if (!(key in options.columns)) throw new Error(`table ${name}: orderBy column '${key}' is not declared`);
+    if (options.columns[key]?.startsWith('Nullable')) throw new Error(`table ${name}: orderBy column '${key}' must not be Nullable`);
+  }
+  if (options.version && options.columns[options.version] !== 'UInt64') {
+    throw new Error(`table ${name}: version column '${options.version}' must be UInt64`);
+  }
+  if (options.partitionByMonth && options.columns[options.partitionByMonth] !== 'DateTime') {
+    throw new Error(`table ${name}: partitionByMonth column '${options.partitionByMonth}' must be DateTime`);
+  }
+  return {
+    name,
+    columns: options.columns,
+    orderBy: options.orderBy,
+    version: options.version,
+    partitionByMonth: options.partitionByMonth,
+  };
+}
+
+/** `CREATE TABLE IF NOT EXISTS` for this table, valid on ClickHouse 18.16 and current releases. */
+export function createTableSql(table: AnyTable, database: string): string {
+  const columns = Object.entries(table.columns).map(([name, type]) => `  ${quoteIdent(name)} ${type}`);
+  const engine = table.version ? `ReplacingMergeTree(${quoteIdent(table.version)})` : 'ReplacingMergeTree()';
+  const partition = table.partitionByMonth ? `\nPARTITION BY toYYYYMM(${quoteIdent(table.partitionByMonth)})` : '';
+  return (
+    `CREATE TABLE IF NOT EXISTS ${quoteIdent(database)}.${quoteIdent(table.name)} (\n${columns.join(',\n')}\n)\n` +
+    `ENGINE = ${engine}${partition}\nORDER BY (${table.orderBy.map(quoteIdent).join(', ')})`
+  );
+}
+
+/**
+ * Convert a row to what `INSERT ... FORMAT JSONEachRow` expects: DateTime columns as unix seconds
+ * (accepted by every version, independent of the server's time zone); everything else as is.
+ */
+export function rowEncoder(table: AnyTable): (row: Readonly<Record<string, unknown>>) => Record<string, unknown> {
+  const dateTimeColumns = Object.entries(table.columns)
+    .filter(([, type]) => type === 'DateTime')
+    .map(([name]) => name);
+  if (dateTimeColumns.length === 0) return (row) => row as Record<string, unknown>;
+  return (row) => {
+    const out: Record<string, unknown> = { ...row };
+    for (const column of dateTimeColumns) {
+      const value = row[column];
+      if (typeof value === 'number') out[column] = Math.floor(value / 1000);
+    }
+    return out;
+  };
+}

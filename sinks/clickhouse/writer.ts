@@ -1,0 +1,123 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseError } from '@clickhouse/client';
+import { quoteIdent } from '../../core/identifiers.ts';
+import { type AnyTable, rowEncoder } from './table.ts';
+
+/**
+ * Writes rows to ClickHouse with `INSERT INTO db.table FORMAT JSONEachRow`, one request per batch.
+ *
+ * - Transient failures (network, server overload, timeouts, missing table during a restart) are
+ *   retried with exponential backoff, for as long as it takes: the caller does not ack the source
+ *   until `insert` resolves, so waiting here is what makes a slow or dead ClickHouse slow the
+ *   pipeline down instead of losing data.
+ * - Data errors (the server cannot parse or convert a row) are not retried: the batch is bisected
+ *   until the offending rows are isolated; they are handed to `onRejected` (the dead-letter path)
+ *   and every other row is written. Re-inserting the good halves is safe because every table is
+ *   keyed by deterministic rows (see table.ts).
+ */
+export interface WriterOptions {
+  /** First retry delay. @default 100 */
+  initialBackoffMs?: number;
+  /** Retry delay cap. @default 5_000 */
+  maxBackoffMs?: number;
+  /** Stop retrying (the insert rejects with the last error) once this aborts. */
+  signal?: AbortSignal;
+  onRetry?: (table: string, error: unknown, attempt: number, delayMs: number) => void;
+  onRejected?: (table: string, row: Readonly<Record<string, unknown>>, reason: string) => void;
+}
+
+export interface InsertResult {
+  written: number;
+  rejected: number;
+}
+
+/** ClickHouse error codes meaning "this data cannot be inserted", not "try again later". */
+const DATA_ERROR_CODES = new Set([
+  '6', // CANNOT_PARSE_TEXT
+  '26', // CANNOT_PARSE_QUOTED_STRING
+  '27', // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+  '32', // ATTEMPT_TO_READ_AFTER_EOF
+  '38', // CANNOT_PARSE_DATE
+  '41', // CANNOT_PARSE_DATETIME
+  '53', // TYPE_MISMATCH
+  '69', // ARGUMENT_OUT_OF_BOUND
+  '70', // CANNOT_CONVERT_TYPE
+  '72', // CANNOT_PARSE_NUMBER
+  '117', // INCORRECT_DATA
+  '131', // TOO_LARGE_STRING_SIZE
+  '349', // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+  '1001', // STD_EXCEPTION (e.g. bad UTF-8 sequences in some versions)
+]);
+
+export function isDataError(error: unknown): boolean {
+  return error instanceof ClickHouseError && DATA_ERROR_CODES.has(error.code);
+}
+
+export class ClickHouseWriter {
+  private readonly encoders = new WeakMap<AnyTable, (row: Readonly<Record<string, unknown>>) => Record<string, unknown>>();
+
+  constructor(
+    private readonly client: ClickHouseClient,
+    private readonly database: string,
+    private readonly options: WriterOptions = {},
+  ) {}
+
+  async insert(table: AnyTable, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<InsertResult> {
+    if (rows.length === 0) return { written: 0, rejected: 0 };
+    let encode = this.encoders.get(table);
+    if (!encode) {
+      encode = rowEncoder(table);
+      this.encoders.set(table, encode);
+    }
+    return this.insertOrBisect(table, rows, rows.map(encode));
+  }
+
+  private async insertOrBisect(
+    table: AnyTable,
+    rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
+    encoded: Record<string, unknown>[],
+  ): Promise<InsertResult> {
+    try {
+      await this.insertWithRetry(table, encoded);
+      return { written: rows.length, rejected: 0 };
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      if (rows.length === 1) {
+        this.options.onRejected?.(table.name, rows[0]!, (error as Error).message);
+        return { written: 0, rejected: 1 };
+      }
+      const mid = rows.length >>> 1;
+      const left = await this.insertOrBisect(table, rows.slice(0, mid), encoded.slice(0, mid));
+      const right = await this.insertOrBisect(table, rows.slice(mid), encoded.slice(mid));
+      return { written: left.written + right.written, rejected: left.rejected + right.rejected };
+    }
+  }
+
+  private async insertWithRetry(table: AnyTable, values: Record<string, unknown>[]): Promise<void> {
+    const { initialBackoffMs = 100, maxBackoffMs = 5_000, signal } = this.options;
+    const target = `${quoteIdent(this.database)}.${quoteIdent(table.name)}`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.insert({ table: target, values, format: 'JSONEachRow' });
+        return;
+      } catch (error) {
+        if (isDataError(error) || signal?.aborted) throw error;
+        const delay = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(attempt - 1, 16));
+        this.options.onRetry?.(table.name, error, attempt, delay);
+        await sleep(delay, signal);
+      }
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,78 @@
+import {
+  AckPolicy,
+  type Consumer,
+  type ConsumerInfo,
+  DeliverPolicy,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
+import { isNotFound } from './streams.ts';
+
+export interface DurableConsumerSpec {
+  stream: string;
+  durable: string;
+  filterSubject?: string;
+  /** Server-side bound on delivered-but-unacked messages. */
+  maxAckPending: number;
+  /** Redelivery timeout; generous because the pipeline acks only at checkpoints. */
+  ackWaitMs: number;
+}
+
+/**
+ * Open the pipeline's durable pull consumer, positioned to deliver `resumeSeq` next.
+ *
+ * The checkpoint, not the consumer, is the source of truth for the position: after a crash the
+ * consumer has usually delivered past the checkpoint, and JetStream would redeliver those messages
+ * only after `ack_wait`, out of order with newer ones, which would make them look late to the
+ * event-time windows. So when the consumer is not exactly at the checkpoint, it is recreated at it.
+ *
+ * AckPolicy.All: the pipeline processes messages in stream order and acks the last message of
+ * each checkpoint, which acks everything before it — one ack per checkpoint instead of per message.
+ */
+export async function openDurableConsumer(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  spec: DurableConsumerSpec,
+  resumeSeq: number,
+): Promise<Consumer> {
+  const existing = await consumerInfo(jsm, spec.stream, spec.durable);
+  const atCheckpoint =
+    existing !== undefined &&
+    existing.delivered.stream_seq <= resumeSeq - 1 &&
+    existing.ack_floor.stream_seq === existing.delivered.stream_seq &&
+    existing.num_ack_pending === 0 &&
+    sameConfig(existing, spec);
+  if (!atCheckpoint) {
+    if (existing) await jsm.consumers.delete(spec.stream, spec.durable);
+    await jsm.consumers.add(spec.stream, {
+      durable_name: spec.durable,
+      ack_policy: AckPolicy.All,
+      ...(resumeSeq > 1
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resumeSeq }
+        : { deliver_policy: DeliverPolicy.All }),
+      ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
+      max_ack_pending: spec.maxAckPending,
+      ack_wait: nanos(spec.ackWaitMs),
+    });
+  }
+  return js.consumers.get(spec.stream, spec.durable);
+}
+
+function sameConfig(info: ConsumerInfo, spec: DurableConsumerSpec): boolean {
+  return (
+    info.config.ack_policy === AckPolicy.All &&
+    (info.config.filter_subject ?? '') === (spec.filterSubject ?? '') &&
+    info.config.max_ack_pending === spec.maxAckPending &&
+    info.config.ack_wait === nanos(spec.ackWaitMs)
+  );
+}
+
+export async function consumerInfo(jsm: JetStreamManager, stream: string, durable: string): Promise<ConsumerInfo | undefined> {
+  try {
+    return await jsm.consumers.info(stream, durable);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}

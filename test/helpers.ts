@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DEAD_LETTER_STREAM } from '../sinks/dead-letter.ts';
+
+/** A short unique id for names: NATS keeps state between runs, so every test names its own things. */
+export function testId(): string {
+  return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+/** Poll until `condition` holds; fail with `what` after `timeoutMs`. */
+export async function waitFor(condition: () => Promise<boolean> | boolean, timeoutMs: number, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Remove what a test created on the shared servers. */
+export async function dropTestResources(resources: {
+  nc: NatsConnection;
+  ch: ClickHouseClient;
+  streams?: string[];
+  buckets?: string[];
+  databases?: string[];
+  deadLetterPipelines?: string[];
+}): Promise<void> {
+  const jsm = await jetstreamManager(resources.nc);
+  for (const stream of [...(resources.streams ?? []), ...(resources.buckets ?? []).map((b) => `OBJ_${b}`)]) {
+    await jsm.streams.delete(stream).catch(() => {});
+  }
+  for (const pipeline of resources.deadLetterPipelines ?? []) {
+    await jsm.streams.purge(DEAD_LETTER_STREAM, { filter: `rxa.dlq.${pipeline}.>` }).catch(() => {});
+  }
+  for (const database of resources.databases ?? []) {
+    await resources.ch.command({ query: `DROP DATABASE IF EXISTS \`${database}\`` });
+  }
+}
