@@ -1,4 +1,4 @@
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { DeadLetterPublisher, type DeadLetter } from '../sinks/dead-letter.ts';
@@ -8,6 +8,7 @@ import type { AnyTable } from '../sinks/clickhouse/table.ts';
 import { openDurableConsumer } from '../sources/durable-consumer.ts';
 import { ensureStream } from '../sources/streams.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
+import { createClickHouseClient } from './clickhouse-client.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseConfig } from './config.ts';
 import { type Cut, PipelineEngine, type SourceRecord } from './engine.ts';
@@ -52,12 +53,7 @@ export interface Connections {
 
 export async function openConnections(config: RuntimeConfig, name: string): Promise<Connections> {
   const nc = await connect({ servers: config.nats.servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
-  const clickhouse = createClient({
-    url: config.clickhouse.url,
-    username: config.clickhouse.username,
-    password: config.clickhouse.password,
-    request_timeout: config.clickhouse.requestTimeoutMs,
-  });
+  const clickhouse = createClickHouseClient(config.clickhouse);
   return { nc, clickhouse };
 }
 

@@ -5,11 +5,12 @@
  * malformed message must be in the dead-letter stream with a reason, and every dashboard panel
  * query must return rows from the data.
  */
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../core/config.ts';
+import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { runPipeline } from '../core/runner.ts';
 import { runPanelQueries } from '../dashboards/run-panel-queries.ts';
 import { generateClickstream } from '../generator/clickstream.ts';
@@ -35,7 +36,7 @@ const start = Date.now() - 2 * 3_600_000;
 
 beforeAll(async () => {
   nc = await connect({ servers: config.nats.servers });
-  ch = createClient({ url: config.clickhouse.url, database: 'default' });
+  ch = createClickHouseClient(config.clickhouse);
   const generated = generateClickstream({
     seed: 42,
     startTime: start,
@@ -91,7 +92,7 @@ describe('clickstream pipeline end to end', () => {
     const controller = new AbortController();
     let lastSeq = 0;
     const run = runPipeline(pipeline, { config, signal: controller.signal, onStatus: (s) => (lastSeq = s.lastSeq), statusIntervalMs: 200 });
-    const chDb = createClient({ url: config.clickhouse.url, database });
+    const chDb = createClickHouseClient(config.clickhouse, database);
     try {
       await waitFor(async () => lastSeq >= streamInfo.state.last_seq && (await count(chDb, 'clickstream_events')) === expected.events, 90_000);
       controller.abort();
