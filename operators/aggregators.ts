@@ -1,0 +1,240 @@
+/**
+ * Incremental aggregations for the window operators.
+ *
+ * An aggregator folds events into a state (`add` may mutate and return the same state), merges two
+ * states (session windows merging), reads a result, and converts its state to and from JSON for
+ * checkpoints. States are plain numbers, Sets and Maps, so folding an event allocates nothing.
+ */
+
+export interface Aggregator<T, S, R> {
+  /** A fresh, empty state. */
+  init(): S;
+  /** Fold one event in. May mutate `state` and return it. */
+  add(state: S, event: T): S;
+  /** Combine two states (session windows merging). May mutate and return `a`; `b` is discarded. */
+  merge(a: S, b: S): S;
+  /** The current result. Must not expose state that a later `add` mutates. */
+  result(state: S): R;
+  /** A JSON-serializable form of the state, for checkpoints. */
+  toJSON(state: S): unknown;
+  /** The inverse of `toJSON`. */
+  fromJSON(json: unknown): S;
+}
+
+/** The result type of each aggregator in a record: `{ a: count(), b: topK(...) }` → `{ a: number; b: Array<...> }`. */
+export type AggregateResult<A> = { [P in keyof A]: A[P] extends Aggregator<never, unknown, infer R> ? R : never };
+
+/** The state type of each aggregator in a record. */
+export type AggregateState<A> = { [P in keyof A]: A[P] extends Aggregator<never, infer S, unknown> ? S : never };
+
+/** One entry of a {@link topK} result. */
+export interface TopKEntry {
+  readonly key: string;
+  readonly count: number;
+}
+
+/**
+ * Count events, or only those matching `filter`.
+ * @example `tumbling({ sizeMs: 60_000, time: (e) => e.ts, aggregate: count() })`
+ */
+export function count<T>(filter?: (event: T) => boolean): Aggregator<T, number, number> {
+  return {
+    init: () => 0,
+    add: filter ? (n, e) => (filter(e) ? n + 1 : n) : (n) => n + 1,
+    merge: (a, b) => a + b,
+    result: (n) => n,
+    toJSON: (n) => n,
+    fromJSON: (json) => expectNumber('count', json),
+  };
+}
+
+/**
+ * Sum a numeric field; `undefined` (and NaN) values are skipped. Empty → 0.
+ * @example `sum((e: Purchase) => e.price * e.quantity)`
+ */
+export function sum<T>(value: (event: T) => number | undefined): Aggregator<T, number, number> {
+  return {
+    init: () => 0,
+    add: (total, e) => {
+      const v = value(e);
+      return v === undefined || v !== v ? total : total + v;
+    },
+    merge: (a, b) => a + b,
+    result: (total) => total,
+    toJSON: (total) => total,
+    fromJSON: (json) => expectNumber('sum', json),
+  };
+}
+
+/**
+ * Smallest value; `undefined` and NaN are skipped. Empty → `null`.
+ * @example `min((e: Purchase) => e.price)`
+ */
+export function min<T>(value: (event: T) => number | undefined): Aggregator<T, number, number | null> {
+  return extreme('min', value, Infinity, (a, b) => (b < a ? b : a));
+}
+
+/**
+ * Largest value; `undefined` and NaN are skipped. Empty → `null`.
+ * @example `max((e: Purchase) => e.price)`
+ */
+export function max<T>(value: (event: T) => number | undefined): Aggregator<T, number, number | null> {
+  return extreme('max', value, -Infinity, (a, b) => (b > a ? b : a));
+}
+
+function extreme<T>(
+  name: string,
+  value: (event: T) => number | undefined,
+  empty: number,
+  pick: (a: number, b: number) => number,
+): Aggregator<T, number, number | null> {
+  return {
+    init: () => empty,
+    add: (current, e) => {
+      const v = value(e);
+      return v === undefined || v !== v ? current : pick(current, v);
+    },
+    merge: pick,
+    result: (current) => (current === empty ? null : current),
+    // ±Infinity is not JSON: an empty state is stored as null.
+    toJSON: (current) => (current === empty ? null : current),
+    fromJSON: (json) => (json === null ? empty : expectNumber(name, json)),
+  };
+}
+
+/**
+ * Exact number of distinct values; `undefined` is skipped. Memory grows with the number of distinct values.
+ * @example `distinct((e: ClickEvent) => e.user_id)`
+ */
+export function distinct<T>(value: (event: T) => string | number | undefined): Aggregator<T, Set<string | number>, number> {
+  return {
+    init: () => new Set(),
+    add: (set, e) => {
+      const v = value(e);
+      if (v !== undefined) set.add(v);
+      return set;
+    },
+    merge: (a, b) => {
+      for (const v of b) a.add(v);
+      return a;
+    },
+    result: (set) => set.size,
+    toJSON: (set) => [...set],
+    fromJSON: (json) => {
+      if (!Array.isArray(json) || !json.every((v) => typeof v === 'string' || typeof v === 'number')) {
+        throw new Error('distinct: expected an array of strings and numbers');
+      }
+      return new Set<string | number>(json as Array<string | number>);
+    },
+  };
+}
+
+/**
+ * The `k` most frequent values with their exact counts, sorted by count descending then key ascending;
+ * `undefined` is skipped. Exact: memory grows with the number of distinct values.
+ * @example `topK((e: ClickEvent) => (e.type === 'page_view' ? e.url : undefined), 10)`
+ */
+export function topK<T>(value: (event: T) => string | undefined, k: number): Aggregator<T, Map<string, number>, TopKEntry[]> {
+  if (!(Number.isInteger(k) && k >= 1)) throw new Error(`topK: k must be an integer >= 1, got ${k}`);
+  return {
+    init: () => new Map(),
+    add: (counts, e) => {
+      const v = value(e);
+      if (v !== undefined) counts.set(v, (counts.get(v) ?? 0) + 1);
+      return counts;
+    },
+    merge: (a, b) => {
+      for (const [v, n] of b) a.set(v, (a.get(v) ?? 0) + n);
+      return a;
+    },
+    result: (counts) => {
+      const entries: TopKEntry[] = [];
+      for (const [key, n] of counts) entries.push({ key, count: n });
+      entries.sort(byCountThenKey);
+      if (entries.length > k) entries.length = k;
+      return entries;
+    },
+    toJSON: (counts) => [...counts],
+    fromJSON: (json) => {
+      if (!Array.isArray(json) || !json.every((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number')) {
+        throw new Error('topK: expected an array of [string, number] pairs');
+      }
+      return new Map<string, number>(json as Array<[string, number]>);
+    },
+  };
+}
+
+function byCountThenKey(a: TopKEntry, b: TopKEntry): number {
+  return b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/**
+ * Run several aggregators over the same events; the result is a record of their results.
+ *
+ * @example
+ * ```ts
+ * combine({ views: count((e: ClickEvent) => e.type === 'page_view'), users: distinct((e: ClickEvent) => e.user_id) })
+ * // Aggregator<ClickEvent, ..., { views: number; users: number }>
+ * ```
+ */
+export function combine<T, A extends Record<string, Aggregator<T, unknown, unknown>>>(
+  aggregators: A,
+): Aggregator<T, AggregateState<A>, AggregateResult<A>> {
+  const names = Object.keys(aggregators);
+  // Method bivariance lets every member be called with its own state; the record is rebuilt per call.
+  const parts = names.map((name) => aggregators[name] as unknown as Aggregator<T, unknown, unknown>);
+  const n = parts.length;
+  type State = Record<string, unknown>;
+  return {
+    init: () => {
+      const state: State = {};
+      for (let i = 0; i < n; i++) state[names[i]!] = parts[i]!.init();
+      return state as AggregateState<A>;
+    },
+    add: (state, e) => {
+      const s = state as State;
+      for (let i = 0; i < n; i++) {
+        const name = names[i]!;
+        s[name] = parts[i]!.add(s[name], e);
+      }
+      return state;
+    },
+    merge: (a, b) => {
+      const sa = a as State;
+      const sb = b as State;
+      for (let i = 0; i < n; i++) {
+        const name = names[i]!;
+        sa[name] = parts[i]!.merge(sa[name], sb[name]);
+      }
+      return a;
+    },
+    result: (state) => {
+      const s = state as State;
+      const out: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) out[names[i]!] = parts[i]!.result(s[names[i]!]);
+      return out as AggregateResult<A>;
+    },
+    toJSON: (state) => {
+      const s = state as State;
+      const out: Record<string, unknown> = {};
+      for (let i = 0; i < n; i++) out[names[i]!] = parts[i]!.toJSON(s[names[i]!]);
+      return out;
+    },
+    fromJSON: (json) => {
+      if (typeof json !== 'object' || json === null) throw new Error('combine: expected an object');
+      const j = json as Record<string, unknown>;
+      const state: State = {};
+      for (let i = 0; i < n; i++) {
+        const name = names[i]!;
+        if (!(name in j)) throw new Error(`combine: missing state for '${name}'`);
+        state[name] = parts[i]!.fromJSON(j[name]);
+      }
+      return state as AggregateState<A>;
+    },
+  };
+}
+
+function expectNumber(name: string, json: unknown): number {
+  if (typeof json !== 'number') throw new Error(`${name}: expected a number, got ${typeof json}`);
+  return json;
+}

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { TestScheduler } from 'rxjs/testing';
+import { from, take, toArray } from 'rxjs';
+import { dedupe } from './dedupe.ts';
+import type { DedupeOptions } from './dedupe.ts';
+import { runInScope } from './scope.ts';
+import { FakeScope } from './testing.ts';
+
+interface Ev {
+  readonly id: string;
+  readonly t: number;
+}
+
+const opts = (over: Partial<DedupeOptions<Ev>> = {}): DedupeOptions<Ev> => ({
+  key: (e) => e.id,
+  time: (e) => e.t,
+  ttlMs: 10,
+  ...over,
+});
+
+function newScheduler() {
+  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+}
+
+/** Run `events` through a fresh dedupe inside `scope`, synchronously. */
+function runSync(scope: FakeScope, events: readonly Ev[], over: Partial<DedupeOptions<Ev>> = {}): Ev[] {
+  let result: Ev[] = [];
+  runInScope(scope, () => from(events).pipe(dedupe(opts(over)), toArray()).subscribe((r) => (result = r)));
+  return result;
+}
+
+describe('dedupe', () => {
+  it('suppresses repeated keys within the event-time TTL', () => {
+    const scope = new FakeScope();
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const values = {
+          a: { id: 'a', t: 0 },
+          b: { id: 'b', t: 1 },
+          A: { id: 'a', t: 5 }, // duplicate of a
+          B: { id: 'b', t: 11 }, // maxTime - t0(b) = 10: still remembered (not > ttl)
+          C: { id: 'a', t: 11 }, // maxTime - t0(a) = 11 > 10: forgotten, emitted again
+          D: { id: 'a', t: 12 }, // duplicate of the re-seen a
+        };
+        expectObservable(cold('abABCD|', values).pipe(dedupe(opts()))).toBe('ab--C-|', values);
+      }),
+    );
+    expect(scope.handle('dedupe#0').stats?.()).toMatchObject({ in: 6, out: 3, duplicates: 3, evicted: 0 });
+  });
+
+  it('expires by event time even when keys were inserted out of order', () => {
+    // 'late' is inserted after 'new' but with an older time: it is not at the queue front,
+    // yet it must be forgotten as soon as the TTL is exceeded.
+    const events: Ev[] = [
+      { id: 'new', t: 100 },
+      { id: 'late', t: 91 },
+      { id: 'x', t: 102 }, // maxTime 102: late is 11 behind -> expired
+      { id: 'late', t: 103 },
+      { id: 'new', t: 104 }, // 4 behind: duplicate
+    ];
+    const out = runSync(new FakeScope(), events);
+    expect(out).toEqual([events[0], events[1], events[2], events[3]]);
+  });
+
+  it('evicts the oldest-inserted keys beyond maxKeys', () => {
+    const scope = new FakeScope();
+    const events: Ev[] = [
+      { id: 'a', t: 0 },
+      { id: 'b', t: 0 },
+      { id: 'c', t: 0 }, // evicts a
+      { id: 'b', t: 1 }, // still held: duplicate
+      { id: 'a', t: 1 }, // forgotten by eviction: emitted, evicts b (the oldest inserted)
+      { id: 'c', t: 1 }, // still held: duplicate
+    ];
+    const out = runSync(scope, events, { maxKeys: 2, ttlMs: 1_000 });
+    expect(out).toEqual([events[0], events[1], events[2], events[4]]);
+    expect(scope.handle('dedupe#0').stats?.()).toMatchObject({ in: 6, out: 4, duplicates: 2, evicted: 2, keys: 2 });
+  });
+
+  it('restores from a snapshot and behaves like an uninterrupted run', () => {
+    const events: Ev[] = [];
+    let seed = 42;
+    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    // 30 keys, time mostly increasing with some disorder: exercises duplicates, expiry and eviction.
+    for (let i = 0; i < 2_000; i++) events.push({ id: `k${Math.floor(rand() * 30)}`, t: i * 2 - Math.floor(rand() * 20) });
+    const cut = 1_234;
+    const over = { ttlMs: 30, maxKeys: 12 };
+
+    const whole = runSync(new FakeScope(), events, over);
+
+    const first = new FakeScope();
+    const before = runSync(first, events.slice(0, cut), over);
+    const snapshot: unknown = JSON.parse(JSON.stringify(first.handle('dedupe#0').snapshot?.()));
+    const after = runSync(new FakeScope({ 'dedupe#0': snapshot }), events.slice(cut), over);
+
+    expect([...before, ...after]).toEqual(whole);
+    // The stream exercises duplicates, TTL expiry and maxKeys eviction alike.
+    const counters = new FakeScope();
+    runSync(counters, events, over);
+    const { duplicates, evicted, expired } = counters.handle('dedupe#0').stats?.() ?? {};
+    expect([duplicates, evicted, expired].every((n) => n !== undefined && n > 0)).toBe(true);
+    expect(whole.length).toBeGreaterThan(100);
+    expect(whole.length).toBeLessThan(events.length);
+  });
+
+  it('snapshots keys in insertion order with the max time', () => {
+    const scope = new FakeScope();
+    runSync(scope, [
+      { id: 'b', t: 5 },
+      { id: 'a', t: 3 },
+      { id: 'b', t: 6 },
+    ]);
+    expect(scope.handle('dedupe#0').snapshot?.()).toEqual({ maxTime: 6, keys: [['b', 5], ['a', 3]] });
+  });
+
+  it('stays bounded on long streams with many distinct keys', () => {
+    const scope = new FakeScope();
+    const events: Ev[] = [];
+    for (let i = 0; i < 50_000; i++) events.push({ id: `k${i}`, t: i });
+    const out = runSync(scope, events, { ttlMs: 100 });
+    expect(out).toHaveLength(50_000);
+    const stats = scope.handle('dedupe#0').stats?.();
+    expect(stats?.['keys']).toBe(101);
+    expect((scope.handle('dedupe#0').snapshot?.() as { keys: unknown[] }).keys).toHaveLength(101);
+  });
+
+  it('rejects a malformed snapshot and invalid options', () => {
+    let error: unknown;
+    runInScope(new FakeScope({ 'dedupe#0': { keys: 'nope' } }), () =>
+      from([{ id: 'a', t: 1 }]).pipe(dedupe(opts())).subscribe({ error: (e: unknown) => (error = e) }),
+    );
+    expect(String(error)).toMatch(/cannot restore snapshot/);
+    expect(() => dedupe(opts({ maxKeys: 0 }))).toThrow(/maxKeys/);
+    expect(() => dedupe(opts({ ttlMs: -1 }))).toThrow(/ttlMs/);
+  });
+
+  it('handles empty, never, errors, early unsubscribe and downstream take', () => {
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+        const values = { a: { id: 'a', t: 1 }, b: { id: 'b', t: 2 }, c: { id: 'a', t: 3 }, d: { id: 'd', t: 4 } };
+        expectObservable(cold<Ev>('|').pipe(dedupe(opts()))).toBe('|');
+        expectObservable(cold<Ev>('-').pipe(dedupe(opts()))).toBe('-');
+        const failing = cold<Ev>('-a-#', values);
+        expectObservable(failing.pipe(dedupe(opts()))).toBe('-a-#', values);
+        expectSubscriptions(failing.subscriptions).toBe('^--!');
+
+        const source = hot<Ev>('-a-b-c-d-|', values);
+        expectObservable(source.pipe(dedupe(opts())), '^--!').toBe('-a--', values);
+        expectObservable(source.pipe(dedupe(opts()), take(3))).toBe('-a-b---(d|)', values);
+        expectSubscriptions(source.subscriptions).toBe(['^--!', '^------!']);
+      }),
+    );
+  });
+
+  it('errors the stream when a key extractor throws', () => {
+    let error: unknown;
+    const bad = dedupe<Ev>({
+      key: () => {
+        throw new Error('no key');
+      },
+      time: (e) => e.t,
+      ttlMs: 1,
+    });
+    from([{ id: 'a', t: 1 }]).pipe(bad).subscribe({ error: (e: unknown) => (error = e) });
+    expect(error).toEqual(new Error('no key'));
+  });
+});

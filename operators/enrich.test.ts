@@ -1,0 +1,300 @@
+import { describe, expect, it } from 'vitest';
+import { TestScheduler } from 'rxjs/testing';
+import { Subject, asyncScheduler, lastValueFrom, take, tap, toArray } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { enrich } from './enrich.ts';
+import type { EnrichOptions } from './enrich.ts';
+import { runInScope } from './scope.ts';
+import { FakeScope } from './testing.ts';
+
+interface Ev {
+  readonly id: string;
+  readonly k: string;
+}
+
+/**
+ * A thenable that settles synchronously when told to, so lookups can be driven by virtual time.
+ * (A real Promise would settle in a microtask, after `TestScheduler.run` has already returned.)
+ */
+class Deferred<V> implements PromiseLike<V> {
+  #state: 'pending' | 'ok' | 'failed' = 'pending';
+  #value: V | undefined;
+  #error: unknown;
+  #callbacks: Array<[(value: V) => void, (error: unknown) => void]> = [];
+
+  resolve(value: V): void {
+    if (this.#state !== 'pending') return;
+    this.#state = 'ok';
+    this.#value = value;
+    for (const [ok] of this.#callbacks) ok(value);
+  }
+
+  reject(error: unknown): void {
+    if (this.#state !== 'pending') return;
+    this.#state = 'failed';
+    this.#error = error;
+    for (const [, fail] of this.#callbacks) fail(error);
+  }
+
+  then<A = V, B = never>(
+    onOk?: ((value: V) => A | PromiseLike<A>) | null,
+    onFail?: ((error: unknown) => B | PromiseLike<B>) | null,
+  ): PromiseLike<A | B> {
+    const next = new Deferred<A | B>();
+    const ok = (value: V) => (onOk ? settleWith(next, () => onOk(value)) : next.resolve(value as unknown as A));
+    const fail = (error: unknown) => (onFail ? settleWith(next, () => onFail(error)) : next.reject(error));
+    if (this.#state === 'ok') ok(this.#value as V);
+    else if (this.#state === 'failed') fail(this.#error);
+    else this.#callbacks.push([ok, fail]);
+    return next;
+  }
+}
+
+function settleWith<X>(target: Deferred<X>, fn: () => X | PromiseLike<X>): void {
+  try {
+    const result = fn();
+    if (typeof result === 'object' && result !== null && 'then' in result) result.then((v) => target.resolve(v), (e) => target.reject(e));
+    else target.resolve(result as X);
+  } catch (err) {
+    target.reject(err);
+  }
+}
+
+type Plan = Readonly<Record<string, { readonly after: number; readonly value?: string; readonly fail?: string }>>;
+
+/** A lookup answering each key after `after` virtual ms (scheduled on asyncScheduler, virtual inside run()). */
+function virtualLookup(plan: Plan) {
+  const calls: string[] = [];
+  const lookup = (key: string): PromiseLike<string | undefined> => {
+    calls.push(key);
+    const step = plan[key];
+    if (!step) throw new Error(`no plan for ${key}`);
+    const deferred = new Deferred<string | undefined>();
+    asyncScheduler.schedule(() => (step.fail ? deferred.reject(new Error(step.fail)) : deferred.resolve(step.value)), step.after);
+    return deferred;
+  };
+  return { calls, lookup };
+}
+
+const mergeEv = (e: Ev, v: string | undefined) => `${e.id}:${v ?? 'none'}`;
+
+function options(
+  lookup: (key: string) => PromiseLike<string | undefined>,
+  over: Partial<EnrichOptions<Ev, string, string | undefined, string>> = {},
+): EnrichOptions<Ev, string, string | undefined, string> {
+  return { key: (e) => e.k, lookup, merge: mergeEv, ...over };
+}
+
+function newScheduler() {
+  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+}
+
+const ev = (id: string, k: string): Ev => ({ id, k });
+
+describe('enrich', () => {
+  it('preserves input order even when later lookups finish first', () => {
+    const scope = new FakeScope();
+    const { calls, lookup } = virtualLookup({ x: { after: 4, value: 'X' }, y: { after: 1, value: 'Y' } });
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const source = cold('ab------c|', { a: ev('a', 'x'), b: ev('b', 'y'), c: ev('c', 'y') });
+        // b resolves at 2 but waits behind a (resolved at 4); c is a cache hit with an empty queue: synchronous.
+        expectObservable(source.pipe(enrich(options(lookup)))).toBe('----(ab)c|', { a: 'a:X', b: 'b:Y', c: 'c:Y' });
+      }),
+    );
+    expect(calls).toEqual(['x', 'y']);
+    expect(scope.handle('enrich#0').stats?.()).toMatchObject({ in: 3, out: 3, hits: 1, misses: 2, errors: 0, timeouts: 0 });
+  });
+
+  it('emits a cache hit queued behind a miss in order, not early', () => {
+    const { lookup } = virtualLookup({ x: { after: 1, value: 'X' }, y: { after: 3, value: 'Y' } });
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const source = cold('a-bc-----|', { a: ev('a', 'x'), b: ev('b', 'y'), c: ev('c', 'x') });
+        expectObservable(source.pipe(enrich(options(lookup)))).toBe('-a---(bc)|', { a: 'a:X', b: 'b:Y', c: 'c:X' });
+      }),
+    );
+  });
+
+  it('shares one lookup between concurrent events with the same key', () => {
+    const { calls, lookup } = virtualLookup({ x: { after: 3, value: 'X' } });
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const source = cold('abc|', { a: ev('a', 'x'), b: ev('b', 'x'), c: ev('c', 'x') });
+        expectObservable(source.pipe(enrich(options(lookup)))).toBe('---(abc|)', { a: 'a:X', b: 'b:X', c: 'c:X' });
+      }),
+    );
+    expect(calls).toEqual(['x']);
+  });
+
+  it('limits lookups in flight to `concurrency`', () => {
+    const { calls, lookup } = virtualLookup({ x: { after: 2, value: 'X' }, y: { after: 2, value: 'Y' }, z: { after: 2, value: 'Z' } });
+    const started: Array<[string, number]> = [];
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const tracked = (key: string) => {
+          started.push([key, asyncScheduler.now()]);
+          return lookup(key);
+        };
+        const source = cold('abc|', { a: ev('a', 'x'), b: ev('b', 'y'), c: ev('c', 'z') });
+        expectObservable(source.pipe(enrich(options(tracked, { concurrency: 2 })))).toBe('--ab(c|)', {
+          a: 'a:X',
+          b: 'b:Y',
+          c: 'c:Z',
+        });
+      }),
+    );
+    expect(calls).toEqual(['x', 'y', 'z']);
+    expect(started).toEqual([['x', 0], ['y', 1], ['z', 2]]);
+  });
+
+  it('dead-letters timed-out and failed lookups with the origin captured on input, and does not cache them', () => {
+    const scope = new FakeScope();
+    const { calls, lookup } = virtualLookup({
+      slow: { after: 50, value: 'S' },
+      bad: { after: 1, fail: 'boom' },
+      ok: { after: 1, value: 'O' },
+    });
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const values = { a: ev('a', 'slow'), b: ev('b', 'bad'), c: ev('c', 'ok'), d: ev('d', 'bad'), e: ev('e', 'slow') };
+        const source = cold('abc-------d-e------|', values).pipe(tap((e) => (scope.currentOrigin = `msg-${e.id}`)));
+        const out = source.pipe(enrich(options(lookup, { id: 'lookup', timeoutMs: 5 })));
+        // a times out at 5; b (failed at 2) and c (resolved at 3) wait behind it, then go at 5.
+        // d fails again (failures are not cached) at 11; e times out at 17 (the late 'S' answer is ignored).
+        expectObservable(out).toBe('-----c-------------|', { c: 'c:O' });
+      }),
+    );
+    expect(calls).toEqual(['slow', 'bad', 'ok', 'bad', 'slow']);
+    expect(scope.sides).toEqual([
+      {
+        output: { kind: 'dead-letter', stage: 'lookup', reason: 'lookup timed out after 5 ms', payload: JSON.stringify(ev('a', 'slow')) },
+        origin: 'msg-a',
+      },
+      {
+        output: { kind: 'dead-letter', stage: 'lookup', reason: 'lookup failed: boom', payload: JSON.stringify(ev('b', 'bad')) },
+        origin: 'msg-b',
+      },
+      {
+        output: { kind: 'dead-letter', stage: 'lookup', reason: 'lookup failed: boom', payload: JSON.stringify(ev('d', 'bad')) },
+        origin: 'msg-d',
+      },
+      {
+        output: { kind: 'dead-letter', stage: 'lookup', reason: 'lookup timed out after 5 ms', payload: JSON.stringify(ev('e', 'slow')) },
+        origin: 'msg-e',
+      },
+    ]);
+    expect(scope.handle('lookup').stats?.()).toMatchObject({ in: 5, out: 1, errors: 2, timeouts: 2, deadLetters: 4, pending: 0 });
+  });
+
+  it('dead-letters events whose merge throws, and caches undefined values', () => {
+    const scope = new FakeScope();
+    const { calls, lookup } = virtualLookup({ x: { after: 1 } });
+    const merge = (e: Ev, v: string | undefined): string => {
+      if (e.id === 'b') throw new Error('cannot merge b');
+      return mergeEv(e, v);
+    };
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const source = cold('a-b-c|', { a: ev('a', 'x'), b: ev('b', 'x'), c: ev('c', 'x') });
+        expectObservable(source.pipe(enrich(options(lookup, { merge })))).toBe('-a--c|', { a: 'a:none', c: 'c:none' });
+      }),
+    );
+    expect(calls).toEqual(['x']);
+    expect(scope.outputs()).toEqual([
+      { kind: 'dead-letter', stage: 'enrich#0', reason: 'merge failed: cannot merge b', payload: JSON.stringify(ev('b', 'x')) },
+    ]);
+  });
+
+  it('bounds the cache by LRU and expires entries by processing-time TTL', () => {
+    const { calls, lookup } = virtualLookup({ x: { after: 0, value: 'X' }, y: { after: 0, value: 'Y' }, z: { after: 0, value: 'Z' } });
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        // x, y cached; x touched (now most recent); z evicts y; x still hit; y looked up again.
+        // Then 20 ms later everything has expired (ttl 10) and x is looked up again.
+        const source = cold('xyxzxy 20ms x|', { x: ev('1', 'x'), y: ev('2', 'y'), z: ev('3', 'z') });
+        const out = source.pipe(enrich(options(lookup, { cache: { maxEntries: 2, ttlMs: 10 } })), take(7));
+        expectObservable(out).toBe('abcdef 20ms (g|)', { a: '1:X', b: '2:Y', c: '1:X', d: '3:Z', e: '1:X', f: '2:Y', g: '1:X' });
+      }),
+    );
+    expect(calls).toEqual(['x', 'y', 'z', 'y', 'x']);
+  });
+
+  it('waits for queued events before completing', () => {
+    const { lookup } = virtualLookup({ x: { after: 10, value: 'X' } });
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        expectObservable(cold('a|', { a: ev('a', 'x') }).pipe(enrich(options(lookup)))).toBe('10ms (a|)', { a: 'a:X' });
+      }),
+    );
+  });
+
+  it('handles empty, never and errors', () => {
+    const { lookup } = virtualLookup({ x: { after: 1, value: 'X' } });
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        expectObservable(cold<Ev>('|').pipe(enrich(options(lookup)))).toBe('|');
+        expectObservable(cold<Ev>('-').pipe(enrich(options(lookup)))).toBe('-');
+        // The error is not delayed by the queue: a pipeline that failed must stop now.
+        const failing = cold('-a#', { a: ev('a', 'x') }, new Error('boom'));
+        expectObservable(failing.pipe(enrich(options(lookup)))).toBe('--#', undefined, new Error('boom'));
+        expectSubscriptions(failing.subscriptions).toBe('^-!');
+      }),
+    );
+  });
+
+  it('clears lookup timers on early unsubscribe and supports downstream take', () => {
+    const scope = new FakeScope();
+    const { lookup } = virtualLookup({ slow: { after: 100, value: 'S' }, x: { after: 1, value: 'X' } });
+    runInScope(scope, () =>
+      newScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
+        const source = hot('-a-b-c-|', { a: ev('a', 'slow'), b: ev('b', 'x'), c: ev('c', 'x') });
+        expectObservable(source.pipe(enrich(options(lookup, { timeoutMs: 10 }))), '^---!').toBe('-----');
+        expectObservable(source.pipe(enrich(options(lookup, { timeoutMs: 10 })), take(1))).toBe('-----------(b|)', { b: 'b:X' });
+        // The second subscription to the source ends when the source completes; output waits for the queue.
+        expectSubscriptions(source.subscriptions).toBe(['^---!', '^------!']);
+      }),
+    );
+    // The first subscription's timeout (at 11) never fired; the second's did (dead letter for a), then b emitted.
+    expect(scope.outputs()).toEqual([
+      { kind: 'dead-letter', stage: 'enrich#1', reason: 'lookup timed out after 10 ms', payload: JSON.stringify(ev('a', 'slow')) },
+    ]);
+  });
+
+  it('reports pending() and resolves idle() with real promises', async () => {
+    const scope = new FakeScope();
+    const source = new Subject<Ev>();
+    const resolvers = new Map<string, (v: string) => void>();
+    const lookup = (key: string) => new Promise<string>((resolve) => resolvers.set(key, resolve));
+    const done = runInScope(scope, () => lastValueFrom(source.pipe(enrich(options(lookup)), toArray())));
+    const handle = scope.handle('enrich#0');
+    await handle.idle?.();
+    source.next(ev('a', 'x'));
+    source.next(ev('b', 'y'));
+    source.next(ev('c', 'x'));
+    expect(handle.pending?.()).toBe(3);
+    let idle = false;
+    void handle.idle?.().then(() => (idle = true));
+    resolvers.get('y')?.('Y');
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(handle.pending?.()).toBe(3);
+    resolvers.get('x')?.('X');
+    await new Promise((r) => setTimeout(r, 0));
+    expect(handle.pending?.()).toBe(0);
+    expect(idle).toBe(true);
+    source.next(ev('d', 'x')); // cache hit: synchronous
+    expect(handle.pending?.()).toBe(0);
+    source.complete();
+    expect(await done).toEqual(['a:X', 'b:Y', 'c:X', 'd:X']);
+  });
+
+  it('requires a side output outside a scope, and validates options', () => {
+    let error: unknown;
+    const { lookup } = virtualLookup({});
+    (new Subject<Ev>() as Observable<Ev>).pipe(enrich(options(lookup))).subscribe({ error: (e: unknown) => (error = e) });
+    expect(String(error)).toMatch(/no side output/);
+    expect(() => enrich(options(lookup, { concurrency: 0 }))).toThrow(/concurrency/);
+    expect(() => enrich(options(lookup, { timeoutMs: 0 }))).toThrow(/timeoutMs/);
+  });
+});

@@ -1,0 +1,369 @@
+import { Observable, asyncScheduler } from 'rxjs';
+import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
+import { currentScope, resolveSideOutput } from './scope.ts';
+import type { Origin, SideOutput } from './scope.ts';
+
+/** The lookup cache: an LRU bounded by entry count, with a processing-time TTL. */
+export interface EnrichCacheOptions {
+  /** Most cached keys; the least recently used is dropped beyond it (0 disables caching). @default 10_000 */
+  maxEntries?: number;
+  /** How long a looked-up value is reused, in processing time (`scheduler.now()`). @default 60_000 */
+  ttlMs?: number;
+}
+
+export interface EnrichOptions<T, K extends string | number, V, R> {
+  /** The lookup key of an event. */
+  key: (event: T) => K;
+  /**
+   * Fetch the value for a key. Any thenable works (a `Promise`, or a synchronous test double).
+   * Rejections and timeouts dead-letter the waiting events; `undefined` is a valid, cacheable value.
+   */
+  lookup: (key: K) => PromiseLike<V>;
+  /** Combine an event with its looked-up value. A throw dead-letters the event (`merge failed: ...`). */
+  merge: (event: T, value: V) => R;
+  /** @default { maxEntries: 10_000, ttlMs: 60_000 } */
+  cache?: EnrichCacheOptions;
+  /** Most lookups in flight at once (distinct keys; concurrent events for one key share a lookup). @default 16 */
+  concurrency?: number;
+  /** A lookup still unsettled after this long fails with `lookup timed out after N ms`. @default 5_000 */
+  timeoutMs?: number;
+  /** Stage name for dead letters, checkpoints and metrics. @default derived by the scope (`enrich#n`), or 'enrich' */
+  id?: string;
+  /** Clock for the cache TTL and the lookup timeout. @default asyncScheduler */
+  scheduler?: SchedulerLike;
+  /** Where dead letters go. @default the pipeline scope's side output (required outside a scope) */
+  sideOutput?: (output: SideOutput) => void;
+}
+
+interface ResolvedEnrichOptions<T, K extends string | number, V, R> {
+  readonly key: (event: T) => K;
+  readonly lookup: (key: K) => PromiseLike<V>;
+  readonly merge: (event: T, value: V) => R;
+  readonly maxEntries: number;
+  readonly ttlMs: number;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly id: string | undefined;
+  readonly scheduler: SchedulerLike;
+  readonly sideOutput: ((output: SideOutput) => void) | undefined;
+}
+
+function parseOptions<T, K extends string | number, V, R>(
+  options: EnrichOptions<T, K, V, R>,
+): ResolvedEnrichOptions<T, K, V, R> {
+  const maxEntries = options.cache?.maxEntries ?? 10_000;
+  const ttlMs = options.cache?.ttlMs ?? 60_000;
+  const concurrency = options.concurrency ?? 16;
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  if (!(Number.isInteger(maxEntries) && maxEntries >= 0)) throw new Error(`enrich: cache.maxEntries must be an integer >= 0, got ${maxEntries}`);
+  if (!(ttlMs >= 0)) throw new Error(`enrich: cache.ttlMs must be >= 0, got ${ttlMs}`);
+  if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new Error(`enrich: concurrency must be an integer >= 1, got ${concurrency}`);
+  if (!(timeoutMs > 0)) throw new Error(`enrich: timeoutMs must be > 0, got ${timeoutMs}`);
+  return {
+    key: options.key,
+    lookup: options.lookup,
+    merge: options.merge,
+    maxEntries,
+    ttlMs,
+    concurrency,
+    timeoutMs,
+    id: options.id,
+    scheduler: options.scheduler ?? asyncScheduler,
+    sideOutput: options.sideOutput,
+  };
+}
+
+const WAITING = 0;
+const RESOLVED = 1;
+const FAILED = 2;
+
+/** An accepted event waiting for its turn (or its lookup) to be emitted. */
+interface Queued<T, V> {
+  readonly event: T;
+  readonly origin: Origin;
+  state: typeof WAITING | typeof RESOLVED | typeof FAILED;
+  value: V | undefined;
+  reason: string;
+}
+
+/** One lookup of one key, shared by every queued event that needs it. */
+interface Lookup<T, K, V> {
+  readonly key: K;
+  readonly waiting: Array<Queued<T, V>>;
+  settled: boolean;
+  timer: Subscription | undefined;
+}
+
+interface CacheEntry<V> {
+  readonly value: V;
+  readonly expires: number;
+}
+
+/**
+ * Enrich each event with an asynchronously looked-up value, preserving input order.
+ *
+ * A cache hit with nothing queued ahead is emitted synchronously. Otherwise the event is queued; lookups
+ * for queued events run concurrently (up to `concurrency`, one per key) and the head of the queue is
+ * emitted as soon as it is resolved. Failed, timed-out and unmergeable events go to the dead-letter side
+ * output with the origin captured when they were accepted. Completion waits for the queue to drain.
+ * The handle's `pending()`/`idle()` let the runner checkpoint only when nothing is in flight.
+ *
+ * @example
+ * ```ts
+ * events$.pipe(
+ *   enrich({
+ *     key: (e) => e.user_id,
+ *     lookup: (id) => users.get(id),
+ *     merge: (e, user) => ({ ...e, plan: user?.plan ?? 'free' }),
+ *   }),
+ * );
+ * ```
+ */
+export function enrich<T, K extends string | number, V, R>(options: EnrichOptions<T, K, V, R>): OperatorFunction<T, R> {
+  const opts = parseOptions(options);
+  const { key: keyOf, lookup: fetch, merge, maxEntries, ttlMs, concurrency, timeoutMs, scheduler } = opts;
+  return (source) =>
+    new Observable<R>((subscriber) => {
+      const scope = currentScope();
+      const side = resolveSideOutput('enrich', opts.sideOutput, scope);
+
+      const cache = new Map<K, CacheEntry<V>>();
+      /** Lookups queued or in flight, by key. */
+      const lookups = new Map<K, Lookup<T, K, V>>();
+      /** Lookups waiting for a concurrency slot, FIFO from `startHead`. */
+      let toStart: Array<Lookup<T, K, V> | undefined> = [];
+      let startHead = 0;
+      let inFlight = 0;
+      /** Accepted events not yet emitted, FIFO from `head`. */
+      let queue: Array<Queued<T, V> | undefined> = [];
+      let head = 0;
+      let idleWaiters: Array<() => void> = [];
+      let sourceDone = false;
+      let closed = false;
+
+      let seen = 0;
+      let out = 0;
+      let hits = 0;
+      let misses = 0;
+      let errors = 0;
+      let timeouts = 0;
+      let deadLetters = 0;
+
+      const pending = (): number => queue.length - head;
+
+      const stage = scope
+        ? scope.register('enrich', opts.id, {
+            pending,
+            idle: () => (pending() === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
+            stats: () => ({
+              in: seen,
+              out,
+              hits,
+              misses,
+              errors,
+              timeouts,
+              deadLetters,
+              pending: pending(),
+              cached: cache.size,
+            }),
+          }).id
+        : (opts.id ?? 'enrich');
+
+      /** Whether `key` is cached and fresh; the value is then in `cachedValue` (it may be `undefined`). */
+      let cachedValue: V | undefined;
+      const cacheHit = (key: K): boolean => {
+        const entry = cache.get(key);
+        if (entry === undefined) return false;
+        if (entry.expires <= scheduler.now()) {
+          cache.delete(key);
+          return false;
+        }
+        // Refresh recency: Map iteration order is insertion order, so the front is least recently used.
+        cache.delete(key);
+        cache.set(key, entry);
+        cachedValue = entry.value;
+        return true;
+      };
+
+      const cacheSet = (key: K, value: V): void => {
+        if (maxEntries === 0) return;
+        cache.delete(key);
+        cache.set(key, { value, expires: scheduler.now() + ttlMs });
+        if (cache.size > maxEntries) cache.delete(cache.keys().next().value as K);
+      };
+
+      const deadLetter = (event: T, reason: string, origin: Origin): void => {
+        deadLetters++;
+        side({ kind: 'dead-letter', stage, reason, payload: stringify(event) }, origin);
+      };
+
+      /** Merge and emit one event (or dead-letter it when merge throws). */
+      const emit = (event: T, value: V, origin: Origin): void => {
+        let result: R;
+        try {
+          result = merge(event, value);
+        } catch (err) {
+          deadLetter(event, `merge failed: ${errorMessage(err)}`, origin);
+          return;
+        }
+        out++;
+        subscriber.next(result);
+      };
+
+      /** Emit the resolved prefix of the queue, then complete or wake idle waiters when it is empty. */
+      const drain = (): void => {
+        try {
+          while (head < queue.length && !closed) {
+            const item = queue[head]!;
+            if (item.state === WAITING) return;
+            queue[head++] = undefined;
+            if (item.state === RESOLVED) emit(item.event, item.value as V, item.origin);
+            else deadLetter(item.event, item.reason, item.origin);
+          }
+        } catch (err) {
+          // Only a failing side output gets here: losing a dead letter is not an option.
+          subscriber.error(err);
+          return;
+        }
+        if (closed || head < queue.length) return;
+        queue = [];
+        head = 0;
+        wakeIdle();
+        if (sourceDone) subscriber.complete();
+      };
+
+      const wakeIdle = (): void => {
+        if (idleWaiters.length === 0) return;
+        const waiters = idleWaiters;
+        idleWaiters = [];
+        for (const resolve of waiters) resolve();
+      };
+
+      const settle = (lookup: Lookup<T, K, V>, ok: boolean, value: V | undefined, reason: string): void => {
+        if (lookup.settled || closed) return;
+        lookup.settled = true;
+        inFlight--;
+        lookup.timer?.unsubscribe();
+        lookups.delete(lookup.key);
+        if (ok) cacheSet(lookup.key, value as V);
+        const state = ok ? RESOLVED : FAILED;
+        for (const item of lookup.waiting) {
+          item.state = state;
+          item.value = value;
+          item.reason = reason;
+        }
+        startLookups();
+        drain();
+      };
+
+      const start = (lookup: Lookup<T, K, V>): void => {
+        inFlight++;
+        lookup.timer = scheduler.schedule(() => {
+          if (lookup.settled) return;
+          timeouts++;
+          settle(lookup, false, undefined, `lookup timed out after ${timeoutMs} ms`);
+        }, timeoutMs);
+        let result: PromiseLike<V>;
+        try {
+          result = fetch(lookup.key);
+        } catch (err) {
+          errors++;
+          settle(lookup, false, undefined, `lookup failed: ${errorMessage(err)}`);
+          return;
+        }
+        result.then(
+          (value) => settle(lookup, true, value, ''),
+          (err: unknown) => {
+            if (lookup.settled || closed) return;
+            errors++;
+            settle(lookup, false, undefined, `lookup failed: ${errorMessage(err)}`);
+          },
+        );
+      };
+
+      const startLookups = (): void => {
+        while (inFlight < concurrency && startHead < toStart.length && !closed) {
+          const lookup = toStart[startHead]!;
+          toStart[startHead++] = undefined;
+          start(lookup);
+        }
+        if (startHead === toStart.length) {
+          toStart = [];
+          startHead = 0;
+        }
+      };
+
+      subscriber.add(() => {
+        closed = true;
+        for (const lookup of lookups.values()) lookup.timer?.unsubscribe();
+        lookups.clear();
+        toStart = [];
+        queue = [];
+        head = 0;
+        cache.clear();
+        wakeIdle();
+      });
+
+      return source.subscribe({
+        next: (event) => {
+          seen++;
+          let key: K;
+          try {
+            key = keyOf(event);
+          } catch (err) {
+            subscriber.error(err);
+            return;
+          }
+          const hit = cacheHit(key);
+          if (hit && head === queue.length) {
+            // Fast path: nothing queued ahead, emit synchronously.
+            hits++;
+            try {
+              emit(event, cachedValue as V, undefined);
+            } catch (err) {
+              subscriber.error(err);
+            }
+            return;
+          }
+          const item: Queued<T, V> = {
+            event,
+            origin: scope?.origin(),
+            state: hit ? RESOLVED : WAITING,
+            value: hit ? cachedValue : undefined,
+            reason: '',
+          };
+          queue.push(item);
+          if (hit) {
+            hits++;
+            return; // Something is queued ahead, so this cannot be the head: nothing to drain.
+          }
+          misses++;
+          let lookup = lookups.get(key);
+          if (lookup === undefined) {
+            lookup = { key, waiting: [], settled: false, timer: undefined };
+            lookups.set(key, lookup);
+            toStart.push(lookup);
+          }
+          lookup.waiting.push(item);
+          startLookups();
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => {
+          sourceDone = true;
+          if (pending() === 0) subscriber.complete();
+        },
+      });
+    });
+}
+
+function stringify(event: unknown): string {
+  try {
+    return JSON.stringify(event) ?? String(event);
+  } catch {
+    return String(event);
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { TestScheduler } from 'rxjs/testing';
+import { take } from 'rxjs';
+import { combine, count, distinct } from './aggregators.ts';
+import { hopping } from './hopping.ts';
+import type { HoppingOptions } from './hopping.ts';
+import { runInScope } from './scope.ts';
+import { FakeScope, drive, expectRestoreEquivalence } from './testing.ts';
+import type { Step } from './testing.ts';
+import type { WindowResult } from './window-core.ts';
+
+interface Ev {
+  readonly k: string;
+  readonly t: number;
+  readonly u?: string;
+}
+
+const e = (t: number, k = ''): Ev => ({ k, t });
+const step = (t: number, k = ''): Step<Ev> => ({ event: e(t, k) });
+const w = (key: string, start: number, end: number, n: number, final: boolean): WindowResult<string, number> => ({
+  key,
+  start,
+  end,
+  value: n,
+  count: n,
+  final,
+});
+
+function counting(over: Partial<HoppingOptions<Ev, string, number, number>> = {}) {
+  return hopping<Ev, string, number, number>({
+    id: 'h',
+    sizeMs: 10,
+    slideMs: 5,
+    time: (x) => x.t,
+    key: (x) => x.k,
+    aggregate: count(),
+    ...over,
+  });
+}
+
+function newScheduler() {
+  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+}
+
+describe('hopping', () => {
+  it('adds each event to every overlapping window and fires them in end order', () => {
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const source = cold('abc|', { a: e(1), b: e(7), c: e(12) });
+        // 1 -> [-5, 5) [0, 10); 7 -> [0, 10) [5, 15); 12 -> [5, 15) [10, 20).
+        expectObservable(source.pipe(counting())).toBe('-xy(zv|)', {
+          x: w('', -5, 5, 1, true), // the watermark reached 7 > 5
+          y: w('', 0, 10, 2, true), // the watermark reached 12
+          z: w('', 5, 15, 2, true),
+          v: w('', 10, 20, 1, true),
+        });
+      }),
+    );
+  });
+
+  it('covers exactly the windows with start <= t < start + size, also when size is not a multiple of slide', () => {
+    const { out } = drive(counting({ sizeMs: 10, slideMs: 3, maxOutOfOrderMs: 100 }), 'h', [step(7), step(9)]);
+    expect(out).toEqual([
+      w('', 0, 10, 2, true),
+      w('', 3, 13, 2, true),
+      w('', 6, 16, 2, true),
+      w('', 9, 19, 1, true), // 9 is on its start boundary; 7 is not in it
+    ]);
+  });
+
+  it('adds a late event to its windows still alive and side-outputs it only when all are purged', () => {
+    const late = e(3);
+    const { log, scope } = drive(counting(), 'h', [step(14), step(8), step(20), { event: late }]);
+    expect(log).toEqual([
+      // 14 opens [5, 15) and [10, 20); the watermark (14) fires nothing.
+      // 8 belongs to [0, 10), purged (end 10 <= 14), and [5, 15), alive: added there, not late.
+      { out: w('', 5, 15, 2, true) }, // 20: watermark 20
+      { out: w('', 10, 20, 1, true) },
+      { side: { kind: 'late', stage: 'h', event: late, eventTime: 3, watermark: 20 } },
+      { out: w('', 15, 25, 1, true) },
+      { out: w('', 20, 30, 1, true) },
+    ]);
+    expect(scope.handle('h').stats?.()).toMatchObject({ in: 4, late: 1, windowsOpen: 0, fired: 4 });
+  });
+
+  it('counts distinct users per overlapping window with flush() early results', () => {
+    const agg = combine({ users: distinct((x: Ev) => x.u), events: count<Ev>() });
+    const { out } = drive(
+      hopping({ id: 'h', sizeMs: 10, slideMs: 5, time: (x: Ev) => x.t, aggregate: agg }),
+      'h',
+      [{ event: { k: '', t: 6, u: 'a' } }, 'flush', { event: { k: '', t: 8, u: 'b' } }, { event: { k: '', t: 11, u: 'a' } }, 'flush'],
+    );
+    expect(out.map((r) => [r.start, r.value.users, r.count, r.final])).toEqual([
+      [0, 1, 1, false],
+      [5, 1, 1, false],
+      [0, 2, 2, true], // fired by 11
+      [5, 2, 3, false], // flush
+      [10, 1, 1, false],
+      [5, 2, 3, true], // completion
+      [10, 1, 1, true],
+    ]);
+  });
+
+  it('restores from a snapshot and produces the same output as an uninterrupted run', () => {
+    let seed = 11;
+    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const steps: Array<Step<Ev>> = [];
+    for (let i = 0; i < 400; i++) {
+      steps.push(step(i * 2 - Math.floor(rand() * 50), `k${Math.floor(rand() * 3)}`));
+      if (i % 5 === 0) steps.push('flush');
+    }
+    const make = () => counting({ sizeMs: 20, slideMs: 5, maxOutOfOrderMs: 10, allowedLatenessMs: 10 });
+    const whole = expectRestoreEquivalence(make, 'h', steps, [0, 3, 50, 51, 52, 211, 300, steps.length], (a, b) => expect(a).toEqual(b));
+    expect(whole.sides.length).toBeGreaterThan(5);
+  });
+
+  it('validates size and slide', () => {
+    expect(() => counting({ slideMs: 0 })).toThrow(/slideMs/);
+    expect(() => counting({ slideMs: 11 })).toThrow(/slideMs/);
+    expect(() => counting({ sizeMs: -1 })).toThrow(/sizeMs/);
+  });
+
+  it('handles empty, never, errors, early unsubscribe and downstream take', () => {
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+        expectObservable(cold<Ev>('|').pipe(counting())).toBe('|');
+        expectObservable(cold<Ev>('-').pipe(counting())).toBe('-');
+        const failing = cold<Ev>('a#', { a: e(1) }, new Error('boom'));
+        expectObservable(failing.pipe(counting())).toBe('-#', undefined, new Error('boom'));
+        expectSubscriptions(failing.subscriptions).toBe('^!');
+
+        const source = hot('-a-b-|', { a: e(1), b: e(30) });
+        expectObservable(source.pipe(counting()), '^-!').toBe('--');
+        expectObservable(source.pipe(counting(), take(1))).toBe('---(x|)', { x: w('', -5, 5, 1, true) });
+        expectSubscriptions(source.subscriptions).toBe(['^-!', '^--!']);
+      }),
+    );
+  });
+});

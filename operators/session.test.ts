@@ -1,0 +1,209 @@
+import { describe, expect, it } from 'vitest';
+import { TestScheduler } from 'rxjs/testing';
+import { take } from 'rxjs';
+import { combine, count, topK } from './aggregators.ts';
+import { runInScope } from './scope.ts';
+import { session } from './session.ts';
+import type { SessionOptions } from './session.ts';
+import { FakeScope, drive, expectRestoreEquivalence } from './testing.ts';
+import type { Step } from './testing.ts';
+import type { WindowResult } from './window-core.ts';
+
+interface Ev {
+  readonly k: string;
+  readonly t: number;
+  readonly page?: string;
+}
+
+const e = (t: number, k = 'a', page?: string): Ev => (page === undefined ? { k, t } : { k, t, page });
+const step = (t: number, k = 'a', page?: string): Step<Ev> => ({ event: e(t, k, page) });
+const w = (key: string, start: number, end: number, n: number, final: boolean): WindowResult<string, number> => ({
+  key,
+  start,
+  end,
+  value: n,
+  count: n,
+  final,
+});
+
+function counting(over: Partial<SessionOptions<Ev, string, number, number>> = {}) {
+  return session<Ev, string, number, number>({ id: 's', gapMs: 10, time: (x) => x.t, key: (x) => x.k, aggregate: count(), ...over });
+}
+
+function newScheduler() {
+  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+}
+
+describe('session', () => {
+  it('groups events per key within the gap and fires sessions by end when the watermark passes', () => {
+    const scope = new FakeScope();
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const source = cold('abcd-----|', { a: e(0, 'a'), b: e(5, 'a'), c: e(3, 'b'), d: e(30, 'a') });
+        // a: [0, 15) with 2 events; b: [3, 13). 30 moves the watermark past both: b ends first.
+        expectObservable(source.pipe(counting())).toBe('---(xy)--(z|)', {
+          x: w('b', 3, 13, 1, true),
+          y: w('a', 0, 15, 2, true),
+          z: w('a', 30, 40, 1, true),
+        });
+      }),
+    );
+    expect(scope.handle('s').stats?.()).toMatchObject({ in: 4, late: 0, windowsOpen: 0, fired: 3 });
+  });
+
+  it('starts a new session for an event exactly one gap after the last one', () => {
+    const { out } = drive(counting({ maxOutOfOrderMs: 100 }), 's', [step(0), step(10), step(19)]);
+    expect(out).toEqual([w('a', 0, 10, 1, true), w('a', 10, 29, 2, true)]);
+  });
+
+  it('merges sessions bridged by an out-of-order event, merging aggregator states', () => {
+    const agg = combine({ n: count<Ev>(), pages: topK((x: Ev) => x.page, 3) });
+    const { out, scope } = drive(
+      session({ id: 's', gapMs: 10, time: (x: Ev) => x.t, key: (x) => x.k, aggregate: agg, maxOutOfOrderMs: 100, flushEarly: true }),
+      's',
+      [step(0, 'a', '/x'), step(15, 'a', '/y'), step(1, 'b', '/x'), 'flush', step(8, 'a', '/y'), 'snapshot'],
+      { complete: false },
+    );
+    expect(scope.handle('s').stats?.()).toMatchObject({ windowsOpen: 2 });
+    expect(out).toEqual([
+      { key: 'a', start: 0, end: 10, value: { n: 1, pages: [{ key: '/x', count: 1 }] }, count: 1, final: false },
+      { key: 'b', start: 1, end: 11, value: { n: 1, pages: [{ key: '/x', count: 1 }] }, count: 1, final: false },
+      { key: 'a', start: 15, end: 25, value: { n: 1, pages: [{ key: '/y', count: 1 }] }, count: 1, final: false },
+    ]);
+    // 8 covers [8, 18): it overlaps [0, 10) and [15, 25), so all three become [0, 25).
+    const completed = drive(
+      session({ id: 's', gapMs: 10, time: (x: Ev) => x.t, key: (x) => x.k, aggregate: agg, maxOutOfOrderMs: 100 }),
+      's',
+      [step(0, 'a', '/x'), step(15, 'a', '/y'), step(1, 'b', '/x'), step(8, 'a', '/y')],
+    );
+    expect(completed.out).toEqual([
+      { key: 'b', start: 1, end: 11, value: { n: 1, pages: [{ key: '/x', count: 1 }] }, count: 1, final: true },
+      {
+        key: 'a',
+        start: 0,
+        end: 25,
+        value: { n: 3, pages: [{ key: '/y', count: 2 }, { key: '/x', count: 1 }] },
+        count: 3,
+        final: true,
+      },
+    ]);
+  });
+
+  it('extends a session backwards for an out-of-order event', () => {
+    const { out } = drive(counting({ maxOutOfOrderMs: 100 }), 's', [step(20), step(12)]);
+    expect(out).toEqual([w('a', 12, 30, 2, true)]);
+  });
+
+  it('updates sessions late within allowed lateness, including merges, and side-outputs later events', () => {
+    const late = e(2);
+    const { log, scope } = drive(counting({ allowedLatenessMs: 20 }), 's', [
+      step(0), // [0, 10)
+      step(15), // [15, 25); watermark 15 fires [0, 10) on time
+      step(5), // late within lateness: [0, 15), ends before the watermark: re-emitted at once
+      step(13), // bridges [0, 15) and [15, 25): [0, 25) ends after the watermark again, so it waits
+      step(40), // [40, 50); watermark 40 fires [0, 25) on time
+      step(50), // exactly one gap after 40: a new session [50, 60); watermark 50 purges [0, 25), fires [40, 50)
+      { event: late }, // [2, 12) overlaps nothing alive and 12 + 20 <= 50: late
+    ]);
+    expect(log).toEqual([
+      { out: w('a', 0, 10, 1, false) },
+      { out: w('a', 0, 15, 2, false) },
+      { out: w('a', 0, 25, 4, false) },
+      { out: w('a', 0, 25, 4, true) },
+      { out: w('a', 40, 50, 1, false) },
+      { side: { kind: 'late', stage: 's', event: late, eventTime: 2, watermark: 50 } },
+      { out: w('a', 40, 50, 1, true) },
+      { out: w('a', 50, 60, 1, true) },
+    ]);
+    expect(scope.handle('s').stats?.()).toMatchObject({ in: 7, late: 1, windowsOpen: 0 });
+  });
+
+  it('reports an event of an already purged session as late instead of opening an overlapping session', () => {
+    const steps: Array<Step<Ev>> = [
+      step(0), // [0, 10)
+      step(20), // watermark 15: [0, 10) purged, final
+      'snapshot',
+      step(9), // [9, 19) would overlap the final [0, 10): late, although [9, 19) itself is not past the watermark
+      step(10), // exactly at the purged end: a new session [10, 20), not overlapping
+    ];
+    const whole = drive(counting({ maxOutOfOrderMs: 5 }), 's', steps);
+    expect(whole.log).toEqual([
+      { out: w('a', 0, 10, 1, true) },
+      { side: { kind: 'late', stage: 's', event: e(9), eventTime: 9, watermark: 15 } },
+      { out: w('a', 10, 20, 1, true) },
+      { out: w('a', 20, 30, 1, true) },
+    ]);
+    // The purged session end is part of the snapshot, so a restored run agrees.
+    expect(whole.snapshot).toMatchObject({ closed: [['a', 10]] });
+    const restored = drive(counting({ maxOutOfOrderMs: 5 }), 's', steps.slice(3), { restored: whole.snapshot });
+    expect(restored.log).toEqual(whole.log.slice(1));
+  });
+
+  it('emits only final sessions by default: flush() is not offered to the runner', () => {
+    const { out, scope } = drive(counting(), 's', [step(0), 'flush', step(5), 'flush', step(30)]);
+    expect(scope.handle('s').flush).toBeUndefined();
+    expect(out).toEqual([w('a', 0, 15, 2, true), w('a', 30, 40, 1, true)]);
+  });
+
+  it('with flushEarly, flush() emits growing sessions early with a growing count', () => {
+    const { out } = drive(counting({ flushEarly: true }), 's', [step(0), 'flush', step(5), 'flush', 'flush', step(7, 'b'), step(30)]);
+    expect(out).toEqual([
+      w('a', 0, 10, 1, false),
+      w('a', 0, 15, 2, false),
+      w('a', 0, 15, 2, true), // 30 fires both, a (ending at 15) first; unchanged since the flush, but final
+      w('b', 7, 17, 1, true),
+      w('a', 30, 40, 1, true),
+    ]);
+  });
+
+  it('restores from a snapshot and produces the same output as an uninterrupted run', () => {
+    let seed = 3;
+    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const steps: Array<Step<Ev>> = [];
+    let t = 0;
+    for (let i = 0; i < 500; i++) {
+      t += Math.floor(rand() * 6);
+      // 8 users, each active every ~20 ms on average: sessions start, merge and end; disorder up to 50 ms.
+      steps.push(step(t - Math.floor(rand() * 50), `u${Math.floor(rand() * 8)}`, `/p${Math.floor(rand() * 3)}`));
+      if (i % 6 === 0) steps.push('flush');
+    }
+    const agg = combine({ n: count<Ev>(), pages: topK((x: Ev) => x.page, 2) });
+    const make = () =>
+      session({ id: 's', gapMs: 12, time: (x: Ev) => x.t, key: (x) => x.k, aggregate: agg, maxOutOfOrderMs: 10, allowedLatenessMs: 15, flushEarly: true });
+    const whole = expectRestoreEquivalence(make, 's', steps, [0, 7, 8, 99, 100, 101, 333, 450, steps.length], (a, b) =>
+      expect(a).toEqual(b),
+    );
+    expect(whole.sides.length).toBeGreaterThan(5);
+    expect(whole.out.filter((r) => r.final).length).toBeGreaterThan(20);
+    // Final sessions of a key never overlap, and counts add up to the events not side-outputted.
+    const finals = whole.out.filter((r) => r.final);
+    const byKey = new Map<string, Array<{ start: number; end: number }>>();
+    for (const r of finals) byKey.set(r.key, [...(byKey.get(r.key) ?? []), { start: r.start, end: r.end }]);
+    for (const sessions of byKey.values()) {
+      sessions.sort((a, b) => a.start - b.start);
+      for (let i = 1; i < sessions.length; i++) expect(sessions[i]!.start).toBeGreaterThanOrEqual(sessions[i - 1]!.end);
+    }
+    expect(finals.reduce((n, r) => n + r.count, 0) + whole.sides.length).toBe(500);
+  });
+
+  it('validates the gap', () => {
+    expect(() => counting({ gapMs: 0 })).toThrow(/gapMs/);
+  });
+
+  it('handles empty, never, errors, early unsubscribe and downstream take', () => {
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+        expectObservable(cold<Ev>('|').pipe(counting())).toBe('|');
+        expectObservable(cold<Ev>('-').pipe(counting())).toBe('-');
+        const failing = cold<Ev>('a#', { a: e(1) }, new Error('boom'));
+        expectObservable(failing.pipe(counting())).toBe('-#', undefined, new Error('boom'));
+        expectSubscriptions(failing.subscriptions).toBe('^!');
+
+        const source = hot('-a-b-c-|', { a: e(1), b: e(30), c: e(60) });
+        expectObservable(source.pipe(counting()), '^-!').toBe('--');
+        expectObservable(source.pipe(counting(), take(1))).toBe('---(x|)', { x: w('a', 1, 11, 1, true) });
+        expectSubscriptions(source.subscriptions).toBe(['^-!', '^--!']);
+      }),
+    );
+  });
+});

@@ -1,0 +1,728 @@
+/**
+ * The event-time window engine shared by `tumbling`, `hopping` and `session`.
+ *
+ * Per subscription it keeps, for each key, the windows still alive, and two indexed min-heaps of
+ * windows ordered by (end, key first-seen rank, start):
+ * - `open`: windows whose end is after the watermark (not fired yet),
+ * - `late`: windows fired on time but kept for allowed lateness (end <= watermark < end + lateness).
+ * A watermark advance pops `late` (purge, final) and then `open` (fire, or purge when lateness is
+ * already exceeded), which emits in window-end order without scanning. There are no per-event timers
+ * or allocations besides new windows and emitted results.
+ */
+import { Observable, asyncScheduler } from 'rxjs';
+import type { OperatorFunction, SchedulerAction, SchedulerLike, Subscriber } from 'rxjs';
+import type { Aggregator } from './aggregators.ts';
+import { currentScope, resolveSideOutput } from './scope.ts';
+import type { Origin, SideOutput } from './scope.ts';
+
+/** One emission of a window. */
+export interface WindowResult<K, A> {
+  key: K;
+  /** Inclusive window start, epoch ms (sessions: first event time). */
+  start: number;
+  /** Exclusive window end, epoch ms (sessions: last event time + gap). */
+  end: number;
+  value: A;
+  /** Events folded into the window so far: grows with every emission of the window, usable as a row version. */
+  count: number;
+  /** True for the last emission of the window (its state is dropped after it). */
+  final: boolean;
+}
+
+/** Periodic early (speculative) results in processing time. */
+export interface EarlyFiring {
+  /** Emit every window changed since its last emission this often (one timer per subscription). */
+  everyMs: number;
+  /** @default asyncScheduler */
+  scheduler?: SchedulerLike;
+}
+
+/** Options shared by every window operator. */
+export interface WindowOptions<T, K extends string | number, S, A> {
+  /** Operator id for checkpoints, side outputs and metrics. @default derived by the scope (`tumbling#n`, ...) */
+  id?: string;
+  /** Event time, epoch ms. */
+  time: (event: T) => number;
+  /** Group key; each key has its own windows. @default () => '' (one global window) */
+  key?: (event: T) => K;
+  /** How events are folded into a window result, e.g. `count()`, `combine({ ... })`. */
+  aggregate: Aggregator<T, S, A>;
+  /**
+   * Watermark = max event time seen - maxOutOfOrderMs. A window fires once the watermark passes its end.
+   * @default 0
+   */
+  maxOutOfOrderMs?: number;
+  /**
+   * How long after firing a window still accepts (and re-emits for) late events, in event time.
+   * Events later than that go to the 'late' side output.
+   * @default 0
+   */
+  allowedLatenessMs?: number;
+  /** Emit changed windows periodically in processing time. @default none (the runner calls flush()) */
+  earlyFiring?: EarlyFiring;
+  /**
+   * Emit partial results when the pipeline runner flushes (before every write), so dashboards are
+   * live before the window closes. @default true; false for `session`, because a session's start —
+   * the key of its row — can still move (merge) until the session is final.
+   */
+  flushEarly?: boolean;
+  /** Where late events go. @default the pipeline scope's side output (required outside a scope) */
+  sideOutput?: (output: SideOutput) => void;
+}
+
+/** A window as stored in a checkpoint. */
+export interface WindowStateSnapshot {
+  readonly start: number;
+  readonly end: number;
+  /** The aggregator state, via `aggregate.toJSON`. */
+  readonly acc: unknown;
+  readonly count: number;
+  /** Changed since its last emission. */
+  readonly dirty: boolean;
+  /** Emitted at least once. */
+  readonly emitted: boolean;
+}
+
+/** The checkpointed state of a window operator. Keys are listed in first-seen order. */
+export interface WindowSnapshot {
+  readonly kind: WindowKind;
+  readonly maxTime: number | null;
+  readonly watermark: number | null;
+  readonly keys: ReadonlyArray<{ readonly key: string | number; readonly windows: readonly WindowStateSnapshot[] }>;
+  /** Sessions only: ends of recently purged sessions per key, in purge order (see `closedUntil`). */
+  readonly closed?: ReadonlyArray<readonly [key: string | number, end: number]>;
+}
+
+export type WindowKind = 'tumbling' | 'hopping' | 'session';
+
+/** How events map to windows: fixed (tumbling/hopping) or per-key sessions. */
+export type WindowAssigner =
+  | { readonly kind: 'tumbling' | 'hopping'; readonly sizeMs: number; readonly slideMs: number }
+  | { readonly kind: 'session'; readonly gapMs: number };
+
+interface ResolvedWindowOptions<T, K extends string | number, S, A> {
+  readonly id: string | undefined;
+  readonly time: (event: T) => number;
+  readonly key: (event: T) => K;
+  readonly aggregate: Aggregator<T, S, A>;
+  readonly maxOutOfOrderMs: number;
+  readonly allowedLatenessMs: number;
+  readonly earlyFiring: { readonly everyMs: number; readonly scheduler: SchedulerLike } | undefined;
+  readonly flushEarly: boolean;
+  readonly sideOutput: ((output: SideOutput) => void) | undefined;
+}
+
+const globalKey = (): string => '';
+
+/** Fill defaults and validate; throws plain-message errors naming the operator. */
+function parseWindowOptions<T, K extends string | number, S, A>(
+  kind: WindowKind,
+  options: WindowOptions<T, K, S, A>,
+): ResolvedWindowOptions<T, K, S, A> {
+  const maxOutOfOrderMs = options.maxOutOfOrderMs ?? 0;
+  const allowedLatenessMs = options.allowedLatenessMs ?? 0;
+  if (!(maxOutOfOrderMs >= 0)) throw new Error(`${kind}: maxOutOfOrderMs must be >= 0, got ${maxOutOfOrderMs}`);
+  if (!(allowedLatenessMs >= 0)) throw new Error(`${kind}: allowedLatenessMs must be >= 0, got ${allowedLatenessMs}`);
+  const early = options.earlyFiring;
+  if (early && !(early.everyMs > 0 && early.everyMs < Infinity)) {
+    throw new Error(`${kind}: earlyFiring.everyMs must be a positive number, got ${early.everyMs}`);
+  }
+  return {
+    id: options.id,
+    time: options.time,
+    key: options.key ?? (globalKey as unknown as (event: T) => K),
+    aggregate: options.aggregate,
+    maxOutOfOrderMs,
+    allowedLatenessMs,
+    earlyFiring: early ? { everyMs: early.everyMs, scheduler: early.scheduler ?? asyncScheduler } : undefined,
+    flushEarly: options.flushEarly ?? kind !== 'session',
+    sideOutput: options.sideOutput,
+  };
+}
+
+/** Build a window operator; `tumbling`, `hopping` and `session` are thin wrappers around this. */
+export function windowOperator<T, K extends string | number, S, A>(
+  assigner: WindowAssigner,
+  options: WindowOptions<T, K, S, A>,
+): OperatorFunction<T, WindowResult<K, A>> {
+  const opts = parseWindowOptions(assigner.kind, options);
+  return (source) =>
+    new Observable<WindowResult<K, A>>((subscriber) => {
+      const scope = currentScope();
+      const side = resolveSideOutput(assigner.kind, opts.sideOutput, scope);
+      const engine = new WindowEngine(assigner, opts, subscriber, side);
+      if (scope) {
+        const { id, restored } = scope.register(assigner.kind, opts.id, {
+          snapshot: () => engine.snapshot(),
+          ...(opts.flushEarly ? { flush: () => engine.flush() } : {}),
+          stats: () => engine.stats(),
+        });
+        engine.stage = id;
+        if (restored !== undefined) engine.restore(restored);
+      }
+      if (opts.earlyFiring) {
+        const { everyMs, scheduler } = opts.earlyFiring;
+        // One timer per subscription; rescheduling the same action with the same delay reuses the interval.
+        subscriber.add(
+          scheduler.schedule(function (this: SchedulerAction<undefined>) {
+            engine.flush();
+            this.schedule(undefined, everyMs);
+          }, everyMs),
+        );
+      }
+      return source.subscribe({
+        next: (event) => engine.next(event),
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => engine.complete(),
+      });
+    });
+}
+
+const NONE = 0;
+const OPEN = 1;
+const LATE = 2;
+
+interface KeyState<K, S> {
+  readonly key: K;
+  /** First-seen order among keys with live windows; ties between equal window ends are broken by it. */
+  readonly rank: number;
+  /** Live windows of this key. */
+  size: number;
+  /** Fixed windows by start (tumbling, hopping). */
+  readonly byStart: Map<number, Win<K, S>> | undefined;
+  /** Sessions (disjoint), in no particular order. */
+  readonly sessions: Array<Win<K, S>> | undefined;
+}
+
+interface Win<K, S> {
+  readonly ks: KeyState<K, S>;
+  start: number;
+  end: number;
+  acc: S;
+  count: number;
+  dirty: boolean;
+  emitted: boolean;
+  /** Which heap holds the window: NONE, OPEN or LATE. */
+  heap: number;
+  /** Position in that heap. */
+  index: number;
+}
+
+/** Window order for firing and flushing: end, then key first-seen rank, then start. */
+function before<K, S>(a: Win<K, S>, b: Win<K, S>): boolean {
+  if (a.end !== b.end) return a.end < b.end;
+  if (a.ks.rank !== b.ks.rank) return a.ks.rank < b.ks.rank;
+  return a.start < b.start;
+}
+
+function compare<K, S>(a: Win<K, S>, b: Win<K, S>): number {
+  return a.end - b.end || a.ks.rank - b.ks.rank || a.start - b.start;
+}
+
+/** An indexed binary min-heap of windows (supports remove and re-key of an element in O(log n)). */
+class WindowHeap<K, S> {
+  readonly items: Array<Win<K, S>> = [];
+
+  constructor(private readonly tag: number) {}
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): Win<K, S> | undefined {
+    return this.items[0];
+  }
+
+  push(w: Win<K, S>): void {
+    w.heap = this.tag;
+    w.index = this.items.length;
+    this.items.push(w);
+    this.up(w.index);
+  }
+
+  pop(): Win<K, S> | undefined {
+    const top = this.items[0];
+    if (top) this.removeAt(0);
+    return top;
+  }
+
+  remove(w: Win<K, S>): void {
+    if (w.heap === this.tag) this.removeAt(w.index);
+  }
+
+  /** Restore heap order after `w`'s end changed. */
+  update(w: Win<K, S>): void {
+    this.up(w.index);
+    this.down(w.index);
+  }
+
+  private removeAt(i: number): void {
+    const items = this.items;
+    const removed = items[i]!;
+    const last = items.pop()!;
+    removed.heap = NONE;
+    removed.index = -1;
+    if (i < items.length) {
+      items[i] = last;
+      last.index = i;
+      this.up(i);
+      this.down(last.index);
+    }
+  }
+
+  private up(i: number): void {
+    const items = this.items;
+    const w = items[i]!;
+    while (i > 0) {
+      const parentIndex = (i - 1) >> 1;
+      const parent = items[parentIndex]!;
+      if (!before(w, parent)) break;
+      items[i] = parent;
+      parent.index = i;
+      i = parentIndex;
+    }
+    items[i] = w;
+    w.index = i;
+  }
+
+  private down(i: number): void {
+    const items = this.items;
+    const n = items.length;
+    const w = items[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let child = l;
+      if (r < n && before(items[r]!, items[l]!)) child = r;
+      const c = items[child]!;
+      if (!before(c, w)) break;
+      items[i] = c;
+      c.index = i;
+      i = child;
+    }
+    items[i] = w;
+    w.index = i;
+  }
+}
+
+/** Per-subscription state and logic of a window operator. */
+class WindowEngine<T, K extends string | number, S, A> {
+  stage: string;
+  private readonly keys = new Map<K, KeyState<K, S>>();
+  private nextRank = 0;
+  private maxTime = -Infinity;
+  private watermark = -Infinity;
+  private readonly open = new WindowHeap<K, S>(OPEN);
+  private readonly late = new WindowHeap<K, S>(LATE);
+  /**
+   * Sessions only: key -> end of its latest purged session. An event before that end belongs to a
+   * session that was already emitted as final, so it is late (instead of opening an overlapping
+   * session). An entry is needed only until the watermark passes end + gap + lateness, after which
+   * such an event is late on its own; entries expire in purge order through the FIFO below.
+   */
+  private readonly closedUntil = new Map<K, number>();
+  private closedKeys: K[] = [];
+  private closedEnds: number[] = [];
+  private closedHead = 0;
+  private readonly timeOf: (event: T) => number;
+  private readonly keyOf: (event: T) => K;
+  private readonly agg: Aggregator<T, S, A>;
+  private readonly outOfOrder: number;
+  private readonly lateness: number;
+  private readonly session: boolean;
+  private readonly size: number;
+  private readonly slide: number;
+  private seen = 0;
+  private lateCount = 0;
+  private invalid = 0;
+  private windowsOpen = 0;
+  private fired = 0;
+
+  constructor(
+    private readonly assigner: WindowAssigner,
+    options: ResolvedWindowOptions<T, K, S, A>,
+    private readonly subscriber: Subscriber<WindowResult<K, A>>,
+    private readonly side: (output: SideOutput, origin?: Origin) => void,
+  ) {
+    this.stage = options.id ?? assigner.kind;
+    this.timeOf = options.time;
+    this.keyOf = options.key;
+    this.agg = options.aggregate;
+    this.outOfOrder = options.maxOutOfOrderMs;
+    this.lateness = options.allowedLatenessMs;
+    this.session = assigner.kind === 'session';
+    this.size = assigner.kind === 'session' ? assigner.gapMs : assigner.sizeMs;
+    this.slide = assigner.kind === 'session' ? assigner.gapMs : assigner.slideMs;
+  }
+
+  next(event: T): void {
+    const subscriber = this.subscriber;
+    try {
+      this.seen++;
+      const t = this.timeOf(event);
+      if (!Number.isFinite(t)) {
+        this.invalid++;
+        this.side({ kind: 'dead-letter', stage: this.stage, reason: `invalid event time: ${t}`, payload: stringify(event) });
+        return;
+      }
+      const key = this.keyOf(event);
+      if (this.session) this.assignSession(event, t, key);
+      else this.assignFixed(event, t, key);
+      if (t > this.maxTime && !subscriber.closed) {
+        this.maxTime = t;
+        this.advance(t - this.outOfOrder);
+      }
+    } catch (err) {
+      subscriber.error(err);
+    }
+  }
+
+  complete(): void {
+    try {
+      // End of a bounded input: the watermark jumps to +Infinity and every window is final.
+      this.advance(Infinity);
+    } catch (err) {
+      this.subscriber.error(err);
+      return;
+    }
+    this.subscriber.complete();
+  }
+
+  /** Emit every window changed since its last emission (final: false), in window order. */
+  flush(): void {
+    if (this.subscriber.closed) return;
+    const changed: Array<Win<K, S>> = [];
+    for (const w of this.open.items) if (w.dirty) changed.push(w);
+    for (const w of this.late.items) if (w.dirty) changed.push(w);
+    if (changed.length === 0) return;
+    changed.sort(compare);
+    try {
+      for (const w of changed) {
+        if (this.subscriber.closed) return;
+        if (w.dirty) this.emit(w, false);
+      }
+    } catch (err) {
+      this.subscriber.error(err);
+    }
+  }
+
+  stats(): Readonly<Record<string, number>> {
+    return {
+      in: this.seen,
+      late: this.lateCount,
+      invalid: this.invalid,
+      windowsOpen: this.windowsOpen,
+      fired: this.fired,
+      watermark: this.watermark,
+    };
+  }
+
+  snapshot(): WindowSnapshot {
+    const keys: Array<{ key: string | number; windows: WindowStateSnapshot[] }> = [];
+    for (const ks of this.keys.values()) {
+      const windows: WindowStateSnapshot[] = [];
+      const list = ks.byStart ? ks.byStart.values() : ks.sessions!;
+      for (const w of list) {
+        windows.push({
+          start: w.start,
+          end: w.end,
+          acc: this.agg.toJSON(w.acc),
+          count: w.count,
+          dirty: w.dirty,
+          emitted: w.emitted,
+        });
+      }
+      keys.push({ key: ks.key, windows });
+    }
+    const snapshot: WindowSnapshot = {
+      kind: this.assigner.kind,
+      maxTime: finiteOrNull(this.maxTime),
+      watermark: finiteOrNull(this.watermark),
+      keys,
+    };
+    if (!this.session) return snapshot;
+    const closed: Array<readonly [string | number, number]> = [];
+    for (let i = this.closedHead; i < this.closedEnds.length; i++) {
+      const key = this.closedKeys[i]!;
+      const end = this.closedEnds[i]!;
+      if (this.closedUntil.get(key) === end) closed.push([key, end]);
+    }
+    return { ...snapshot, closed };
+  }
+
+  restore(json: unknown): void {
+    const snapshot = parseSnapshot(this.assigner.kind, json);
+    this.maxTime = snapshot.maxTime ?? -Infinity;
+    this.watermark = Math.max(snapshot.watermark ?? -Infinity, this.maxTime - this.outOfOrder);
+    for (const { key, windows } of snapshot.keys) {
+      if (windows.length === 0) continue;
+      const ks = this.keyState(key as K);
+      for (const s of windows) {
+        const w = this.createWindow(ks, s.start, s.end, this.agg.fromJSON(s.acc));
+        w.count = s.count;
+        w.dirty = s.dirty;
+        w.emitted = s.emitted;
+      }
+    }
+    for (const [key, end] of snapshot.closed ?? []) this.closeSession(key as K, end);
+  }
+
+  // --- assignment -------------------------------------------------------------------------------
+
+  private assignFixed(event: T, t: number, key: K): void {
+    const { size, slide, lateness, watermark } = this;
+    const last = Math.floor(t / slide) * slide; // the latest window start <= t
+    let first = last;
+    while (first - slide + size > t) first -= slide; // the earliest window still containing t
+    let ks: KeyState<K, S> | undefined;
+    let added = false;
+    for (let start = first; start <= last; start += slide) {
+      const end = start + size;
+      if (end + lateness <= watermark) continue; // purged
+      ks ??= this.keyState(key);
+      const w = ks.byStart!.get(start) ?? this.createWindow(ks, start, end, this.agg.init());
+      this.addTo(w, event);
+      added = true;
+      // Late within allowed lateness: the window already fired, so re-emit it now.
+      if (end <= watermark) this.emit(w, false);
+    }
+    if (!added) this.reportLate(event, t);
+  }
+
+  private assignSession(event: T, t: number, key: K): void {
+    const { size: gap, lateness, watermark } = this;
+    const end = t + gap;
+    // Before the end of this key's latest purged session: it belongs to a session already final.
+    const closed = this.closedUntil.get(key);
+    if (closed !== undefined && t < closed) return this.reportLate(event, t);
+    const ks = this.keys.get(key);
+    // Sessions of this key overlapping [t, t + gap): usually none or one.
+    let target: Win<K, S> | undefined;
+    let others: Array<Win<K, S>> | undefined;
+    if (ks) {
+      for (const s of ks.sessions!) {
+        if (s.start < end && t < s.end) {
+          if (target === undefined) target = s;
+          else (others ??= [target]).push(s);
+        }
+      }
+    }
+    if (target === undefined) {
+      if (end + lateness <= watermark) return this.reportLate(event, t);
+      const w = this.createWindow(ks ?? this.keyState(key), t, end, this.agg.init());
+      this.addTo(w, event);
+      if (end <= watermark) this.emit(w, false);
+      return;
+    }
+    if (others) {
+      // The event bridges several sessions: merge them, earliest first, deterministically.
+      others.sort(compareStart);
+      target = others[0]!;
+      for (let i = 1; i < others.length; i++) this.absorb(target, others[i]!);
+    }
+    if (t < target.start) target.start = t;
+    if (end > target.end) target.end = end;
+    this.addTo(target, event);
+    this.reposition(target);
+    if (target.end <= watermark) this.emit(target, false);
+  }
+
+  /** Merge session `other` into `target` and drop `other` (without emitting it). */
+  private absorb(target: Win<K, S>, other: Win<K, S>): void {
+    target.acc = this.agg.merge(target.acc, other.acc);
+    target.count += other.count;
+    if (other.start < target.start) target.start = other.start;
+    if (other.end > target.end) target.end = other.end;
+    target.emitted ||= other.emitted;
+    this.heapOf(other)?.remove(other);
+    this.dropWindow(other);
+  }
+
+  /** After a session's end changed: move it to the heap matching the watermark, or re-key it in place. */
+  private reposition(w: Win<K, S>): void {
+    const wanted = w.end > this.watermark ? OPEN : LATE;
+    if (w.heap === wanted) {
+      this.heapOf(w)!.update(w);
+    } else {
+      this.heapOf(w)?.remove(w);
+      (wanted === OPEN ? this.open : this.late).push(w);
+    }
+  }
+
+  private heapOf(w: Win<K, S>): WindowHeap<K, S> | undefined {
+    return w.heap === OPEN ? this.open : w.heap === LATE ? this.late : undefined;
+  }
+
+  private addTo(w: Win<K, S>, event: T): void {
+    w.acc = this.agg.add(w.acc, event);
+    w.count++;
+    w.dirty = true;
+  }
+
+  private reportLate(event: T, t: number): void {
+    this.lateCount++;
+    this.side({ kind: 'late', stage: this.stage, event, eventTime: t, watermark: this.watermark });
+  }
+
+  // --- window lifecycle -------------------------------------------------------------------------
+
+  private keyState(key: K): KeyState<K, S> {
+    let ks = this.keys.get(key);
+    if (ks === undefined) {
+      ks = {
+        key,
+        rank: this.nextRank++,
+        size: 0,
+        byStart: this.session ? undefined : new Map(),
+        sessions: this.session ? [] : undefined,
+      };
+      this.keys.set(key, ks);
+    }
+    return ks;
+  }
+
+  /** Create a window, register it with its key and put it in the heap matching the watermark. */
+  private createWindow(ks: KeyState<K, S>, start: number, end: number, acc: S): Win<K, S> {
+    const w: Win<K, S> = { ks, start, end, acc, count: 0, dirty: false, emitted: false, heap: NONE, index: -1 };
+    if (ks.byStart) ks.byStart.set(start, w);
+    else ks.sessions!.push(w);
+    ks.size++;
+    this.windowsOpen++;
+    (end > this.watermark ? this.open : this.late).push(w);
+    return w;
+  }
+
+  /** Forget a window that is no longer in any heap. */
+  private dropWindow(w: Win<K, S>): void {
+    const ks = w.ks;
+    if (ks.byStart) ks.byStart.delete(w.start);
+    else ks.sessions!.splice(ks.sessions!.indexOf(w), 1);
+    this.windowsOpen--;
+    if (--ks.size === 0) this.keys.delete(ks.key);
+  }
+
+  private advance(watermark: number): void {
+    if (!(watermark > this.watermark)) return;
+    this.watermark = watermark;
+    const { open, late, lateness, subscriber } = this;
+    // Windows waiting for lateness to pass all end at or before the previous watermark, i.e. before any
+    // window in `open`: purging them first keeps emissions in window-end order.
+    if (this.session) this.expireClosed();
+    for (let w = late.peek(); w !== undefined && w.end + lateness <= watermark; w = late.peek()) {
+      if (subscriber.closed) return;
+      late.pop();
+      this.purge(w);
+    }
+    for (let w = open.peek(); w !== undefined && w.end <= watermark; w = open.peek()) {
+      if (subscriber.closed) return;
+      open.pop();
+      if (w.end + lateness <= watermark) {
+        this.purge(w);
+      } else {
+        late.push(w);
+        if (w.dirty) this.emit(w, false);
+      }
+    }
+  }
+
+  /** Drop a window popped from its heap and emit its final result. */
+  private purge(w: Win<K, S>): void {
+    this.dropWindow(w);
+    if (this.session && this.watermark < Infinity) this.closeSession(w.ks.key, w.end);
+    this.emit(w, true);
+  }
+
+  private closeSession(key: K, end: number): void {
+    this.closedUntil.set(key, end);
+    this.closedKeys.push(key);
+    this.closedEnds.push(end);
+  }
+
+  /** Forget purged-session ends the watermark has made irrelevant (they expire in purge order). */
+  private expireClosed(): void {
+    const horizon = this.watermark - this.size - this.lateness; // end + gap + lateness <= watermark
+    const keys = this.closedKeys;
+    const ends = this.closedEnds;
+    let head = this.closedHead;
+    while (head < ends.length && ends[head]! <= horizon) {
+      const key = keys[head]!;
+      if (this.closedUntil.get(key) === ends[head]) this.closedUntil.delete(key);
+      head++;
+    }
+    if (head === ends.length) {
+      this.closedKeys = [];
+      this.closedEnds = [];
+      head = 0;
+    } else if (head >= 1024 && head * 2 >= ends.length) {
+      this.closedKeys = keys.slice(head);
+      this.closedEnds = ends.slice(head);
+      head = 0;
+    }
+    this.closedHead = head;
+  }
+
+  private emit(w: Win<K, S>, final: boolean): void {
+    w.dirty = false;
+    w.emitted = true;
+    this.fired++;
+    this.subscriber.next({ key: w.ks.key, start: w.start, end: w.end, value: this.agg.result(w.acc), count: w.count, final });
+  }
+}
+
+function compareStart<K, S>(a: Win<K, S>, b: Win<K, S>): number {
+  return a.start - b.start;
+}
+
+function finiteOrNull(n: number): number | null {
+  return Number.isFinite(n) ? n : null;
+}
+
+function stringify(event: unknown): string {
+  try {
+    return JSON.stringify(event) ?? String(event);
+  } catch {
+    return String(event);
+  }
+}
+
+function parseSnapshot(kind: WindowKind, json: unknown): WindowSnapshot {
+  const fail = (why: string): never => {
+    throw new Error(`${kind}: cannot restore snapshot: ${why}`);
+  };
+  if (typeof json !== 'object' || json === null) return fail('not an object');
+  const s = json as Record<string, unknown>;
+  if (s['kind'] !== kind) return fail(`it was taken from a ${String(s['kind'])} operator`);
+  const nullableNumber = (v: unknown) => v === null || typeof v === 'number';
+  if (!nullableNumber(s['maxTime']) || !nullableNumber(s['watermark'])) return fail('maxTime/watermark must be numbers or null');
+  if (!Array.isArray(s['keys'])) return fail('keys must be an array');
+  for (const entry of s['keys'] as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) return fail('malformed key entry');
+    const { key, windows } = entry as Record<string, unknown>;
+    if (typeof key !== 'string' && typeof key !== 'number') return fail('keys must be strings or numbers');
+    if (!Array.isArray(windows)) return fail('windows must be an array');
+    for (const w of windows as unknown[]) {
+      const ws = w as Record<string, unknown> | null;
+      if (
+        typeof ws !== 'object' ||
+        ws === null ||
+        typeof ws['start'] !== 'number' ||
+        typeof ws['end'] !== 'number' ||
+        typeof ws['count'] !== 'number' ||
+        typeof ws['dirty'] !== 'boolean' ||
+        typeof ws['emitted'] !== 'boolean' ||
+        !('acc' in ws)
+      ) {
+        return fail('malformed window');
+      }
+    }
+  }
+  const closed = s['closed'];
+  if (closed !== undefined) {
+    const valid =
+      Array.isArray(closed) &&
+      closed.every((c: unknown) => Array.isArray(c) && (typeof c[0] === 'string' || typeof c[0] === 'number') && typeof c[1] === 'number');
+    if (!valid) return fail('closed must be [key, end] pairs');
+  }
+  return json as WindowSnapshot;
+}
