@@ -69,6 +69,15 @@ export class PipelineEngine {
       register: (kind, id, handle) => this.register(kind, id, handle),
       side: (output, origin) => this.side(output, origin),
       origin: () => this.current,
+      withOrigin: (origin, emit) => {
+        const previous = this.current;
+        this.current = origin as SourceRecord | undefined;
+        try {
+          emit();
+        } finally {
+          this.current = previous;
+        }
+      },
     };
     const validation = definition.validation;
     const events = this.input.pipe(

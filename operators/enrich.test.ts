@@ -187,6 +187,23 @@ describe('enrich', () => {
     expect(scope.handle('lookup').stats?.()).toMatchObject({ in: 5, out: 1, errors: 2, timeouts: 2, deadLetters: 4, pending: 0 });
   });
 
+  it('emits held events with the origin captured on input, so downstream side outputs name the right message', () => {
+    const scope = new FakeScope();
+    const { lookup } = virtualLookup({ slow: { after: 5, value: 'S' } });
+    const seenOrigins: unknown[] = [];
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const source = cold('ab|', { a: ev('a', 'slow'), b: ev('b', 'slow') }).pipe(tap((e) => (scope.currentOrigin = `msg-${e.id}`)));
+        const out = source.pipe(
+          enrich(options(lookup, {})),
+          tap(() => seenOrigins.push(scope.origin())),
+        );
+        expectObservable(out).toBe('-----(ab|)', { a: 'a:S', b: 'b:S' });
+      }),
+    );
+    expect(seenOrigins).toEqual(['msg-a', 'msg-b']);
+  });
+
   it('dead-letters events whose merge throws, and caches undefined values', () => {
     const scope = new FakeScope();
     const { calls, lookup } = virtualLookup({ x: { after: 1 } });

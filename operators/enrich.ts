@@ -197,8 +197,11 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
         side({ kind: 'dead-letter', stage, reason, payload: stringify(event) }, origin);
       };
 
-      /** Merge and emit one event (or dead-letter it when merge throws). */
-      const emit = (event: T, value: V, origin: Origin): void => {
+      /**
+       * Merge and emit one event (or dead-letter it when merge throws). `held` events were accepted
+       * earlier: they are emitted with their own origin made current again.
+       */
+      const emit = (event: T, value: V, origin: Origin, held: boolean): void => {
         let result: R;
         try {
           result = merge(event, value);
@@ -207,7 +210,8 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
           return;
         }
         out++;
-        subscriber.next(result);
+        if (held && scope) scope.withOrigin(origin, () => subscriber.next(result));
+        else subscriber.next(result);
       };
 
       /** Emit the resolved prefix of the queue, then complete or wake idle waiters when it is empty. */
@@ -217,7 +221,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
             const item = queue[head]!;
             if (item.state === WAITING) return;
             queue[head++] = undefined;
-            if (item.state === RESOLVED) emit(item.event, item.value as V, item.origin);
+            if (item.state === RESOLVED) emit(item.event, item.value as V, item.origin, true);
             else deadLetter(item.event, item.reason, item.origin);
           }
         } catch (err) {
@@ -319,7 +323,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
             // Fast path: nothing queued ahead, emit synchronously.
             hits++;
             try {
-              emit(event, cachedValue as V, undefined);
+              emit(event, cachedValue as V, undefined, false);
             } catch (err) {
               subscriber.error(err);
             }

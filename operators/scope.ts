@@ -59,6 +59,11 @@ export interface OperatorScope {
   side(output: SideOutput, origin?: Origin): void;
   /** The origin of the input currently being processed; async operators capture it on input. */
   origin(): Origin;
+  /**
+   * Run `emit` with `origin` as the current origin. Async operators wrap every later emission in
+   * it, so that side outputs of the operators downstream name the right source message.
+   */
+  withOrigin(origin: Origin, emit: () => void): void;
 }
 
 let current: OperatorScope | undefined;

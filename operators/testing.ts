@@ -44,6 +44,16 @@ export class FakeScope implements OperatorScope {
     return this.currentOrigin;
   }
 
+  withOrigin(origin: Origin, emit: () => void): void {
+    const previous = this.currentOrigin;
+    this.currentOrigin = origin;
+    try {
+      emit();
+    } finally {
+      this.currentOrigin = previous;
+    }
+  }
+
   /** The handle registered under `id`; throws when there is none (the operator was not subscribed). */
   handle(id: string): OperatorHandle {
     const handle = this.handles.get(id);
