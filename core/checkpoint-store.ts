@@ -18,6 +18,20 @@ export const Checkpoint = z.object({
 });
 export type Checkpoint = z.output<typeof Checkpoint>;
 
+const LOAD_TIMEOUT_MS = 60_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function historyKey(key: string, lastSeq: number): string {
+  return `${key}.history.${String(lastSeq).padStart(16, '0')}`;
+}
+
 /**
  * Checkpoints live in a JetStream object store (chunked, so state larger than the 1 MB message
  * limit fits). A put replaces the object atomically: readers see the old or the new checkpoint.
@@ -30,7 +44,8 @@ export class CheckpointStore {
   }
 
   async load(key: string): Promise<Checkpoint | undefined> {
-    const data = await this.store.getBlob(key);
+    // A read racing a replace of the same object can wait forever for purged chunks: fail instead.
+    const data = await withTimeout(this.store.getBlob(key), LOAD_TIMEOUT_MS, `reading checkpoint '${key}'`);
     if (!data) return undefined;
     return Checkpoint.parse(JSON.parse(new TextDecoder().decode(data)));
   }
@@ -41,5 +56,29 @@ export class CheckpointStore {
 
   async delete(key: string): Promise<void> {
     await this.store.delete(key);
+  }
+
+  /** Keep a copy of `checkpoint` under `<key>.history.<lastSeq>`, and only the newest `keep` copies. */
+  async saveHistory(key: string, checkpoint: Checkpoint, keep: number): Promise<void> {
+    await this.save(historyKey(key, checkpoint.lastSeq), checkpoint);
+    const history = await this.history(key);
+    for (const old of history.slice(0, Math.max(0, history.length - keep))) await this.store.delete(old.name);
+  }
+
+  /** Historical checkpoints of `key`, oldest first. */
+  async history(key: string): Promise<Array<{ name: string; lastSeq: number }>> {
+    const prefix = `${key}.history.`;
+    const entries = await this.store.list();
+    return entries
+      .filter((e) => !e.deleted && e.name.startsWith(prefix))
+      .map((e) => ({ name: e.name, lastSeq: Number(e.name.slice(prefix.length)) }))
+      .sort((a, b) => a.lastSeq - b.lastSeq);
+  }
+
+  /** The newest historical checkpoint of `key` whose position is before `seq`, if any. */
+  async historyBefore(key: string, seq: number): Promise<Checkpoint | undefined> {
+    const candidates = (await this.history(key)).filter((h) => h.lastSeq < seq);
+    const newest = candidates[candidates.length - 1];
+    return newest ? this.load(newest.name) : undefined;
   }
 }

@@ -35,6 +35,10 @@ export const PipelineSettings = z
     maxAckPending: z.number().int().min(1).default(1_000_000),
     /** Consumer ack_wait. Acks happen per checkpoint, so this is generous. @default 300_000 */
     ackWaitMs: z.number().int().min(1_000).default(300_000),
+    /** Keep a copy of a checkpoint this often, for replay to start from. @default 600_000 */
+    checkpointHistoryIntervalMs: z.number().int().min(0).default(600_000),
+    /** How many historical checkpoints to keep (oldest deleted first). @default 144 */
+    checkpointHistoryKeep: z.number().int().min(1).default(144),
     /** Give up flushing on shutdown after this long (un-acked input is reprocessed on restart). @default 30_000 */
     shutdownTimeoutMs: z.number().int().min(100).default(30_000),
   })

@@ -1,19 +1,20 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
-import { DeadLetterPublisher, type DeadLetter } from '../sinks/dead-letter.ts';
+import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
-import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
-import type { AnyTable } from '../sinks/clickhouse/table.ts';
 import { openDurableConsumer } from '../sources/durable-consumer.ts';
 import { ensureStream } from '../sources/streams.ts';
-import { CheckpointStore } from './checkpoint-store.ts';
+import { type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
 import { createClickHouseClient } from './clickhouse-client.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseConfig } from './config.ts';
-import { type Cut, PipelineEngine, type SourceRecord } from './engine.ts';
+import { CutWriter } from './cut-writer.ts';
+import { PipelineEngine } from './engine.ts';
+import { Feed } from './feed.ts';
+import { retry } from './retry.ts';
 import { type BuildContext, type PipelineDefinition, PipelineSettings } from './pipeline.ts';
-import { deadLettersTable, lateEventsTable, systemTables } from './system-tables.ts';
+import { systemTables } from './system-tables.ts';
 
 export interface PipelineStatus {
   /** Messages consumed by this process. */
@@ -32,6 +33,11 @@ export interface PipelineStatus {
   ackedSeq: number;
   /** ClickHouse insert retries so far (nonzero means the sink is or was unavailable). */
   sinkRetries: number;
+  /** Writes (cuts) completed, and how long the last one took from cut to every row written. */
+  flushes: number;
+  lastFlushMs: number;
+  /** Checkpoints saved (each followed by an ack). */
+  checkpoints: number;
   operators: Record<string, number>;
 }
 
@@ -95,19 +101,19 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const checkpoints = await CheckpointStore.open(nc, options.config.checkpointBucket);
-    const checkpointKey = `pipeline.${definition.name}`;
+    const checkpointKey = pipelineCheckpointKey(definition.name);
     const checkpoint = await checkpoints.load(checkpointKey);
     const streamName = definition.source.stream;
     if (checkpoint && checkpoint.stream !== streamName) {
       throw new Error(`checkpoint of '${definition.name}' is for stream '${checkpoint.stream}', not '${streamName}'; reset the pipeline`);
     }
     const engine = new PipelineEngine(definition, context, checkpoint?.operators ?? {});
-    const counters = { rowsWritten: 0, deadLetters: 0, lateEvents: 0, sinkRetries: 0, ...checkpoint?.counters, eventsIn: 0 };
-    let lastSeq = checkpoint?.lastSeq ?? 0;
-    let ackedSeq = lastSeq;
-    let lastMsg: JsMsg | undefined;
+    const writer = new CutWriter(clickhouse, context.database, js, { pipeline: definition.name, stream: streamName, signal: shutdown.signal, log }, checkpoint?.counters);
+    let ackedSeq = checkpoint?.lastSeq ?? 0;
+    let checkpointCount = 0;
     let lastCheckpointAt = Date.now();
-    log(checkpoint ? `restored checkpoint at stream seq ${lastSeq}` : 'no checkpoint: starting from the beginning of the stream');
+    let lastHistoryAt = 0;
+    log(checkpoint ? `restored checkpoint at stream seq ${ackedSeq}` : 'no checkpoint: starting from the beginning of the stream');
 
     const consumer = await openDurableConsumer(
       js,
@@ -119,102 +125,66 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
         maxAckPending: settings.maxAckPending,
         ackWaitMs: settings.ackWaitMs,
       },
-      lastSeq + 1,
+      ackedSeq + 1,
     );
 
-    const deadLetterPublisher = new DeadLetterPublisher(js);
-    const rejected: DeadLetter[] = [];
-    const writer = new ClickHouseWriter(clickhouse, context.database, {
-      signal: shutdown.signal,
-      onRetry: (table, error, attempt, delay) => {
-        counters.sinkRetries++;
-        if (attempt === 1 || attempt % 10 === 0) log(`ClickHouse insert into ${table} failed (attempt ${attempt}), retrying in ${delay} ms: ${String(error)}`);
+    const feed: Feed = new Feed(engine, {
+      settings,
+      writer,
+      startAfterSeq: ackedSeq,
+      wantSnapshot: () => Date.now() - lastCheckpointAt >= settings.checkpointIntervalMs && feed.lastSeq > ackedSeq,
+      // Checkpoint, then ack: acked input is never needed again, because the state that reflects
+      // it is saved and its rows are written.
+      afterWrite: async (cut, position) => {
+        if (!cut.snapshot || position.seq <= ackedSeq) return;
+        const saved: Checkpoint = {
+          format: 1,
+          pipeline: definition.name,
+          stream: streamName,
+          lastSeq: position.seq,
+          takenAt: Date.now(),
+          operators: cut.snapshot,
+          counters: { ...writer.counters },
+        };
+        await retry(() => checkpoints.save(checkpointKey, saved), shutdown.signal, log);
+        position.msg?.ack();
+        ackedSeq = position.seq;
+        checkpointCount++;
+        lastCheckpointAt = Date.now();
+        if (lastCheckpointAt - lastHistoryAt >= settings.checkpointHistoryIntervalMs) {
+          // Replay restores the latest of these at or before its start (see core/replay.ts).
+          lastHistoryAt = lastCheckpointAt;
+          await checkpoints
+            .saveHistory(checkpointKey, saved, settings.checkpointHistoryKeep)
+            .catch((error: unknown) => log(`could not save checkpoint history: ${String(error)}`));
+        }
       },
-      onRejected: (table, row, reason) => rejected.push(rowDeadLetter(definition.name, streamName, table, row, reason)),
     });
 
-    /** Write a cut: rows, late events, dead letters (stream and table). Throws only on shutdown. */
-    const writeCut = async (cut: Cut): Promise<void> => {
-      const writes: Promise<unknown>[] = [];
-      for (const [table, rows] of cut.rows) {
-        writes.push(writer.insert(table, rows).then((r) => (counters.rowsWritten += r.written)));
-      }
-      const letters = cut.deadLetters.map((d) => sourceDeadLetter(definition.name, streamName, d));
-      writes.push(writer.insert(lateEventsTable, cut.late.map((l) => lateRow(definition.name, l))));
-      await Promise.all(writes);
-      letters.push(...rejected.splice(0));
-      if (letters.length > 0) {
-        await retry(() => deadLetterPublisher.publish(letters), shutdown.signal, log);
-        await writer.insert(deadLettersTable, letters.map(deadLetterRow));
-      }
-      counters.deadLetters += letters.length;
-      counters.lateEvents += cut.late.length;
-    };
-
-    // Commits are strictly sequential: a checkpoint must never be saved (and acked) before the
-    // rows of every earlier cut are written.
-    let commitChain: Promise<void> = Promise.resolve();
-    let queuedCommit: Promise<void> | undefined;
-    let pausedForCut: Promise<void> | undefined;
-    const commit = (forceCheckpoint: boolean): Promise<void> => {
-      // One commit waiting behind the running one is enough: it will take everything buffered.
-      if (queuedCommit && !forceCheckpoint) return queuedCommit;
-      queuedCommit = commitChain = commitChain.then(async () => {
-        queuedCommit = undefined;
-        let resume!: () => void;
-        pausedForCut = new Promise((r) => (resume = r));
-        let cut: Cut;
-        let cutSeq: number;
-        let cutMsg: JsMsg | undefined;
-        const checkpointNow = forceCheckpoint || Date.now() - lastCheckpointAt >= settings.checkpointIntervalMs;
-        try {
-          await engine.idle();
-          cut = engine.cut(checkpointNow && lastSeq > ackedSeq);
-          cutSeq = lastSeq;
-          cutMsg = lastMsg;
-        } finally {
-          pausedForCut = undefined;
-          resume();
-        }
-        await writeCut(cut);
-        if (cut.snapshot && cutSeq > ackedSeq) {
-          await retry(
-            () =>
-              checkpoints.save(checkpointKey, {
-                format: 1,
-                pipeline: definition.name,
-                stream: streamName,
-                lastSeq: cutSeq,
-                takenAt: Date.now(),
-                operators: cut.snapshot!,
-                counters: { rowsWritten: counters.rowsWritten, deadLetters: counters.deadLetters, lateEvents: counters.lateEvents, sinkRetries: counters.sinkRetries },
-              }),
-            shutdown.signal,
-            log,
-          );
-          cutMsg?.ack();
-          ackedSeq = cutSeq;
-          lastCheckpointAt = Date.now();
-        }
-      });
-      return commitChain;
-    };
-
-    // Status and timed flushes.
+    // Status.
     let lag = 0;
     let ackPending = 0;
     let lastStatusCount = 0;
     let lastStatusAt = Date.now();
     const status = (): PipelineStatus => {
       const now = Date.now();
-      const rate = ((counters.eventsIn - lastStatusCount) * 1000) / Math.max(1, now - lastStatusAt);
-      lastStatusCount = counters.eventsIn;
+      const rate = ((feed.eventsIn - lastStatusCount) * 1000) / Math.max(1, now - lastStatusAt);
+      lastStatusCount = feed.eventsIn;
       lastStatusAt = now;
-      return { ...counters, eventsPerSecond: Math.round(rate), lag, ackPending, lastSeq, ackedSeq, operators: engine.stats() };
+      return {
+        ...writer.counters,
+        eventsIn: feed.eventsIn,
+        eventsPerSecond: Math.round(rate),
+        lag,
+        ackPending,
+        lastSeq: feed.lastSeq,
+        ackedSeq,
+        flushes: feed.flushes,
+        lastFlushMs: feed.lastFlushMs,
+        checkpoints: checkpointCount,
+        operators: engine.stats(),
+      };
     };
-    const flushTimer = setInterval(() => {
-      if (!pausedForCut) commit(false).catch(() => {});
-    }, settings.flushIntervalMs);
     const statusTimer = setInterval(() => {
       consumer
         .info(false)
@@ -231,34 +201,16 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     options.signal.addEventListener('abort', onAbort, { once: true });
     if (options.signal.aborted) onAbort();
     try {
-      for await (const msg of messages) {
-        if (pausedForCut) await pausedForCut;
-        if (engine.error) throw engine.error;
-        const seq = msg.seq;
-        // Already folded into state (redelivered after ack_wait while waiting on ClickHouse): skip.
-        if (seq <= lastSeq) continue;
-        const record: SourceRecord = { payload: msg.data, subject: msg.subject, seq, published: Math.floor(msg.info.timestampNanos / 1e6) };
-        engine.push(record);
-        lastSeq = seq;
-        lastMsg = msg;
-        counters.eventsIn++;
-        if (engine.pending() > settings.maxPendingAsync) await engine.idle();
-        if (engine.bufferedRows >= settings.flushRows) {
-          const committing = commit(false);
-          if (engine.bufferedRows >= settings.maxBufferedRows) await committing;
-        }
-      }
+      await feed.run(messages);
     } finally {
-      clearInterval(flushTimer);
       clearInterval(statusTimer);
       options.signal.removeEventListener('abort', onAbort);
     }
-    if (engine.error) throw engine.error;
 
     // Graceful shutdown: final cut, checkpoint and ack, bounded in time.
     const timeout = setTimeout(() => shutdown.abort(), settings.shutdownTimeoutMs);
     try {
-      await commit(true);
+      await feed.commit(true);
     } finally {
       clearTimeout(timeout);
     }
@@ -272,90 +224,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
   }
 }
 
-/** Retry an I/O step (NATS publish, checkpoint save) until it succeeds or shutdown aborts. */
-async function retry(step: () => Promise<void>, signal: AbortSignal, log: (m: string) => void): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await step();
-    } catch (error) {
-      if (signal.aborted) throw error;
-      if (attempt === 1 || attempt % 10 === 0) log(`retrying after error (attempt ${attempt}): ${String(error)}`);
-      await new Promise((r) => setTimeout(r, Math.min(5_000, 100 * 2 ** Math.min(attempt, 6))));
-    }
-  }
+/** The object store key of a pipeline's latest checkpoint. */
+export function pipelineCheckpointKey(pipeline: string): string {
+  return `pipeline.${pipeline}`;
 }
-
-function sourceDeadLetter(pipeline: string, stream: string, d: Cut['deadLetters'][number]): DeadLetter {
-  const seq = d.origin?.seq ?? 0;
-  return {
-    pipeline,
-    stage: d.stage,
-    reason: d.reason,
-    payload: d.payload,
-    source: { stream, subject: d.origin?.subject ?? '', seq },
-    id: `${pipeline}:${stream}:${seq}:${d.stage}`,
-    receivedAt: d.origin?.published ?? 0,
-  };
-}
-
-function rowDeadLetter(pipeline: string, stream: string, table: string, row: Readonly<Record<string, unknown>>, reason: string): DeadLetter {
-  const payload = JSON.stringify(row);
-  return {
-    pipeline,
-    stage: `clickhouse:${table}`,
-    reason,
-    payload,
-    source: { stream, subject: '', seq: 0 },
-    id: `${pipeline}:${table}:${fnv1a(payload)}`,
-    receivedAt: Date.now(),
-  };
-}
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-function deadLetterRow(d: DeadLetter): Record<string, unknown> {
-  let payload: string;
-  let encoding = 'utf-8';
-  if (typeof d.payload === 'string') payload = d.payload;
-  else {
-    try {
-      payload = strictUtf8.decode(d.payload);
-    } catch {
-      payload = Buffer.from(d.payload).toString('base64');
-      encoding = 'base64';
-    }
-  }
-  return {
-    pipeline: d.pipeline,
-    stage: d.stage,
-    reason: d.reason,
-    payload,
-    payload_encoding: encoding,
-    source_subject: d.source.subject,
-    source_seq: d.source.seq,
-    id: d.id,
-    received_at: d.receivedAt,
-  };
-}
-
-function lateRow(pipeline: string, l: Cut['late'][number]): Record<string, unknown> {
-  return {
-    pipeline,
-    stage: l.stage,
-    event_time: l.eventTime,
-    watermark: l.watermark,
-    lateness_ms: Math.max(0, Math.round(l.watermark - l.eventTime)),
-    payload: JSON.stringify(l.event),
-    source_seq: l.origin?.seq ?? 0,
-  };
-}
-
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16);
-}
-

@@ -1,0 +1,49 @@
+import { SingleBar } from 'cli-progress';
+import { InvalidArgumentError } from 'commander';
+import type { RuntimeConfig } from '../core/config.ts';
+import type { PipelineDefinition } from '../core/pipeline.ts';
+import { type ReplaySummary, type StreamPoint, replayPipeline } from '../core/replay.ts';
+
+/** `--from`/`--to`: a stream sequence (digits) or an ISO 8601 time (compared with publish times). */
+export function parseStreamPoint(value: string): StreamPoint {
+  if (/^\d+$/.test(value)) return { seq: Number(value) };
+  const time = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(time)) {
+    throw new InvalidArgumentError('expected a stream sequence (e.g. 1200) or an ISO time (e.g. 2026-11-23T08:00:00Z)');
+  }
+  return { time };
+}
+
+/** Run a replay with a progress bar (events, rate, ETA) on stderr. */
+export async function runReplay(
+  config: RuntimeConfig,
+  definition: PipelineDefinition,
+  range: { from: StreamPoint; to?: StreamPoint },
+  signal: AbortSignal,
+): Promise<ReplaySummary> {
+  const bar = new SingleBar({
+    format: 'replay {bar} {percentage}% | {value}/{total} events | {rate}/s | ETA {eta_formatted}',
+    etaBuffer: 50,
+    hideCursor: true,
+    noTTYOutput: true,
+    notTTYSchedule: 5_000,
+    stream: process.stderr,
+  });
+  let started = false;
+  const t0 = Date.now();
+  const summary = await replayPipeline(definition, {
+    config,
+    ...range,
+    signal,
+    onLog: (message) => console.error(message),
+    onProgress: ({ processed, total }) => {
+      const rate = Math.round((processed * 1000) / Math.max(1, Date.now() - t0));
+      if (!started) {
+        bar.start(total, processed, { rate });
+        started = true;
+      } else bar.update(processed, { rate });
+    },
+  });
+  if (started) bar.stop();
+  return summary;
+}

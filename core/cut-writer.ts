@@ -1,0 +1,153 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { DeadLetter } from '../sinks/dead-letter.ts';
+import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
+import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
+import type { Cut, DeadLetterRecord, LateRecord } from './engine.ts';
+import { retry } from './retry.ts';
+import { deadLettersTable, lateEventsTable } from './system-tables.ts';
+
+export interface CutWriterCounters {
+  rowsWritten: number;
+  deadLetters: number;
+  lateEvents: number;
+  sinkRetries: number;
+}
+
+export interface CutWriterOptions {
+  pipeline: string;
+  stream: string;
+  /** Aborting ends retries: the pending write rejects (nothing is acked, input is reprocessed later). */
+  signal: AbortSignal;
+  log: (message: string) => void;
+  /**
+   * Whether a dead letter from this stream sequence goes to the DLQ stream. Replay answers no for
+   * sequences the live pipeline already dead-lettered: the stream's dedup window is finite.
+   */
+  publishDeadLetter?: (seq: number) => boolean;
+}
+
+/**
+ * Writes one cut: every table's rows, late events, and dead letters (JetStream DLQ stream first,
+ * then the rxa_dead_letters table). Rows ClickHouse rejects become dead letters too.
+ * Resolves only when all of it is durable; that is what allows the caller to checkpoint and ack.
+ */
+export class CutWriter {
+  readonly counters: CutWriterCounters;
+  private readonly writer: ClickHouseWriter;
+  private readonly publisher: DeadLetterPublisher;
+  private readonly rejected: DeadLetter[] = [];
+
+  constructor(
+    clickhouse: ClickHouseClient,
+    database: string,
+    js: JetStreamClient,
+    private readonly options: CutWriterOptions,
+    counters: Partial<CutWriterCounters> = {},
+  ) {
+    this.counters = { rowsWritten: 0, deadLetters: 0, lateEvents: 0, sinkRetries: 0, ...counters };
+    this.publisher = new DeadLetterPublisher(js);
+    this.writer = new ClickHouseWriter(clickhouse, database, {
+      signal: options.signal,
+      onRetry: (table, error, attempt, delay) => {
+        this.counters.sinkRetries++;
+        if (attempt === 1 || attempt % 10 === 0) options.log(`ClickHouse insert into ${table} failed (attempt ${attempt}), retrying in ${delay} ms: ${String(error)}`);
+      },
+      onRejected: (table, row, reason) => this.rejected.push(rowDeadLetter(options.pipeline, options.stream, table, row, reason)),
+    });
+  }
+
+  async write(cut: Cut): Promise<void> {
+    const { pipeline, stream } = this.options;
+    const writes: Promise<unknown>[] = [];
+    for (const [table, rows] of cut.rows) {
+      writes.push(this.writer.insert(table, rows).then((r) => (this.counters.rowsWritten += r.written)));
+    }
+    writes.push(this.writer.insert(lateEventsTable, cut.late.map((l) => lateRow(pipeline, l))));
+    await Promise.all(writes);
+    const letters = cut.deadLetters.map((d) => sourceDeadLetter(pipeline, stream, d));
+    letters.push(...this.rejected.splice(0));
+    if (letters.length > 0) {
+      const publish = this.options.publishDeadLetter;
+      const toStream = publish ? letters.filter((l) => l.source.seq === 0 || publish(l.source.seq)) : letters;
+      await retry(() => this.publisher.publish(toStream), this.options.signal, this.options.log);
+      await this.writer.insert(deadLettersTable, letters.map(deadLetterRow));
+    }
+    this.counters.deadLetters += letters.length;
+    this.counters.lateEvents += cut.late.length;
+  }
+}
+
+function sourceDeadLetter(pipeline: string, stream: string, d: DeadLetterRecord): DeadLetter {
+  const seq = d.origin?.seq ?? 0;
+  return {
+    pipeline,
+    stage: d.stage,
+    reason: d.reason,
+    payload: d.payload,
+    source: { stream, subject: d.origin?.subject ?? '', seq },
+    id: `${pipeline}:${stream}:${seq}:${d.stage}`,
+    receivedAt: d.origin?.published ?? 0,
+  };
+}
+
+function rowDeadLetter(pipeline: string, stream: string, table: string, row: Readonly<Record<string, unknown>>, reason: string): DeadLetter {
+  const payload = JSON.stringify(row);
+  return {
+    pipeline,
+    stage: `clickhouse:${table}`,
+    reason,
+    payload,
+    source: { stream, subject: '', seq: 0 },
+    id: `${pipeline}:${table}:${fnv1a(payload)}`,
+    receivedAt: Date.now(),
+  };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+function deadLetterRow(d: DeadLetter): Record<string, unknown> {
+  let payload: string;
+  let encoding = 'utf-8';
+  if (typeof d.payload === 'string') payload = d.payload;
+  else {
+    try {
+      payload = strictUtf8.decode(d.payload);
+    } catch {
+      payload = Buffer.from(d.payload).toString('base64');
+      encoding = 'base64';
+    }
+  }
+  return {
+    pipeline: d.pipeline,
+    stage: d.stage,
+    reason: d.reason,
+    payload,
+    payload_encoding: encoding,
+    source_subject: d.source.subject,
+    source_seq: d.source.seq,
+    id: d.id,
+    received_at: d.receivedAt,
+  };
+}
+
+function lateRow(pipeline: string, l: LateRecord): Record<string, unknown> {
+  return {
+    pipeline,
+    stage: l.stage,
+    event_time: l.eventTime,
+    watermark: l.watermark,
+    lateness_ms: Math.max(0, Math.round(l.watermark - l.eventTime)),
+    payload: JSON.stringify(l.event),
+    source_seq: l.origin?.seq ?? 0,
+  };
+}
+
+function fnv1a(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16);
+}

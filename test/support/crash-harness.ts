@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { createClickHouseClient } from '../../core/clickhouse-client.ts';
+import { configFromEnv } from '../../core/config.ts';
+import { generateClickstream } from '../../generator/clickstream.ts';
+import type { GeneratedMessage } from '../../generator/messages.ts';
+import { partitionSubject, publishMessages } from '../../generator/publish.ts';
+import { ClickEvent } from '../../pipelines/clickstream-events.ts';
+import { expectedClickstream } from './expected-clickstream.ts';
+import { dropTestResources, testId, waitFor } from './helpers.ts';
+import { type ClickstreamDiff, diffClickstream, readClickstream } from './read-clickstream.ts';
+
+export interface CrashScenario {
+  events: number;
+  kills: number;
+  seed?: number;
+  /** Each run consumes this long (uniformly random) before `kill -9`. */
+  minRunMs?: number;
+  maxRunMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface CrashResult extends ClickstreamDiff {
+  kills: number;
+  /** Ack floor (= checkpointed position of that run, 0 if it checkpointed nothing) after each kill. */
+  ackFloors: number[];
+  lastSeq: number;
+  exitCode: number | null;
+  durationMs: number;
+}
+
+/**
+ * Publish a seeded clickstream, run the clickstream pipeline as a child process (`rxa run`), kill
+ * it with SIGKILL at random moments, restart it each time, let the last run finish and stop it
+ * with SIGTERM; then compare every table with the independently computed totals.
+ */
+export async function runCrashScenario(scenario: CrashScenario): Promise<CrashResult> {
+  const log = scenario.log ?? (() => {});
+  const { minRunMs = 1_000, maxRunMs = 4_000 } = scenario;
+  const started = Date.now();
+  const id = testId();
+  const names = { name: `crash_${id}`, stream: `CRASH_${id}`, subjects: `crash_${id}.events` };
+  const database = `rxa_crash_${id}`;
+  const bucket = `rxa_ckpt_${id}`;
+  const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
+  const nc = await connect({ servers: config.nats.servers });
+  const ch = createClickHouseClient(config.clickhouse);
+  const chDb = createClickHouseClient(config.clickhouse, database);
+  let child: ChildProcess | undefined;
+  try {
+    const messages = generate(scenario.events, scenario.seed ?? 7);
+    const expected = expectedClickstream(messages);
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: names.stream, subjects: [`${names.subjects}.>`] });
+    await publishMessages(
+      jetstream(nc),
+      (m, i) => ('event' in m ? partitionSubject(names.subjects, m.event.user_id, 4) : `${names.subjects}.${i % 4}`),
+      messages,
+      { maxInFlight: 5_000 },
+    );
+    const lastSeq = (await jsm.streams.info(names.stream)).state.last_seq;
+    log(`published ${messages.length} messages (stream last seq ${lastSeq})`);
+
+    const env = { ...process.env, RXA_CLICKHOUSE_DB: database, RXA_CHECKPOINT_BUCKET: bucket, RXA_TEST_NAME: names.name, RXA_TEST_STREAM: names.stream, RXA_TEST_SUBJECTS: names.subjects };
+    /** Start a run; `consuming` resolves when it has restored its checkpoint and starts pulling. */
+    const start = (): { process: ChildProcess; consuming: Promise<void> } => {
+      const run = spawn(process.execPath, ['bin/rxa.js', 'run', 'test/fixtures/clickstream-pipeline.ts', ], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const consuming = new Promise<void>((resolve) => {
+        run.stderr!.on('data', (chunk: Buffer) => {
+          process.stderr.write(chunk);
+          if (chunk.toString().includes('checkpoint')) resolve();
+        });
+        run.on('exit', () => resolve());
+      });
+      return { process: run, consuming };
+    };
+    // The pipeline acks right after each checkpoint, so the consumer's ack floor is the checkpointed
+    // position. (A restarted run recreates the consumer at its checkpoint; until that run's first
+    // checkpoint the floor reads 0.) The checkpoint object itself is not read here: reading it
+    // while the pipeline replaces it races with the chunk purge.
+    const ackFloor = async (): Promise<number> => {
+      try {
+        return (await jsm.consumers.info(names.stream, names.name)).ack_floor.stream_seq;
+      } catch {
+        return 0;
+      }
+    };
+
+    const ackFloors: number[] = [];
+    for (let kill = 1; kill <= scenario.kills; kill++) {
+      const run = start();
+      child = run.process;
+      const exited = once(child, 'exit');
+      await run.consuming;
+      // Every second kill lands just after a checkpoint (restore from state); the others anywhere
+      // (often before the first checkpoint of the run: reprocess from the previous one).
+      if (kill % 2 === 0) {
+        await waitFor(async () => (await ackFloor()) > 0, 120_000, 'a checkpoint');
+        await sleep(Math.random() * 300);
+      } else {
+        await sleep(minRunMs + Math.random() * (maxRunMs - minRunMs));
+      }
+      child.kill('SIGKILL');
+      await exited;
+      child = undefined;
+      ackFloors.push(await ackFloor());
+      log(`kill -9 #${kill}: acked up to seq ${ackFloors[ackFloors.length - 1]} of ${lastSeq}`);
+    }
+
+    child = start().process;
+    const exited = once(child, 'exit');
+    await waitFor(async () => (await ackFloor()) >= lastSeq, 600_000, 'the last run to ack the whole stream');
+    child.kill('SIGTERM');
+    const [exitCode] = (await exited) as [number | null];
+    child = undefined;
+    const diff = diffClickstream(expected, await readClickstream(chDb, names.name));
+    return { ...diff, kills: scenario.kills, ackFloors, lastSeq, exitCode, durationMs: Date.now() - started };
+  } finally {
+    child?.kill('SIGKILL');
+    if (!process.env.RXA_KEEP_TEST_DATA) await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
+    await chDb.close();
+    await ch.close();
+    await nc.close();
+  }
+}
+
+/** The seeded input, plus one event an hour later so the watermark closes every window and session. */
+function generate(count: number, seed: number): GeneratedMessage[] {
+  const eventsPerSecond = 200;
+  const messages: GeneratedMessage[] = [];
+  for (const m of generateClickstream({
+    seed,
+    startTime: Date.now() - 3 * 3_600_000 - (count * 1000) / eventsPerSecond,
+    eventsPerSecond,
+    users: 150 * eventsPerSecond,
+    duplicateRate: 0.02,
+    outOfOrderRate: 0.05,
+    lateRate: 0.005,
+    malformedRate: 0.005,
+  })) {
+    messages.push(m);
+    if (messages.length === count) break;
+  }
+  const lastTs = messages.reduce((max, m) => ('event' in m ? Math.max(max, m.event.ts) : max), 0);
+  const trailing = ClickEvent.parse({
+    event_id: `trailing-${seed}`,
+    type: 'page_view',
+    ts: lastTs + 3_600_000,
+    user_id: 'trailing-user',
+    url: 'https://shop.example.com/',
+    referrer: null,
+    user_agent: 'test',
+    country: 'DE',
+  });
+  messages.push({ kind: 'valid', event: trailing, payload: new TextEncoder().encode(JSON.stringify(trailing)), msgId: trailing.event_id });
+  return messages;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
