@@ -50,7 +50,18 @@ const DATA_ERROR_CODES = new Set([
 ]);
 
 export function isDataError(error: unknown): boolean {
-  return error instanceof ClickHouseError && DATA_ERROR_CODES.has(error.code);
+  const code = clickHouseErrorCode(error);
+  return code !== undefined && DATA_ERROR_CODES.has(code);
+}
+
+/**
+ * The server's error code. Current servers' errors parse into ClickHouseError; 18.16 formats them
+ * as `Code: 27, e.displayText() = DB::Exception: ...`, which the client passes on as a plain Error.
+ */
+export function clickHouseErrorCode(error: unknown): string | undefined {
+  if (error instanceof ClickHouseError) return error.code;
+  if (error instanceof Error) return /^Code: (\d+)[.,]/.exec(error.message)?.[1];
+  return undefined;
 }
 
 export class ClickHouseWriter {

@@ -1,0 +1,48 @@
+/**
+ * The writer against the real ClickHouse: rows the server rejects are isolated by bisection and
+ * handed to the dead-letter path, every other row of the batch is written.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClickHouseClient } from '../../core/clickhouse-client.ts';
+import { configFromEnv } from '../../core/config.ts';
+import { testId } from '../../test/support/helpers.ts';
+import { defineTable } from './table.ts';
+import { ClickHouseWriter, clickHouseErrorCode, isDataError } from './writer.ts';
+
+const database = `rxa_writer_${testId()}`;
+const client = createClickHouseClient(configFromEnv().clickhouse);
+const table = defineTable('numbers', { columns: { id: 'String', n: 'UInt32' }, orderBy: ['id'] });
+
+beforeAll(async () => {
+  await client.command({ query: `CREATE DATABASE ${database}` });
+  // Created by hand with the same columns; the writer's rows below break the column type on purpose.
+  await client.command({ query: `CREATE TABLE ${database}.numbers (id String, n UInt32) ENGINE = ReplacingMergeTree() ORDER BY id` });
+});
+
+afterAll(async () => {
+  await client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  await client.close();
+});
+
+describe('ClickHouseWriter', () => {
+  it('bisects a batch to dead-letter exactly the rows the server rejects', async () => {
+    const rejected: Array<{ row: unknown; reason: string }> = [];
+    const writer = new ClickHouseWriter(client, database, { onRejected: (_, row, reason) => rejected.push({ row, reason }) });
+    const rows = Array.from({ length: 100 }, (_, i) => ({ id: `r${i}`, n: i === 13 || i === 77 ? `bad-${i}` : i }));
+    const result = await writer.insert(table, rows);
+    expect(result).toEqual({ written: 98, rejected: 2 });
+    expect(rejected.map((r) => r.row)).toEqual([
+      { id: 'r13', n: 'bad-13' },
+      { id: 'r77', n: 'bad-77' },
+    ]);
+    const [count] = await (await client.query({ query: `SELECT count() AS c FROM ${database}.numbers FINAL`, format: 'JSONEachRow' })).json<{ c: string | number }>();
+    expect(Number(count?.c)).toBe(98);
+  });
+
+  it('reads error codes in both the current and the 18.16 format', () => {
+    expect(clickHouseErrorCode(new Error('Code: 27, e.displayText() = DB::Exception: Cannot parse input'))).toBe('27');
+    expect(clickHouseErrorCode(new Error('Code: 27. DB::Exception: Cannot parse input'))).toBe('27');
+    expect(clickHouseErrorCode(new Error('connect ECONNREFUSED 127.0.0.1:8123'))).toBeUndefined();
+    expect(isDataError(new Error('Code: 241, e.displayText() = DB::Exception: Memory limit exceeded'))).toBe(false);
+  });
+});
