@@ -1,0 +1,151 @@
+/**
+ * NATS restarts mid-run: the pipeline keeps running, reconnects, resumes consuming, and the totals
+ * are exact. A private nats-server (own port and store directory) is stopped and started again, so
+ * the shared server other tests use is never disturbed.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClickHouseClient } from '../core/clickhouse-client.ts';
+import { configFromEnv } from '../core/config.ts';
+import { type PipelineStatus, runPipeline } from '../core/runner.ts';
+import { generateClickstream } from '../generator/clickstream.ts';
+import type { GeneratedMessage } from '../generator/messages.ts';
+import { partitionSubject, publishMessages } from '../generator/publish.ts';
+import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { expectedClickstream } from './support/expected-clickstream.ts';
+import { testId, waitFor } from './support/helpers.ts';
+import { asStored, readClickstream } from './support/read-clickstream.ts';
+
+const id = testId();
+const names = { name: `natsrestart_${id}`, stream: `NATSRESTART_${id}`, subjectPrefix: `natsrestart_${id}.events` };
+const database = `rxa_natsrestart_${id}`;
+const storeDir = mkdtempSync(join(tmpdir(), 'rxa-nats-'));
+let port = 0;
+let server: ChildProcess | undefined;
+let ch: ClickHouseClient;
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+  const address = probe.address();
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+async function startNats(): Promise<void> {
+  server = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
+  await waitFor(
+    async () => {
+      try {
+        const nc = await connect({ servers: `127.0.0.1:${port}`, reconnect: false });
+        await nc.close();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    20_000,
+    'the private nats-server',
+  );
+}
+
+async function stopNats(): Promise<void> {
+  if (!server) return;
+  const exited = once(server, 'exit');
+  server.kill('SIGTERM');
+  await exited;
+  server = undefined;
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  await startNats();
+  ch = createClickHouseClient(configFromEnv().clickhouse);
+});
+
+afterAll(async () => {
+  await stopNats();
+  rmSync(storeDir, { recursive: true, force: true });
+  await ch.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  await ch.close();
+});
+
+describe('NATS restart', () => {
+  it('reconnects, resumes and ends with exact totals', async () => {
+    const config = configFromEnv(process.env, { nats: { servers: `127.0.0.1:${port}` }, clickhouse: { database } });
+    const all = generate(30_000);
+    const publish = async (messages: GeneratedMessage[]): Promise<number> => {
+      const nc = await connect({ servers: `127.0.0.1:${port}` });
+      const jsm = await jetstreamManager(nc);
+      await jsm.streams.info(names.stream).catch(() => jsm.streams.add({ name: names.stream, subjects: [`${names.subjectPrefix}.>`] }));
+      await publishMessages(
+        jetstream(nc),
+        (m, i) => ('event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, 4) : `${names.subjectPrefix}.${i % 4}`),
+        messages,
+        {},
+      );
+      const last = (await jsm.streams.info(names.stream)).state.last_seq;
+      await nc.close();
+      return last;
+    };
+    const firstEnd = await publish(all.slice(0, 15_000));
+    const controller = new AbortController();
+    let status: PipelineStatus | undefined;
+    const logs: string[] = [];
+    const run = runPipeline(createClickstreamPipeline({ ...names, settings: { flushIntervalMs: 200, checkpointIntervalMs: 300 } }), {
+      config,
+      signal: controller.signal,
+      statusIntervalMs: 100,
+      onStatus: (s) => (status = s),
+      onLog: (m) => logs.push(m),
+    });
+    try {
+      await waitFor(() => (status?.eventsIn ?? 0) > 0, 30_000, 'the pipeline to start consuming');
+      await stopNats();
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      await startNats();
+      const end = await publish(all.slice(15_000));
+      expect(end).toBeGreaterThan(firstEnd);
+      await waitFor(() => (status?.ackedSeq ?? 0) >= end, 120_000, 'the pipeline to resume and process everything');
+      controller.abort();
+      const final = await run;
+      expect(final.ackedSeq).toBe(end);
+      const chDb = createClickHouseClient(config.clickhouse, database);
+      try {
+        expect(await readClickstream(chDb, names.name)).toEqual(asStored(expectedClickstream(all)));
+      } finally {
+        await chDb.close();
+      }
+    } finally {
+      controller.abort();
+      await run.catch(() => {});
+    }
+  }, 240_000);
+});
+
+function generate(count: number): GeneratedMessage[] {
+  const messages: GeneratedMessage[] = [];
+  for (const m of generateClickstream({
+    seed: 9,
+    startTime: Date.now() - 4 * 3_600_000,
+    eventsPerSecond: 50,
+    users: 7_500,
+    duplicateRate: 0.02,
+    outOfOrderRate: 0.05,
+    lateRate: 0.005,
+    malformedRate: 0.01,
+  })) {
+    messages.push(m);
+    if (messages.length === count) break;
+  }
+  return messages;
+}
