@@ -1,0 +1,89 @@
+/**
+ * Backfill: a new pipeline version with an extra aggregate (examples/clickstream-v2.ts), replayed
+ * from the start of the stream, fills the new table from history and leaves version 1's tables
+ * exactly as they were.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClickHouseClient } from '../core/clickhouse-client.ts';
+import { configFromEnv } from '../core/config.ts';
+import { replayPipeline } from '../core/replay.ts';
+import { type PipelineStatus, runPipeline } from '../core/runner.ts';
+import { clickstreamV2 } from '../examples/clickstream-v2.ts';
+import { generateClickstream } from '../generator/clickstream.ts';
+import type { GeneratedMessage } from '../generator/messages.ts';
+import { partitionSubject, publishMessages } from '../generator/publish.ts';
+import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { expectedClickstream } from './support/expected-clickstream.ts';
+import { dropTestResources, testId, waitFor } from './support/helpers.ts';
+import { asStored, readClickstream } from './support/read-clickstream.ts';
+
+const id = testId();
+const names = { name: `backfill_${id}`, stream: `BACKFILL_${id}`, subjectPrefix: `backfill_${id}.events` };
+const database = `rxa_backfill_${id}`;
+const bucket = `rxa_ckpt_${id}`;
+const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
+let nc: NatsConnection;
+let ch: ClickHouseClient;
+let chDb: ClickHouseClient;
+
+beforeAll(async () => {
+  nc = await connect({ servers: config.nats.servers });
+  ch = createClickHouseClient(config.clickhouse);
+  chDb = createClickHouseClient(config.clickhouse, database);
+});
+
+afterAll(async () => {
+  await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name, `${names.name}_v2`] });
+  await chDb.close();
+  await ch.close();
+  await nc.close();
+});
+
+describe('backfill a new aggregate', () => {
+  it('fills the new table from history and leaves the existing tables unchanged', async () => {
+    const messages: GeneratedMessage[] = [];
+    for (const m of generateClickstream({ seed: 21, startTime: Date.now() - 5 * 3_600_000, eventsPerSecond: 20, users: 3_000, duplicateRate: 0.02, outOfOrderRate: 0.05, lateRate: 0.005, malformedRate: 0.01 })) {
+      messages.push(m);
+      if (messages.length === 20_000) break;
+    }
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
+    await publishMessages(jetstream(nc), (m, i) => ('event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, 4) : `${names.subjectPrefix}.${i % 4}`), messages, {});
+    const last = (await jsm.streams.info(names.stream)).state.last_seq;
+
+    // Version 1 runs first and processes everything.
+    const v1 = createClickstreamPipeline(names);
+    const controller = new AbortController();
+    let status: PipelineStatus | undefined;
+    const run = runPipeline(v1, { config, signal: controller.signal, statusIntervalMs: 100, onStatus: (s) => (status = s) });
+    await waitFor(() => (status?.ackedSeq ?? 0) >= last, 60_000, 'version 1 to process the stream');
+    controller.abort();
+    await run;
+    const before = await readClickstream(chDb, names.name);
+    expect(before).toEqual(asStored(expectedClickstream(messages)));
+
+    // Version 2 adds clickstream_country_hourly; replayed from the start of the stream.
+    const summary = await replayPipeline(clickstreamV2(v1), { config, from: { seq: 1 }, signal: new AbortController().signal });
+    expect(summary.processed).toBe(last);
+
+    const expectedHourly = new Map<string, number>();
+    for (const m of messages) {
+      if (m.kind !== 'valid' && m.kind !== 'late') continue;
+      const key = `${Math.floor(m.event.ts / 3_600_000) * 3_600_000}|${m.event.country}`;
+      expectedHourly.set(key, (expectedHourly.get(key) ?? 0) + 1);
+    }
+    const hourly = await (
+      await chDb.query({
+        query: 'SELECT toUnixTimestamp(window_start) * 1000 AS w, country, events FROM clickstream_country_hourly FINAL',
+        format: 'JSONEachRow',
+        clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+      })
+    ).json<{ w: number; country: string; events: number }>();
+    expect(new Map(hourly.map((r) => [`${r.w}|${r.country}`, r.events]))).toEqual(expectedHourly);
+    // The shared tables are rewritten with identical rows: nothing changes.
+    expect(await readClickstream(chDb, names.name)).toEqual(before);
+  }, 180_000);
+});
