@@ -4,7 +4,6 @@
  * exactly as they were.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
@@ -12,10 +11,8 @@ import { configFromEnv } from '../core/config.ts';
 import { replayPipeline } from '../core/replay.ts';
 import { type PipelineStatus, runPipeline } from '../core/runner.ts';
 import { clickstreamV2 } from '../examples/clickstream-v2.ts';
-import { generateClickstream } from '../generator/clickstream.ts';
-import type { GeneratedMessage } from '../generator/messages.ts';
-import { partitionSubject, publishMessages } from '../generator/publish.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { expectedClickstream } from './support/expected-clickstream.ts';
 import { dropTestResources, testId, waitFor } from './support/helpers.ts';
 import { asStored, readClickstream } from './support/read-clickstream.ts';
@@ -44,15 +41,8 @@ afterAll(async () => {
 
 describe('backfill a new aggregate', () => {
   it('fills the new table from history and leaves the existing tables unchanged', async () => {
-    const messages: GeneratedMessage[] = [];
-    for (const m of generateClickstream({ seed: 21, startTime: Date.now() - 5 * 3_600_000, eventsPerSecond: 20, users: 3_000, duplicateRate: 0.02, outOfOrderRate: 0.05, lateRate: 0.005, malformedRate: 0.01 })) {
-      messages.push(m);
-      if (messages.length === 20_000) break;
-    }
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
-    await publishMessages(jetstream(nc), (m, i) => ('event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, 4) : `${names.subjectPrefix}.${i % 4}`), messages, {});
-    const last = (await jsm.streams.info(names.stream)).state.last_seq;
+    const messages = clickstreamInput({ count: 20_000, seed: 21, eventsPerSecond: 20 });
+    const { lastSeq: last } = await publishInput(nc, names.stream, names.subjectPrefix, messages);
 
     // Version 1 runs first and processes everything.
     const v1 = createClickstreamPipeline(names);

@@ -10,16 +10,14 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
 import { type PipelineStatus, runPipeline } from '../core/runner.ts';
-import { generateClickstream } from '../generator/clickstream.ts';
 import type { GeneratedMessage } from '../generator/messages.ts';
-import { partitionSubject, publishMessages } from '../generator/publish.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { expectedClickstream } from './support/expected-clickstream.ts';
 import { testId, waitFor } from './support/helpers.ts';
 import { asStored, readClickstream } from './support/read-clickstream.ts';
@@ -82,20 +80,14 @@ afterAll(async () => {
 describe('NATS restart', () => {
   it('reconnects, resumes and ends with exact totals', async () => {
     const config = configFromEnv(process.env, { nats: { servers: `127.0.0.1:${port}` }, clickhouse: { database } });
-    const all = generate(30_000);
+    const all = clickstreamInput({ count: 30_000, seed: 9 });
     const publish = async (messages: GeneratedMessage[]): Promise<number> => {
       const nc = await connect({ servers: `127.0.0.1:${port}` });
-      const jsm = await jetstreamManager(nc);
-      await jsm.streams.info(names.stream).catch(() => jsm.streams.add({ name: names.stream, subjects: [`${names.subjectPrefix}.>`] }));
-      await publishMessages(
-        jetstream(nc),
-        (m, i) => ('event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, 4) : `${names.subjectPrefix}.${i % 4}`),
-        messages,
-        {},
-      );
-      const last = (await jsm.streams.info(names.stream)).state.last_seq;
-      await nc.close();
-      return last;
+      try {
+        return (await publishInput(nc, names.stream, names.subjectPrefix, messages)).lastSeq;
+      } finally {
+        await nc.close();
+      }
     };
     const firstEnd = await publish(all.slice(0, 15_000));
     const controller = new AbortController();
@@ -131,21 +123,3 @@ describe('NATS restart', () => {
     }
   }, 240_000);
 });
-
-function generate(count: number): GeneratedMessage[] {
-  const messages: GeneratedMessage[] = [];
-  for (const m of generateClickstream({
-    seed: 9,
-    startTime: Date.now() - 4 * 3_600_000,
-    eventsPerSecond: 50,
-    users: 7_500,
-    duplicateRate: 0.02,
-    outOfOrderRate: 0.05,
-    lateRate: 0.005,
-    malformedRate: 0.01,
-  })) {
-    messages.push(m);
-    if (messages.length === count) break;
-  }
-  return messages;
-}

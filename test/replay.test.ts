@@ -5,18 +5,16 @@
  * letters twice.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
 import { replayPipeline } from '../core/replay.ts';
 import { type PipelineStatus, runPipeline } from '../core/runner.ts';
-import { generateClickstream } from '../generator/clickstream.ts';
-import type { GeneratedMessage } from '../generator/messages.ts';
-import { partitionSubject, publishMessages } from '../generator/publish.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { DEAD_LETTER_STREAM } from '../sinks/dead-letter.ts';
+import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { expectedClickstream } from './support/expected-clickstream.ts';
 import { dropTestResources, testId, waitFor } from './support/helpers.ts';
 import { asStored, readClickstream } from './support/read-clickstream.ts';
@@ -60,17 +58,17 @@ afterAll(async () => {
 
 describe('replay', () => {
   it('leaves totals exact when replaying during live processing, by time, and from the start', async () => {
-    const all = generate(40_000);
+    const all = clickstreamInput({ count: 40_000, seed: 11 });
     const firstHalf = all.slice(0, 20_000);
     const secondHalf = all.slice(20_000);
-    await publish(firstHalf);
+    await publishInput(nc, names.stream, names.subjectPrefix, firstHalf);
     const half = (await jsm.streams.info(names.stream)).state.last_seq;
     await waitFor(() => (liveStatus?.ackedSeq ?? 0) >= half, 60_000, 'the live pipeline to process the first half');
     const halfTime = Date.now();
     expect(await readClickstream(chDb, names.name)).toEqual(asStored(expectedClickstream(firstHalf)));
 
     // Replay a middle range while the live pipeline processes the second half.
-    const publishing = publish(secondHalf);
+    const publishing = publishInput(nc, names.stream, names.subjectPrefix, secondHalf);
     const during = await replayPipeline(pipeline, { config, from: { seq: Math.floor(half / 3) }, to: { seq: half }, signal: new AbortController().signal });
     await publishing;
     expect(during.restoredAtSeq).toBeGreaterThan(0); // started from a historical checkpoint, not from scratch
@@ -97,33 +95,6 @@ describe('replay', () => {
     expect(await dlqCount()).toBe(deadLetters);
   }, 240_000);
 });
-
-function generate(count: number): GeneratedMessage[] {
-  const messages: GeneratedMessage[] = [];
-  for (const m of generateClickstream({
-    seed: 11,
-    startTime: Date.now() - 4 * 3_600_000,
-    eventsPerSecond: 50,
-    users: 7_500,
-    duplicateRate: 0.02,
-    outOfOrderRate: 0.05,
-    lateRate: 0.005,
-    malformedRate: 0.01,
-  })) {
-    messages.push(m);
-    if (messages.length === count) break;
-  }
-  return messages;
-}
-
-async function publish(messages: GeneratedMessage[]): Promise<void> {
-  await publishMessages(
-    jetstream(nc),
-    (m, i) => ('event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, 4) : `${names.subjectPrefix}.${i % 4}`),
-    messages,
-    {},
-  );
-}
 
 async function dlqCount(): Promise<number> {
   const info = await jsm.streams.info(DEAD_LETTER_STREAM, { subjects_filter: `rxa.dlq.${names.name}.>` });

@@ -4,16 +4,14 @@
  * nothing it has not written, and once ClickHouse is back the totals are exact.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
 import { type PipelineStatus, runPipeline } from '../core/runner.ts';
-import { generateClickstream } from '../generator/clickstream.ts';
-import type { GeneratedMessage } from '../generator/messages.ts';
-import { partitionSubject, publishMessages } from '../generator/publish.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { expectedClickstream } from './support/expected-clickstream.ts';
 import { dropTestResources, testId, waitFor } from './support/helpers.ts';
 import { asStored, readClickstream } from './support/read-clickstream.ts';
@@ -55,8 +53,8 @@ describe('ClickHouse outage', () => {
       ...names,
       settings: { flushIntervalMs: 200, checkpointIntervalMs: 500, flushRows: 2_000, maxBufferedRows: MAX_BUFFERED_ROWS, pullBatch: 500 },
     });
-    const all = generate(40_000);
-    await publish(all.slice(0, 10_000));
+    const all = clickstreamInput({ count: 40_000, seed: 5 });
+    await publishInput(nc, names.stream, names.subjectPrefix, all.slice(0, 10_000));
     const controller = new AbortController();
     let status: PipelineStatus | undefined;
     const run = runPipeline(pipeline, { config, signal: controller.signal, statusIntervalMs: 100, onStatus: (s) => (status = s) });
@@ -65,7 +63,7 @@ describe('ClickHouse outage', () => {
       await waitFor(() => (status?.ackedSeq ?? 0) >= firstEnd, 60_000, 'the first 10k events');
 
       await proxy.cut();
-      await publish(all.slice(10_000));
+      await publishInput(nc, names.stream, names.subjectPrefix, all.slice(10_000));
       await sleep(2_000); // let an insert in flight at the cut fail; nothing can be acked after this
       const ackedAtCut = status!.ackedSeq;
       const samples: PipelineStatus[] = [];
@@ -101,33 +99,6 @@ describe('ClickHouse outage', () => {
     }
   }, 240_000);
 });
-
-function generate(count: number): GeneratedMessage[] {
-  const messages: GeneratedMessage[] = [];
-  for (const m of generateClickstream({
-    seed: 5,
-    startTime: Date.now() - 4 * 3_600_000,
-    eventsPerSecond: 50,
-    users: 7_500,
-    duplicateRate: 0.02,
-    outOfOrderRate: 0.05,
-    lateRate: 0.005,
-    malformedRate: 0.01,
-  })) {
-    messages.push(m);
-    if (messages.length === count) break;
-  }
-  return messages;
-}
-
-async function publish(messages: GeneratedMessage[]): Promise<void> {
-  await publishMessages(
-    jetstream(nc),
-    (m, i) => ('event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, 4) : `${names.subjectPrefix}.${i % 4}`),
-    messages,
-    {},
-  );
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,13 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { createClickHouseClient } from '../../core/clickhouse-client.ts';
 import { configFromEnv } from '../../core/config.ts';
-import { generateClickstream } from '../../generator/clickstream.ts';
-import type { GeneratedMessage } from '../../generator/messages.ts';
-import { partitionSubject, publishMessages } from '../../generator/publish.ts';
-import { ClickEvent } from '../../pipelines/clickstream-events.ts';
+import { clickstreamInput, publishInput } from './clickstream-input.ts';
 import { expectedClickstream } from './expected-clickstream.ts';
 import { dropTestResources, testId, waitFor } from './helpers.ts';
 import { type ClickstreamDiff, diffClickstream, readClickstream } from './read-clickstream.ts';
@@ -50,17 +47,10 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
   const chDb = createClickHouseClient(config.clickhouse, database);
   let child: ChildProcess | undefined;
   try {
-    const messages = generate(scenario.events, scenario.seed ?? 7);
+    const messages = clickstreamInput({ count: scenario.events, seed: scenario.seed ?? 7, eventsPerSecond: 200, malformedRate: 0.005, trailing: true });
     const expected = expectedClickstream(messages);
     const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: names.stream, subjects: [`${names.subjects}.>`] });
-    await publishMessages(
-      jetstream(nc),
-      (m, i) => ('event' in m ? partitionSubject(names.subjects, m.event.user_id, 4) : `${names.subjects}.${i % 4}`),
-      messages,
-      { maxInFlight: 5_000 },
-    );
-    const lastSeq = (await jsm.streams.info(names.stream)).state.last_seq;
+    const { lastSeq } = await publishInput(nc, names.stream, names.subjects, messages);
     log(`published ${messages.length} messages (stream last seq ${lastSeq})`);
 
     const env = { ...process.env, RXA_CLICKHOUSE_DB: database, RXA_CHECKPOINT_BUCKET: bucket, RXA_TEST_NAME: names.name, RXA_TEST_STREAM: names.stream, RXA_TEST_SUBJECTS: names.subjects };
@@ -124,38 +114,6 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
     await ch.close();
     await nc.close();
   }
-}
-
-/** The seeded input, plus one event an hour later so the watermark closes every window and session. */
-function generate(count: number, seed: number): GeneratedMessage[] {
-  const eventsPerSecond = 200;
-  const messages: GeneratedMessage[] = [];
-  for (const m of generateClickstream({
-    seed,
-    startTime: Date.now() - 3 * 3_600_000 - (count * 1000) / eventsPerSecond,
-    eventsPerSecond,
-    users: 150 * eventsPerSecond,
-    duplicateRate: 0.02,
-    outOfOrderRate: 0.05,
-    lateRate: 0.005,
-    malformedRate: 0.005,
-  })) {
-    messages.push(m);
-    if (messages.length === count) break;
-  }
-  const lastTs = messages.reduce((max, m) => ('event' in m ? Math.max(max, m.event.ts) : max), 0);
-  const trailing = ClickEvent.parse({
-    event_id: `trailing-${seed}`,
-    type: 'page_view',
-    ts: lastTs + 3_600_000,
-    user_id: 'trailing-user',
-    url: 'https://shop.example.com/',
-    referrer: null,
-    user_agent: 'test',
-    country: 'DE',
-  });
-  messages.push({ kind: 'valid', event: trailing, payload: new TextEncoder().encode(JSON.stringify(trailing)), msgId: trailing.event_id });
-  return messages;
 }
 
 function sleep(ms: number): Promise<void> {
