@@ -51,6 +51,15 @@ describe('session', () => {
     expect(scope.handle('s').stats?.()).toMatchObject({ in: 4, late: 0, windowsOpen: 0, fired: 3 });
   });
 
+  it('reports an event late when its own session is past, even if an open session would absorb it', () => {
+    // a's session [100, 120) is past on time (watermark 130) but alive (lateness 15). An event at 95
+    // overlaps it, but its own session [95, 115) ended 15 before the watermark: late, so it cannot
+    // drag the start of a's session back.
+    const { out, sides } = drive(counting({ gapMs: 20, allowedLatenessMs: 15 }), 's', [step(100), step(130, 'b'), step(95)]);
+    expect(sides).toEqual([{ kind: 'late', stage: 's', event: e(95), eventTime: 95, watermark: 130 }]);
+    expect(out).toEqual([w('a', 100, 120, 1, false), w('a', 100, 120, 1, true), w('b', 130, 150, 1, true)]);
+  });
+
   it('starts a new session for an event exactly one gap after the last one', () => {
     const { out } = drive(counting({ maxOutOfOrderMs: 100 }), 's', [step(0), step(10), step(19)]);
     expect(out).toEqual([w('a', 0, 10, 1, true), w('a', 10, 29, 2, true)]);

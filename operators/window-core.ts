@@ -496,6 +496,10 @@ class WindowEngine<T, K extends string | number, S, A> {
     // Before the end of this key's latest purged session: it belongs to a session already final.
     const closed = this.closedUntil.get(key);
     if (closed !== undefined && t < closed) return this.reportLate(event, t);
+    // The event's own session [t, t + gap) is complete (plus lateness): late, even when an open
+    // session of its key would absorb it; otherwise a straggler could drag that session's start
+    // (and the row key downstream) back by any amount. Same rule as for fixed windows.
+    if (end + lateness <= watermark) return this.reportLate(event, t);
     const ks = this.keys.get(key);
     // Sessions of this key overlapping [t, t + gap): usually none or one.
     let target: Win<K, S> | undefined;
@@ -509,7 +513,6 @@ class WindowEngine<T, K extends string | number, S, A> {
       }
     }
     if (target === undefined) {
-      if (end + lateness <= watermark) return this.reportLate(event, t);
       const w = this.createWindow(ks ?? this.keyState(key), t, end, this.agg.init());
       this.addTo(w, event);
       if (end <= watermark) this.emit(w, false);

@@ -13,7 +13,7 @@
  * late events within 1 minute update their window, later ones go to rxa_late_events.
  */
 import { filter, map, share } from 'rxjs';
-import { definePipeline } from '../core/pipeline.ts';
+import { definePipeline, type PipelineSettingsInput } from '../core/pipeline.ts';
 import { combine, count, distinct, sum, topK } from '../operators/aggregators.ts';
 import { dedupe } from '../operators/dedupe.ts';
 import { enrich } from '../operators/enrich.ts';
@@ -43,12 +43,20 @@ export interface ClickstreamOptions {
   stream?: string;
   /** Events arrive on `<prefix>.<partition>`. @default 'clickstream.events' */
   subjectPrefix?: string;
+  /** Runtime tuning (batch sizes, flush and checkpoint intervals). */
+  settings?: PipelineSettingsInput;
 }
 
 /** The clickstream pipeline; options only rename its stream and subjects (tests use unique ones). */
-export function createClickstreamPipeline({ name = 'clickstream', stream = 'CLICKSTREAM', subjectPrefix = 'clickstream.events' }: ClickstreamOptions = {}) {
+export function createClickstreamPipeline({
+  name = 'clickstream',
+  stream = 'CLICKSTREAM',
+  subjectPrefix = 'clickstream.events',
+  settings = {},
+}: ClickstreamOptions = {}) {
   return definePipeline({
     name,
+    settings,
     source: { stream, subjects: [`${subjectPrefix}.>`] },
     schema: ClickEvent,
     validation: {

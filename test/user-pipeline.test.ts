@@ -9,7 +9,7 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../core/config.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
-import { dropTestResources, testId, waitFor } from './helpers.ts';
+import { dropTestResources, testId, waitFor } from './support/helpers.ts';
 
 const id = testId();
 const database = `rxa_orders_${id}`;

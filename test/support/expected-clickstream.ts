@@ -1,5 +1,5 @@
-import type { GeneratedMessage } from '../generator/messages.ts';
-import type { ClickEvent } from '../pipelines/clickstream-events.ts';
+import type { GeneratedMessage } from '../../generator/messages.ts';
+import type { ClickEvent } from '../../pipelines/clickstream-events.ts';
 
 /**
  * What the clickstream tables must contain for a given input, computed the plain way from the
@@ -80,7 +80,9 @@ export function expectedClickstream(messages: readonly GeneratedMessage[]): Expe
 
   // Sessions: a user's events sorted by time, split where the gap reaches 5 minutes; only sessions
   // the final watermark has passed are complete (and therefore written).
-  const watermark = Math.max(...onTime.map((e) => e.ts), ...messages.filter((m) => m.kind === 'late').map((m) => (m as { event: ClickEvent }).event.ts)) - MAX_OUT_OF_ORDER;
+  let maxTs = -Infinity;
+  for (const m of messages) if (m.kind === 'valid' || m.kind === 'late') maxTs = Math.max(maxTs, m.event.ts);
+  const watermark = maxTs - MAX_OUT_OF_ORDER;
   const byUser = new Map<string, ClickEvent[]>();
   for (const e of onTime) {
     const list = byUser.get(e.user_id) ?? [];

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { DEAD_LETTER_STREAM } from '../sinks/dead-letter.ts';
+import { DEAD_LETTER_STREAM } from '../../sinks/dead-letter.ts';
 
 /** A short unique id for names: NATS keeps state between runs, so every test names its own things. */
 export function testId(): string {

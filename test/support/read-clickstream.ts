@@ -1,0 +1,94 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { ExpectedClickstream } from './expected-clickstream.ts';
+
+/**
+ * Read what the clickstream pipeline wrote, in the shape of `ExpectedClickstream` (money rounded to
+ * cents, as the pipeline writes it), so tests compare the two with one `toEqual`.
+ */
+export async function readClickstream(client: ClickHouseClient, pipeline: string): Promise<ExpectedClickstream> {
+  const rows = async <T>(query: string): Promise<T[]> =>
+    (await client.query({ query, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>();
+  const ms = 'toUnixTimestamp(window_start) * 1000 AS w';
+
+  const [events] = await rows<{ n: number }>('SELECT count() AS n FROM clickstream_events FINAL');
+  const [late] = await rows<{ n: number }>(`SELECT count() AS n FROM rxa_late_events FINAL WHERE pipeline = '${pipeline}' AND stage = 'unique-users'`);
+  const [dead] = await rows<{ n: number }>(`SELECT count() AS n FROM rxa_dead_letters FINAL WHERE pipeline = '${pipeline}' AND stage = 'validate'`);
+  const pageViews = await rows<{ w: number; url: string; views: number }>(`SELECT ${ms}, url, views FROM clickstream_page_views_1m FINAL`);
+  const users = await rows<{ w: number; users: number; events: number }>(`SELECT ${ms}, users, events FROM clickstream_unique_users_1m FINAL`);
+  const active = await rows<{ w: number; users: number }>(`SELECT ${ms}, users FROM clickstream_active_users_5m FINAL`);
+  const funnel = await rows<{ w: number; viewers: number; carters: number; buyers: number }>(`SELECT ${ms}, viewers, carters, buyers FROM clickstream_funnel_1m FINAL`);
+  const revenue = await rows<{ w: number; country: string; revenue: number; orders: number; items: number }>(`SELECT ${ms}, country, revenue, orders, items FROM clickstream_revenue_1m FINAL`);
+  const sessions = await rows<{ user_id: string; start: number; end: number; page_views: number; events: number; converted: number; revenue: number }>(
+    'SELECT user_id, toUnixTimestamp(session_start) AS start, toUnixTimestamp(session_end) AS end, page_views, events, converted, revenue FROM clickstream_sessions FINAL',
+  );
+  return {
+    events: events?.n ?? 0,
+    lateEvents: late?.n ?? 0,
+    malformed: dead?.n ?? 0,
+    pageViews: new Map(pageViews.map((r) => [`${r.w}|${r.url}`, r.views])),
+    uniqueUsers: new Map(users.map((r) => [r.w, r.users])),
+    eventsPerMinute: new Map(users.map((r) => [r.w, r.events])),
+    activeUsers: new Map(active.map((r) => [r.w, r.users])),
+    funnel: new Map(funnel.map((r) => [r.w, { viewers: r.viewers, carters: r.carters, buyers: r.buyers }])),
+    revenue: new Map(revenue.map((r) => [`${r.w}|${r.country}`, { revenue: r.revenue, orders: r.orders, items: r.items }])),
+    sessions: new Map(
+      sessions.map((s) => [`${s.user_id}|${s.start}`, { end: s.end, pageViews: s.page_views, events: s.events, converted: s.converted, revenue: s.revenue }]),
+    ),
+  };
+}
+
+/** Expected values as the pipeline stores them: money rounded to cents. */
+export function asStored(expected: ExpectedClickstream): ExpectedClickstream {
+  const cents = (v: number): number => Math.round(v * 100) / 100;
+  return {
+    ...expected,
+    revenue: new Map([...expected.revenue].map(([k, v]) => [k, { ...v, revenue: cents(v.revenue) }])),
+    sessions: new Map([...expected.sessions].map(([k, v]) => [k, { ...v, revenue: cents(v.revenue) }])),
+  };
+}
+
+export interface ClickstreamDiff {
+  /** Sum of every counted measure (events, views, users, orders, session events...) expected. */
+  expected: number;
+  actual: number;
+  /** Expected contributions missing from ClickHouse. */
+  lost: number;
+  /** Contributions in ClickHouse beyond what was expected. */
+  duplicated: number;
+  /** Up to 20 human-readable differences. */
+  differences: string[];
+}
+
+/** Compare every counted measure, key by key: what is missing is lost, what is extra is duplicated. */
+export function diffClickstream(expectedRaw: ExpectedClickstream, actual: ExpectedClickstream): ClickstreamDiff {
+  const expected = asStored(expectedRaw);
+  const diff: ClickstreamDiff = { expected: 0, actual: 0, lost: 0, duplicated: 0, differences: [] };
+  const measure = (what: string, e: number, a: number): void => {
+    diff.expected += e;
+    diff.actual += a;
+    if (a < e) diff.lost += e - a;
+    if (a > e) diff.duplicated += a - e;
+    if (a !== e && diff.differences.length < 20) diff.differences.push(`${what}: expected ${e}, got ${a}`);
+  };
+  const maps = <V>(what: string, e: Map<string | number, V>, a: Map<string | number, V>, pick: (v: V) => Record<string, number>): void => {
+    for (const key of new Set([...e.keys(), ...a.keys()])) {
+      const ev = e.get(key);
+      const av = a.get(key);
+      const fields = pick((ev ?? av)!);
+      for (const field of Object.keys(fields)) {
+        measure(`${what}[${key}].${field}`, ev === undefined ? 0 : pick(ev)[field]!, av === undefined ? 0 : pick(av)[field]!);
+      }
+    }
+  };
+  measure('events', expected.events, actual.events);
+  measure('late events', expected.lateEvents, actual.lateEvents);
+  measure('dead letters', expected.malformed, actual.malformed);
+  maps('page views', expected.pageViews, actual.pageViews, (v) => ({ views: v }));
+  maps('unique users', expected.uniqueUsers, actual.uniqueUsers, (v) => ({ users: v }));
+  maps('events per minute', expected.eventsPerMinute, actual.eventsPerMinute, (v) => ({ events: v }));
+  maps('active users', expected.activeUsers, actual.activeUsers, (v) => ({ users: v }));
+  maps('funnel', expected.funnel, actual.funnel, (v) => v);
+  maps('revenue', expected.revenue, actual.revenue, (v) => ({ orders: v.orders, items: v.items, cents: Math.round(v.revenue * 100) }));
+  maps('sessions', expected.sessions, actual.sessions, (v) => ({ events: v.events, pageViews: v.pageViews, converted: v.converted, cents: Math.round(v.revenue * 100) }));
+  return diff;
+}
