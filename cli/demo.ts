@@ -2,24 +2,40 @@ import type { RuntimeConfig } from '../core/config.ts';
 import { runPipeline } from '../core/runner.ts';
 import clickstream from '../pipelines/clickstream.ts';
 import { runGenerator } from './gen.ts';
+import { startObservability } from './observe.ts';
 import { statusPrinter } from './status-line.ts';
 
 /**
- * The demo: the clickstream generator and pipeline in one process, one status line, until aborted.
+ * The demo: the clickstream generator and pipeline in one process, one status line, until aborted,
+ * with the live dashboards (and Prometheus /metrics) on http://127.0.0.1:<port>/.
  * Services are started beforehand by scripts/demo.sh (scripts/services.sh).
  */
-export async function runDemo(config: RuntimeConfig, options: { rate: number; signal: AbortSignal }): Promise<void> {
+export async function runDemo(config: RuntimeConfig, options: { rate: number; port?: number; signal: AbortSignal }): Promise<void> {
   let published = 0;
   const printer = statusPrinter(true, () => `published ${published.toLocaleString('en-US')}`);
   console.log(`ClickHouse: ${config.clickhouse.url} database ${config.clickhouse.database} · NATS: ${config.nats.servers}`);
+  const observability = await startObservability(config, clickstream.name, { serve: options.port ?? 3100, onLog: printer.log });
+  if (observability.url) console.log(`Live dashboards: ${observability.url}  (Prometheus metrics: ${observability.url}metrics)`);
   console.log('Ctrl-C stops the generator and the pipeline (the pipeline flushes, checkpoints and acks first).');
-  const generator = runGenerator(
-    config,
-    { rate: options.rate, seed: Date.now() % 1_000_000, users: 5_000, partitions: 4, duplicates: 0.01, outOfOrder: 0.02, late: 0.002, malformed: 0.005 },
-    options.signal,
-    (n) => (published = n),
-  );
-  const pipeline = runPipeline(clickstream, { config, signal: options.signal, onStatus: printer.status, onLog: printer.log });
-  await Promise.all([generator, pipeline]);
-  printer.done();
+  try {
+    const generator = runGenerator(
+      config,
+      { rate: options.rate, seed: Date.now() % 1_000_000, users: 5_000, partitions: 4, duplicates: 0.01, outOfOrder: 0.02, late: 0.002, malformed: 0.005 },
+      options.signal,
+      (n) => (published = n),
+    );
+    const pipeline = runPipeline(clickstream, {
+      config,
+      signal: options.signal,
+      onStatus: (status) => {
+        printer.status(status);
+        observability.onStatus(status);
+      },
+      onLog: printer.log,
+    });
+    await Promise.all([generator, pipeline]);
+  } finally {
+    printer.done();
+    await observability.close();
+  }
 }

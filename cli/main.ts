@@ -4,7 +4,10 @@ import { loadPipeline } from '../core/load-pipeline.ts';
 import { runPipeline } from '../core/runner.ts';
 import { runGenerator } from './gen.ts';
 import { runDemo } from './demo.ts';
+import { startObservability } from './observe.ts';
 import { resetPipeline } from './reset.ts';
+import { parseStreamPoint, runReplay } from './replay.ts';
+import type { StreamPoint } from '../core/replay.ts';
 import { statusPrinter } from './status-line.ts';
 
 const program = new Command()
@@ -17,17 +20,29 @@ program
   .description('run a pipeline (a .ts file whose default export is definePipeline(...)) until Ctrl-C')
   .argument('<pipeline>', 'path to the pipeline file, e.g. pipelines/clickstream.ts')
   .option('--quiet', 'no live status line')
-  .action(async (file: string, opts: { quiet?: boolean }) => {
+  .option('--serve <port>', 'serve the live dashboards and Prometheus /metrics on http://127.0.0.1:<port>/', positiveInt)
+  .action(async (file: string, opts: { quiet?: boolean; serve?: number }) => {
     const definition = await loadPipeline(file);
     const controller = stopOnSignals();
     const printer = statusPrinter(!opts.quiet);
-    await runPipeline(definition, {
-      config: configFromEnv(),
-      signal: controller.signal,
-      onStatus: printer.status,
-      onLog: printer.log,
-    });
-    printer.done();
+    const config = configFromEnv();
+    // Health metrics go to rxa_pipeline_metrics always; the page and /metrics only with --serve.
+    const observability = await startObservability(config, definition.name, { ...(opts.serve !== undefined ? { serve: opts.serve } : {}), onLog: printer.log });
+    if (observability.url) printer.log(`live dashboards: ${observability.url} · Prometheus metrics: ${observability.url}metrics`);
+    try {
+      await runPipeline(definition, {
+        config,
+        signal: controller.signal,
+        onStatus: (status) => {
+          printer.status(status);
+          observability.onStatus(status);
+        },
+        onLog: printer.log,
+      });
+    } finally {
+      printer.done();
+      await observability.close();
+    }
   });
 
 program
@@ -51,9 +66,23 @@ program
   .command('demo')
   .description('create everything, then run the generator and the clickstream pipeline with a live status line')
   .option('--rate <n>', 'generated events per second', positiveInt, 200)
-  .action(async (opts: { rate: number }) => {
+  .option('--port <n>', 'port of the live dashboards (0 = any free port)', positiveInt, 3100)
+  .action(async (opts: { rate: number; port: number }) => {
     const controller = stopOnSignals();
-    await runDemo(configFromEnv(), { rate: opts.rate, signal: controller.signal });
+    await runDemo(configFromEnv(), { rate: opts.rate, port: opts.port, signal: controller.signal });
+  });
+
+program
+  .command('replay')
+  .description('reprocess a range of the stream through a pipeline (backfill); totals stay exactly as if processed once')
+  .argument('<pipeline>', 'path to the pipeline file')
+  .requiredOption('--from <point>', 'start: stream sequence or ISO time', parseStreamPoint)
+  .option('--to <point>', 'end, inclusive: stream sequence or ISO time (default: the last message now)', parseStreamPoint)
+  .action(async (file: string, opts: { from: StreamPoint; to?: StreamPoint }) => {
+    const definition = await loadPipeline(file);
+    const controller = stopOnSignals();
+    const summary = await runReplay(configFromEnv(), definition, opts, controller.signal);
+    console.log(JSON.stringify(summary));
   });
 
 program

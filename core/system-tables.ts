@@ -36,4 +36,24 @@ export const lateEventsTable = defineTable('rxa_late_events', {
   partitionByMonth: 'event_time',
 });
 
-export const systemTables = [deadLettersTable, lateEventsTable] as const;
+/**
+ * Pipeline health, written by core/metrics.ts every few seconds: one row per metric (and stage and
+ * kind for per-operator figures). Counters hold the increase since the previous row (sum them over
+ * a range), gauges the value at `ts` (take the latest, max or avg). Read with FINAL.
+ */
+export const pipelineMetricsTable = defineTable('rxa_pipeline_metrics', {
+  columns: {
+    ts: 'DateTime',
+    pipeline: 'String',
+    metric: 'String',
+    /** Operator id for per-stage metrics (`validate`, `dedupe`, `page-views`...), '' otherwise. */
+    stage: 'String',
+    /** What a per-stage figure counts (`in`, `out`, `invalid`, `duplicates`, `late`...), '' otherwise. */
+    kind: 'String',
+    value: 'Float64',
+  },
+  orderBy: ['pipeline', 'metric', 'stage', 'kind', 'ts'],
+  partitionByMonth: 'ts',
+});
+
+export const systemTables = [deadLettersTable, lateEventsTable, pipelineMetricsTable] as const;

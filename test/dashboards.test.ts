@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { type ClickHouseClient, createClient } from '@clickhouse/client';
 import { Session } from 'chdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deadLettersTable, lateEventsTable, systemTables } from '../core/system-tables.ts';
+import { deadLettersTable, lateEventsTable, pipelineMetricsTable, systemTables } from '../core/system-tables.ts';
 import { grafanaDashboard } from '../dashboards/grafana-model.ts';
 import { expandMacros } from '../dashboards/macros.ts';
 import { loadDashboard, parseJsonCompact, runDashboardQueries, runPanelQueries } from '../dashboards/run-panel-queries.ts';
@@ -136,7 +136,34 @@ const fixture: Batch[] = [
   batch(lateEventsTable, [
     { pipeline: 'clickstream', stage: 'unique-users', event_time: at(9), watermark: at(2), lateness_ms: 420_000, payload: '{"event_id":"late"}', source_seq: 21 },
   ]),
+  // Pipeline health (core/metrics.ts): two reports 5 s apart; counters are increases, gauges values.
+  ...[at(3), at(3, 5)].map((ts, i) =>
+    batch(pipelineMetricsTable, [
+      metric(ts, 'events_in', 100),
+      metric(ts, 'events_per_second', 20),
+      metric(ts, 'consumer_lag', 40 - i * 10),
+      metric(ts, 'ack_pending', 90),
+      metric(ts, 'dead_letters', i),
+      metric(ts, 'late_events', 1),
+      metric(ts, 'sink_retries', 0),
+      metric(ts, 'sink_flush_ms', 12 + i),
+      metric(ts, 'checkpoints', 1),
+      metric(ts, 'stage_events', 100, 'validate', 'in'),
+      metric(ts, 'stage_events', 98, 'validate', 'valid'),
+      metric(ts, 'stage_events', 2, 'validate', 'invalid'),
+      metric(ts, 'stage_events', 98, 'dedupe', 'in'),
+      metric(ts, 'stage_events', 97, 'dedupe', 'out'),
+      metric(ts, 'stage_state', 3, 'page-category', 'pending'),
+      metric(ts, 'watermark_delay_s', 5.2, 'page-views'),
+    ]),
+  ),
+  // Written again (a retried insert): FINAL keeps one row per key.
+  batch(pipelineMetricsTable, [metric(at(3), 'events_in', 100)]),
 ];
+
+function metric(ts: number, name: string, value: number, stage = '', kind = ''): RowOf<typeof pipelineMetricsTable.columns> {
+  return { ts, pipeline: 'clickstream', metric: name, stage, kind, value };
+}
 
 /** Panels whose row count the fixture pins down (FINAL must collapse the early rows). */
 const expectedRows: Record<string, number> = {
@@ -145,6 +172,9 @@ const expectedRows: Record<string, number> = {
   'Top pages': 2,
   Funnel: 3,
   'Top pages now (last 5 min)': 2,
+  'Stage throughput': 2,
+  'Operator counters': 5,
+  Pipelines: 1,
 };
 
 const jsonEachRow = (rows: Record<string, unknown>[]): string => rows.map((row) => JSON.stringify(row)).join('\n');

@@ -1,0 +1,146 @@
+/**
+ * MetricsReporter: Prometheus text from statuses, and rxa_pipeline_metrics rows (counter increases,
+ * gauges) written to the real ClickHouse (RXA_CLICKHOUSE_URL); a dead ClickHouse is logged, not thrown.
+ */
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { testId } from '../test/support/helpers.ts';
+import { MetricsReporter, type MetricRow } from './metrics.ts';
+import type { PipelineStatus } from './runner.ts';
+
+const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
+
+function status(overrides: Partial<PipelineStatus> = {}): PipelineStatus {
+  return {
+    eventsIn: 0,
+    eventsPerSecond: 0,
+    lag: 0,
+    ackPending: 0,
+    rowsWritten: 0,
+    deadLetters: 0,
+    lateEvents: 0,
+    lastSeq: 0,
+    ackedSeq: 0,
+    sinkRetries: 0,
+    flushes: 0,
+    lastFlushMs: 0,
+    checkpoints: 0,
+    operators: {},
+    ...overrides,
+  };
+}
+
+const byKey = (rows: MetricRow[]) => Object.fromEntries(rows.map((r) => [[r.metric, r.stage, r.kind].filter(Boolean).join(':'), r.value]));
+
+describe('MetricsReporter → Prometheus', () => {
+  it('exposes counters, gauges, per-stage counts and the watermark delay', async () => {
+    let now = T0;
+    const reporter = new MetricsReporter({ pipeline: 'orders', now: () => now });
+    reporter.update(
+      status({
+        eventsIn: 120,
+        eventsPerSecond: 40,
+        lag: 7,
+        ackPending: 300,
+        deadLetters: 2,
+        lateEvents: 1,
+        sinkRetries: 3,
+        lastFlushMs: 250,
+        operators: { 'validate.in': 120, 'validate.invalid': 2, 'dedupe.duplicates': 5, 'enrich.pending': 4, 'revenue.watermark': T0 - 6_500, 'unique.watermark': -Infinity },
+      }),
+    );
+    now += 1_000;
+    reporter.update(status({ eventsIn: 150, deadLetters: 2, operators: { 'validate.in': 150 } }));
+    const text = await reporter.registry.metrics();
+    const line = (name: string) => text.split('\n').find((l) => l.startsWith(name));
+    expect(line('rxa_events_in_total')).toBe('rxa_events_in_total{pipeline="orders"} 150');
+    expect(line('rxa_consumer_lag')).toBe('rxa_consumer_lag{pipeline="orders"} 0');
+    expect(line('rxa_dead_letters_total')).toBe('rxa_dead_letters_total{pipeline="orders"} 2');
+    expect(line('rxa_stage_events_total{stage="validate",kind="in"')).toBe('rxa_stage_events_total{stage="validate",kind="in",pipeline="orders"} 150');
+    expect(line('rxa_stage_events_total{stage="dedupe"')).toBe('rxa_stage_events_total{stage="dedupe",kind="duplicates",pipeline="orders"} 5');
+    expect(line('rxa_stage_state{stage="enrich"')).toBe('rxa_stage_state{stage="enrich",kind="pending",pipeline="orders"} 4');
+    expect(line('rxa_watermark_delay_seconds{stage="revenue"')).toBe('rxa_watermark_delay_seconds{stage="revenue",pipeline="orders"} 6.5');
+    expect(line('rxa_watermark_delay_seconds{stage="unique"')).toBeUndefined();
+    expect(text).toContain('# TYPE rxa_sink_retries_total counter');
+    expect(text).toContain('# TYPE rxa_sink_flush_seconds gauge');
+  });
+
+  it('restarts a counter whose source went back (a new process)', async () => {
+    const reporter = new MetricsReporter({ pipeline: 'p' });
+    reporter.update(status({ eventsIn: 100 }));
+    reporter.update(status({ eventsIn: 10 }));
+    expect(await reporter.registry.metrics()).toContain('rxa_events_in_total{pipeline="p"} 10');
+  });
+});
+
+describe('MetricsReporter → rxa_pipeline_metrics', () => {
+  const url = process.env.RXA_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
+  const database = `rxa_metrics_test_${testId()}`;
+  const client = createClient({ url, log: { level: ClickHouseLogLevel.OFF } });
+
+  afterAll(async () => {
+    await client.command({ query: `DROP DATABASE IF EXISTS \`${database}\`` });
+    await client.close();
+  });
+
+  it('writes counter increases and gauge values; restored counters start from their first value', async () => {
+    let now = T0;
+    const logs: string[] = [];
+    const reporter = new MetricsReporter({ pipeline: 'orders', clickhouse: { client, database }, now: () => now, onLog: (m) => logs.push(m) });
+    await reporter.start();
+    expect(reporter.pendingRows()).toEqual([]);
+
+    // rowsWritten 1000 comes from the checkpoint: not an increase. eventsIn counts this process from 0.
+    reporter.update(status({ eventsIn: 50, rowsWritten: 1_000, lag: 9, operators: { 'validate.in': 50, 'w.watermark': T0 - 5_000 } }));
+    await reporter.flush();
+    now += 5_000;
+    reporter.update(status({ eventsIn: 80, rowsWritten: 1_030, lag: 3, operators: { 'validate.in': 80, 'w.watermark': T0 } }));
+    await reporter.close();
+
+    const result = await client.query({
+      query: `SELECT toUInt32(ts) * 1000 AS ts, metric, stage, kind, value FROM \`${database}\`.rxa_pipeline_metrics FINAL WHERE metric IN ('events_in', 'rows_written', 'consumer_lag', 'stage_events', 'watermark_delay_s') ORDER BY metric, ts`,
+      format: 'JSONEachRow',
+    });
+    const rows = (await result.json<{ ts: number; metric: string; stage: string; kind: string; value: number }>()).map((r) => `${r.ts - T0} ${r.metric}${r.stage ? ` ${r.stage}` : ''}${r.kind ? ` ${r.kind}` : ''} = ${r.value}`);
+    expect(rows).toEqual([
+      '0 consumer_lag = 9',
+      '5000 consumer_lag = 3',
+      '0 events_in = 50',
+      '5000 events_in = 30',
+      '0 rows_written = 0',
+      '5000 rows_written = 30',
+      '0 stage_events validate in = 50',
+      '5000 stage_events validate in = 30',
+      '0 watermark_delay_s w = 5',
+      '5000 watermark_delay_s w = 5',
+    ]);
+    expect(logs).toEqual([]);
+  });
+
+  it('logs a failed write once, never throws, and carries the increase into the next write', async () => {
+    let now = T0;
+    const logs: string[] = [];
+    const dead = createClient({ url: 'http://127.0.0.1:1', log: { level: ClickHouseLogLevel.OFF } });
+    const reporter = new MetricsReporter({ pipeline: 'p', clickhouse: { client: dead, database: 'nowhere' }, now: () => now, onLog: (m) => logs.push(m) });
+    await reporter.start();
+    reporter.update(status({ eventsIn: 10 }));
+    await reporter.flush();
+    now += 5_000;
+    reporter.update(status({ eventsIn: 25 }));
+    await reporter.close();
+    await dead.close();
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/^metrics: writing rxa_pipeline_metrics failed \(will retry\): .*ECONNREFUSED/);
+    expect(byKey(reporter.pendingRows())).toMatchObject({ events_in: 25 });
+    expect(await reporter.registry.metrics()).toContain('rxa_metrics_write_errors_total{pipeline="p"} 3');
+  });
+
+  it('moves a row on a second when two writes fall in the same second', async () => {
+    const reporter = new MetricsReporter({ pipeline: 'p', clickhouse: { client, database }, now: () => T0 + 400 });
+    await reporter.start();
+    reporter.update(status({ eventsIn: 1 }));
+    await reporter.flush();
+    expect(reporter.pendingRows()[0]?.ts).toBe(T0 + 1_000);
+    await reporter.close();
+  });
+});
