@@ -60,9 +60,11 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
   const { key: keyOf, time: timeOf, ttlMs, maxKeys, id } = parseOptions(options);
   return (source) =>
     new Observable<T>((subscriber) => {
-      // key -> sequence number of its live queue slot. A queue slot is live iff the map points at it.
+      // key -> sequence number of its live queue slot. A queue slot is live iff the map points at it;
+      // a slot whose key was forgotten and inserted again is cleared to `undefined` (dead), so the
+      // per-event trim can tell live from dead without a Map lookup.
       const seqOf = new Map<string, number>();
-      let qKeys: string[] = [];
+      let qKeys: Array<string | undefined> = [];
       let qTimes: number[] = [];
       /** Sequence number of qKeys[0]. */
       let base = 0;
@@ -85,9 +87,8 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
       const trim = (): void => {
         const horizon = maxTime - ttlMs;
         while (head < qKeys.length) {
-          const k = qKeys[head]!;
-          const live = seqOf.get(k) === base + head;
-          if (live) {
+          const k = qKeys[head];
+          if (k !== undefined) {
             if (qTimes[head]! < horizon) expired++;
             else if (seqOf.size > maxKeys) evicted++;
             else break;
@@ -109,8 +110,8 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
           snapshot: (): DedupeSnapshot => {
             const keys: Array<readonly [string, number]> = [];
             for (let i = head; i < qKeys.length; i++) {
-              const k = qKeys[i]!;
-              if (seqOf.get(k) === base + i) keys.push([k, qTimes[i]!]);
+              const k = qKeys[i];
+              if (k !== undefined) keys.push([k, qTimes[i]!]);
             }
             return { maxTime: maxTime === -Infinity ? null : maxTime, keys };
           },
@@ -138,6 +139,7 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
               // Expired but not yet trimmed (it was inserted behind a newer key): forget it now.
               expired++;
               seqOf.delete(k);
+              qKeys[seq - base] = undefined;
               emit = true;
             } else {
               emit = false;

@@ -97,6 +97,8 @@ interface Lookup<T, K, V> {
 interface CacheEntry<V> {
   readonly value: V;
   readonly expires: number;
+  /** Recency: the access counter at the last hit or set (exact LRU without reordering the Map). */
+  used: number;
 }
 
 /**
@@ -171,6 +173,8 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
 
       /** Whether `key` is cached and fresh; the value is then in `cachedValue` (it may be `undefined`). */
       let cachedValue: V | undefined;
+      /** Access counter for LRU recency. A hit only bumps its entry's `used`: no Map delete+set per event. */
+      let accesses = 0;
       const cacheHit = (key: K): boolean => {
         const entry = cache.get(key);
         if (entry === undefined) return false;
@@ -178,18 +182,28 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
           cache.delete(key);
           return false;
         }
-        // Refresh recency: Map iteration order is insertion order, so the front is least recently used.
-        cache.delete(key);
-        cache.set(key, entry);
+        entry.used = ++accesses;
         cachedValue = entry.value;
         return true;
       };
 
       const cacheSet = (key: K, value: V): void => {
         if (maxEntries === 0) return;
-        cache.delete(key);
-        cache.set(key, { value, expires: scheduler.now() + ttlMs });
-        if (cache.size > maxEntries) cache.delete(cache.keys().next().value as K);
+        cache.set(key, { value, expires: scheduler.now() + ttlMs, used: ++accesses });
+        if (cache.size > maxEntries) evictLeastRecentlyUsed();
+      };
+
+      /** O(entries), but only on a miss into a full cache, which waits for a lookup anyway. */
+      const evictLeastRecentlyUsed = (): void => {
+        let oldestKey: K | undefined;
+        let oldest = Infinity;
+        for (const [key, entry] of cache) {
+          if (entry.used < oldest) {
+            oldest = entry.used;
+            oldestKey = key;
+          }
+        }
+        if (oldestKey !== undefined) cache.delete(oldestKey);
       };
 
       const deadLetter = (event: T, reason: string, origin: Origin): void => {

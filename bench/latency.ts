@@ -1,0 +1,154 @@
+import { Worker } from 'node:worker_threads';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { RuntimeConfig } from '../core/config.ts';
+import { quoteIdent } from '../core/identifiers.ts';
+import { runPipeline } from '../core/runner.ts';
+import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { eventsTable } from '../pipelines/clickstream-tables.ts';
+import { ensureStream } from '../sources/streams.ts';
+import type { PhaseNames } from './names.ts';
+import { PARTITIONS } from './publish-bulk.ts';
+import { percentile } from './percentile.ts';
+import type { LivePublisherInput, LivePublisherOutput } from './live-publisher.ts';
+
+export interface LatencyOptions {
+  /** Offered rate, events per second of wall clock. */
+  readonly rate: number;
+  readonly seconds: number;
+  /** How often ClickHouse is asked how many rows are visible. @default 50 */
+  readonly pollMs?: number;
+}
+
+export interface LatencyResult {
+  /** Events whose row was seen (every event that becomes a clickstream_events row). */
+  readonly events: number;
+  readonly offeredRate: number;
+  readonly achievedRate: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** Users for the live phase: enough for lifelike visits, small enough to build in under a second. */
+const LIVE_USERS = 200_000;
+/** How long rows may take to show up after the last publish before the phase fails. */
+const DRAIN_TIMEOUT_MS = 60_000;
+
+/**
+ * Publish → visible latency at a fixed offered rate, with the pipeline running live.
+ *
+ * A worker thread publishes paced at `rate` (event time ≈ publish time) and records the send time
+ * of every event that becomes a `clickstream_events` row, in publish (= stream) order. Rows are
+ * written in stream order (cuts are sequential, each table's rows of a cut in one insert), so when
+ * a poll of `SELECT count()` sees C rows, the first C such events are visible: each event's latency
+ * is the time of the first poll whose count covers it, minus its send time. Polls every `pollMs`
+ * and timing at the poll's response make this an upper bound, at most one poll period high.
+ */
+export async function measureLatency(
+  config: RuntimeConfig,
+  jsm: JetStreamManager,
+  clickhouse: ClickHouseClient,
+  names: PhaseNames,
+  options: LatencyOptions,
+): Promise<LatencyResult> {
+  const { rate, seconds, pollMs = 50 } = options;
+  await ensureStream(jsm, { name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
+  const definition = createClickstreamPipeline({ name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix });
+  const controller = new AbortController();
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const pipeline = runPipeline(definition, {
+    config,
+    signal: controller.signal,
+    onLog: (message) => {
+      if (/checkpoint/.test(message)) markReady();
+    },
+  });
+  // A pipeline failure must not leave this phase waiting forever.
+  const failed = pipeline.then(
+    () => Promise.reject(new Error('latency: the pipeline stopped early')),
+    (error: unknown) => Promise.reject(error),
+  );
+  failed.catch(() => {});
+  await Promise.race([ready, failed]);
+
+  const count = Math.round(rate * seconds);
+  const sentAt = new Float64Array(new SharedArrayBuffer(count * Float64Array.BYTES_PER_ELEMENT));
+  const publisher = startPublisher({
+    servers: config.nats.servers,
+    subjectPrefix: names.subjectPrefix,
+    partitions: PARTITIONS,
+    rate,
+    count,
+    users: LIVE_USERS,
+    sentAt: sentAt.buffer as SharedArrayBuffer,
+  });
+  publisher.catch(() => {}); // awaited below
+
+  const polls: Array<{ at: number; visible: number }> = [];
+  let published: LivePublisherOutput | undefined;
+  let pollErrors = 0;
+  const table = `${quoteIdent(names.database)}.${quoteIdent(eventsTable.name)}`;
+  const poll = async (): Promise<void> => {
+    let drainDeadline = Infinity;
+    for (;;) {
+      let visible: number;
+      try {
+        const result = await clickhouse.query({ query: `SELECT count() AS c FROM ${table}`, format: 'JSONEachRow' });
+        const [row] = await result.json<{ c: string | number }>();
+        visible = Number(row?.c ?? 0);
+      } catch (error) {
+        // A kept-alive socket the server closed, typically: the next poll opens a new one.
+        if (++pollErrors > 20) throw error;
+        await new Promise((r) => setTimeout(r, pollMs));
+        continue;
+      }
+      polls.push({ at: performance.timeOrigin + performance.now(), visible });
+      if (published !== undefined) {
+        if (visible >= published.rows) return;
+        drainDeadline = Math.min(drainDeadline, Date.now() + DRAIN_TIMEOUT_MS);
+        if (Date.now() > drainDeadline) throw new Error(`latency: only ${visible} of ${published.rows} rows visible ${DRAIN_TIMEOUT_MS} ms after the last publish`);
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  };
+  const polling = poll();
+  polling.catch(() => {}); // awaited below; this only keeps an early failure from being unhandled
+  published = await Promise.race([publisher, failed]);
+  await Promise.race([polling, failed]);
+  controller.abort();
+  await pipeline;
+
+  const rows = published.rows;
+  const latencies = new Float64Array(rows);
+  let next = 0;
+  for (const { at, visible } of polls) {
+    for (; next < Math.min(visible, rows); next++) latencies[next] = at - sentAt[next]!;
+  }
+  latencies.sort();
+  return {
+    events: rows,
+    offeredRate: rate,
+    achievedRate: published.published / published.seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies.length > 0 ? latencies[latencies.length - 1]! : NaN,
+  };
+}
+
+/** Run the paced publisher on its own thread (see live-publisher.ts); resolves with its totals. */
+function startPublisher(input: LivePublisherInput): Promise<LivePublisherOutput> {
+  // tsx registers its loader on the main thread only: the worker loads it before importing the .ts entry.
+  const entry = new URL('./live-publisher.ts', import.meta.url).href;
+  const loader = import.meta.resolve('tsx/esm/api');
+  const worker = new Worker(`import(${JSON.stringify(loader)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`, {
+    eval: true,
+    workerData: input,
+  });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (output: LivePublisherOutput) => resolve(output));
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`live publisher exited (${code}) before reporting`)));
+  });
+}

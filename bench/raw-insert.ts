@@ -1,0 +1,76 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { quoteIdent } from '../core/identifiers.ts';
+import type { ClickEvent } from '../pipelines/clickstream-events.ts';
+import { pathOf } from '../pipelines/clickstream.ts';
+import { eventsTable } from '../pipelines/clickstream-tables.ts';
+import { sitePages } from '../generator/site.ts';
+import { ensureTables } from '../sinks/clickhouse/schema.ts';
+import type { TableRow } from '../sinks/clickhouse/table.ts';
+import { rowEncoder } from '../sinks/clickhouse/table.ts';
+import { BULK_EVENTS_PER_SECOND, BULK_USERS, workload, workloadKnobs } from './workload.ts';
+
+export interface RawInsertResult {
+  readonly rows: number;
+  /** Time spent in `insert` calls only (rows are generated between them, untimed). */
+  readonly seconds: number;
+  readonly perSecond: number;
+}
+
+const categoryOf = new Map(sitePages.map((p) => [p.path, p.category]));
+
+/** A `clickstream_events` row as the pipeline writes it (after dedupe and enrichment). */
+function eventRow(e: ClickEvent): TableRow<typeof eventsTable> {
+  const path = pathOf(e.url);
+  return {
+    event_id: e.event_id,
+    type: e.type,
+    ts: e.ts,
+    user_id: e.user_id,
+    url: e.url,
+    path,
+    page_category: categoryOf.get(path) ?? 'unknown',
+    referrer: e.referrer,
+    user_agent: e.user_agent,
+    country: e.country,
+    product_id: 'product_id' in e ? e.product_id : '',
+    price: 'price' in e ? e.price : 0,
+    quantity: 'quantity' in e ? e.quantity : 0,
+    order_id: e.type === 'purchase' ? e.order_id : '',
+  };
+}
+
+/**
+ * The ClickHouse ceiling: `rows` clickstream_events rows from the same generator, inserted with
+ * `INSERT ... FORMAT JSONEachRow` in batches of the pipeline's flush size, one after another,
+ * encoded as the pipeline's writer encodes them. Only the inserts are timed.
+ */
+export async function rawInsert(clickhouse: ClickHouseClient, database: string, rows: number, batchSize: number): Promise<RawInsertResult> {
+  await ensureTables(clickhouse, database, [eventsTable]);
+  const table = `${quoteIdent(database)}.${quoteIdent(eventsTable.name)}`;
+  const encode = rowEncoder(eventsTable);
+  const source = workload({
+    seed: 11,
+    startTime: Math.floor(Date.now() - (rows * 1000) / BULK_EVENTS_PER_SECOND),
+    eventsPerSecond: BULK_EVENTS_PER_SECOND,
+    users: BULK_USERS,
+    ...workloadKnobs,
+  });
+  let written = 0;
+  let insertMs = 0;
+  let batch: Record<string, unknown>[] = [];
+  const flush = async (): Promise<void> => {
+    const started = performance.now();
+    await clickhouse.insert({ table, values: batch, format: 'JSONEachRow' });
+    insertMs += performance.now() - started;
+    written += batch.length;
+    batch = [];
+  };
+  for (const message of source) {
+    if (!('event' in message)) continue;
+    batch.push(encode(eventRow(message.event)));
+    if (written + batch.length === rows) break;
+    if (batch.length === batchSize) await flush();
+  }
+  if (batch.length > 0) await flush();
+  return { rows: written, seconds: insertMs / 1000, perSecond: (written * 1000) / insertMs };
+}

@@ -1,0 +1,67 @@
+/** The one JSON line `npm run bench -- --json` prints (keys and meaning fixed by the issue). */
+export interface BenchSummary {
+  events: number;
+  pipeline_events_per_s: number;
+  raw_consume_ack_events_per_s: number;
+  raw_insert_rows_per_s: number;
+  /** pipeline / raw consume+ack, same run. */
+  ratio: number;
+  p50_latency_ms: number;
+  p99_latency_ms: number;
+  peak_rss_mb: number;
+}
+
+export interface BenchDetails {
+  node: string;
+  cpus: number;
+  cpuModel: string;
+  publishSeconds: number;
+  rawConsumeSeconds: number;
+  rawInsertSeconds: number;
+  pipelineSeconds: number;
+  rowsWritten: number;
+  deadLetters: number;
+  lateEvents: number;
+  rssQuartersMb: number[];
+  latencyRate: number;
+  latencyAchievedRate: number;
+  latencyEvents: number;
+  latencyMaxMs: number;
+  /** 1-minute load average before the run and at its end: other work on the machine skews every figure. */
+  loadBefore: number;
+  loadAfter: number;
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+/** A plain aligned table for people. */
+export function formatTable(s: BenchSummary, d: BenchDetails): string {
+  const rows: Array<[string, string, string]> = [
+    ['events (pre-published)', int(s.events), `published in ${d.publishSeconds.toFixed(1)} s (not timed)`],
+    ['raw consume+ack', `${int(s.raw_consume_ack_events_per_s)} events/s`, `${d.rawConsumeSeconds.toFixed(2)} s`],
+    ['raw insert (JSONEachRow)', `${int(s.raw_insert_rows_per_s)} rows/s`, `${d.rawInsertSeconds.toFixed(2)} s in inserts`],
+    ['pipeline', `${int(s.pipeline_events_per_s)} events/s`, `${d.pipelineSeconds.toFixed(2)} s, ${int(d.rowsWritten)} rows, ${int(d.deadLetters)} dead letters, ${int(d.lateEvents)} late`],
+    ['ratio pipeline / raw consume', s.ratio.toFixed(2), ''],
+    ['latency p50', `${int(s.p50_latency_ms)} ms`, `at ${int(d.latencyRate)} events/s offered (${int(d.latencyAchievedRate)} achieved), ${int(d.latencyEvents)} events`],
+    ['latency p99', `${int(s.p99_latency_ms)} ms`, `max ${int(d.latencyMaxMs)} ms`],
+    ['peak RSS (pipeline phase)', `${int(s.peak_rss_mb)} MB`, `by quarter: ${d.rssQuartersMb.map(int).join(' / ')} MB`],
+  ];
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  const header = `rxa bench · Node ${d.node} · ${d.cpus} × ${d.cpuModel} · load average ${d.loadBefore.toFixed(2)} before, ${d.loadAfter.toFixed(2)} after`;
+  return [header, ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd())].join('\n');
+}
+
+/** Exactly the issue's keys, rounded: rates and MB to integers, the ratio to 3 decimals, latencies to 1 ms. */
+export function formatJson(s: BenchSummary): string {
+  return JSON.stringify({
+    events: s.events,
+    pipeline_events_per_s: Math.round(s.pipeline_events_per_s),
+    raw_consume_ack_events_per_s: Math.round(s.raw_consume_ack_events_per_s),
+    raw_insert_rows_per_s: Math.round(s.raw_insert_rows_per_s),
+    ratio: Math.round(s.ratio * 1000) / 1000,
+    p50_latency_ms: Math.round(s.p50_latency_ms),
+    p99_latency_ms: Math.round(s.p99_latency_ms),
+    peak_rss_mb: Math.round(s.peak_rss_mb),
+  } satisfies BenchSummary);
+}

@@ -1,0 +1,103 @@
+/**
+ * The clickstream pipeline's operators alone, in memory (no NATS, no ClickHouse): how many events
+ * per second one core folds through validate → dedupe → enrich → every window, with a cut (early
+ * results + rows handed over) every `flushRows` rows and a snapshot every `--snapshot-every` events
+ * like the runner's checkpoints. For profiling operator changes quickly (the profile covers the
+ * timed loop only, not the generation of its input):
+ *
+ *   npx tsx scripts/bench-engine.ts --events 500000 --cpu-prof engine.cpuprofile
+ */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Command, InvalidArgumentError } from 'commander';
+import { PipelineEngine, type SourceRecord } from '../core/engine.ts';
+import type { BuildContext } from '../core/pipeline.ts';
+import { sitePages } from '../generator/site.ts';
+import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { BULK_EVENTS_PER_SECOND, BULK_USERS, workload, workloadKnobs } from '../bench/workload.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value.replace(/[_,]/g, ''));
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+const opts = new Command()
+  .name('bench-engine')
+  .option('--events <n>', 'events to push', positiveInt, 500_000)
+  .option('--snapshot-every <n>', 'take a checkpoint snapshot (and JSON.stringify it) every n events', positiveInt, 250_000)
+  .option('--cpu-prof <file>', 'write a CPU profile of the timed loop to this file')
+  .parse()
+  .opts<{ events: number; snapshotEvery: number; cpuProf?: string }>();
+
+// Enrichment's only I/O is a ClickHouse query per uncached path: answer it from the site map.
+const categories = new Map(sitePages.map((p) => [p.path, p.category]));
+const fakeClickHouse = {
+  query: async ({ query }: { query: string }) => {
+    const path = /path = '([^']*)'/.exec(query)?.[1] ?? '';
+    const category = categories.get(path);
+    return { json: async () => (category === undefined ? [] : [{ category }]) };
+  },
+} as unknown as ClickHouseClient;
+const context: BuildContext = { clickhouse: fakeClickHouse, database: 'bench', pipeline: 'bench_engine' };
+
+const records: SourceRecord[] = [];
+const now = Date.now();
+let seq = 0;
+for (const m of workload({
+  seed: 7,
+  startTime: Math.floor(now - (opts.events * 1000) / BULK_EVENTS_PER_SECOND),
+  eventsPerSecond: BULK_EVENTS_PER_SECOND,
+  users: BULK_USERS,
+  ...workloadKnobs,
+})) {
+  seq++;
+  records.push({ payload: m.payload, subject: 'bench.events.0', seq, published: 'event' in m ? Math.max(m.event.ts, now - 1000) : now });
+  if (seq === opts.events) break;
+}
+
+const engine = new PipelineEngine(createClickstreamPipeline(), context);
+let rows = 0;
+let snapshotMs = 0;
+let snapshotBytes = 0;
+const session = new Session();
+if (opts.cpuProf) {
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+}
+const started = performance.now();
+for (let i = 0; i < records.length; i++) {
+  engine.push(records[i]!);
+  if (engine.pending() > 10_000) await engine.idle();
+  const snapshot = (i + 1) % opts.snapshotEvery === 0;
+  if (engine.bufferedRows >= 50_000 || snapshot) {
+    await engine.idle();
+    const t = performance.now();
+    const cut = engine.cut(snapshot);
+    if (cut.snapshot) snapshotBytes = JSON.stringify(cut.snapshot).length;
+    if (snapshot) snapshotMs += performance.now() - t;
+    for (const table of cut.rows.values()) rows += table.length;
+  }
+}
+await engine.idle();
+const cut = engine.cut(false);
+for (const table of cut.rows.values()) rows += table.length;
+const seconds = (performance.now() - started) / 1000;
+if (opts.cpuProf) {
+  const { profile } = await session.post('Profiler.stop');
+  await writeFile(opts.cpuProf, JSON.stringify(profile));
+  session.disconnect();
+}
+console.log(
+  JSON.stringify({
+    events: records.length,
+    eventsPerSecond: Math.round(records.length / seconds),
+    microsPerEvent: +((seconds * 1e6) / records.length).toFixed(2),
+    rows,
+    snapshotMs: Math.round(snapshotMs),
+    lastSnapshotMB: +(snapshotBytes / 1e6).toFixed(1),
+    stats: engine.stats(),
+  }),
+);

@@ -1,0 +1,70 @@
+/**
+ * The pipeline phase of `npm run bench` alone, for profiling:
+ *
+ *   npx tsx scripts/bench-pipeline.ts --events 500000 --cpu-prof pipeline.cpuprofile
+ *
+ * Pre-publishes (untimed), runs the clickstream pipeline over the stream, prints its rate and peak
+ * RSS, and removes what it created. `--cpu-prof` profiles the pipeline phase only (node's own
+ * `--cpu-prof` would mostly profile the publisher); open the file in Chrome DevTools.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { Command, InvalidArgumentError } from 'commander';
+import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
+import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
+import { publishBulk } from '../bench/publish-bulk.ts';
+import { collectGarbage } from '../bench/rss.ts';
+import { createClickHouseClient } from '../core/clickhouse-client.ts';
+import { configFromEnv } from '../core/config.ts';
+import type { PipelineSettingsInput } from '../core/pipeline.ts';
+
+function positiveInt(value: string): number {
+  const n = Number(value.replace(/[_,]/g, ''));
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+const { events: count, cpuProf, settings } = new Command()
+  .name('bench-pipeline')
+  .option('--events <n>', 'events to pre-publish', positiveInt, 500_000)
+  .option('--cpu-prof <file>', 'write a CPU profile of the pipeline phase to this file')
+  .option('--settings <json>', 'override pipeline settings, e.g. \'{"checkpointIntervalMs":30000}\'', (v: string) => JSON.parse(v) as PipelineSettingsInput)
+  .parse()
+  .opts<{ events: number; cpuProf?: string; settings?: PipelineSettingsInput }>();
+
+const names = phaseNames(newRunId(), 'prof');
+const base = configFromEnv();
+const nc = await connect({ servers: base.nats.servers, name: 'rxa:bench-pipeline', noAsyncTraces: true });
+const jsm = await jetstreamManager(nc);
+const clickhouse = createClickHouseClient(base.clickhouse);
+try {
+  const stream = await publishBulk(nc, jsm, names, count, () => {});
+  process.stderr.write(`published ${stream.messages} in ${stream.seconds.toFixed(1)} s\n`);
+  collectGarbage();
+  const session = new Session();
+  if (cpuProf) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  const result = await pipelineThroughput(
+    configFromEnv(process.env, { clickhouse: { database: names.database }, checkpointBucket: names.bucket }),
+    jsm,
+    names,
+    stream,
+    (s) => process.stderr.write(`  ${s.eventsIn} in, ${s.eventsPerSecond}/s, ${s.rowsWritten} rows, rss ${Math.round(process.memoryUsage.rss() / 1_048_576)} MB\n`),
+    settings,
+  );
+  if (cpuProf) {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(cpuProf, JSON.stringify(profile));
+    session.disconnect();
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  await dropPhase(jsm, clickhouse, names);
+  await clickhouse.close();
+  await nc.drain();
+}

@@ -1,0 +1,170 @@
+/**
+ * `npm run bench`: throughput, latency and memory of the clickstream pipeline on the local NATS
+ * and ClickHouse, against the ceilings measured in the same process and run (raw consume+ack,
+ * raw inserts). A benchmark, not a test: it prints figures, it does not judge them.
+ *
+ *   npm run bench                        # 1M events, latency at 20k events/s for 30 s
+ *   npm run bench -- --events 10000000   # long run: peak RSS must stay flat
+ *   npm run bench -- --json              # one JSON line on stdout (table and progress on stderr)
+ *
+ * Every phase names its own streams, consumers, databases and buckets, and removes them at the end
+ * (also on Ctrl-C; `scripts/bench-clean.ts` removes what a killed run left).
+ */
+import { cpus, loadavg } from 'node:os';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { Command, InvalidArgumentError } from 'commander';
+import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
+import { measureLatency } from '../bench/latency.ts';
+import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
+import { publishBulk } from '../bench/publish-bulk.ts';
+import { rawConsumeAck } from '../bench/raw-consume.ts';
+import { rawInsert } from '../bench/raw-insert.ts';
+import { type BenchSummary, formatJson, formatTable } from '../bench/report.ts';
+import { collectGarbage } from '../bench/rss.ts';
+import { createClickHouseClient } from '../core/clickhouse-client.ts';
+import { configFromEnv, parseConfig } from '../core/config.ts';
+import { PipelineSettings } from '../core/pipeline.ts';
+import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+
+interface BenchOptions {
+  events: number;
+  rate: number;
+  latencySeconds: number;
+  json: boolean;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value.replace(/[_,]/g, ''));
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+const options = new Command()
+  .name('bench')
+  .description('benchmark the clickstream pipeline on the local NATS and ClickHouse (RXA_* variables as for rxa)')
+  .option('--events <n>', 'events to pre-publish for the throughput phases', positiveInt, 1_000_000)
+  .option('--rate <n>', 'offered rate of the latency phase, events/s', positiveInt, 20_000)
+  .option('--latency-seconds <n>', 'duration of the latency phase', positiveInt, 30)
+  .option('--json', 'print one JSON line with the figures on stdout (the table goes to stderr)', false)
+  .parse()
+  .opts<BenchOptions>();
+
+const started = performance.now();
+const log = (message: string): void => {
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${message}\n`);
+};
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  const runId = newRunId();
+  const events = phaseNames(runId, 'events');
+  const insert = phaseNames(runId, 'insert');
+  // The pipeline reads the same pre-published stream as the raw consumer, with its own consumer and outputs.
+  const pipe = { ...phaseNames(runId, 'pipe'), stream: events.stream, subjectPrefix: events.subjectPrefix };
+  const live = phaseNames(runId, 'live');
+  const base = configFromEnv();
+  const settings = parseConfig(PipelineSettings, createClickstreamPipeline().settings ?? {}, 'clickstream settings');
+  const nc = await connect({ servers: base.nats.servers, name: 'rxa:bench', noAsyncTraces: true });
+  const jsm = await jetstreamManager(nc);
+  const clickhouse = createClickHouseClient(base.clickhouse);
+  let cleaned: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaned ??= (async () => {
+      log('cleaning up');
+      for (const names of [events, insert, pipe, live]) await dropPhase(jsm, clickhouse, names);
+    })());
+  // Ctrl-C: remove this run's streams and databases before exiting (a second Ctrl-C exits at once).
+  process.once('SIGINT', () => {
+    process.once('SIGINT', () => process.exit(130));
+    log('interrupted');
+    void cleanup().finally(() => process.exit(130));
+  });
+  const loadBefore = loadavg()[0]!;
+  // Other processes on the machine (a test run, a build) change every figure: say so up front.
+  if (loadBefore > 1) log(`warning: load average ${loadBefore.toFixed(2)} before starting; figures will be lower than on an idle machine`);
+  try {
+    log(`run ${runId}: pre-publishing ${int(options.events)} events to ${events.stream}`);
+    const stream = await publishBulk(nc, jsm, events, options.events, (n) => {
+      if (n % 1_000_000 < 4_096 || n === options.events) log(`  published ${int(n)}`);
+    });
+    log(`published ${int(stream.messages)} in ${stream.seconds.toFixed(1)} s`);
+
+    collectGarbage();
+    const raw = await rawConsumeAck(jetstream(nc), jsm, events.stream, stream.messages, settings);
+    log(`raw consume+ack: ${int(raw.perSecond)} events/s (${raw.seconds.toFixed(2)} s)`);
+
+    collectGarbage();
+    const inserted = await rawInsert(clickhouse, insert.database, stream.messages, settings.flushRows);
+    log(`raw insert: ${int(inserted.perSecond)} rows/s (${inserted.seconds.toFixed(2)} s in inserts)`);
+    await dropPhase(jsm, clickhouse, insert);
+
+    collectGarbage();
+    const pipeline = await pipelineThroughput(
+      configFromEnv(process.env, { clickhouse: { database: pipe.database }, checkpointBucket: pipe.bucket }),
+      jsm,
+      pipe,
+      stream,
+      (s) => log(`  pipeline: ${int(s.eventsIn)} in, ${int(s.eventsPerSecond)}/s, ${int(s.rowsWritten)} rows, rss ${int(process.memoryUsage.rss() / 1_048_576)} MB`),
+    );
+    log(`pipeline: ${int(pipeline.perSecond)} events/s (${pipeline.seconds.toFixed(2)} s), peak RSS ${int(pipeline.peakRssMb)} MB`);
+
+    collectGarbage();
+    log(`latency: ${int(options.rate)} events/s for ${options.latencySeconds} s`);
+    const latency = await measureLatency(
+      configFromEnv(process.env, { clickhouse: { database: live.database }, checkpointBucket: live.bucket }),
+      jsm,
+      clickhouse,
+      live,
+      { rate: options.rate, seconds: options.latencySeconds },
+    );
+    log(`latency: p50 ${int(latency.p50Ms)} ms, p99 ${int(latency.p99Ms)} ms, max ${int(latency.maxMs)} ms`);
+
+    const summary: BenchSummary = {
+      events: stream.messages,
+      pipeline_events_per_s: pipeline.perSecond,
+      raw_consume_ack_events_per_s: raw.perSecond,
+      raw_insert_rows_per_s: inserted.perSecond,
+      ratio: pipeline.perSecond / raw.perSecond,
+      p50_latency_ms: latency.p50Ms,
+      p99_latency_ms: latency.p99Ms,
+      peak_rss_mb: pipeline.peakRssMb,
+    };
+    const cpu = cpus();
+    const table = formatTable(summary, {
+      node: process.versions.node,
+      cpus: cpu.length,
+      cpuModel: cpu[0]?.model.trim() ?? 'unknown CPU',
+      publishSeconds: stream.seconds,
+      rawConsumeSeconds: raw.seconds,
+      rawInsertSeconds: inserted.seconds,
+      pipelineSeconds: pipeline.seconds,
+      rowsWritten: pipeline.rowsWritten,
+      deadLetters: pipeline.deadLetters,
+      lateEvents: pipeline.lateEvents,
+      rssQuartersMb: pipeline.rssQuartersMb,
+      latencyRate: latency.offeredRate,
+      latencyAchievedRate: latency.achievedRate,
+      latencyEvents: latency.events,
+      latencyMaxMs: latency.maxMs,
+      loadBefore,
+      loadAfter: loadavg()[0]!,
+    });
+    // With --json, stdout carries only the JSON line; the table goes to stderr with the progress.
+    if (options.json) {
+      process.stderr.write(`${table}\n`);
+      process.stdout.write(`${formatJson(summary)}\n`);
+    } else {
+      process.stdout.write(`${table}\n`);
+    }
+  } finally {
+    await cleanup();
+    await clickhouse.close();
+    await nc.drain();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exit(1);
+});
