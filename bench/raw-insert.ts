@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteIdent } from '../core/identifiers.ts';
 import type { ClickEvent } from '../pipelines/clickstream-events.ts';
-import { pathOf } from '../pipelines/clickstream.ts';
+import { pathOf, toEventRow } from '../pipelines/clickstream.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
 import { sitePages } from '../generator/site.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
@@ -21,22 +21,7 @@ const categoryOf = new Map(sitePages.map((p) => [p.path, p.category]));
 /** A `clickstream_events` row as the pipeline writes it (after dedupe and enrichment). */
 function eventRow(e: ClickEvent): TableRow<typeof eventsTable> {
   const path = pathOf(e.url);
-  return {
-    event_id: e.event_id,
-    type: e.type,
-    ts: e.ts,
-    user_id: e.user_id,
-    url: e.url,
-    path,
-    page_category: categoryOf.get(path) ?? 'unknown',
-    referrer: e.referrer,
-    user_agent: e.user_agent,
-    country: e.country,
-    product_id: 'product_id' in e ? e.product_id : '',
-    price: 'price' in e ? e.price : 0,
-    quantity: 'quantity' in e ? e.quantity : 0,
-    order_id: e.type === 'purchase' ? e.order_id : '',
-  };
+  return toEventRow({ ...e, path, page_category: categoryOf.get(path) ?? 'unknown' });
 }
 
 /**

@@ -21,7 +21,8 @@ import { hopping } from '../operators/hopping.ts';
 import { session } from '../operators/session.ts';
 import { tumbling } from '../operators/tumbling.ts';
 import { ClickEvent } from './clickstream-events.ts';
-import { clickstreamTables } from './clickstream-tables.ts';
+import { clickstreamTables, eventsTable } from './clickstream-tables.ts';
+import type { TableRow } from '../sinks/clickhouse/table.ts';
 import { pageCategoryLookup, seedPages } from './clickstream-pages.ts';
 
 const SECOND = 1_000;
@@ -87,24 +88,7 @@ export function createClickstreamPipeline({
       );
 
       return {
-        events: clicks.pipe(
-          map((e) => ({
-            event_id: e.event_id,
-            type: e.type,
-            ts: e.ts,
-            user_id: e.user_id,
-            url: e.url,
-            path: e.path,
-            page_category: e.page_category,
-            referrer: e.referrer,
-            user_agent: e.user_agent,
-            country: e.country,
-            product_id: 'product_id' in e ? e.product_id : '',
-            price: 'price' in e ? e.price : 0,
-            quantity: 'quantity' in e ? e.quantity : 0,
-            order_id: e.type === 'purchase' ? e.order_id : '',
-          })),
-        ),
+        events: clicks.pipe(map(toEventRow)),
 
         pageViews: clicks.pipe(
           filter((e) => e.type === 'page_view'),
@@ -206,6 +190,26 @@ export function createClickstreamPipeline({
 }
 
 export default createClickstreamPipeline();
+
+/** The raw events table's row for an enriched event. */
+export function toEventRow(e: EnrichedClick): TableRow<typeof eventsTable> {
+  return {
+    event_id: e.event_id,
+    type: e.type,
+    ts: e.ts,
+    user_id: e.user_id,
+    url: e.url,
+    path: e.path,
+    page_category: e.page_category,
+    referrer: e.referrer,
+    user_agent: e.user_agent,
+    country: e.country,
+    product_id: 'product_id' in e ? e.product_id : '',
+    price: 'price' in e ? e.price : 0,
+    quantity: 'quantity' in e ? e.quantity : 0,
+    order_id: e.type === 'purchase' ? e.order_id : '',
+  };
+}
 
 /** `https://shop.example.com/product/p-1?ref=x` → `/product/p-1`. */
 export function pathOf(url: string): string {
