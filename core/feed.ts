@@ -51,8 +51,15 @@ export class Feed {
     this.lastSeq = options.startAfterSeq;
   }
 
-  /** Consume until the messages end, `isPastEnd` says so, or the engine fails. Does not write the last cut. */
-  async run(messages: AsyncIterable<JsMsg>): Promise<void> {
+  /**
+   * Consume until the messages end, `isPastEnd` says so, or the engine fails. Does not write the
+   * last cut. With `deliveredAfter` (the consumer's last delivery sequence), every delivery must
+   * carry the next sequence: a gap means a delivery was lost in transit (e.g. on a reconnect), and
+   * acking past it (AckPolicy.All) would ack a message never processed. Then it returns 'gap' and
+   * the caller repositions the consumer right after `lastSeq`.
+   */
+  async run(messages: AsyncIterable<JsMsg>, deliveredAfter?: number): Promise<'done' | 'gap'> {
+    let delivered = deliveredAfter;
     const { engine } = this;
     const { settings, isPastEnd, isLast } = this.options;
     this.timer = setInterval(() => {
@@ -62,6 +69,11 @@ export class Feed {
       for await (const msg of messages) {
         if (this.paused) await this.paused;
         if (engine.error) throw engine.error;
+        if (delivered !== undefined) {
+          const info = msg.info;
+          if (info.deliverySequence !== delivered + 1) return 'gap';
+          delivered = info.deliverySequence;
+        }
         const seq = msg.seq;
         // Already folded into state (e.g. redelivered after ack_wait while ClickHouse was down).
         if (seq <= this.lastSeq) continue;
@@ -81,6 +93,7 @@ export class Feed {
       clearInterval(this.timer);
     }
     if (engine.error) throw engine.error;
+    return 'done';
   }
 
   /**

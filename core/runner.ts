@@ -116,18 +116,14 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     let lastHistoryAt = 0;
     log(checkpoint ? `restored checkpoint at stream seq ${ackedSeq}` : 'no checkpoint: starting from the beginning of the stream');
 
-    const consumer = await openDurableConsumer(
-      js,
-      jsm,
-      {
-        stream: streamName,
-        durable: definition.source.consumer ?? definition.name,
-        ...(definition.source.filterSubject ? { filterSubject: definition.source.filterSubject } : {}),
-        maxAckPending: settings.maxAckPending,
-        ackWaitMs: settings.ackWaitMs,
-      },
-      ackedSeq + 1,
-    );
+    const consumerSpec = {
+      stream: streamName,
+      durable: definition.source.consumer ?? definition.name,
+      ...(definition.source.filterSubject ? { filterSubject: definition.source.filterSubject } : {}),
+      maxAckPending: settings.maxAckPending,
+      ackWaitMs: settings.ackWaitMs,
+    };
+    let { consumer, deliveredConsumerSeq } = await openDurableConsumer(js, jsm, consumerSpec, ackedSeq + 1);
 
     const feed: Feed = new Feed(engine, {
       settings,
@@ -197,15 +193,27 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       options.onStatus?.(status());
     }, options.statusIntervalMs ?? 1_000);
 
-    const messages = await consumer.consume({ max_messages: settings.pullBatch });
-    const onAbort = (): void => void messages.stop();
-    options.signal.addEventListener('abort', onAbort, { once: true });
-    if (options.signal.aborted) onAbort();
     try {
-      await feed.run(messages);
+      for (;;) {
+        const messages = await consumer.consume({ max_messages: settings.pullBatch });
+        const onAbort = (): void => void messages.stop();
+        options.signal.addEventListener('abort', onAbort, { once: true });
+        if (options.signal.aborted) onAbort();
+        let outcome: 'done' | 'gap';
+        try {
+          outcome = await feed.run(messages, deliveredConsumerSeq);
+        } finally {
+          options.signal.removeEventListener('abort', onAbort);
+        }
+        if (outcome === 'done' || options.signal.aborted) break;
+        await messages.close().catch(() => {});
+        // State and buffered rows stay as they are; the consumer restarts right after them, so the
+        // lost delivery comes again and no ack can pass it.
+        log(`a delivery was lost in transit (reconnect?): repositioning the consumer after stream seq ${feed.lastSeq}`);
+        ({ consumer, deliveredConsumerSeq } = await openDurableConsumer(js, jsm, consumerSpec, feed.lastSeq + 1));
+      }
     } finally {
       clearInterval(statusTimer);
-      options.signal.removeEventListener('abort', onAbort);
     }
 
     // Graceful shutdown: final cut, checkpoint and ack, bounded in time.

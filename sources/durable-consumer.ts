@@ -29,13 +29,15 @@ export interface DurableConsumerSpec {
  *
  * AckPolicy.All: the pipeline processes messages in stream order and acks the last message of
  * each checkpoint, which acks everything before it — one ack per checkpoint instead of per message.
+ * That is only safe if no delivery was lost on the way (a reconnect can drop messages in flight):
+ * the feed checks the consumer's delivery sequence and the runner repositions on a gap.
  */
 export async function openDurableConsumer(
   js: JetStreamClient,
   jsm: JetStreamManager,
   spec: DurableConsumerSpec,
   resumeSeq: number,
-): Promise<Consumer> {
+): Promise<{ consumer: Consumer; deliveredConsumerSeq: number }> {
   const existing = await consumerInfo(jsm, spec.stream, spec.durable);
   const atCheckpoint =
     existing !== undefined &&
@@ -56,7 +58,8 @@ export async function openDurableConsumer(
       ack_wait: nanos(spec.ackWaitMs),
     });
   }
-  return js.consumers.get(spec.stream, spec.durable);
+  // Deliveries are numbered by the consumer; the feed checks that none goes missing.
+  return { consumer: await js.consumers.get(spec.stream, spec.durable), deliveredConsumerSeq: atCheckpoint ? existing.delivered.consumer_seq : 0 };
 }
 
 function sameConfig(info: ConsumerInfo, spec: DurableConsumerSpec): boolean {

@@ -92,13 +92,12 @@ describe('NATS restart', () => {
     const firstEnd = await publish(all.slice(0, 15_000));
     const controller = new AbortController();
     let status: PipelineStatus | undefined;
-    const logs: string[] = [];
     const run = runPipeline(createClickstreamPipeline({ ...names, settings: { flushIntervalMs: 200, checkpointIntervalMs: 300 } }), {
       config,
       signal: controller.signal,
       statusIntervalMs: 100,
       onStatus: (s) => (status = s),
-      onLog: (m) => logs.push(m),
+      onLog: (m) => console.log(m),
     });
     try {
       await waitFor(() => (status?.eventsIn ?? 0) > 0, 30_000, 'the pipeline to start consuming');
