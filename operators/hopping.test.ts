@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { TestScheduler } from 'rxjs/testing';
 import { take } from 'rxjs';
 import { combine, count, distinct } from './aggregators.ts';
 import { hopping } from './hopping.ts';
 import type { HoppingOptions } from './hopping.ts';
 import { runInScope } from './scope.ts';
-import { FakeScope, drive, expectRestoreEquivalence } from './testing.ts';
+import { FakeScope, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
 import type { Step } from './testing.ts';
-import type { WindowResult } from './window-core.ts';
 
 interface Ev {
   readonly k: string;
@@ -17,14 +15,7 @@ interface Ev {
 
 const e = (t: number, k = ''): Ev => ({ k, t });
 const step = (t: number, k = ''): Step<Ev> => ({ event: e(t, k) });
-const w = (key: string, start: number, end: number, n: number, final: boolean): WindowResult<string, number> => ({
-  key,
-  start,
-  end,
-  value: n,
-  count: n,
-  final,
-});
+const w = countResult;
 
 function counting(over: Partial<HoppingOptions<Ev, string, number, number>> = {}) {
   return hopping<Ev, string, number, number>({
@@ -36,10 +27,6 @@ function counting(over: Partial<HoppingOptions<Ev, string, number, number>> = {}
     aggregate: count(),
     ...over,
   });
-}
-
-function newScheduler() {
-  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 }
 
 describe('hopping', () => {

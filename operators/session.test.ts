@@ -1,13 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { TestScheduler } from 'rxjs/testing';
 import { take } from 'rxjs';
 import { combine, count, topK } from './aggregators.ts';
 import { runInScope } from './scope.ts';
 import { session } from './session.ts';
 import type { SessionOptions } from './session.ts';
-import { FakeScope, drive, expectRestoreEquivalence } from './testing.ts';
+import { FakeScope, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
 import type { Step } from './testing.ts';
-import type { WindowResult } from './window-core.ts';
 
 interface Ev {
   readonly k: string;
@@ -17,21 +15,10 @@ interface Ev {
 
 const e = (t: number, k = 'a', page?: string): Ev => (page === undefined ? { k, t } : { k, t, page });
 const step = (t: number, k = 'a', page?: string): Step<Ev> => ({ event: e(t, k, page) });
-const w = (key: string, start: number, end: number, n: number, final: boolean): WindowResult<string, number> => ({
-  key,
-  start,
-  end,
-  value: n,
-  count: n,
-  final,
-});
+const w = countResult;
 
 function counting(over: Partial<SessionOptions<Ev, string, number, number>> = {}) {
   return session<Ev, string, number, number>({ id: 's', gapMs: 10, time: (x) => x.t, key: (x) => x.k, aggregate: count(), ...over });
-}
-
-function newScheduler() {
-  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 }
 
 describe('session', () => {

@@ -1,3 +1,6 @@
+import type { WindowResult } from './window-core.ts';
+import { expect } from 'vitest';
+import { TestScheduler } from 'rxjs/testing';
 import { Subject } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
 import { runInScope } from './scope.ts';
@@ -145,4 +148,14 @@ export function expectRestoreEquivalence<T, R>(
     assertEqual(second.completed, true);
   }
   return whole;
+}
+
+/** A window result of a `count()` aggregate (value == count), for expectations. */
+export function countResult(key: string, start: number, end: number, n: number, final: boolean): WindowResult<string, number> {
+  return { key, start, end, value: n, count: n, final };
+}
+
+/** A TestScheduler that compares with vitest's deep equality. */
+export function newScheduler(): TestScheduler {
+  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 }

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { TestScheduler } from 'rxjs/testing';
 import { Subject, VirtualAction, VirtualTimeScheduler, take } from 'rxjs';
 import { combine, count, sum, topK } from './aggregators.ts';
 import { runInScope } from './scope.ts';
 import type { SideOutput } from './scope.ts';
-import { FakeScope, drive, expectRestoreEquivalence } from './testing.ts';
+import { FakeScope, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
 import type { Step } from './testing.ts';
 import { tumbling } from './tumbling.ts';
 import type { TumblingOptions } from './tumbling.ts';
@@ -18,22 +17,10 @@ interface Ev {
 
 const e = (t: number, k = '', v?: number): Ev => (v === undefined ? { k, t } : { k, t, v });
 const step = (t: number, k = '', v?: number): Step<Ev> => ({ event: e(t, k, v) });
-/** A window result with a count aggregate (value == count). */
-const w = (key: string, start: number, end: number, n: number, final: boolean): WindowResult<string, number> => ({
-  key,
-  start,
-  end,
-  value: n,
-  count: n,
-  final,
-});
+const w = countResult;
 
 function counting(over: Partial<TumblingOptions<Ev, string, number, number>> = {}) {
   return tumbling<Ev, string, number, number>({ id: 'w', sizeMs: 10, time: (x) => x.t, key: (x) => x.k, aggregate: count(), ...over });
-}
-
-function newScheduler() {
-  return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 }
 
 describe('tumbling', () => {
