@@ -14,10 +14,13 @@ export interface FeedOptions {
   writer: CutWriter;
   /** Last sequence already folded into the engine's state (from the checkpoint); earlier ones are skipped. */
   startAfterSeq: number;
-  /** Whether the next cut should carry a state snapshot (the live runner checkpoints with it). */
+  /** Whether the next cut should carry a state snapshot (asked only while no checkpoint is being saved). */
   wantSnapshot?: () => boolean;
-  /** Runs after a cut is written, strictly in cut order: checkpoint and ack for the live runner. */
-  afterWrite?: (cut: Cut, position: CutPosition) => Promise<void>;
+  /**
+   * Saves a snapshot-carrying cut's checkpoint once its rows (and every earlier cut's) are written:
+   * the live runner saves the state, then acks. Runs off the write chain, one at a time in cut order.
+   */
+  checkpoint?: (cut: Cut, position: CutPosition) => Promise<void>;
   /** Stop before this message (bounded replay). */
   isPastEnd?: (msg: JsMsg) => boolean;
   /** Stop after this message (bounded replay: its last message). */
@@ -28,10 +31,14 @@ export interface FeedOptions {
  * Feeds source messages into the engine in stream order and writes consistent cuts.
  *
  * Cuts happen every `flushIntervalMs`, when `flushRows` rows are buffered, and at the end. Cuts
- * are written strictly one after another: a checkpoint (in `afterWrite`) must never be saved
- * before every earlier cut is durable. While cuts wait for the sink, the loop keeps consuming
+ * are written strictly one after another: a checkpoint must never be saved before its cut and
+ * every earlier one are durable. While cuts wait for the sink, the loop keeps consuming
  * until `maxBufferedRows` rows are buffered, then it stops pulling: a slow or dead ClickHouse
  * slows consumption down instead of growing memory.
+ *
+ * Checkpoints are saved behind the writes, not in their chain: saving a large state takes a while,
+ * and the cuts after it need not wait (their rows are idempotent rewrites if the checkpoint never
+ * lands). At most one checkpoint is in flight; the next snapshot is taken after it is saved.
  */
 export class Feed {
   lastSeq: number;
@@ -40,6 +47,9 @@ export class Feed {
   flushes = 0;
   lastFlushMs = 0;
   private chain: Promise<void> = Promise.resolve();
+  /** The checkpoint being saved, if any. */
+  private saving: Promise<void> | undefined;
+  private checkpointFailure: unknown;
   private queued: Promise<void> | undefined;
   private paused: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -69,6 +79,7 @@ export class Feed {
       for await (const msg of messages) {
         if (this.paused) await this.paused;
         if (engine.error) throw engine.error;
+        if (this.checkpointFailure) throw this.checkpointFailure;
         if (delivered !== undefined) {
           const info = msg.info;
           if (info.deliverySequence !== delivered + 1) return 'gap';
@@ -97,8 +108,10 @@ export class Feed {
   }
 
   /**
-   * Queue a cut: wait until async operators are idle, take it, write it, then `afterWrite`.
-   * One cut waiting behind the running one is enough: it takes everything buffered by then.
+   * Queue a cut: wait until async operators are idle, take it, write it, then start saving its
+   * checkpoint if it carries a snapshot. One cut waiting behind the running one is enough: it takes
+   * everything buffered by then. `force` (the last cut) snapshots, and resolves once that
+   * checkpoint is saved too.
    */
   commit(force = false): Promise<void> {
     if (this.queued && !force) return this.queued;
@@ -110,7 +123,8 @@ export class Feed {
       let position: CutPosition;
       try {
         await this.engine.idle();
-        cut = this.engine.cut(force || (this.options.wantSnapshot?.() ?? false));
+        const snapshot = force || (this.options.checkpoint !== undefined && this.saving === undefined && (this.options.wantSnapshot?.() ?? false));
+        cut = this.engine.cut(snapshot);
         position = { seq: this.lastSeq, msg: this.lastMsg };
       } finally {
         this.paused = undefined;
@@ -120,7 +134,21 @@ export class Feed {
       await this.options.writer.write(cut);
       this.flushes++;
       this.lastFlushMs = Date.now() - started;
-      await this.options.afterWrite?.(cut, position);
+      const save = this.options.checkpoint;
+      if (!cut.snapshot || !save) return;
+      // Behind the one in flight (only a forced cut can overtake wantSnapshot's check).
+      const saving = (this.saving ?? Promise.resolve()).then(() => save(cut, position));
+      const tracked: Promise<void> = saving.then(
+        () => {
+          if (this.saving === tracked) this.saving = undefined;
+        },
+        (error: unknown) => {
+          this.checkpointFailure ??= error;
+          if (this.saving === tracked) this.saving = undefined;
+        },
+      );
+      this.saving = tracked;
+      if (force) await saving;
     });
     this.queued = next;
     this.chain = next;

@@ -132,7 +132,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       wantSnapshot: () => Date.now() - lastCheckpointAt >= settings.checkpointIntervalMs && feed.lastSeq > ackedSeq,
       // Checkpoint, then ack: acked input is never needed again, because the state that reflects
       // it is saved and its rows are written.
-      afterWrite: async (cut, position) => {
+      checkpoint: async (cut, position) => {
         if (!cut.snapshot || position.seq <= ackedSeq) return;
         const saved: Checkpoint = {
           format: 1,
