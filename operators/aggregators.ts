@@ -27,6 +27,9 @@ export type AggregateResult<A> = { [P in keyof A]: A[P] extends Aggregator<never
 /** The state type of each aggregator in a record. */
 export type AggregateState<A> = { [P in keyof A]: A[P] extends Aggregator<never, infer S, unknown> ? S : never };
 
+/** The state of `combine(aggregators)`: opaque (the members' states, in an order of its own). */
+export type CombinedState<A> = readonly unknown[] & { readonly __combined?: AggregateState<A> };
+
 /** One entry of a {@link topK} result. */
 export interface TopKEntry {
   readonly key: string;
@@ -179,57 +182,54 @@ function byCountThenKey(a: TopKEntry, b: TopKEntry): number {
  */
 export function combine<T, A extends Record<string, Aggregator<T, unknown, unknown>>>(
   aggregators: A,
-): Aggregator<T, AggregateState<A>, AggregateResult<A>> {
+): Aggregator<T, CombinedState<A>, AggregateResult<A>> {
   const names = Object.keys(aggregators);
-  // Method bivariance lets every member be called with its own state; the record is rebuilt per call.
+  // Method bivariance lets every member be called with its own state.
   const parts = names.map((name) => aggregators[name] as unknown as Aggregator<T, unknown, unknown>);
   const n = parts.length;
-  type State = Record<string, unknown>;
+  // The state is an array in `names` order, not a record: indexed element access stays fast where
+  // a record's keyed access by a variable name is a generic (megamorphic) lookup per member per event.
+  type State = unknown[];
   return {
     init: () => {
-      const state: State = {};
-      for (let i = 0; i < n; i++) state[names[i]!] = parts[i]!.init();
-      return state as AggregateState<A>;
+      const state: State = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) state[i] = parts[i]!.init();
+      return state as CombinedState<A>;
     },
     add: (state, e) => {
       const s = state as State;
-      for (let i = 0; i < n; i++) {
-        const name = names[i]!;
-        s[name] = parts[i]!.add(s[name], e);
-      }
+      for (let i = 0; i < n; i++) s[i] = parts[i]!.add(s[i], e);
       return state;
     },
     merge: (a, b) => {
       const sa = a as State;
       const sb = b as State;
-      for (let i = 0; i < n; i++) {
-        const name = names[i]!;
-        sa[name] = parts[i]!.merge(sa[name], sb[name]);
-      }
+      for (let i = 0; i < n; i++) sa[i] = parts[i]!.merge(sa[i], sb[i]);
       return a;
     },
     result: (state) => {
       const s = state as State;
       const out: Record<string, unknown> = {};
-      for (let i = 0; i < n; i++) out[names[i]!] = parts[i]!.result(s[names[i]!]);
+      for (let i = 0; i < n; i++) out[names[i]!] = parts[i]!.result(s[i]);
       return out as AggregateResult<A>;
     },
+    // Checkpoints keep the record form: readable, and independent of member order.
     toJSON: (state) => {
       const s = state as State;
       const out: Record<string, unknown> = {};
-      for (let i = 0; i < n; i++) out[names[i]!] = parts[i]!.toJSON(s[names[i]!]);
+      for (let i = 0; i < n; i++) out[names[i]!] = parts[i]!.toJSON(s[i]);
       return out;
     },
     fromJSON: (json) => {
       if (typeof json !== 'object' || json === null) throw new Error('combine: expected an object');
       const j = json as Record<string, unknown>;
-      const state: State = {};
+      const state: State = new Array<unknown>(n);
       for (let i = 0; i < n; i++) {
         const name = names[i]!;
         if (!(name in j)) throw new Error(`combine: missing state for '${name}'`);
-        state[name] = parts[i]!.fromJSON(j[name]);
+        state[i] = parts[i]!.fromJSON(j[name]);
       }
-      return state as AggregateState<A>;
+      return state as CombinedState<A>;
     },
   };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import { from, take, toArray } from 'rxjs';
 import { dedupe } from './dedupe.ts';
-import type { DedupeOptions } from './dedupe.ts';
+import type { DedupeOptions, DedupeSnapshot } from './dedupe.ts';
 import { runInScope } from './scope.ts';
 import { FakeScope } from './testing.ts';
 
@@ -103,14 +103,28 @@ describe('dedupe', () => {
     expect(whole.length).toBeLessThan(events.length);
   });
 
-  it('snapshots keys in insertion order with the max time', () => {
+  it('snapshots key fingerprints in insertion order with their times and the max time', () => {
     const scope = new FakeScope();
     runSync(scope, [
       { id: 'b', t: 5 },
       { id: 'a', t: 3 },
       { id: 'b', t: 6 },
     ]);
-    expect(scope.handle('dedupe#0').snapshot?.()).toEqual({ maxTime: 6, keys: [['b', 5], ['a', 3]] });
+    const snapshot = scope.handle('dedupe#0').snapshot?.() as DedupeSnapshot;
+    expect(snapshot.maxTime).toBe(6);
+    const times = new Float64Array(new Uint8Array(Buffer.from(snapshot.times, 'base64')).buffer);
+    expect([...times]).toEqual([5, 3]);
+    expect(Buffer.from(snapshot.hi, 'base64')).toHaveLength(8);
+  });
+
+  it('restores snapshots of the earlier format (keys as strings)', () => {
+    const restored = new FakeScope({ 'dedupe#0': { maxTime: 6, keys: [['b', 5], ['a', 3]] } });
+    const out = runSync(restored, [
+      { id: 'a', t: 7 }, // held: duplicate
+      { id: 'c', t: 7 },
+      { id: 'b', t: 16 }, // 11 behind: expired, new again
+    ]);
+    expect(out.map((e) => e.id)).toEqual(['c', 'b']);
   });
 
   it('stays bounded on long streams with many distinct keys', () => {
@@ -121,7 +135,7 @@ describe('dedupe', () => {
     expect(out).toHaveLength(50_000);
     const stats = scope.handle('dedupe#0').stats?.();
     expect(stats?.['keys']).toBe(101);
-    expect((scope.handle('dedupe#0').snapshot?.() as { keys: unknown[] }).keys).toHaveLength(101);
+    expect(Buffer.from((scope.handle('dedupe#0').snapshot?.() as DedupeSnapshot).times, 'base64')).toHaveLength(101 * 8);
   });
 
   it('rejects a malformed snapshot and invalid options', () => {

@@ -1,5 +1,6 @@
 import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
+import { FingerprintMap, fingerprint } from './fingerprint-map.ts';
 import { currentScope } from './scope.ts';
 
 export interface DedupeOptions<T> {
@@ -19,10 +20,16 @@ export interface DedupeOptions<T> {
   id?: string;
 }
 
-/** The checkpointed state: remembered keys in insertion order, with their event times. */
+/**
+ * The checkpointed state: the fingerprints of remembered keys in insertion order with their event
+ * times, as base64 of their typed arrays (high and low 32 bits, Float64 times). Snapshots of the
+ * earlier format (`keys: [key, time][]`) still restore.
+ */
 export interface DedupeSnapshot {
   readonly maxTime: number | null;
-  readonly keys: ReadonlyArray<readonly [key: string, time: number]>;
+  readonly hi: string;
+  readonly lo: string;
+  readonly times: string;
 }
 
 interface ResolvedDedupeOptions<T> {
@@ -34,8 +41,6 @@ interface ResolvedDedupeOptions<T> {
 }
 
 const DEFAULT_MAX_KEYS = 1_000_000;
-/** Compact the insertion queue once this many dead slots sit at its front. */
-const COMPACT_AT = 4096;
 
 function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
   const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
@@ -47,9 +52,11 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
 /**
  * Drop events whose key was already seen within `ttlMs` of event time.
  *
- * Expiry is lazy and amortized (no timers): remembered keys sit in an insertion-ordered queue that is
- * trimmed from the front as event time advances, and a key found in the map is also checked against
- * the TTL, so out-of-order insertion never makes an expired key suppress an event.
+ * Keys are remembered by their 64-bit fingerprint (see `FingerprintMap`: flat typed arrays, ~30
+ * bytes per key with its queue slot, nothing for the GC to walk). Expiry is lazy and amortized (no
+ * timers): remembered keys sit in an insertion-ordered queue that is trimmed from the front as event
+ * time advances, and a key found in the map is also checked against the TTL, so out-of-order
+ * insertion never makes an expired key suppress an event.
  *
  * @example
  * ```ts
@@ -60,102 +67,26 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
   const { key: keyOf, time: timeOf, ttlMs, maxKeys, id } = parseOptions(options);
   return (source) =>
     new Observable<T>((subscriber) => {
-      // key -> sequence number of its live queue slot. A queue slot is live iff the map points at it;
-      // a slot whose key was forgotten and inserted again is cleared to `undefined` (dead), so the
-      // per-event trim can tell live from dead without a Map lookup.
-      const seqOf = new Map<string, number>();
-      let qKeys: Array<string | undefined> = [];
-      let qTimes: number[] = [];
-      /** Sequence number of qKeys[0]. */
-      let base = 0;
-      /** Index of the first slot not yet dropped. */
-      let head = 0;
-      let maxTime = -Infinity;
-      let seen = 0;
-      let out = 0;
-      let duplicates = 0;
-      let evicted = 0;
-      let expired = 0;
-
-      const insert = (k: string, t: number): void => {
-        seqOf.set(k, base + qKeys.length);
-        qKeys.push(k);
-        qTimes.push(t);
-      };
-
-      /** Drop expired keys from the front, then evict the oldest while over capacity. */
-      const trim = (): void => {
-        const horizon = maxTime - ttlMs;
-        while (head < qKeys.length) {
-          const k = qKeys[head];
-          if (k !== undefined) {
-            if (qTimes[head]! < horizon) expired++;
-            else if (seqOf.size > maxKeys) evicted++;
-            else break;
-            seqOf.delete(k);
-          }
-          head++;
-        }
-        if (head >= COMPACT_AT && head * 2 >= qKeys.length) {
-          qKeys = qKeys.slice(head);
-          qTimes = qTimes.slice(head);
-          base += head;
-          head = 0;
-        }
-      };
-
+      const keys = new KeyQueue(ttlMs, maxKeys);
       const scope = currentScope();
       if (scope) {
         const { restored } = scope.register('dedupe', id, {
-          snapshot: (): DedupeSnapshot => {
-            const keys: Array<readonly [string, number]> = [];
-            for (let i = head; i < qKeys.length; i++) {
-              const k = qKeys[i];
-              if (k !== undefined) keys.push([k, qTimes[i]!]);
-            }
-            return { maxTime: maxTime === -Infinity ? null : maxTime, keys };
-          },
-          stats: () => ({ in: seen, out, duplicates, evicted, expired, keys: seqOf.size }),
+          snapshot: () => keys.snapshot(),
+          stats: () => keys.stats(),
         });
-        if (restored !== undefined) {
-          const snapshot = parseSnapshot(restored);
-          maxTime = snapshot.maxTime ?? -Infinity;
-          for (const [k, t] of snapshot.keys) insert(k, t);
-        }
+        if (restored !== undefined) keys.restore(restored);
       }
 
       return source.subscribe({
         next: (event) => {
-          seen++;
           let emit: boolean;
           try {
-            const k = keyOf(event);
-            const t = timeOf(event);
-            if (t > maxTime) maxTime = t;
-            const seq = seqOf.get(k);
-            if (seq === undefined) {
-              emit = true;
-            } else if (maxTime - qTimes[seq - base]! > ttlMs) {
-              // Expired but not yet trimmed (it was inserted behind a newer key): forget it now.
-              expired++;
-              seqOf.delete(k);
-              qKeys[seq - base] = undefined;
-              emit = true;
-            } else {
-              emit = false;
-            }
-            if (emit) insert(k, t);
-            trim();
+            emit = keys.admit(keyOf(event), timeOf(event));
           } catch (err) {
             subscriber.error(err);
             return;
           }
-          if (emit) {
-            out++;
-            subscriber.next(event);
-          } else {
-            duplicates++;
-          }
+          if (emit) subscriber.next(event);
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => subscriber.complete(),
@@ -163,14 +94,185 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
     });
 }
 
-function parseSnapshot(value: unknown): DedupeSnapshot {
+/** Remembered keys: fingerprint -> queue slot, and the queue of slots in insertion order. */
+class KeyQueue {
+  /** Fingerprint -> sequence number of its live queue slot. */
+  private readonly seqOf = new FingerprintMap();
+  // The queue, in three parallel arrays; a slot whose key was forgotten and inserted again has a
+  // NaN time (dead), so the per-event trim can tell live from dead without a lookup.
+  private qHi = new Uint32Array(1024);
+  private qLo = new Uint32Array(1024);
+  private qTimes = new Float64Array(1024);
+  /** Sequence number of slot 0. */
+  private base = 0;
+  /** First slot not yet dropped, and one past the last used. */
+  private head = 0;
+  private tail = 0;
+  private maxTime = -Infinity;
+  private readonly fp = new Uint32Array(2);
+  private seen = 0;
+  private out = 0;
+  private duplicates = 0;
+  private evicted = 0;
+  private expired = 0;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxKeys: number,
+  ) {}
+
+  /** Whether an event with this key and time is new (and then remember it). */
+  admit(key: string, t: number): boolean {
+    this.seen++;
+    fingerprint(key, this.fp);
+    const hi = this.fp[0]!;
+    const lo = this.fp[1]!;
+    if (t > this.maxTime) this.maxTime = t;
+    const seq = this.seqOf.get(hi, lo);
+    let emit: boolean;
+    if (seq < 0) {
+      emit = true;
+    } else if (this.maxTime - this.qTimes[seq - this.base]! > this.ttlMs) {
+      // Expired but not yet trimmed (it was inserted behind a newer key): forget it now.
+      this.expired++;
+      this.qTimes[seq - this.base] = NaN;
+      emit = true;
+    } else {
+      emit = false;
+    }
+    if (emit) {
+      this.insert(hi, lo, t);
+      this.out++;
+    } else {
+      this.duplicates++;
+    }
+    this.trim();
+    return emit;
+  }
+
+  snapshot(): DedupeSnapshot {
+    const live = this.seqOf.size;
+    const hi = new Uint32Array(live);
+    const lo = new Uint32Array(live);
+    const times = new Float64Array(live);
+    let n = 0;
+    for (let i = this.head; i < this.tail; i++) {
+      const t = this.qTimes[i]!;
+      if (t !== t) continue; // dead
+      hi[n] = this.qHi[i]!;
+      lo[n] = this.qLo[i]!;
+      times[n] = t;
+      n++;
+    }
+    return { maxTime: this.maxTime === -Infinity ? null : this.maxTime, hi: base64(hi), lo: base64(lo), times: base64(times) };
+  }
+
+  restore(value: unknown): void {
+    const snapshot = parseSnapshot(value);
+    this.maxTime = snapshot.maxTime ?? -Infinity;
+    if ('keys' in snapshot) {
+      for (const [k, t] of snapshot.keys) {
+        fingerprint(k, this.fp);
+        this.insert(this.fp[0]!, this.fp[1]!, t);
+      }
+      return;
+    }
+    const { hi, lo, times } = snapshot;
+    for (let i = 0; i < times.length; i++) this.insert(hi[i]!, lo[i]!, times[i]!);
+  }
+
+  stats(): Readonly<Record<string, number>> {
+    return { in: this.seen, out: this.out, duplicates: this.duplicates, evicted: this.evicted, expired: this.expired, keys: this.seqOf.size };
+  }
+
+  private insert(hi: number, lo: number, t: number): void {
+    if (this.tail === this.qTimes.length) this.makeRoom();
+    this.seqOf.set(hi, lo, this.base + this.tail);
+    this.qHi[this.tail] = hi;
+    this.qLo[this.tail] = lo;
+    this.qTimes[this.tail] = t;
+    this.tail++;
+  }
+
+  /** Drop expired keys from the front, then evict the oldest while over capacity. */
+  private trim(): void {
+    const horizon = this.maxTime - this.ttlMs;
+    const { qTimes, qHi, qLo } = this;
+    let head = this.head;
+    while (head < this.tail) {
+      const t = qTimes[head]!;
+      if (t === t) {
+        if (t < horizon) this.expired++;
+        else if (this.seqOf.size > this.maxKeys) this.evicted++;
+        else break;
+        this.seqOf.delete(qHi[head]!, qLo[head]!);
+      }
+      head++;
+    }
+    this.head = head;
+  }
+
+  /** The queue is full at its end: slide the live part to the front, doubling it if more than half is live. */
+  private makeRoom(): void {
+    const { head, tail } = this;
+    const live = tail - head;
+    if (live * 2 > this.qTimes.length) {
+      const capacity = this.qTimes.length * 2;
+      const hi = new Uint32Array(capacity);
+      const lo = new Uint32Array(capacity);
+      const times = new Float64Array(capacity);
+      hi.set(this.qHi.subarray(head, tail));
+      lo.set(this.qLo.subarray(head, tail));
+      times.set(this.qTimes.subarray(head, tail));
+      this.qHi = hi;
+      this.qLo = lo;
+      this.qTimes = times;
+    } else {
+      this.qHi.copyWithin(0, head, tail);
+      this.qLo.copyWithin(0, head, tail);
+      this.qTimes.copyWithin(0, head, tail);
+    }
+    this.base += head;
+    this.tail = live;
+    this.head = 0;
+  }
+}
+
+function base64(array: Uint32Array | Float64Array): string {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString('base64');
+}
+
+function fromBase64<A extends Uint32Array | Float64Array>(text: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): A {
+  const raw = Buffer.from(text, 'base64');
+  if (raw.length % bytes !== 0) throw new Error('dedupe: cannot restore snapshot: truncated array');
+  // Copy into a fresh, aligned buffer (a Buffer may sit at any offset of a shared pool).
+  const copy = new ArrayBuffer(raw.length);
+  new Uint8Array(copy).set(raw);
+  return make(copy, raw.length / bytes);
+}
+
+type ParsedSnapshot =
+  | { maxTime: number | null; keys: Array<[string, number]> }
+  | { maxTime: number | null; hi: Uint32Array; lo: Uint32Array; times: Float64Array };
+
+function parseSnapshot(value: unknown): ParsedSnapshot {
   const fail = (why: string): never => {
     throw new Error(`dedupe: cannot restore snapshot: ${why}`);
   };
   if (typeof value !== 'object' || value === null) return fail('not an object');
-  const { maxTime, keys } = value as { maxTime?: unknown; keys?: unknown };
+  const { maxTime, keys, hi, lo, times } = value as { maxTime?: unknown; keys?: unknown; hi?: unknown; lo?: unknown; times?: unknown };
   if (maxTime !== null && typeof maxTime !== 'number') return fail('maxTime must be a number or null');
-  if (!Array.isArray(keys)) return fail('keys must be an array');
+  if (typeof hi === 'string' && typeof lo === 'string' && typeof times === 'string') {
+    const parsed = {
+      maxTime,
+      hi: fromBase64(hi, (b, n) => new Uint32Array(b, 0, n), 4),
+      lo: fromBase64(lo, (b, n) => new Uint32Array(b, 0, n), 4),
+      times: fromBase64(times, (b, n) => new Float64Array(b, 0, n), 8),
+    };
+    if (parsed.hi.length !== parsed.times.length || parsed.lo.length !== parsed.times.length) return fail('arrays of different lengths');
+    return parsed;
+  }
+  if (!Array.isArray(keys)) return fail('expected hi/lo/times or keys');
   for (const entry of keys as unknown[]) {
     if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number') {
       return fail('keys must be [string, number] pairs');

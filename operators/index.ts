@@ -16,7 +16,7 @@ export { currentScope, resolveSideOutput, runInScope } from './scope.ts';
 export type { SkewOptions, ValidateInput, ValidateOptions } from './validate.ts';
 export type { DedupeOptions, DedupeSnapshot } from './dedupe.ts';
 export type { EnrichCacheOptions, EnrichOptions } from './enrich.ts';
-export type { AggregateResult, AggregateState, Aggregator, TopKEntry } from './aggregators.ts';
+export type { AggregateResult, AggregateState, Aggregator, CombinedState, TopKEntry } from './aggregators.ts';
 export type { EarlyFiring, WindowOptions, WindowResult, WindowSnapshot, WindowStateSnapshot } from './window-core.ts';
 export type { TumblingOptions } from './tumbling.ts';
 export type { HoppingOptions } from './hopping.ts';
