@@ -37,6 +37,20 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** The checkpoint as JSON, in pieces: the same text `JSON.stringify` gives, with `operators` last. */
+async function* checkpointJson(checkpoint: Checkpoint): AsyncGenerator<Uint8Array> {
+  const encoder = new TextEncoder();
+  const { operators, ...head } = checkpoint;
+  yield encoder.encode(`${JSON.stringify(head).slice(0, -1)},"operators":{`);
+  let separator = '';
+  for (const [id, state] of Object.entries(operators)) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    yield encoder.encode(`${separator}${JSON.stringify(id)}:${JSON.stringify(state) ?? 'null'}`);
+    separator = ',';
+  }
+  yield encoder.encode('}}');
+}
+
 function historyKey(key: string, lastSeq: number): string {
   return `${key}.history.${String(lastSeq).padStart(16, '0')}`;
 }
@@ -59,8 +73,21 @@ export class CheckpointStore {
     return Checkpoint.parse(JSON.parse(new TextDecoder().decode(data)));
   }
 
+  /**
+   * Serialized one operator at a time, yielding to the event loop in between, and streamed into the
+   * store: the pipeline keeps running while a large checkpoint is saved, and the largest operator's
+   * JSON, not the whole checkpoint's, is what sits in memory at once.
+   */
   async save(key: string, checkpoint: Checkpoint): Promise<void> {
-    await this.store.putBlob({ name: key, options: { max_chunk_size: CHUNK_BYTES } }, new TextEncoder().encode(JSON.stringify(checkpoint)));
+    const pieces = checkpointJson(checkpoint);
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { value, done } = await pieces.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+    });
+    await this.store.put({ name: key, options: { max_chunk_size: CHUNK_BYTES } }, stream);
   }
 
   async delete(key: string): Promise<void> {

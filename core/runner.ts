@@ -129,7 +129,10 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       settings,
       writer,
       startAfterSeq: ackedSeq,
-      wantSnapshot: () => Date.now() - lastCheckpointAt >= settings.checkpointIntervalMs && feed.lastSeq > ackedSeq,
+      // Also before the consumer's max_ack_pending would stop deliveries (sequence distance bounds it).
+      wantSnapshot: () =>
+        feed.lastSeq > ackedSeq &&
+        (Date.now() - lastCheckpointAt >= settings.checkpointIntervalMs || feed.lastSeq - ackedSeq >= settings.maxAckPending / 2),
       // Checkpoint, then ack: acked input is never needed again, because the state that reflects
       // it is saved and its rows are written.
       checkpoint: async (cut, position) => {
