@@ -30,6 +30,14 @@ export interface MetricsReporterOptions {
    * default database, which may not exist yet); without it, only the Prometheus registry is kept.
    */
   clickhouse?: { client: ClickHouseClient; database: string };
+  /**
+   * The partition whose statuses this reporter gets (one reporter per partition: their counters
+   * restart independently): rows' `rxa_partition` and the Prometheus label `partition`.
+   * @default unpartitioned (rows under 0, no label)
+   */
+  partition?: number;
+  /** Share one registry between the reporters of one process (one `/metrics`). @default a new one */
+  registry?: Registry;
   /** @default 5_000 */
   intervalMs?: number;
   onLog?: (message: string) => void;
@@ -66,7 +74,7 @@ interface Sample {
 }
 
 export class MetricsReporter {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly pipeline: string;
   private readonly options: MetricsReporterOptions;
   private readonly now: () => number;
@@ -86,6 +94,7 @@ export class MetricsReporter {
     this.options = options;
     this.pipeline = options.pipeline;
     this.now = options.now ?? Date.now;
+    this.registry = options.registry ?? new Registry();
     this.registry.setDefaultLabels({ pipeline: options.pipeline });
     for (const { metric, help } of COUNTERS) this.counter(`rxa_${metric}_total`, help);
     this.counter('rxa_stage_events_total', 'Per-operator event counts (in, out, invalid, duplicates, late...)', ['stage', 'kind']);
@@ -104,7 +113,11 @@ export class MetricsReporter {
   readonly update = (status: PipelineStatus): void => {
     this.latest = status;
     for (const sample of this.samples(status, this.now())) {
-      const labels = { ...(sample.stage ? { stage: sample.stage } : {}), ...(sample.kind ? { kind: sample.kind } : {}) };
+      const labels = {
+        ...(sample.stage ? { stage: sample.stage } : {}),
+        ...(sample.kind ? { kind: sample.kind } : {}),
+        ...(this.options.partition !== undefined ? { partition: String(this.options.partition) } : {}),
+      };
       if (sample.counter) this.count(this.promName(sample), labels, sample.value);
       else this.gauges.get(this.promName(sample))?.set(labels, sample.metric === 'sink_flush_ms' ? sample.value / 1000 : sample.value);
     }
@@ -161,7 +174,7 @@ export class MetricsReporter {
     if (!target) return;
     const { rows, cumulative } = this.build();
     if (rows.length === 0) return;
-    const encode = rowEncoder(pipelineMetricsTable);
+    const encode = rowEncoder(pipelineMetricsTable, this.options.partition ?? 0);
     try {
       await target.client.insert({
         table: `${quoteIdent(target.database)}.${quoteIdent(pipelineMetricsTable.name)}`,
@@ -249,12 +262,15 @@ export class MetricsReporter {
     this.promCounted.set(k, value);
   }
 
+  // Another partition's reporter may have registered the metric in a shared registry already.
   private counter(name: string, help: string, labelNames: string[] = []): void {
-    this.counters.set(name, new Counter({ name, help, labelNames, registers: [this.registry] }));
+    const existing = this.registry.getSingleMetric(name);
+    this.counters.set(name, existing instanceof Counter ? existing : new Counter({ name, help, labelNames: [...labelNames, 'partition'], registers: [this.registry] }));
   }
 
   private gauge(name: string, help: string, labelNames: string[] = []): void {
-    this.gauges.set(name, new Gauge({ name, help, labelNames, registers: [this.registry] }));
+    const existing = this.registry.getSingleMetric(name);
+    this.gauges.set(name, existing instanceof Gauge ? existing : new Gauge({ name, help, labelNames: [...labelNames, 'partition'], registers: [this.registry] }));
   }
 }
 
