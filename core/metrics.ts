@@ -10,14 +10,17 @@ import { pipelineMetricsTable } from './system-tables.ts';
  * Pipeline health from the runner's status (`runPipeline({ onStatus: reporter.update })`), in two
  * places:
  *
- * - a prom-client Registry of its own (`reporter.registry`), served as Prometheus text on
+ * - a prom-client Registry (`reporter.registry`; its own, or one shared by the reporters of a
+ *   process's partitions, labelled `partition`), served as Prometheus text on
  *   `/metrics` by live/server.ts: `rxa_events_in_total{pipeline}`, `rxa_consumer_lag`,
  *   `rxa_ack_pending`, `rxa_stage_events_total{stage,kind}`, `rxa_watermark_delay_seconds{stage}`,
  *   `rxa_late_events_total`, `rxa_dead_letters_total`, `rxa_sink_flush_seconds`,
  *   `rxa_sink_retries_total`...;
  * - rows in ClickHouse (`rxa_pipeline_metrics`, every `intervalMs`), which the pipeline health
  *   dashboard reads. Counters are written as the increase since the previous row, so a range sums
- *   correctly across restarts; gauges as their value at the time.
+ *   correctly across restarts; gauges as their value at the time. Rows carry the reporter's
+ *   partition (`rxa_partition`), so the instances running a pipeline's partitions never replace
+ *   each other's rows.
  *
  * Metrics never hurt the pipeline: a failed write is logged and its increases are carried into the
  * next one.

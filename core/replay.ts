@@ -29,7 +29,7 @@ export interface ReplayOptions {
 export interface ReplayProgress {
   /** Messages read so far, including the catch-up from the restored checkpoint. */
   processed: number;
-  /** Messages between the restored position and the end (fewer when a subject filter applies). */
+  /** Messages between the restored position and the end (with a subject filter: at most that subject's). */
   total: number;
   seq: number;
 }
@@ -85,7 +85,8 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
     const prefix = target.partition === undefined ? '' : `partition ${target.partition}: `;
     log(`${prefix}${restored ? `restored the checkpoint at stream seq ${restoredAtSeq}; catching up to ${fromSeq}` : `no checkpoint before seq ${fromSeq}: processing from the start of the stream`}`);
     // A filtered consumer with nothing left to deliver would wait forever for a first message.
-    if (target.filterSubject && (await pendingFrom(jsm, stream, target.filterSubject, restoredAtSeq + 1)) === 0) {
+    const filtered = target.filterSubject ? await pendingFrom(jsm, stream, target.filterSubject, restoredAtSeq + 1) : undefined;
+    if (filtered === 0) {
       log(`${prefix}no messages on ${target.filterSubject} after seq ${restoredAtSeq}`);
       return { ...empty, restoredAtSeq };
     }
@@ -114,7 +115,8 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
       // `pending` 0: nothing after it (a subject filter can make toSeq itself never arrive).
       isLast: (msg) => msg.seq >= toSeq || msg.info.pending === 0,
     });
-    const total = toSeq - restoredAtSeq;
+    // With a filter, at most the subject's messages from the restored position (some may be past `to`).
+    const total = Math.min(toSeq - restoredAtSeq, filtered ?? Infinity);
     const progress = setInterval(() => options.onProgress?.({ processed: feed.eventsIn, total, seq: feed.lastSeq }), 200);
     const messages = await consumer.consume({ max_messages: settings.pullBatch });
     const stop = (): void => void messages.stop();
