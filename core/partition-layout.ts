@@ -16,9 +16,9 @@ export async function assertPartitionLayout(nc: NatsConnection, bucket: string, 
   const other = target.partition === undefined ? pipelineCheckpointKey(name, 0) : pipelineCheckpointKey(name);
   const info = await store.info(other);
   if (!info || info.deleted) return;
-  const was = target.partition === undefined ? 'partitioned' : 'unpartitioned';
+  const was = target.partition === undefined ? 'a partitioned' : 'an unpartitioned';
   throw new Error(
-    `pipeline '${name}' has state from a ${was} run (checkpoint '${other}'), whose rows would be counted twice next to this run's. ` +
+    `pipeline '${name}' has state from ${was} run (checkpoint '${other}'), whose rows would be counted twice next to this run's. ` +
       `To change how it is partitioned: stop every instance, \`rxa reset <pipeline>\`, drop (or truncate) its tables, then run it: it reprocesses the stream.`,
   );
 }
