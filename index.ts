@@ -6,6 +6,7 @@ export { definePipeline, PipelineSettings } from './core/pipeline.ts';
 export { defineTable } from './sinks/clickhouse/table.ts';
 export { RuntimeConfig, configFromEnv } from './core/config.ts';
 export { runPipeline } from './core/runner.ts';
+export { runPartitions } from './core/run-partitions.ts';
 export { loadPipeline } from './core/load-pipeline.ts';
 export { validate } from './operators/validate.ts';
 export { dedupe } from './operators/dedupe.ts';
@@ -16,7 +17,9 @@ export { session } from './operators/session.ts';
 export { count, sum, min, max, distinct, topK, combine } from './operators/aggregators.ts';
 export { runInScope } from './operators/scope.ts';
 
-export type { BuildContext, PipelineDefinition, PipelineOutputs, SourceSpec, ValidationSpec } from './core/pipeline.ts';
+export type { BuildContext, PipelineDefinition, PipelineOutputs, SourcePartitions, SourceSpec, ValidationSpec } from './core/pipeline.ts';
+export type { PartitionResult, RunPartitionsOptions } from './core/run-partitions.ts';
+export type { RunTarget } from './core/partitions.ts';
 export type { Table, TableRow, ColumnType } from './sinks/clickhouse/table.ts';
 export type { PipelineStatus, RunOptions } from './core/runner.ts';
 export type { Aggregator } from './operators/aggregators.ts';

@@ -1,12 +1,13 @@
 import type { RuntimeConfig } from '../core/config.ts';
-import { runPipeline } from '../core/runner.ts';
-import clickstream from '../pipelines/clickstream.ts';
+import { runPartitions } from '../core/run-partitions.ts';
+import clickstream, { CLICKSTREAM_PARTITIONS } from '../pipelines/clickstream.ts';
 import { runGenerator } from './gen.ts';
 import { startObservability } from './observe.ts';
+import { partitionStatuses } from './partition-status.ts';
 import { statusPrinter } from './status-line.ts';
 
 /**
- * The demo: the clickstream generator and pipeline in one process, one status line, until aborted,
+ * The demo: the clickstream generator and pipeline (all its partitions) in one process, one status line, until aborted,
  * with the live dashboards (and Prometheus /metrics) on http://127.0.0.1:<port>/.
  * Services are started beforehand by scripts/demo.sh (scripts/services.sh).
  */
@@ -20,16 +21,17 @@ export async function runDemo(config: RuntimeConfig, options: { rate: number; po
   try {
     const generator = runGenerator(
       config,
-      { rate: options.rate, seed: Date.now() % 1_000_000, users: 5_000, partitions: 4, duplicates: 0.01, outOfOrder: 0.02, late: 0.002, malformed: 0.005 },
+      { rate: options.rate, seed: Date.now() % 1_000_000, users: 5_000, partitions: CLICKSTREAM_PARTITIONS, duplicates: 0.01, outOfOrder: 0.02, late: 0.002, malformed: 0.005 },
       options.signal,
       (n) => (published = n),
     );
-    const pipeline = runPipeline(clickstream, {
+    const statuses = partitionStatuses();
+    const pipeline = runPartitions(clickstream, {
       config,
       signal: options.signal,
-      onStatus: (status) => {
-        printer.status(status);
-        observability.onStatus(status);
+      onStatus: (status, target) => {
+        printer.status(statuses.update(target.partition, status));
+        observability.onStatus(status, target.partition);
       },
       onLog: printer.log,
     });

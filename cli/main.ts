@@ -1,13 +1,16 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { configFromEnv } from '../core/config.ts';
 import { loadPipeline } from '../core/load-pipeline.ts';
-import { runPipeline } from '../core/runner.ts';
+import { selectPartitions } from '../core/partitions.ts';
+import { runPartitions } from '../core/run-partitions.ts';
+import { CLICKSTREAM_PARTITIONS } from '../pipelines/clickstream.ts';
 import { runGenerator } from './gen.ts';
 import { runDemo } from './demo.ts';
 import { startObservability } from './observe.ts';
 import { resetPipeline } from './reset.ts';
 import { parseStreamPoint, runReplay } from './replay.ts';
 import type { StreamPoint } from '../core/replay.ts';
+import { partitionStatuses } from './partition-status.ts';
 import { statusPrinter } from './status-line.ts';
 
 const program = new Command()
@@ -19,23 +22,29 @@ program
   .command('run')
   .description('run a pipeline (a .ts file whose default export is definePipeline(...)) until Ctrl-C')
   .argument('<pipeline>', 'path to the pipeline file, e.g. pipelines/clickstream.ts')
+  .option('--partitions <list>', 'partitioned pipelines: the partitions this process runs, e.g. 0,1 or 2-3 (default: all)')
   .option('--quiet', 'no live status line')
   .option('--serve <port>', 'serve the live dashboards and Prometheus /metrics on http://127.0.0.1:<port>/', positiveInt)
-  .action(async (file: string, opts: { quiet?: boolean; serve?: number }) => {
+  .action(async (file: string, opts: { partitions?: string; quiet?: boolean; serve?: number }) => {
     const definition = await loadPipeline(file);
+    const partitions = selectPartitions(definition, opts.partitions);
     const controller = stopOnSignals();
     const printer = statusPrinter(!opts.quiet);
     const config = configFromEnv();
     // Health metrics go to rxa_pipeline_metrics always; the page and /metrics only with --serve.
     const observability = await startObservability(config, definition.name, { ...(opts.serve !== undefined ? { serve: opts.serve } : {}), onLog: printer.log });
     if (observability.url) printer.log(`live dashboards: ${observability.url} · Prometheus metrics: ${observability.url}metrics`);
+    const count = definition.source.partitions?.count;
+    if (count !== undefined) printer.log(`running partitions ${(partitions ?? [...Array(count).keys()]).join(',')} of ${count}`);
+    const statuses = partitionStatuses();
     try {
-      await runPipeline(definition, {
+      await runPartitions(definition, {
         config,
         signal: controller.signal,
-        onStatus: (status) => {
-          printer.status(status);
-          observability.onStatus(status);
+        ...(partitions ? { partitions } : {}),
+        onStatus: (status, target) => {
+          printer.status(statuses.update(target.partition, status));
+          observability.onStatus(status, target.partition);
         },
         onLog: printer.log,
       });
@@ -52,7 +61,7 @@ program
   .option('--count <n>', 'stop after n messages (default: run until Ctrl-C)', positiveInt)
   .option('--seed <n>', 'random seed', positiveInt, 1)
   .option('--users <n>', 'user population size', positiveInt, 5_000)
-  .option('--partitions <n>', 'publish to clickstream.events.<0..n-1> by user', positiveInt, 4)
+  .option('--partitions <n>', 'publish to clickstream.events.<0..n-1> by user (the clickstream pipeline declares as many)', positiveInt, CLICKSTREAM_PARTITIONS)
   .option('--duplicates <fraction>', 'fraction of re-sent events', fraction, 0.01)
   .option('--out-of-order <fraction>', 'fraction of events moved back in time (within the watermark)', fraction, 0.02)
   .option('--late <fraction>', 'fraction of events far behind the watermark', fraction, 0.002)
@@ -78,22 +87,33 @@ program
   .argument('<pipeline>', 'path to the pipeline file')
   .requiredOption('--from <point>', 'start: stream sequence or ISO time', parseStreamPoint)
   .option('--to <point>', 'end, inclusive: stream sequence or ISO time (default: the last message now)', parseStreamPoint)
-  .action(async (file: string, opts: { from: StreamPoint; to?: StreamPoint }) => {
+  .option('--partitions <list>', 'partitioned pipelines: the partitions to replay, one after another, e.g. 0,1 (default: all)')
+  .action(async (file: string, opts: { from: StreamPoint; to?: StreamPoint; partitions?: string }) => {
     const definition = await loadPipeline(file);
+    const partitions = selectPartitions(definition, opts.partitions);
     const controller = stopOnSignals();
-    const summary = await runReplay(configFromEnv(), definition, opts, controller.signal);
-    console.log(JSON.stringify(summary));
+    const range = { from: opts.from, ...(opts.to ? { to: opts.to } : {}) };
+    for (const partition of partitions ?? allPartitions(definition.source.partitions?.count)) {
+      if (controller.signal.aborted) break;
+      const summary = await runReplay(configFromEnv(), definition, { ...range, ...(partition !== undefined ? { partition } : {}) }, controller.signal);
+      console.log(JSON.stringify(partition === undefined ? summary : { partition, ...summary }));
+    }
   });
 
 program
   .command('reset')
-  .description("forget a pipeline's checkpoint and consumer position (its tables are kept)")
+  .description("forget a pipeline's checkpoints and consumer positions, of every partition (its tables are kept)")
   .argument('<pipeline>', 'path to the pipeline file')
   .action(async (file: string) => {
     const definition = await loadPipeline(file);
-    await resetPipeline(configFromEnv(), definition);
-    console.log(`reset ${definition.name}: checkpoint and consumer deleted`);
+    const consumers = await resetPipeline(configFromEnv(), definition);
+    console.log(`reset ${definition.name}: checkpoints deleted; consumers deleted: ${consumers.length > 0 ? consumers.join(', ') : 'none'}`);
   });
+
+/** Every partition of a pipeline, or the one runner (`undefined`) of an unpartitioned one. */
+function allPartitions(count: number | undefined): Array<number | undefined> {
+  return count === undefined ? [undefined] : [...Array(count).keys()];
+}
 
 export interface GenOptions {
   rate: number;

@@ -1,5 +1,6 @@
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import type { RuntimeConfig } from '../core/config.ts';
+import { Registry } from 'prom-client';
 import { MetricsReporter } from '../core/metrics.ts';
 import type { PipelineStatus } from '../core/runner.ts';
 import { startLiveServer } from '../live/server.ts';
@@ -11,8 +12,8 @@ import { startLiveServer } from '../live/server.ts';
  * failures are logged, and a busy port only costs the page.
  */
 export interface Observability {
-  /** Feed the pipeline's status here (`onStatus`). */
-  onStatus(status: PipelineStatus): void;
+  /** Feed the pipeline's status here (`onStatus`), with its partition when the pipeline is partitioned. */
+  onStatus(status: PipelineStatus, partition?: number): void;
   /** The live page, when it is served. */
   url: string | undefined;
   /** Write the last metrics, stop the server, close the connection. */
@@ -28,22 +29,35 @@ export async function startObservability(
   // default database (a request to a database that does not exist yet fails). The page's has one.
   const writer = createClickHouseClient(config.clickhouse);
   const clickhouse = createClickHouseClient(config.clickhouse, config.clickhouse.database);
-  const reporter = new MetricsReporter({ pipeline, clickhouse: { client: writer, database: config.clickhouse.database }, onLog: options.onLog });
-  await reporter.start();
+  // One reporter per partition (each partition's counters restart on their own), one registry.
+  const registry = new Registry();
+  const reporters = new Map<number | undefined, { reporter: MetricsReporter; started: Promise<void> }>();
+  const reporter = (partition: number | undefined): MetricsReporter => {
+    let entry = reporters.get(partition);
+    if (!entry) {
+      const r = new MetricsReporter({ pipeline, registry, ...(partition !== undefined ? { partition } : {}), clickhouse: { client: writer, database: config.clickhouse.database }, onLog: options.onLog });
+      entry = { reporter: r, started: r.start() };
+      reporters.set(partition, entry);
+    }
+    return entry.reporter;
+  };
   let server: Awaited<ReturnType<typeof startLiveServer>> | undefined;
   if (options.serve !== undefined) {
     try {
-      server = await startLiveServer({ clickhouse, port: options.serve, metrics: reporter.registry });
+      server = await startLiveServer({ clickhouse, port: options.serve, metrics: registry });
     } catch (error) {
       const busy = (error as { code?: unknown }).code === 'EADDRINUSE';
       options.onLog(`live page not started: ${busy ? `port ${options.serve} is in use (choose another with --port/--serve)` : String(error)}`);
     }
   }
   return {
-    onStatus: reporter.update,
+    onStatus: (status, partition) => reporter(partition).update(status),
     url: server?.url,
     async close() {
-      await reporter.close();
+      await Promise.all([...reporters.values()].map(async ({ reporter: r, started }) => {
+        await started;
+        await r.close();
+      }));
       await server?.close();
       await Promise.all([writer.close(), clickhouse.close()]);
     },

@@ -14,15 +14,15 @@ export function parseStreamPoint(value: string): StreamPoint {
   return { time };
 }
 
-/** Run a replay with a progress bar (events, rate, ETA) on stderr. */
+/** Run a replay (of one partition, for a partitioned pipeline) with a progress bar (events, rate, ETA) on stderr. */
 export async function runReplay(
   config: RuntimeConfig,
   definition: PipelineDefinition,
-  range: { from: StreamPoint; to?: StreamPoint },
+  range: { from: StreamPoint; to?: StreamPoint; partition?: number },
   signal: AbortSignal,
 ): Promise<ReplaySummary> {
   const bar = new SingleBar({
-    format: 'replay {bar} {percentage}% | {value}/{total} events | {rate}/s | ETA {eta_formatted}',
+    format: `replay${range.partition === undefined ? '' : ` p${range.partition}`} {bar} {percentage}% | {value}/{total} events | {rate}/s | ETA {eta_formatted}`,
     etaBuffer: 50,
     hideCursor: true,
     noTTYOutput: true,

@@ -1,21 +1,45 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { CheckpointStore } from '../core/checkpoint-store.ts';
 import type { RuntimeConfig } from '../core/config.ts';
+import { pipelineCheckpointKey } from '../core/partitions.ts';
 import type { PipelineDefinition } from '../core/pipeline.ts';
-import { closeConnections, openConnections, pipelineCheckpointKey } from '../core/runner.ts';
+import { closeConnections, openConnections } from '../core/runner.ts';
 import { consumerInfo } from '../sources/durable-consumer.ts';
+import { isNotFound } from '../sources/streams.ts';
 
-/** Delete a pipeline's checkpoints (latest and history) and durable consumer: the next run starts from the stream's beginning. */
-export async function resetPipeline(config: RuntimeConfig, definition: PipelineDefinition): Promise<void> {
+/**
+ * Delete a pipeline's checkpoints (latest and history) and durable consumers: the next run starts
+ * from the stream's beginning. Both layouts are cleared, whichever the definition has now: the
+ * unpartitioned state and every partition's (those of the definition's count, and any other
+ * `<consumer>_p<n>` on the stream, e.g. from a larger count before).
+ */
+export async function resetPipeline(config: RuntimeConfig, definition: PipelineDefinition): Promise<string[]> {
   const connections = await openConnections(config, `rxa:reset:${definition.name}`);
   try {
     const store = await CheckpointStore.open(connections.nc, config.checkpointBucket);
-    const key = pipelineCheckpointKey(definition.name);
-    for (const old of await store.history(key)) await store.delete(old.name);
-    await store.delete(key).catch(() => {});
     const jsm = await jetstreamManager(connections.nc);
-    const durable = definition.source.consumer ?? definition.name;
-    if (await consumerInfo(jsm, definition.source.stream, durable)) await jsm.consumers.delete(definition.source.stream, durable);
+    const { stream } = definition.source;
+    const consumer = definition.source.consumer ?? definition.name;
+    const partitions = new Set(Array.from({ length: definition.source.partitions?.count ?? 0 }, (_, p) => p));
+    const partitionConsumer = new RegExp(`^${consumer}_p(\\d+)$`);
+    try {
+      for await (const info of jsm.consumers.list(stream)) {
+        const match = partitionConsumer.exec(info.name);
+        if (match) partitions.add(Number(match[1]));
+      }
+    } catch (error) {
+      if (!isNotFound(error)) throw error; // no stream: no consumers
+    }
+    const deleted: string[] = [];
+    for (const [key, durable] of [[pipelineCheckpointKey(definition.name), consumer], ...[...partitions].map((p) => [pipelineCheckpointKey(definition.name, p), `${consumer}_p${p}`])] as const) {
+      for (const old of await store.history(key)) await store.delete(old.name);
+      await store.delete(key).catch(() => {});
+      if (await consumerInfo(jsm, stream, durable)) {
+        await jsm.consumers.delete(stream, durable);
+        deleted.push(durable);
+      }
+    }
+    return deleted;
   } finally {
     await closeConnections(connections);
   }

@@ -17,6 +17,8 @@ export interface CutWriterCounters {
 export interface CutWriterOptions {
   pipeline: string;
   stream: string;
+  /** The source partition this writer's rows come from (`rxa_partition`); 0 when unpartitioned. */
+  partition: number;
   /** Aborting ends retries: the pending write rejects (nothing is acked, input is reprocessed later). */
   signal: AbortSignal;
   log: (message: string) => void;
@@ -48,6 +50,7 @@ export class CutWriter {
     this.counters = { rowsWritten: 0, deadLetters: 0, lateEvents: 0, sinkRetries: 0, ...counters };
     this.publisher = new DeadLetterPublisher(js);
     this.writer = new ClickHouseWriter(clickhouse, database, {
+      partition: options.partition,
       signal: options.signal,
       onRetry: (table, error, attempt, delay) => {
         this.counters.sinkRetries++;

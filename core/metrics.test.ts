@@ -3,6 +3,7 @@
  * gauges) written to the real ClickHouse (RXA_CLICKHOUSE_URL); a dead ClickHouse is logged, not thrown.
  */
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testId } from '../test/support/helpers.ts';
 import { MetricsReporter, type MetricRow } from './metrics.ts';
@@ -133,6 +134,29 @@ describe('MetricsReporter → rxa_pipeline_metrics', () => {
     expect(logs[0]).toMatch(/^metrics: writing rxa_pipeline_metrics failed \(will retry\): .*ECONNREFUSED/);
     expect(byKey(reporter.pendingRows())).toMatchObject({ events_in: 25 });
     expect(await reporter.registry.metrics()).toContain('rxa_metrics_write_errors_total{pipeline="p"} 3');
+  });
+
+  it('keeps the rows and series of two partitions apart (one reporter each, one registry)', async () => {
+    const registry = new Registry();
+    const reporters = [0, 1].map((partition) => new MetricsReporter({ pipeline: 'parts', partition, registry, clickhouse: { client, database }, now: () => T0 }));
+    for (const r of reporters) await r.start();
+    reporters[0]!.update(status({ eventsIn: 40, lag: 2 }));
+    reporters[1]!.update(status({ eventsIn: 60, lag: 5 }));
+    const text = await registry.metrics();
+    expect(text).toContain('rxa_events_in_total{partition="0",pipeline="parts"} 40');
+    expect(text).toContain('rxa_events_in_total{partition="1",pipeline="parts"} 60');
+    for (const r of reporters) await r.close();
+    // Same pipeline, metric and second: without rxa_partition in the key, one row would replace the other.
+    const result = await client.query({
+      query: `SELECT rxa_partition, metric, value FROM \`${database}\`.rxa_pipeline_metrics FINAL WHERE pipeline = 'parts' AND metric IN ('events_in', 'consumer_lag') ORDER BY rxa_partition, metric`,
+      format: 'JSONEachRow',
+    });
+    expect(await result.json()).toEqual([
+      { rxa_partition: 0, metric: 'consumer_lag', value: 2 },
+      { rxa_partition: 0, metric: 'events_in', value: 40 },
+      { rxa_partition: 1, metric: 'consumer_lag', value: 5 },
+      { rxa_partition: 1, metric: 'events_in', value: 60 },
+    ]);
   });
 
   it('moves a row on a second when two writes fall in the same second', async () => {

@@ -10,14 +10,17 @@ import { pipelineMetricsTable } from './system-tables.ts';
  * Pipeline health from the runner's status (`runPipeline({ onStatus: reporter.update })`), in two
  * places:
  *
- * - a prom-client Registry of its own (`reporter.registry`), served as Prometheus text on
+ * - a prom-client Registry (`reporter.registry`; its own, or one shared by the reporters of a
+ *   process's partitions, labelled `partition`), served as Prometheus text on
  *   `/metrics` by live/server.ts: `rxa_events_in_total{pipeline}`, `rxa_consumer_lag`,
  *   `rxa_ack_pending`, `rxa_stage_events_total{stage,kind}`, `rxa_watermark_delay_seconds{stage}`,
  *   `rxa_late_events_total`, `rxa_dead_letters_total`, `rxa_sink_flush_seconds`,
  *   `rxa_sink_retries_total`...;
  * - rows in ClickHouse (`rxa_pipeline_metrics`, every `intervalMs`), which the pipeline health
  *   dashboard reads. Counters are written as the increase since the previous row, so a range sums
- *   correctly across restarts; gauges as their value at the time.
+ *   correctly across restarts; gauges as their value at the time. Rows carry the reporter's
+ *   partition (`rxa_partition`), so the instances running a pipeline's partitions never replace
+ *   each other's rows.
  *
  * Metrics never hurt the pipeline: a failed write is logged and its increases are carried into the
  * next one.
@@ -30,6 +33,14 @@ export interface MetricsReporterOptions {
    * default database, which may not exist yet); without it, only the Prometheus registry is kept.
    */
   clickhouse?: { client: ClickHouseClient; database: string };
+  /**
+   * The partition whose statuses this reporter gets (one reporter per partition: their counters
+   * restart independently): rows' `rxa_partition` and the Prometheus label `partition`.
+   * @default unpartitioned (rows under 0, no label)
+   */
+  partition?: number;
+  /** Share one registry between the reporters of one process (one `/metrics`). @default a new one */
+  registry?: Registry;
   /** @default 5_000 */
   intervalMs?: number;
   onLog?: (message: string) => void;
@@ -66,7 +77,7 @@ interface Sample {
 }
 
 export class MetricsReporter {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly pipeline: string;
   private readonly options: MetricsReporterOptions;
   private readonly now: () => number;
@@ -86,6 +97,7 @@ export class MetricsReporter {
     this.options = options;
     this.pipeline = options.pipeline;
     this.now = options.now ?? Date.now;
+    this.registry = options.registry ?? new Registry();
     this.registry.setDefaultLabels({ pipeline: options.pipeline });
     for (const { metric, help } of COUNTERS) this.counter(`rxa_${metric}_total`, help);
     this.counter('rxa_stage_events_total', 'Per-operator event counts (in, out, invalid, duplicates, late...)', ['stage', 'kind']);
@@ -104,7 +116,11 @@ export class MetricsReporter {
   readonly update = (status: PipelineStatus): void => {
     this.latest = status;
     for (const sample of this.samples(status, this.now())) {
-      const labels = { ...(sample.stage ? { stage: sample.stage } : {}), ...(sample.kind ? { kind: sample.kind } : {}) };
+      const labels = {
+        ...(sample.stage ? { stage: sample.stage } : {}),
+        ...(sample.kind ? { kind: sample.kind } : {}),
+        ...(this.options.partition !== undefined ? { partition: String(this.options.partition) } : {}),
+      };
       if (sample.counter) this.count(this.promName(sample), labels, sample.value);
       else this.gauges.get(this.promName(sample))?.set(labels, sample.metric === 'sink_flush_ms' ? sample.value / 1000 : sample.value);
     }
@@ -161,7 +177,7 @@ export class MetricsReporter {
     if (!target) return;
     const { rows, cumulative } = this.build();
     if (rows.length === 0) return;
-    const encode = rowEncoder(pipelineMetricsTable);
+    const encode = rowEncoder(pipelineMetricsTable, this.options.partition ?? 0);
     try {
       await target.client.insert({
         table: `${quoteIdent(target.database)}.${quoteIdent(pipelineMetricsTable.name)}`,
@@ -249,12 +265,15 @@ export class MetricsReporter {
     this.promCounted.set(k, value);
   }
 
+  // Another partition's reporter may have registered the metric in a shared registry already.
   private counter(name: string, help: string, labelNames: string[] = []): void {
-    this.counters.set(name, new Counter({ name, help, labelNames, registers: [this.registry] }));
+    const existing = this.registry.getSingleMetric(name);
+    this.counters.set(name, existing instanceof Counter ? existing : new Counter({ name, help, labelNames: [...labelNames, 'partition'], registers: [this.registry] }));
   }
 
   private gauge(name: string, help: string, labelNames: string[] = []): void {
-    this.gauges.set(name, new Gauge({ name, help, labelNames, registers: [this.registry] }));
+    const existing = this.registry.getSingleMetric(name);
+    this.gauges.set(name, existing instanceof Gauge ? existing : new Gauge({ name, help, labelNames: [...labelNames, 'partition'], registers: [this.registry] }));
   }
 }
 

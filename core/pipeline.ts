@@ -5,15 +5,39 @@ import type { AnyTable, TableRow } from '../sinks/clickhouse/table.ts';
 import { natsName, natsSubject, sqlIdentifier } from './identifiers.ts';
 
 /** Where a pipeline reads from. */
-export interface SourceSpec {
+export type SourceSpec = SourceCommon & (
+  | {
+      /** Only consume these subjects of the stream. @default all of them */
+      filterSubject?: string;
+      partitions?: undefined;
+    }
+  | {
+      /** Split the source by key: one runner (consumer, checkpoint, operator state) per partition. */
+      partitions: SourcePartitions;
+      filterSubject?: undefined;
+    }
+);
+
+interface SourceCommon {
   /** JetStream stream; created (limits retention, file storage) if it does not exist. */
   stream: string;
   /** Subjects the stream captures. */
   subjects: string[];
-  /** Only consume these subjects of the stream. @default all of them */
-  filterSubject?: string;
-  /** Durable consumer name. @default the pipeline name */
+  /** Durable consumer name; partition p's is `<consumer>_p<p>`. @default the pipeline name */
   consumer?: string;
+}
+
+/**
+ * A key-partitioned source: publishers put every event of a key (a user, an order...) on the
+ * subject of that key's partition, so each partition can be processed alone with exact windows.
+ * Partition p runs on its own durable consumer filtered to `subject(p)`, with its own checkpoint;
+ * `rxa run --partitions` chooses which partitions a process runs (README, "Past one process").
+ */
+export interface SourcePartitions {
+  /** How many partitions publishers split the keys into (the same count as theirs). */
+  count: number;
+  /** The subject (or subject filter) of partition `p`, 0 <= p < count; distinct per partition. */
+  subject: (partition: number) => string;
 }
 
 /** Runtime tuning; every field has a default chosen for one process on a small machine. */
@@ -88,19 +112,53 @@ export interface PipelineDefinition<S extends z.ZodType = z.ZodType, T extends T
   build: (events: Observable<z.output<S>>, ctx: BuildContext) => PipelineOutputs<T>;
 }
 
-const DefinitionShape = z.object({
-  name: natsName.pipe(sqlIdentifier),
-  source: z
-    .object({
-      stream: natsName,
-      subjects: z.array(natsSubject).min(1),
-      filterSubject: natsSubject.optional(),
-      consumer: natsName.optional(),
-    })
-    .strict(),
-  tables: z.record(z.string(), z.object({ name: sqlIdentifier })),
-  build: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function'),
-});
+/** At most this many partitions: each one is a consumer and a runner, and rxa_partition is a UInt16. */
+export const MAX_PARTITIONS = 1_024;
+
+const Partitions = z
+  .object({
+    count: z.number().int().min(1).max(MAX_PARTITIONS),
+    subject: z.custom<(partition: number) => string>((v) => typeof v === 'function', 'must be a function (partition) => subject'),
+  })
+  .strict();
+
+const DefinitionShape = z
+  .object({
+    name: natsName.pipe(sqlIdentifier),
+    source: z
+      .object({
+        stream: natsName,
+        subjects: z.array(natsSubject).min(1),
+        filterSubject: natsSubject.optional(),
+        consumer: natsName.optional(),
+        partitions: Partitions.optional(),
+      })
+      .strict(),
+    tables: z.record(z.string(), z.object({ name: sqlIdentifier })),
+    build: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function'),
+  })
+  .superRefine(({ name, source }, ctx) => {
+    const { partitions } = source;
+    if (!partitions) return;
+    const issue = (path: string[], message: string): void => void ctx.addIssue({ code: 'custom', path: ['source', ...path], message });
+    if (source.filterSubject !== undefined) issue(['filterSubject'], 'filterSubject and partitions exclude each other: each partition has its subject');
+    const seen = new Map<string, number>();
+    for (let p = 0; p < partitions.count; p++) {
+      let subject: string;
+      try {
+        subject = partitions.subject(p);
+      } catch (error) {
+        issue(['partitions', 'subject'], `subject(${p}) threw: ${String(error)}`);
+        continue;
+      }
+      const valid = natsSubject.safeParse(subject);
+      if (!valid.success) issue(['partitions', 'subject'], `subject(${p}) = ${JSON.stringify(subject)}: ${valid.error.issues[0]?.message}`);
+      else if (seen.has(subject)) issue(['partitions', 'subject'], `subject(${p}) = subject(${seen.get(subject)}) = '${subject}': partitions must have distinct subjects`);
+      seen.set(subject, p);
+    }
+    const lastConsumer = `${source.consumer ?? name}_p${partitions.count - 1}`;
+    if (!natsName.safeParse(lastConsumer).success) issue(['consumer'], `partition consumer names (e.g. '${lastConsumer}') must be NATS names of at most 64 characters`);
+  });
 
 /**
  * Declare a pipeline. Types flow from the zod schema through the operators to the table rows:

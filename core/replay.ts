@@ -1,4 +1,5 @@
-import { DeliverPolicy, type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { nanos } from '@nats-io/transport-node';
 import { consumerInfo } from '../sources/durable-consumer.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import type { RuntimeConfig } from './config.ts';
@@ -7,7 +8,8 @@ import { CutWriter } from './cut-writer.ts';
 import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';
 import { type PipelineDefinition, PipelineSettings } from './pipeline.ts';
-import { closeConnections, openConnections, pipelineCheckpointKey, preparePipeline } from './runner.ts';
+import { runTarget } from './partitions.ts';
+import { closeConnections, openConnections, preparePipeline } from './runner.ts';
 
 /** A point in the stream: a stream sequence, or a time (epoch ms) compared with publish times. */
 export type StreamPoint = { readonly seq: number } | { readonly time: number };
@@ -20,12 +22,14 @@ export interface ReplayOptions {
   signal: AbortSignal;
   onProgress?: (progress: ReplayProgress) => void;
   onLog?: (message: string) => void;
+  /** The partition to replay, for a partitioned pipeline (required there); see `runTarget`. */
+  partition?: number;
 }
 
 export interface ReplayProgress {
   /** Messages read so far, including the catch-up from the restored checkpoint. */
   processed: number;
-  /** Messages between the restored position and the end (fewer when a subject filter applies). */
+  /** Messages between the restored position and the end (with a subject filter: at most that subject's). */
   total: number;
   seq: number;
 }
@@ -52,11 +56,15 @@ export interface ReplaySummary {
  * more complete version of it (higher `version`) — never an extra or a smaller count. Replaying
  * twice, or while the live pipeline runs, changes nothing. Dead letters the live pipeline already
  * published are not published to the DLQ stream again (they are rewritten in rxa_dead_letters).
+ *
+ * A partitioned pipeline is replayed one partition at a time: the partition's subject, its
+ * historical checkpoints and its live consumer; `from`/`to` are positions in the whole stream.
  */
 export async function replayPipeline(definition: PipelineDefinition, options: ReplayOptions): Promise<ReplaySummary> {
   const settings = parseConfig(PipelineSettings, definition.settings ?? {}, `pipeline '${definition.name}' settings`);
+  const target = runTarget(definition, options.partition);
   const log = options.onLog ?? (() => {});
-  const connections = await openConnections(options.config, `rxa:replay:${definition.name}`);
+  const connections = await openConnections(options.config, `rxa:replay:${target.label}`);
   const shutdown = new AbortController();
   const onAbort = (): void => shutdown.abort();
   options.signal.addEventListener('abort', onAbort, { once: true });
@@ -72,16 +80,24 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
     if (fromSeq > toSeq) return empty;
 
     const checkpoints = await CheckpointStore.open(connections.nc, options.config.checkpointBucket);
-    const restored = await checkpoints.historyBefore(pipelineCheckpointKey(definition.name), fromSeq);
+    const restored = await checkpoints.historyBefore(target.checkpointKey, fromSeq);
     const restoredAtSeq = restored?.lastSeq ?? 0;
-    log(restored ? `restored the checkpoint at stream seq ${restoredAtSeq}; catching up to ${fromSeq}` : `no checkpoint before seq ${fromSeq}: processing from the start of the stream`);
-    const live = await consumerInfo(jsm, stream, definition.source.consumer ?? definition.name);
+    const prefix = target.partition === undefined ? '' : `partition ${target.partition}: `;
+    log(`${prefix}${restored ? `restored the checkpoint at stream seq ${restoredAtSeq}; catching up to ${fromSeq}` : `no checkpoint before seq ${fromSeq}: processing from the start of the stream`}`);
+    // A filtered consumer with nothing left to deliver would wait forever for a first message.
+    const filtered = target.filterSubject ? await pendingFrom(jsm, stream, target.filterSubject, restoredAtSeq + 1) : undefined;
+    if (filtered === 0) {
+      log(`${prefix}no messages on ${target.filterSubject} after seq ${restoredAtSeq}`);
+      return { ...empty, restoredAtSeq };
+    }
+    const live = await consumerInfo(jsm, stream, target.durable);
     const liveAckedSeq = live?.ack_floor.stream_seq ?? 0;
 
     const engine = new PipelineEngine(definition, context, restored?.operators ?? {});
     const writer = new CutWriter(connections.clickhouse, context.database, js, {
       pipeline: definition.name,
       stream,
+      partition: target.rowPartition,
       signal: shutdown.signal,
       log,
       publishDeadLetter: (seq) => seq > liveAckedSeq,
@@ -89,7 +105,7 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
     const consumer = await js.consumers.get(stream, {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: restoredAtSeq + 1,
-      ...(definition.source.filterSubject ? { filter_subjects: definition.source.filterSubject } : {}),
+      ...(target.filterSubject ? { filter_subjects: target.filterSubject } : {}),
     });
     const feed = new Feed(engine, {
       settings,
@@ -99,7 +115,8 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
       // `pending` 0: nothing after it (a subject filter can make toSeq itself never arrive).
       isLast: (msg) => msg.seq >= toSeq || msg.info.pending === 0,
     });
-    const total = toSeq - restoredAtSeq;
+    // With a filter, at most the subject's messages from the restored position (some may be past `to`).
+    const total = Math.min(toSeq - restoredAtSeq, filtered ?? Infinity);
     const progress = setInterval(() => options.onProgress?.({ processed: feed.eventsIn, total, seq: feed.lastSeq }), 200);
     const messages = await consumer.consume({ max_messages: settings.pullBatch });
     const stop = (): void => void messages.stop();
@@ -138,4 +155,17 @@ async function resolvePoint(js: JetStreamClient, stream: string, point: StreamPo
   const msg = await probe.next({ expires: 2_000 });
   await probe.delete().catch(() => {});
   return msg ? msg.seq : past;
+}
+
+/** How many messages on `subject` a consumer starting at `startSeq` would deliver (a probe consumer, deleted after). */
+async function pendingFrom(jsm: JetStreamManager, stream: string, subject: string, startSeq: number): Promise<number> {
+  const probe = await jsm.consumers.add(stream, {
+    ack_policy: AckPolicy.None,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: startSeq,
+    filter_subject: subject,
+    inactive_threshold: nanos(60_000),
+  });
+  await jsm.consumers.delete(stream, probe.name).catch(() => {});
+  return probe.num_pending;
 }

@@ -12,6 +12,8 @@ import { parseConfig } from './config.ts';
 import { CutWriter } from './cut-writer.ts';
 import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';
+import { assertPartitionLayout } from './partition-layout.ts';
+import { runTarget } from './partitions.ts';
 import { retry } from './retry.ts';
 import { type BuildContext, type PipelineDefinition, PipelineSettings } from './pipeline.ts';
 import { systemTables } from './system-tables.ts';
@@ -49,6 +51,11 @@ export interface RunOptions {
   /** @default 1_000 */
   statusIntervalMs?: number;
   onLog?: (message: string) => void;
+  /**
+   * Which partition to run, for a pipeline with `source.partitions` (required there, refused
+   * otherwise). `runPartitions` runs several in one process.
+   */
+  partition?: number;
 }
 
 /** Connections shared by the live runner and replay. */
@@ -93,8 +100,9 @@ export async function preparePipeline(definition: PipelineDefinition, config: Ru
  */
 export async function runPipeline(definition: PipelineDefinition, options: RunOptions): Promise<PipelineStatus> {
   const settings = parseConfig(PipelineSettings, definition.settings ?? {}, `pipeline '${definition.name}' settings`);
+  const target = runTarget(definition, options.partition);
   const log = options.onLog ?? (() => {});
-  const connections = await openConnections(options.config, `rxa:${definition.name}`);
+  const connections = await openConnections(options.config, `rxa:${target.label}`);
   const { nc, clickhouse } = connections;
   const shutdown = new AbortController();
   try {
@@ -102,14 +110,21 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
     const checkpoints = await CheckpointStore.open(nc, options.config.checkpointBucket);
-    const checkpointKey = pipelineCheckpointKey(definition.name);
+    const checkpointKey = target.checkpointKey;
     const checkpoint = await checkpoints.load(checkpointKey);
     const streamName = definition.source.stream;
     if (checkpoint && checkpoint.stream !== streamName) {
-      throw new Error(`checkpoint of '${definition.name}' is for stream '${checkpoint.stream}', not '${streamName}'; reset the pipeline`);
+      throw new Error(`checkpoint of '${target.label}' is for stream '${checkpoint.stream}', not '${streamName}'; reset the pipeline`);
     }
+    if (!checkpoint) await assertPartitionLayout(nc, options.config.checkpointBucket, definition, target);
     const engine = new PipelineEngine(definition, context, checkpoint?.operators ?? {});
-    const writer = new CutWriter(clickhouse, context.database, js, { pipeline: definition.name, stream: streamName, signal: shutdown.signal, log }, checkpoint?.counters);
+    const writer = new CutWriter(
+      clickhouse,
+      context.database,
+      js,
+      { pipeline: definition.name, stream: streamName, partition: target.rowPartition, signal: shutdown.signal, log },
+      checkpoint?.counters,
+    );
     let ackedSeq = checkpoint?.lastSeq ?? 0;
     let checkpointCount = 0;
     let lastCheckpointAt = Date.now();
@@ -118,8 +133,8 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
 
     const consumerSpec = {
       stream: streamName,
-      durable: definition.source.consumer ?? definition.name,
-      ...(definition.source.filterSubject ? { filterSubject: definition.source.filterSubject } : {}),
+      durable: target.durable,
+      ...(target.filterSubject ? { filterSubject: target.filterSubject } : {}),
       maxAckPending: settings.maxAckPending,
       ackWaitMs: settings.ackWaitMs,
     };
@@ -234,9 +249,4 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     shutdown.abort();
     await closeConnections(connections);
   }
-}
-
-/** The object store key of a pipeline's latest checkpoint. */
-export function pipelineCheckpointKey(pipeline: string): string {
-  return `pipeline.${pipeline}`;
 }

@@ -3,7 +3,9 @@ import { defineTable } from '../sinks/clickhouse/table.ts';
 /**
  * Tables every pipeline writes besides its own, so nothing it rejects is invisible:
  * dead letters (also published to the RXA_DLQ stream) and late events (the windows' side output).
- * Keyed by source position and stage, so a reprocessed message rewrites its row.
+ * Keyed by source position and stage, so a reprocessed message rewrites its row. Like every table,
+ * they also carry `rxa_partition` (the partition that wrote the row; stream positions are unique
+ * across partitions anyway).
  */
 export const deadLettersTable = defineTable('rxa_dead_letters', {
   columns: {
@@ -39,7 +41,8 @@ export const lateEventsTable = defineTable('rxa_late_events', {
 /**
  * Pipeline health, written by core/metrics.ts every few seconds: one row per metric (and stage and
  * kind for per-operator figures). Counters hold the increase since the previous row (sum them over
- * a range), gauges the value at `ts` (take the latest, max or avg). Read with FINAL.
+ * a range), gauges the value at `ts` (take the latest, max or avg). Read with FINAL. Each partition
+ * of a pipeline reports under its `rxa_partition`: take gauges per partition, then sum.
  */
 export const pipelineMetricsTable = defineTable('rxa_pipeline_metrics', {
   columns: {

@@ -3,7 +3,8 @@ import { sql } from './sql.ts';
 
 /**
  * The clickstream dashboard: what pipelines/clickstream.ts writes. Windowed tables are read with
- * FINAL (an early partial row is replaced by the complete one); nothing here needs more than
+ * FINAL (an early partial row is replaced by the complete one) and summed over partitions
+ * (`rxa_partition`: each partition writes its own row per window and key); nothing here needs more than
  * ClickHouse 18.16 (no toStartOfInterval, no DateTime64, GROUP BY aliases, not positions).
  * Generated: dashboards/clickstream.json (`npx tsx scripts/build-dashboards.ts`).
  */
@@ -18,7 +19,7 @@ export const clickstreamDashboard = defineDashboard({
     {
       title: 'Active users (5 min)',
       type: 'stat',
-      description: 'Distinct users in the latest 5-minute hopping window (the big number); the sparkline shows every window in the range.',
+      description: 'Distinct users in the latest 5-minute hopping window (the big number); the sparkline shows every window in the range. Partitions hold disjoint users, so their counts add up exactly.',
       width: 5,
       height: 4,
       unit: 'short',
@@ -26,9 +27,10 @@ export const clickstreamDashboard = defineDashboard({
       color: 'blue',
       sparkline: true,
       sql: sql`
-        SELECT window_end AS time, users AS active_users
+        SELECT window_end AS time, sum(users) AS active_users
         FROM clickstream_active_users_5m FINAL
         WHERE $__timeFilter(window_end)
+        GROUP BY time
         ORDER BY time
       `,
     },
@@ -113,15 +115,16 @@ export const clickstreamDashboard = defineDashboard({
     {
       title: 'Unique users per minute',
       type: 'timeseries',
-      description: 'Exact distinct users per 1-minute tumbling window of event time.',
+      description: 'Exact distinct users per 1-minute tumbling window of event time (summed over partitions, which hold disjoint users).',
       width: 12,
       height: 8,
       unit: 'short',
       decimals: 0,
       sql: sql`
-        SELECT window_start AS time, users AS unique_users
+        SELECT window_start AS time, sum(users) AS unique_users
         FROM clickstream_unique_users_1m FINAL
         WHERE $__timeFilter(window_start)
+        GROUP BY time
         ORDER BY time
       `,
     },
@@ -135,9 +138,10 @@ export const clickstreamDashboard = defineDashboard({
       style: 'bars',
       stacked: true,
       sql: sql`
-        SELECT window_start AS time, country, revenue
+        SELECT window_start AS time, country, sum(revenue) AS revenue
         FROM clickstream_revenue_1m FINAL
         WHERE $__timeFilter(window_start)
+        GROUP BY time, country
         ORDER BY time, country
       `,
     },
@@ -198,21 +202,19 @@ export const clickstreamDashboard = defineDashboard({
     {
       title: 'Top pages now (last 5 min)',
       type: 'table',
-      description: 'Top 5 paths by page views in the latest 5-minute hopping window.',
+      description:
+        'Top 5 paths by page views over the latest 5-minute hopping window, counted from its five 1-minute page view windows of every partition. ' +
+        "(The hopping window's own top 5 is per partition: merging those lists would undercount a page outside some partition's top 5.)",
       width: 12,
       height: 9,
       sql: sql`
-        SELECT page, views
-        FROM
-        (
-            SELECT top_pages, top_page_views
-            FROM clickstream_active_users_5m FINAL
-            WHERE $__timeFilter(window_end)
-            ORDER BY window_start DESC
-            LIMIT 1
-        )
-        ARRAY JOIN top_pages AS page, top_page_views AS views
-        ORDER BY views DESC
+        WITH (SELECT max(window_start) FROM clickstream_active_users_5m FINAL WHERE $__timeFilter(window_end)) AS latest
+        SELECT path(url) AS page, sum(views) AS views
+        FROM clickstream_page_views_1m FINAL
+        WHERE window_start >= latest AND window_start < latest + 300
+        GROUP BY page
+        ORDER BY views DESC, page
+        LIMIT 5
       `,
     },
     {

@@ -5,7 +5,8 @@ import { sql } from './sql.ts';
  * Pipeline health, from `rxa_pipeline_metrics` (written by core/metrics.ts every 5 s: counters as
  * the increase since the previous row, gauges as their value then). Charts bucket by `step`
  * seconds, chosen so a range has at most ~240 points (10 s for 30 minutes, 6 min for 24 hours);
- * per-second rates leave out the bucket still filling. ClickHouse 18.16 compatible: scalar WITH,
+ * per-second rates leave out the bucket still filling. Every partition of a pipeline reports on its
+ * own (`rxa_partition`): gauges are taken per partition, then summed. ClickHouse 18.16 compatible: scalar WITH,
  * intDiv instead of toStartOfInterval, GROUP BY aliases.
  * Generated: dashboards/pipeline-health.json (`npx tsx scripts/build-dashboards.ts`).
  */
@@ -43,14 +44,14 @@ export const pipelineHealthDashboard = defineDashboard({
       color: 'blue',
       sparkline: true,
       sql: sql`
-        SELECT time, sum(per_pipeline) AS events_per_s
+        SELECT time, sum(per_partition) AS events_per_s
         FROM
         (
             WITH greatest(10, intDiv(toUInt32($__toTime) - toUInt32($__fromTime), 240)) AS step
-            SELECT toDateTime(intDiv(toUInt32(ts), step) * step) AS time, pipeline, avg(value) AS per_pipeline
+            SELECT toDateTime(intDiv(toUInt32(ts), step) * step) AS time, pipeline, rxa_partition, avg(value) AS per_partition
             FROM rxa_pipeline_metrics FINAL
             WHERE $__timeFilter(ts) AND metric = 'events_per_second'
-            GROUP BY time, pipeline
+            GROUP BY time, pipeline, rxa_partition
         )
         GROUP BY time
         ORDER BY time
@@ -59,7 +60,7 @@ export const pipelineHealthDashboard = defineDashboard({
     {
       title: 'Consumer lag',
       type: 'stat',
-      description: 'Messages in the streams not yet delivered to the pipelines (JetStream num_pending), latest report of each pipeline, summed.',
+      description: 'Messages in the streams not yet delivered to the pipelines (JetStream num_pending), latest report of each pipeline partition, summed.',
       width: 4,
       height: 4,
       unit: 'short',
@@ -70,17 +71,17 @@ export const pipelineHealthDashboard = defineDashboard({
         SELECT sum(latest) AS consumer_lag
         FROM
         (
-            SELECT pipeline, argMax(value, ts) AS latest
+            SELECT pipeline, rxa_partition, argMax(value, ts) AS latest
             FROM rxa_pipeline_metrics FINAL
             WHERE $__timeFilter(ts) AND metric = 'consumer_lag'
-            GROUP BY pipeline
+            GROUP BY pipeline, rxa_partition
         )
       `,
     },
     {
       title: 'Ack pending',
       type: 'stat',
-      description: 'Messages delivered and not yet acked (acks follow each checkpoint), latest report of each pipeline, summed.',
+      description: 'Messages delivered and not yet acked (acks follow each checkpoint), latest report of each pipeline partition, summed.',
       width: 4,
       height: 4,
       unit: 'short',
@@ -90,10 +91,10 @@ export const pipelineHealthDashboard = defineDashboard({
         SELECT sum(latest) AS ack_pending
         FROM
         (
-            SELECT pipeline, argMax(value, ts) AS latest
+            SELECT pipeline, rxa_partition, argMax(value, ts) AS latest
             FROM rxa_pipeline_metrics FINAL
             WHERE $__timeFilter(ts) AND metric = 'ack_pending'
-            GROUP BY pipeline
+            GROUP BY pipeline, rxa_partition
         )
       `,
     },
@@ -149,16 +150,21 @@ export const pipelineHealthDashboard = defineDashboard({
     {
       title: 'Consumer lag and ack pending',
       type: 'timeseries',
-      description: 'JetStream num_pending (not yet delivered) and num_ack_pending (delivered, not acked) per pipeline.',
+      description: 'JetStream num_pending (not yet delivered) and num_ack_pending (delivered, not acked) per pipeline (its partitions summed).',
       width: 12,
       height: 8,
       unit: 'short',
       decimals: 0,
       sql: sql`
-        WITH greatest(10, intDiv(toUInt32($__toTime) - toUInt32($__fromTime), 240)) AS step
-        SELECT toDateTime(intDiv(toUInt32(ts), step) * step) AS time, concat(pipeline, ' ', metric) AS series, max(value) AS messages
-        FROM rxa_pipeline_metrics FINAL
-        WHERE $__timeFilter(ts) AND metric IN ('consumer_lag', 'ack_pending')
+        SELECT time, series, sum(per_partition) AS messages
+        FROM
+        (
+            WITH greatest(10, intDiv(toUInt32($__toTime) - toUInt32($__fromTime), 240)) AS step
+            SELECT toDateTime(intDiv(toUInt32(ts), step) * step) AS time, concat(pipeline, ' ', metric) AS series, rxa_partition, max(value) AS per_partition
+            FROM rxa_pipeline_metrics FINAL
+            WHERE $__timeFilter(ts) AND metric IN ('consumer_lag', 'ack_pending')
+            GROUP BY time, series, rxa_partition
+        )
         GROUP BY time, series
         ORDER BY time, series
       `,
@@ -249,25 +255,43 @@ export const pipelineHealthDashboard = defineDashboard({
     {
       title: 'Pipelines',
       type: 'table',
-      description: 'One row per pipeline: its latest report and totals over the range.',
+      description: 'One row per pipeline: how many partitions reported, their latest reports (summed; flush time: the slowest) and totals over the range.',
       width: 24,
       height: 6,
       columns: { last_flush_ms: { unit: 'ms' } },
       sql: sql`
         SELECT
             pipeline,
-            max(ts) AS last_report,
-            sumIf(value, metric = 'events_in') AS events_in,
-            argMaxIf(value, ts, metric = 'events_per_second') AS events_per_s,
-            argMaxIf(value, ts, metric = 'consumer_lag') AS consumer_lag,
-            argMaxIf(value, ts, metric = 'ack_pending') AS ack_pending,
-            argMaxIf(value, ts, metric = 'sink_flush_ms') AS last_flush_ms,
-            sumIf(value, metric = 'sink_retries') AS sink_retries,
-            sumIf(value, metric = 'dead_letters') AS dead_letters,
-            sumIf(value, metric = 'late_events') AS late_events,
-            sumIf(value, metric = 'checkpoints') AS checkpoints
-        FROM rxa_pipeline_metrics FINAL
-        WHERE $__timeFilter(ts)
+            count() AS partitions,
+            max(last_report) AS last_report,
+            sum(events_in) AS events_in,
+            sum(events_per_s) AS events_per_s,
+            sum(consumer_lag) AS consumer_lag,
+            sum(ack_pending) AS ack_pending,
+            max(last_flush_ms) AS last_flush_ms,
+            sum(sink_retries) AS sink_retries,
+            sum(dead_letters) AS dead_letters,
+            sum(late_events) AS late_events,
+            sum(checkpoints) AS checkpoints
+        FROM
+        (
+            SELECT
+                pipeline,
+                rxa_partition,
+                max(ts) AS last_report,
+                sumIf(value, metric = 'events_in') AS events_in,
+                argMaxIf(value, ts, metric = 'events_per_second') AS events_per_s,
+                argMaxIf(value, ts, metric = 'consumer_lag') AS consumer_lag,
+                argMaxIf(value, ts, metric = 'ack_pending') AS ack_pending,
+                argMaxIf(value, ts, metric = 'sink_flush_ms') AS last_flush_ms,
+                sumIf(value, metric = 'sink_retries') AS sink_retries,
+                sumIf(value, metric = 'dead_letters') AS dead_letters,
+                sumIf(value, metric = 'late_events') AS late_events,
+                sumIf(value, metric = 'checkpoints') AS checkpoints
+            FROM rxa_pipeline_metrics FINAL
+            WHERE $__timeFilter(ts)
+            GROUP BY pipeline, rxa_partition
+        )
         GROUP BY pipeline
         ORDER BY pipeline
       `,

@@ -9,7 +9,7 @@
  */
 import { map } from 'rxjs';
 import { count, dedupe, definePipeline, defineTable, tumbling } from '../index.ts';
-import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import clickstream from '../pipelines/clickstream.ts';
 
 export const countryHourlyTable = defineTable('clickstream_country_hourly', {
   columns: { window_start: 'DateTime', country: 'String', events: 'UInt64', version: 'UInt64' },
@@ -18,7 +18,7 @@ export const countryHourlyTable = defineTable('clickstream_country_hourly', {
   partitionByMonth: 'window_start',
 });
 
-export function clickstreamV2(v1 = createClickstreamPipeline(), name = `${v1.name}_v2`) {
+export function clickstreamV2(v1 = clickstream, name = `${v1.name}_v2`) {
   return definePipeline({
     ...v1,
     name,

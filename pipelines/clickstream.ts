@@ -37,6 +37,13 @@ const eventTime = {
 
 export type EnrichedClick = ClickEvent & { path: string; page_category: string };
 
+/**
+ * Partitions of the clickstream: events of a user go to `<prefix>.<p>`, p = fnv1a32(user_id) mod
+ * this (generator/partition.ts). `rxa gen` and the demo publish this many; the default export
+ * declares as many, so each partition (and a user's sessions) can run in a process of its own.
+ */
+export const CLICKSTREAM_PARTITIONS = 4;
+
 export interface ClickstreamOptions {
   /** @default 'clickstream' */
   name?: string;
@@ -44,6 +51,12 @@ export interface ClickstreamOptions {
   stream?: string;
   /** Events arrive on `<prefix>.<partition>`. @default 'clickstream.events' */
   subjectPrefix?: string;
+  /**
+   * Run as this many key partitions, partition p reading `<prefix>.<p>` (one runner, consumer and
+   * checkpoint each). The default export uses CLICKSTREAM_PARTITIONS.
+   * @default unpartitioned: one runner reads every subject
+   */
+  partitions?: number;
   /** Runtime tuning (batch sizes, flush and checkpoint intervals). */
   settings?: PipelineSettingsInput;
 }
@@ -53,12 +66,17 @@ export function createClickstreamPipeline({
   name = 'clickstream',
   stream = 'CLICKSTREAM',
   subjectPrefix = 'clickstream.events',
+  partitions,
   settings = {},
 }: ClickstreamOptions = {}) {
+  const subjects = [`${subjectPrefix}.>`];
   return definePipeline({
     name,
     settings,
-    source: { stream, subjects: [`${subjectPrefix}.>`] },
+    source:
+      partitions === undefined
+        ? { stream, subjects }
+        : { stream, subjects, partitions: { count: partitions, subject: (p: number) => `${subjectPrefix}.${p}` } },
     schema: ClickEvent,
     validation: {
       maxBytes: 32 * 1024,
@@ -189,7 +207,7 @@ export function createClickstreamPipeline({
   });
 }
 
-export default createClickstreamPipeline();
+export default createClickstreamPipeline({ partitions: CLICKSTREAM_PARTITIONS });
 
 /** The raw events table's row for an enriched event. */
 export function toEventRow(e: EnrichedClick): TableRow<typeof eventsTable> {

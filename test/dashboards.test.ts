@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLettersTable, lateEventsTable, pipelineMetricsTable, systemTables } from '../core/system-tables.ts';
 import { grafanaDashboard } from '../dashboards/grafana-model.ts';
 import { expandMacros } from '../dashboards/macros.ts';
-import { loadDashboard, parseJsonCompact, runDashboardQueries, runPanelQueries } from '../dashboards/run-panel-queries.ts';
+import { loadDashboard, parseJsonCompact, type QueryExecutor, runDashboardQueries, runPanelQueries } from '../dashboards/run-panel-queries.ts';
+import { dashboards } from '../dashboards/registry.ts';
 import {
   activeUsersTable,
   clickstreamTables,
@@ -47,9 +48,9 @@ interface Batch {
   rows: Record<string, unknown>[];
 }
 
-/** Rows typed by their table's definition, encoded the way the pipeline's writer encodes them. */
-function batch<C extends Columns>(table: Table<C>, rows: RowOf<C>[]): Batch {
-  const encode = rowEncoder(table);
+/** Rows typed by their table's definition, encoded the way the pipeline's writer encodes them (of partition `partition`). */
+function batch<C extends Columns>(table: Table<C>, rows: RowOf<C>[], partition = 0): Batch {
+  const encode = rowEncoder(table, partition);
   return { table, rows: rows.map((row) => encode(row)) };
 }
 
@@ -85,7 +86,8 @@ function event(
 
 /**
  * A few minutes of clickstream output. Windowed tables get an early, partial row first and the
- * complete one in a later insert (a separate part): FINAL must keep only the latter.
+ * complete one in a later insert (a separate part): FINAL must keep only the latter. A second
+ * partition writes rows with the same window keys: panels must sum them, not list or replace them.
  */
 const fixture: Batch[] = [
   batch(eventsTable, [
@@ -125,6 +127,11 @@ const fixture: Batch[] = [
     { window_start: at(2), viewers: 0, carters: 1, buyers: 1, version: 2 },
   ]),
   batch(revenueTable, [{ window_start: at(2), country: 'FR', revenue: 19.99, orders: 1, items: 1, version: 1 }]),
+  // Partition 1: users u3 (and their page views) on the same windows and keys as partition 0's.
+  batch(uniqueUsersTable, [{ window_start: at(3), users: 1, events: 3, version: 3 }], 1),
+  batch(pageViewsTable, [{ window_start: at(3), url: 'https://shop.example.com/product/p-1', page_category: 'product', views: 5, version: 5 }], 1),
+  batch(activeUsersTable, [{ window_start: at(6), window_end: at(1), users: 1, top_pages: ['/product/p-1'], top_page_views: [3], version: 3 }], 1),
+  batch(revenueTable, [{ window_start: at(2), country: 'FR', revenue: 10, orders: 1, items: 1, version: 1 }], 1),
   batch(revenueTable, [
     { window_start: at(2), country: 'FR', revenue: 39.98, orders: 1, items: 2, version: 2 },
     { window_start: at(4), country: 'DE', revenue: 5.5, orders: 1, items: 1, version: 1 },
@@ -159,6 +166,8 @@ const fixture: Batch[] = [
   ),
   // Written again (a retried insert): FINAL keeps one row per key.
   batch(pipelineMetricsTable, [metric(at(3), 'events_in', 100)]),
+  // Partition 1 of the same pipeline reports at the same time: its rows are its own.
+  batch(pipelineMetricsTable, [metric(at(3, 5), 'events_in', 50), metric(at(3, 5), 'consumer_lag', 5), metric(at(3, 5), 'events_per_second', 10)], 1),
 ];
 
 function metric(ts: number, name: string, value: number, stage = '', kind = ''): RowOf<typeof pipelineMetricsTable.columns> {
@@ -172,6 +181,7 @@ const expectedRows: Record<string, number> = {
   'Top pages': 2,
   Funnel: 3,
   'Top pages now (last 5 min)': 2,
+  'Active users (5 min)': 2,
   'Stage throughput': 2,
   'Operator counters': 5,
   Pipelines: 1,
@@ -317,6 +327,30 @@ function checkResults(results: Array<{ panel: string; rows: number }>): void {
   }
 }
 
+/** Panels that must add up the two partitions of the fixture: their rows, numbers as numbers. */
+async function checkPartitionSums(execute: QueryExecutor): Promise<void> {
+  const panel = async (title: string): Promise<unknown[][]> => {
+    const sql = dashboards.flatMap((d) => d.panels).find((p) => p.title === title)?.sql;
+    if (!sql) throw new Error(`no panel '${title}'`);
+    const { rows } = await execute(expandMacros(sql, RANGE));
+    return rows.map((row) => row.map((v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v)));
+  };
+  expect((await panel('Unique users per minute')).map((r) => r[1])).toEqual([3, 1]);
+  expect((await panel('Active users (5 min)')).map((r) => r[1])).toEqual([2, 3]);
+  expect((await panel('Revenue per minute by country')).map((r) => [r[1], r[2]])).toEqual([
+    ['DE', 5.5],
+    ['FR', 49.98],
+  ]);
+  expect(await panel('Top pages now (last 5 min)')).toEqual([
+    ['/product/p-1', 6],
+    ['/', 4],
+  ]);
+  const [pipelines] = await panel('Pipelines');
+  expect(pipelines?.slice(0, 2)).toEqual(['clickstream', 2]);
+  expect(pipelines?.[3]).toBe(250); // events_in: 100 + 100 (partition 0) + 50 (partition 1)
+  expect(pipelines?.[5]).toBe(35); // consumer_lag: latest of each partition, 30 + 5
+}
+
 describe('panel queries on the ClickHouse server (18.16 here)', () => {
   const url = process.env.RXA_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
   const database = `rxa_dash_test_${randomBytes(6).toString('hex')}`;
@@ -340,6 +374,10 @@ describe('panel queries on the ClickHouse server (18.16 here)', () => {
     const version = parseJsonCompact(await (await client.query({ query: 'SELECT version() AS v', format: 'JSONCompact' })).json()).rows[0]?.[0];
     console.info(`dashboard queries on ClickHouse ${String(version)}`);
     checkResults(await runPanelQueries(client, dashboardPath(file), RANGE));
+  });
+
+  it('panels sum the partitions', async () => {
+    await checkPartitionSums(async (sql) => parseJsonCompact(await (await client.query({ query: sql, format: 'JSONCompact' })).json()));
   });
 });
 
@@ -366,5 +404,9 @@ describe('panel queries on current ClickHouse (chdb)', () => {
     console.info(`dashboard queries on chdb ClickHouse ${String(version)}`);
     const dashboard = await loadDashboard(dashboardPath(file));
     checkResults(await runDashboardQueries(dashboard, RANGE, async (sql) => parseJsonCompact((await session.queryAsync(sql, { format: 'JSONCompact' })).text())));
+  });
+
+  it('panels sum the partitions', async () => {
+    await checkPartitionSums(async (sql) => parseJsonCompact((await session.queryAsync(sql, { format: 'JSONCompact' })).text()));
   });
 });

@@ -9,6 +9,12 @@ import { quoteIdent, sqlIdentifier } from '../../core/identifiers.ts';
  * Windowed aggregates carry a `version` (the number of events folded into the window): an early,
  * partial result is replaced by the complete one, never the other way round. Read with `FINAL`.
  *
+ * Every table also has `rxa_partition UInt16`, added by the framework as the first column and the
+ * first sorting key column, and filled by the writer with the source partition the row comes from
+ * (0 when the pipeline is not partitioned). Partitions own disjoint keys, so two partitions writing
+ * the same `(window_start, url)` must not replace each other: read tables summed over partitions.
+ * Row types do not include it; `build()` never sees it.
+ *
  * Column types are limited to what behaves the same on ClickHouse 18.16 and current releases.
  */
 export interface ColumnTypes {
@@ -27,6 +33,10 @@ export interface ColumnTypes {
   'Nullable(Float64)': number | null;
 }
 export type ColumnType = keyof ColumnTypes;
+
+/** The column every table gets first, keying rows by the source partition that wrote them. */
+export const PARTITION_COLUMN = 'rxa_partition';
+const PARTITION_COLUMN_TYPE = 'UInt16';
 export type Columns = Readonly<Record<string, ColumnType>>;
 
 export interface TableOptions<C extends Columns> {
@@ -63,7 +73,10 @@ export type TableRow<T extends AnyTable> = T extends Table<infer C> ? RowOf<C> :
 
 export function defineTable<const C extends Columns>(name: string, options: TableOptions<C>): Table<C> {
   sqlIdentifier.parse(name);
-  for (const column of Object.keys(options.columns)) sqlIdentifier.parse(column);
+  for (const column of Object.keys(options.columns)) {
+    sqlIdentifier.parse(column);
+    if (column === PARTITION_COLUMN) throw new Error(`table ${name}: '${PARTITION_COLUMN}' is reserved (the framework adds it to every table)`);
+  }
   for (const key of options.orderBy) {
     if (!(key in options.columns)) throw new Error(`table ${name}: orderBy column '${key}' is not declared`);
     if (options.columns[key]?.startsWith('Nullable')) throw new Error(`table ${name}: orderBy column '${key}' must not be Nullable`);
@@ -85,26 +98,28 @@ export function defineTable<const C extends Columns>(name: string, options: Tabl
 
 /** `CREATE TABLE IF NOT EXISTS` for this table, valid on ClickHouse 18.16 and current releases. */
 export function createTableSql(table: AnyTable, database: string): string {
-  const columns = Object.entries(table.columns).map(([name, type]) => `  ${quoteIdent(name)} ${type}`);
+  const all: Array<[string, string]> = [[PARTITION_COLUMN, PARTITION_COLUMN_TYPE], ...Object.entries(table.columns)];
+  const columns = all.map(([name, type]) => `  ${quoteIdent(name)} ${type}`);
   const engine = table.version ? `ReplacingMergeTree(${quoteIdent(table.version)})` : 'ReplacingMergeTree()';
   const partition = table.partitionByMonth ? `\nPARTITION BY toYYYYMM(${quoteIdent(table.partitionByMonth)})` : '';
   return (
     `CREATE TABLE IF NOT EXISTS ${quoteIdent(database)}.${quoteIdent(table.name)} (\n${columns.join(',\n')}\n)\n` +
-    `ENGINE = ${engine}${partition}\nORDER BY (${table.orderBy.map(quoteIdent).join(', ')})`
+    `ENGINE = ${engine}${partition}\nORDER BY (${[PARTITION_COLUMN, ...table.orderBy].map(quoteIdent).join(', ')})`
   );
 }
 
 /**
  * Convert a row to what `INSERT ... FORMAT JSONEachRow` expects: DateTime columns as unix seconds
- * (accepted by every version, independent of the server's time zone); everything else as is.
+ * (accepted by every version, independent of the server's time zone), `rxa_partition` set to
+ * `partition`; everything else as is.
  */
-export function rowEncoder(table: AnyTable): (row: Readonly<Record<string, unknown>>) => Record<string, unknown> {
+export function rowEncoder(table: AnyTable, partition = 0): (row: Readonly<Record<string, unknown>>) => Record<string, unknown> {
   const dateTimeColumns = Object.entries(table.columns)
     .filter(([, type]) => type === 'DateTime')
     .map(([name]) => name);
-  if (dateTimeColumns.length === 0) return (row) => row as Record<string, unknown>;
   return (row) => {
     const out: Record<string, unknown> = { ...row };
+    out[PARTITION_COLUMN] = partition;
     for (const column of dateTimeColumns) {
       const value = row[column];
       if (typeof value === 'number') out[column] = Math.floor(value / 1000);

@@ -15,8 +15,8 @@ const table = defineTable('numbers', { columns: { id: 'String', n: 'UInt32' }, o
 
 beforeAll(async () => {
   await client.command({ query: `CREATE DATABASE ${database}` });
-  // Created by hand with the same columns; the writer's rows below break the column type on purpose.
-  await client.command({ query: `CREATE TABLE ${database}.numbers (id String, n UInt32) ENGINE = ReplacingMergeTree() ORDER BY id` });
+  // Created by hand with the same columns (and the framework's rxa_partition); the writer's rows below break the column type on purpose.
+  await client.command({ query: `CREATE TABLE ${database}.numbers (rxa_partition UInt16, id String, n UInt32) ENGINE = ReplacingMergeTree() ORDER BY (rxa_partition, id)` });
 });
 
 afterAll(async () => {

@@ -16,6 +16,8 @@ import { type AnyTable, rowEncoder } from './table.ts';
  *   keyed by deterministic rows (see table.ts).
  */
 export interface WriterOptions {
+  /** Written to every row's `rxa_partition` (see table.ts). @default 0 */
+  partition?: number;
   /** First retry delay. @default 100 */
   initialBackoffMs?: number;
   /** Retry delay cap. @default 5_000 */
@@ -77,7 +79,7 @@ export class ClickHouseWriter {
     if (rows.length === 0) return { written: 0, rejected: 0 };
     let encode = this.encoders.get(table);
     if (!encode) {
-      encode = rowEncoder(table);
+      encode = rowEncoder(table, this.options.partition);
       this.encoders.set(table, encode);
     }
     return this.insertOrBisect(table, rows, rows.map(encode));

@@ -1,0 +1,24 @@
+import { Objm } from '@nats-io/obj';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { PipelineDefinition } from './pipeline.ts';
+import { type RunTarget, pipelineCheckpointKey } from './partitions.ts';
+
+/**
+ * Refuse to start a runner on state written under the other layout. An unpartitioned run keeps
+ * every key under `rxa_partition` 0; partitions keep their keys under their own number. Starting
+ * the other way round on the same tables would write every key a second time (sums double), so
+ * the user must reset first. Checked only when the runner has no checkpoint of its own (a fresh
+ * start): the existence of an object, no checkpoint read.
+ */
+export async function assertPartitionLayout(nc: NatsConnection, bucket: string, definition: PipelineDefinition, target: RunTarget): Promise<void> {
+  const store = await new Objm(nc).open(bucket);
+  const { name } = definition;
+  const other = target.partition === undefined ? pipelineCheckpointKey(name, 0) : pipelineCheckpointKey(name);
+  const info = await store.info(other);
+  if (!info || info.deleted) return;
+  const was = target.partition === undefined ? 'a partitioned' : 'an unpartitioned';
+  throw new Error(
+    `pipeline '${name}' has state from ${was} run (checkpoint '${other}'), whose rows would be counted twice next to this run's. ` +
+      `To change how it is partitioned: stop every instance, \`rxa reset <pipeline>\`, drop (or truncate) its tables, then run it: it reprocesses the stream.`,
+  );
+}
