@@ -160,7 +160,7 @@ describe('bad input after validation: enrichment failures and rows ClickHouse re
   beforeAll(async () => {
     // Schema drift: someone changed `code` to a number in ClickHouse; non-numeric codes are rejected.
     await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
-    await ch.command({ query: `CREATE TABLE ${database}.codes (id String, key String, label String, code UInt32) ENGINE = ReplacingMergeTree() ORDER BY id` });
+    await ch.command({ query: `CREATE TABLE ${database}.codes (rxa_partition UInt16, id String, key String, label String, code UInt32) ENGINE = ReplacingMergeTree() ORDER BY (rxa_partition, id)` });
     await jsm.streams.add({ name: stream, subjects: [`${name}.>`] });
     const js = jetstream(nc);
     const publish = async (kind: string, body: Record<string, string>): Promise<number> => {
