@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import { type Delivery, readDelivery } from '../sources/delivery.ts';
 import type { CutWriter } from './cut-writer.ts';
 import type { Cut, PipelineEngine } from './engine.ts';
 import type { PipelineSettings } from './pipeline.ts';
@@ -70,6 +71,7 @@ export class Feed {
    */
   async run(messages: AsyncIterable<JsMsg>, deliveredAfter?: number): Promise<'done' | 'gap'> {
     let delivered = deliveredAfter;
+    const delivery: Delivery = { streamSeq: 0, deliverySeq: 0, publishedMs: 0 };
     const { engine } = this;
     const { settings, isPastEnd, isLast } = this.options;
     this.timer = setInterval(() => {
@@ -80,16 +82,16 @@ export class Feed {
         if (this.paused) await this.paused;
         if (engine.error) throw engine.error;
         if (this.checkpointFailure) throw this.checkpointFailure;
+        deliveryOf(msg, delivery);
         if (delivered !== undefined) {
-          const info = msg.info;
-          if (info.deliverySequence !== delivered + 1) return 'gap';
-          delivered = info.deliverySequence;
+          if (delivery.deliverySeq !== delivered + 1) return 'gap';
+          delivered = delivery.deliverySeq;
         }
-        const seq = msg.seq;
+        const seq = delivery.streamSeq;
         // Already folded into state (e.g. redelivered after ack_wait while ClickHouse was down).
         if (seq <= this.lastSeq) continue;
         if (isPastEnd?.(msg)) break;
-        engine.push({ payload: msg.data, subject: msg.subject, seq, published: Math.floor(msg.info.timestampNanos / 1e6) });
+        engine.push({ payload: msg.data, subject: msg.subject, seq, published: delivery.publishedMs });
         this.lastSeq = seq;
         this.lastMsg = msg;
         this.eventsIn++;
@@ -154,4 +156,17 @@ export class Feed {
     this.chain = next;
     return next;
   }
+}
+
+/**
+ * Stream sequence, delivery sequence and publish time of `msg`, from its reply subject (not part of
+ * the JsMsg type, but what nats.js parses `msg.info` from), or from `msg.info` if that changes.
+ */
+function deliveryOf(msg: JsMsg, out: Delivery): void {
+  const reply = (msg as JsMsg & { readonly reply?: unknown }).reply;
+  if (typeof reply === 'string' && readDelivery(reply, out)) return;
+  const info = msg.info;
+  out.streamSeq = info.streamSequence;
+  out.deliverySeq = info.deliverySequence;
+  out.publishedMs = Math.floor(info.timestampNanos / 1e6);
 }
