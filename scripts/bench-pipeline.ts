@@ -3,19 +3,17 @@
  *
  *   npx tsx scripts/bench-pipeline.ts --events 500000 --cpu-prof pipeline.cpuprofile
  *
- * Pre-publishes (untimed), runs the clickstream pipeline over the stream, prints its rate and peak
- * RSS, and removes what it created. `--cpu-prof` profiles the pipeline phase only (node's own
- * `--cpu-prof` would mostly profile the publisher); open the file in Chrome DevTools.
+ * Pre-publishes (untimed), runs the clickstream pipeline over the stream in a process of its own
+ * (as `npm run bench` does), prints its rate and peak RSS, and removes what it created.
+ * `--cpu-prof` profiles that process's pipeline run; open the file in Chrome DevTools.
  */
-import { writeFile } from 'node:fs/promises';
-import { Session } from 'node:inspector/promises';
+import { resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Command, InvalidArgumentError } from 'commander';
 import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
 import { publishBulk } from '../bench/publish-bulk.ts';
-import { collectGarbage } from '../bench/rss.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
@@ -42,26 +40,16 @@ const clickhouse = createClickHouseClient(base.clickhouse);
 try {
   const stream = await publishBulk(nc, jsm, names, count, () => {});
   process.stderr.write(`published ${stream.messages} in ${stream.seconds.toFixed(1)} s\n`);
-  collectGarbage();
-  const session = new Session();
-  if (cpuProf) {
-    session.connect();
-    await session.post('Profiler.enable');
-    await session.post('Profiler.start');
-  }
   const result = await pipelineThroughput(
-    configFromEnv(process.env, { clickhouse: { database: names.database }, checkpointBucket: names.bucket }),
-    jsm,
-    names,
-    stream,
-    (s) => process.stderr.write(`  ${s.eventsIn} in, ${s.eventsPerSecond}/s, ${s.rowsWritten} rows, rss ${Math.round(process.memoryUsage.rss() / 1_048_576)} MB\n`),
-    settings,
+    {
+      config: configFromEnv(process.env, { clickhouse: { database: names.database }, checkpointBucket: names.bucket }),
+      names,
+      stream,
+      ...(settings ? { settings } : {}),
+      ...(cpuProf ? { cpuProf: resolve(cpuProf) } : {}),
+    },
+    (line) => process.stderr.write(`  ${line}\n`),
   );
-  if (cpuProf) {
-    const { profile } = await session.post('Profiler.stop');
-    await writeFile(cpuProf, JSON.stringify(profile));
-    session.disconnect();
-  }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   await dropPhase(jsm, clickhouse, names);

@@ -101,11 +101,8 @@ async function main(): Promise<void> {
 
     collectGarbage();
     const pipeline = await pipelineThroughput(
-      configFromEnv(process.env, { clickhouse: { database: pipe.database }, checkpointBucket: pipe.bucket }),
-      jsm,
-      pipe,
-      stream,
-      (s) => log(`  pipeline: ${int(s.eventsIn)} in, ${int(s.eventsPerSecond)}/s, ${int(s.rowsWritten)} rows, rss ${int(process.memoryUsage.rss() / 1_048_576)} MB`),
+      { config: configFromEnv(process.env, { clickhouse: { database: pipe.database }, checkpointBucket: pipe.bucket }), names: pipe, stream },
+      (line) => log(`  pipeline: ${line}`),
     );
     log(`pipeline: ${int(pipeline.perSecond)} events/s (${pipeline.seconds.toFixed(2)} s), peak RSS ${int(pipeline.peakRssMb)} MB`);
 
