@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectStore, setSha256Backend } from '@nats-io/obj';
 import { z } from 'zod';
+import { jsonChunks } from './json-chunks.ts';
 
 /**
  * A pipeline's checkpoint: operator state plus the last stream sequence folded into it.
@@ -37,18 +38,13 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** The checkpoint as JSON, in pieces: the same text `JSON.stringify` gives, with `operators` last. */
+/**
+ * The checkpoint as UTF-8 JSON, in pieces, serialized a few milliseconds at a time (see
+ * `jsonChunks`): deep enough to split a window operator's keys, windows and distinct sets.
+ */
 async function* checkpointJson(checkpoint: Checkpoint): AsyncGenerator<Uint8Array> {
   const encoder = new TextEncoder();
-  const { operators, ...head } = checkpoint;
-  yield encoder.encode(`${JSON.stringify(head).slice(0, -1)},"operators":{`);
-  let separator = '';
-  for (const [id, state] of Object.entries(operators)) {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    yield encoder.encode(`${separator}${JSON.stringify(id)}:${JSON.stringify(state) ?? 'null'}`);
-    separator = ',';
-  }
-  yield encoder.encode('}}');
+  for await (const piece of jsonChunks(checkpoint, { depth: 8 })) yield encoder.encode(piece);
 }
 
 function historyKey(key: string, lastSeq: number): string {
@@ -74,9 +70,9 @@ export class CheckpointStore {
   }
 
   /**
-   * Serialized one operator at a time, yielding to the event loop in between, and streamed into the
-   * store: the pipeline keeps running while a large checkpoint is saved, and the largest operator's
-   * JSON, not the whole checkpoint's, is what sits in memory at once.
+   * Serialized a few milliseconds at a time, yielding to the event loop in between, and streamed
+   * into the store: the pipeline keeps running while a large checkpoint is saved, and the whole
+   * checkpoint's JSON never sits in memory at once.
    */
   async save(key: string, checkpoint: Checkpoint): Promise<void> {
     const pieces = checkpointJson(checkpoint);

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { jsonChunks } from './json-chunks.ts';
+
+async function text(value: unknown, options?: { depth?: number; sliceMs?: number }): Promise<string> {
+  let out = '';
+  for await (const piece of jsonChunks(value, options)) out += piece;
+  return out;
+}
+
+describe('jsonChunks', () => {
+  it('produces exactly what JSON.stringify produces', async () => {
+    const values: unknown[] = [
+      null,
+      42,
+      'a "quoted" \n string',
+      [],
+      {},
+      [1, 'two', null, undefined, { three: [3, { four: 4 }] }],
+      { a: 1, skipped: undefined, nested: { deep: { deeper: { deepest: [1, [2, [3]]] } } }, 'odd key "x"': true },
+      { date: new Date(0), set: [...new Set(['x', 'y'])] },
+    ];
+    for (const value of values) {
+      for (const depth of [0, 1, 2, 10]) expect(await text(value, { depth })).toBe(JSON.stringify(value));
+    }
+  });
+
+  it('yields several pieces for a large value, giving the event loop a turn between them', async () => {
+    const big = { keys: Array.from({ length: 200_000 }, (_, i) => ({ key: `user-${i}`, windows: [{ start: i, acc: [`u${i}`] }] })) };
+    let pieces = 0;
+    let turns = 0;
+    const ticker = setInterval(() => turns++, 0);
+    let out = '';
+    for await (const piece of jsonChunks(big, { sliceMs: 2 })) {
+      pieces++;
+      out += piece;
+    }
+    clearInterval(ticker);
+    expect(out).toBe(JSON.stringify(big));
+    expect(pieces).toBeGreaterThan(5);
+    expect(turns).toBeGreaterThan(0);
+  });
+});
