@@ -5,7 +5,9 @@ import { createInterface } from 'node:readline';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { RuntimeConfig } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
-import { type PipelineStatus, runPipeline } from '../core/runner.ts';
+import { runTarget } from '../core/partitions.ts';
+import { runPartitions } from '../core/run-partitions.ts';
+import type { PipelineStatus } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import type { PhaseNames } from './names.ts';
 import { RssSampler } from './rss.ts';
@@ -19,6 +21,11 @@ export interface PipelineThroughputJob {
   readonly settings?: PipelineSettingsInput;
   /** Write a CPU profile of the pipeline run to this file. */
   readonly cpuProf?: string;
+  /**
+   * Run the pipeline partitioned (`count` partitions, as published) and only these partitions in
+   * this process; without it, unpartitioned (one runner over the whole stream).
+   */
+  readonly partitions?: { readonly count: number; readonly run: readonly number[] };
 }
 
 export interface PipelineThroughputResult {
@@ -33,6 +40,9 @@ export interface PipelineThroughputResult {
   readonly peakRssMb: number;
   /** RSS at each quarter of the run. */
   readonly rssQuartersMb: number[];
+  /** Wall-clock start and end (epoch ms), to combine processes that ran side by side. */
+  readonly startedAt: number;
+  readonly endedAt: number;
 }
 
 const CHILD_ENTRY = new URL('./pipeline-process.ts', import.meta.url);
@@ -61,18 +71,32 @@ export async function pipelineThroughput(job: PipelineThroughputJob, onProgress:
 
 /**
  * The full clickstream pipeline over the pre-published stream, in this process, with its default
- * settings. The clock starts when the runner opens its consumer (its log line right before the
- * first pull) and stops when `runPipeline` resolves after the graceful shutdown that follows the
- * last message: the final cut is written, checkpointed and acked by then (checked on the consumer).
+ * settings (one runner, or the job's partitions). The clock starts when the first runner opens its
+ * consumer (its log line right before the first pull) and stops when every runner has resolved
+ * after the graceful shutdown that follows its last message: the final cuts are written,
+ * checkpointed and acked by then (checked on the consumers).
  */
 export async function measurePipelineThroughput(
   job: PipelineThroughputJob,
   jsm: JetStreamManager,
   onProgress: (status: PipelineStatus) => void,
 ): Promise<PipelineThroughputResult> {
-  const { names, stream, settings } = job;
-  const pipeline = createClickstreamPipeline({ name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix });
+  const { names, stream, settings, partitions } = job;
+  const pipeline = createClickstreamPipeline({
+    name: names.pipeline,
+    stream: names.stream,
+    subjectPrefix: names.subjectPrefix,
+    ...(partitions ? { partitions: partitions.count } : {}),
+  });
   const definition = settings ? { ...pipeline, settings: { ...pipeline.settings, ...settings } } : pipeline;
+  const targets = partitions ? partitions.run.map((p) => runTarget(definition, p)) : [runTarget(definition)];
+  // Where each runner's input ends: the last message on its subject.
+  const lastSeqs = new Map<string, number>();
+  for (const target of targets) {
+    const last = target.filterSubject ? (await jsm.streams.getMessage(names.stream, { last_by_subj: target.filterSubject }))?.seq : stream.lastSeq;
+    lastSeqs.set(target.durable, last ?? 0);
+  }
+  const done = new Set<string>();
   const controller = new AbortController();
   const rss = new RssSampler();
   const session = new Session();
@@ -84,15 +108,17 @@ export async function measurePipelineThroughput(
   let started: number | undefined;
   let lastProgress = 0;
   rss.start();
-  const final = await runPipeline(definition, {
+  const results = await runPartitions(definition, {
     config: job.config,
     signal: controller.signal,
+    ...(partitions ? { partitions: partitions.run } : {}),
     statusIntervalMs: 100,
     onLog: (message) => {
       if (started === undefined && /checkpoint/.test(message)) started = performance.now();
     },
-    onStatus: (status) => {
-      if (status.lastSeq >= stream.lastSeq && !controller.signal.aborted) controller.abort();
+    onStatus: (status, target) => {
+      if (status.lastSeq >= lastSeqs.get(target.durable)!) done.add(target.durable);
+      if (done.size === targets.length && !controller.signal.aborted) controller.abort();
       const now = performance.now();
       if (now - lastProgress >= 5_000) {
         lastProgress = now;
@@ -108,20 +134,25 @@ export async function measurePipelineThroughput(
     session.disconnect();
   }
   if (started === undefined) throw new Error('pipeline: never saw the runner start consuming');
-  if (final.ackedSeq !== stream.lastSeq) throw new Error(`pipeline: acked up to ${final.ackedSeq}, expected ${stream.lastSeq}`);
-  const info = await jsm.consumers.info(names.stream, names.pipeline);
-  if (info.ack_floor.stream_seq !== stream.lastSeq || info.num_ack_pending !== 0) {
-    throw new Error(`pipeline: consumer ack floor ${info.ack_floor.stream_seq}, ${info.num_ack_pending} pending; expected all ${stream.lastSeq} acked`);
+  for (const { target, status } of results) {
+    const expected = lastSeqs.get(target.durable)!;
+    const info = await jsm.consumers.info(names.stream, target.durable);
+    if (status.ackedSeq !== expected || info.ack_floor.stream_seq !== expected || info.num_ack_pending !== 0 || info.num_pending !== 0) {
+      throw new Error(`pipeline ${target.label}: acked up to ${info.ack_floor.stream_seq} (${info.num_ack_pending} pending), expected all up to ${expected}`);
+    }
   }
+  const sum = (f: (s: PipelineStatus) => number): number => results.reduce((total, r) => total + f(r.status), 0);
   const seconds = (ended - started) / 1000;
   return {
-    events: final.eventsIn,
+    events: sum((s) => s.eventsIn),
     seconds,
-    perSecond: final.eventsIn / seconds,
-    rowsWritten: final.rowsWritten,
-    deadLetters: final.deadLetters,
-    lateEvents: final.lateEvents,
+    perSecond: sum((s) => s.eventsIn) / seconds,
+    rowsWritten: sum((s) => s.rowsWritten),
+    deadLetters: sum((s) => s.deadLetters),
+    lateEvents: sum((s) => s.lateEvents),
     peakRssMb: rss.peakMb,
     rssQuartersMb: rss.profile(4),
+    startedAt: performance.timeOrigin + started,
+    endedAt: performance.timeOrigin + ended,
   };
 }

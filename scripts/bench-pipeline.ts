@@ -6,6 +6,7 @@
  * Pre-publishes (untimed), runs the clickstream pipeline over the stream in a process of its own
  * (as `npm run bench` does), prints its rate and peak RSS, and removes what it created.
  * `--cpu-prof` profiles that process's pipeline run; open the file in Chrome DevTools.
+ * `--instances n` runs it partitioned instead, in n processes side by side (scaling past one process).
  */
 import { resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -13,7 +14,7 @@ import { connect } from '@nats-io/transport-node';
 import { Command, InvalidArgumentError } from 'commander';
 import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
-import { publishBulk } from '../bench/publish-bulk.ts';
+import { PARTITIONS, publishBulk } from '../bench/publish-bulk.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
@@ -24,13 +25,17 @@ function positiveInt(value: string): number {
   return n;
 }
 
-const { events: count, cpuProf, settings } = new Command()
+const { events: count, cpuProf, settings, instances } = new Command()
   .name('bench-pipeline')
   .option('--events <n>', 'events to pre-publish', positiveInt, 500_000)
+  .option('--instances <n>', `run the pipeline partitioned (${PARTITIONS} partitions) in n processes side by side`, positiveInt)
   .option('--cpu-prof <file>', 'write a CPU profile of the pipeline phase to this file')
   .option('--settings <json>', 'override pipeline settings, e.g. \'{"checkpointIntervalMs":30000}\'', (v: string) => JSON.parse(v) as PipelineSettingsInput)
   .parse()
-  .opts<{ events: number; cpuProf?: string; settings?: PipelineSettingsInput }>();
+  .opts<{ events: number; cpuProf?: string; settings?: PipelineSettingsInput; instances?: number }>();
+if (instances !== undefined && (instances > PARTITIONS || cpuProf)) {
+  throw new InvalidArgumentError(`--instances: at most ${PARTITIONS}, and not with --cpu-prof`);
+}
 
 const names = phaseNames(newRunId(), 'prof');
 const base = configFromEnv();
@@ -40,16 +45,29 @@ const clickhouse = createClickHouseClient(base.clickhouse);
 try {
   const stream = await publishBulk(nc, jsm, names, count, () => {});
   process.stderr.write(`published ${stream.messages} in ${stream.seconds.toFixed(1)} s\n`);
-  const result = await pipelineThroughput(
-    {
-      config: configFromEnv(process.env, { clickhouse: { database: names.database }, checkpointBucket: names.bucket }),
-      names,
-      stream,
-      ...(settings ? { settings } : {}),
-      ...(cpuProf ? { cpuProf: resolve(cpuProf) } : {}),
-    },
-    (line) => process.stderr.write(`  ${line}\n`),
-  );
+  const job = {
+    config: configFromEnv(process.env, { clickhouse: { database: names.database }, checkpointBucket: names.bucket }),
+    names,
+    stream,
+    ...(settings ? { settings } : {}),
+  };
+  let result: object;
+  if (instances === undefined) {
+    result = await pipelineThroughput({ ...job, ...(cpuProf ? { cpuProf: resolve(cpuProf) } : {}) }, (line) => process.stderr.write(`  ${line}\n`));
+  } else {
+    // Instance i runs the partitions p with p % instances = i, each in its own process.
+    const runs = await Promise.all(
+      Array.from({ length: instances }, (_, i) =>
+        pipelineThroughput(
+          { ...job, partitions: { count: PARTITIONS, run: [...Array(PARTITIONS).keys()].filter((p) => p % instances === i) } },
+          (line) => process.stderr.write(`  [${i}] ${line}\n`),
+        ),
+      ),
+    );
+    const events = runs.reduce((n, r) => n + r.events, 0);
+    const seconds = (Math.max(...runs.map((r) => r.endedAt)) - Math.min(...runs.map((r) => r.startedAt))) / 1000;
+    result = { instances, events, seconds, perSecond: events / seconds, peakRssMbPerInstance: runs.map((r) => r.peakRssMb), perInstance: runs };
+  }
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   await dropPhase(jsm, clickhouse, names);
