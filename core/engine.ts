@@ -160,10 +160,14 @@ export class PipelineEngine {
     }
   }
 
-  /** Emit early window results, hand over everything buffered, and snapshot state if asked. */
-  cut(withSnapshot: boolean): Cut {
+  /**
+   * Hand over everything buffered, after letting windows emit their early (partial) results if
+   * `early`, and snapshot state if asked. Windows not flushed stay dirty, in the snapshot too, and
+   * are emitted by a later cut.
+   */
+  cut(withSnapshot: boolean, early = true): Cut {
     if (this.pending() > 0) throw new Error('cut while async operators hold input; await idle() first');
-    for (const handle of this.handles.values()) handle.flush?.();
+    if (early) for (const handle of this.handles.values()) handle.flush?.();
     const rows = this.rows;
     this.rows = new Map([...rows.keys()].map((table) => [table, []]));
     this.buffered = 0;

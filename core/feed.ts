@@ -51,6 +51,8 @@ export class Feed {
   /** The checkpoint being saved, if any. */
   private saving: Promise<void> | undefined;
   private checkpointFailure: unknown;
+  /** When windows last emitted early results (see `earlyResultsIntervalMs`). */
+  private lastEarlyAt = 0;
   private queued: Promise<void> | undefined;
   private paused: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -126,7 +128,10 @@ export class Feed {
       try {
         await this.engine.idle();
         const snapshot = force || (this.options.checkpoint !== undefined && this.saving === undefined && (this.options.wantSnapshot?.() ?? false));
-        cut = this.engine.cut(snapshot);
+        const now = Date.now();
+        const early = force || now - this.lastEarlyAt >= this.options.settings.earlyResultsIntervalMs;
+        if (early) this.lastEarlyAt = now;
+        cut = this.engine.cut(snapshot, early);
         position = { seq: this.lastSeq, msg: this.lastMsg };
       } finally {
         this.paused = undefined;

@@ -50,7 +50,12 @@ export const PipelineSettings = z
      * latency. Each table gets at most one insert per interval. @default 250
      */
     flushIntervalMs: z.number().int().min(50).default(250),
-    /** ...or as soon as this many rows are buffered (batch size). @default 50_000 */
+    /**
+     * Windows emit early (partial) results on a flush at most this often; 0: on every flush. Raw
+     * rows keep the flush interval; aggregate tables get fewer, larger inserts. @default 1_000
+     */
+    earlyResultsIntervalMs: z.number().int().min(0).default(1_000),
+    /** Also flush as soon as this many rows are buffered (batch size). @default 50_000 */
     flushRows: z.number().int().min(1).default(50_000),
     /**
      * Checkpoint operator state and ack the source this often (sooner when half of `maxAckPending`
