@@ -166,6 +166,19 @@ describe('dedupe', () => {
     );
   });
 
+  it('passes events without a usable time, and keeps deduplicating the others', () => {
+    const scope = new FakeScope();
+    const out = runSync(scope, [
+      { id: 'a', t: 1 },
+      { id: 'n', t: Number.NaN },
+      { id: 'n', t: Number.NaN }, // remembered as already expired: not suppressed
+      { id: 'a', t: 2 }, // duplicate
+      { id: 'b', t: 3 },
+    ]);
+    expect(out.map((e) => e.id)).toEqual(['a', 'n', 'n', 'b']);
+    expect(scope.handle('dedupe#0').stats?.()).toMatchObject({ in: 5, out: 4, duplicates: 1 });
+  });
+
   it('errors the stream when a key extractor throws', () => {
     let error: unknown;
     const bad = dedupe<Ev>({

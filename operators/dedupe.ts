@@ -122,8 +122,10 @@ class KeyQueue {
   ) {}
 
   /** Whether an event with this key and time is new (and then remember it). */
-  admit(key: string, t: number): boolean {
+  admit(key: string, time: number): boolean {
     this.seen++;
+    // NaN marks dead queue slots: an event without a usable time is remembered as already expired.
+    const t = time === time ? time : -Infinity;
     fingerprint(key, this.fp);
     const hi = this.fp[0]!;
     const lo = this.fp[1]!;
