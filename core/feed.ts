@@ -129,7 +129,8 @@ export class Feed {
         await this.engine.idle();
         const snapshot = force || (this.options.checkpoint !== undefined && this.saving === undefined && (this.options.wantSnapshot?.() ?? false));
         const now = Date.now();
-        const early = force || now - this.lastEarlyAt >= this.options.settings.earlyResultsIntervalMs;
+        // A checkpoint cut always includes them: once input is acked, every row it led to is written.
+        const early = force || snapshot || now - this.lastEarlyAt >= this.options.settings.earlyResultsIntervalMs;
         if (early) this.lastEarlyAt = now;
         cut = this.engine.cut(snapshot, early);
         position = { seq: this.lastSeq, msg: this.lastMsg };

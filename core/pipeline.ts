@@ -51,8 +51,9 @@ export const PipelineSettings = z
      */
     flushIntervalMs: z.number().int().min(50).default(250),
     /**
-     * Windows emit early (partial) results on a flush at most this often; 0: on every flush. Raw
-     * rows keep the flush interval; aggregate tables get fewer, larger inserts. @default 1_000
+     * Windows emit early (partial) results on a flush at most this often (0: on every flush), and
+     * on every checkpoint. Raw rows keep the flush interval; aggregate tables get fewer, larger
+     * inserts. @default 1_000
      */
     earlyResultsIntervalMs: z.number().int().min(0).default(1_000),
     /** Also flush as soon as this many rows are buffered (batch size). @default 50_000 */
