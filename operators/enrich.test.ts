@@ -159,7 +159,7 @@ describe('enrich', () => {
       newScheduler().run(({ cold, expectObservable }) => {
         const values = { a: ev('a', 'slow'), b: ev('b', 'bad'), c: ev('c', 'ok'), d: ev('d', 'bad'), e: ev('e', 'slow') };
         const source = cold('abc-------d-e------|', values).pipe(tap((e) => (scope.currentOrigin = `msg-${e.id}`)));
-        const out = source.pipe(enrich(options(lookup, { id: 'lookup', timeoutMs: 5 })));
+        const out = source.pipe(enrich(options(lookup, { id: 'lookup', timeoutMs: 5, retry: { attempts: 1 } })));
         // a times out at 5; b (failed at 2) and c (resolved at 3) wait behind it, then go at 5.
         // d fails again (failures are not cached) at 11; e times out at 17 (the late 'S' answer is ignored).
         expectObservable(out).toBe('-----c-------------|', { c: 'c:O' });
@@ -185,6 +185,40 @@ describe('enrich', () => {
       },
     ]);
     expect(scope.handle('lookup').stats?.()).toMatchObject({ in: 5, out: 1, errors: 2, timeouts: 2, deadLetters: 4, pending: 0 });
+  });
+
+  it('retries failed and timed-out lookups with backoff before dead-lettering, keeping order', () => {
+    const scope = new FakeScope();
+    // Per key, what each attempt does: fail at +1, hang (times out at +5), or answer at +1.
+    const script: Record<string, Array<'fail' | 'hang' | 'ok'>> = { blip: ['fail', 'ok'], slow: ['hang', 'hang', 'ok'], down: ['fail', 'fail', 'fail'] };
+    const calls: string[] = [];
+    const lookup = (key: string): PromiseLike<string | undefined> => {
+      const step = script[key]![calls.filter((c) => c === key).length]!;
+      calls.push(key);
+      const deferred = new Deferred<string | undefined>();
+      if (step === 'fail') asyncScheduler.schedule(() => deferred.reject(new Error(`${key} unavailable`)), 1);
+      if (step === 'ok') asyncScheduler.schedule(() => deferred.resolve(key.toUpperCase()), 1);
+      return deferred;
+    };
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const values = { a: ev('a', 'blip'), b: ev('b', 'slow'), c: ev('c', 'down'), d: ev('d', 'blip') };
+        const source = cold('abc|', values).pipe(tap((e) => (scope.currentOrigin = `msg-${e.id}`)));
+        const out = source.pipe(enrich(options(lookup, { id: 'lookup', timeoutMs: 5, retry: { attempts: 3, backoffMs: 10 } })));
+        // blip: fails at 1, retried at 11, answers at 12: a is out. slow: times out at 6, retried at 16,
+        // times out at 21, retried at 41 (backoff doubled), answers at 42: b is out. down: fails at 3,
+        // 14 (retried at 13) and 36 (retried at 35) for good: c is dead-lettered after b (order is kept).
+        expectObservable(out).toBe(`${'-'.repeat(12)}a${'-'.repeat(29)}(b|)`, { a: 'a:BLIP', b: 'b:SLOW' });
+      }),
+    );
+    expect(calls.sort()).toEqual(['blip', 'blip', 'down', 'down', 'down', 'slow', 'slow', 'slow']);
+    expect(scope.sides).toEqual([
+      {
+        output: { kind: 'dead-letter', stage: 'lookup', reason: 'lookup failed: down unavailable (3 attempts)', payload: JSON.stringify(ev('c', 'down')) },
+        origin: 'msg-c',
+      },
+    ]);
+    expect(scope.handle('lookup').stats?.()).toMatchObject({ in: 3, out: 2, errors: 4, timeouts: 2, retries: 5, deadLetters: 1, pending: 0 });
   });
 
   it('emits held events with the origin captured on input, so downstream side outputs name the right message', () => {
@@ -266,8 +300,8 @@ describe('enrich', () => {
     runInScope(scope, () =>
       newScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
         const source = hot('-a-b-c-|', { a: ev('a', 'slow'), b: ev('b', 'x'), c: ev('c', 'x') });
-        expectObservable(source.pipe(enrich(options(lookup, { timeoutMs: 10 }))), '^---!').toBe('-----');
-        expectObservable(source.pipe(enrich(options(lookup, { timeoutMs: 10 })), take(1))).toBe('-----------(b|)', { b: 'b:X' });
+        expectObservable(source.pipe(enrich(options(lookup, { timeoutMs: 10, retry: { attempts: 1 } }))), '^---!').toBe('-----');
+        expectObservable(source.pipe(enrich(options(lookup, { timeoutMs: 10, retry: { attempts: 1 } })), take(1))).toBe('-----------(b|)', { b: 'b:X' });
         // The second subscription to the source ends when the source completes; output waits for the queue.
         expectSubscriptions(source.subscriptions).toBe(['^---!', '^------!']);
       }),
@@ -313,5 +347,7 @@ describe('enrich', () => {
     expect(String(error)).toMatch(/no side output/);
     expect(() => enrich(options(lookup, { concurrency: 0 }))).toThrow(/concurrency/);
     expect(() => enrich(options(lookup, { timeoutMs: 0 }))).toThrow(/timeoutMs/);
+    expect(() => enrich(options(lookup, { retry: { attempts: 0 } }))).toThrow(/attempts/);
+    expect(() => enrich(options(lookup, { retry: { backoffMs: -1 } }))).toThrow(/backoffMs/);
   });
 });

@@ -16,7 +16,8 @@ export interface EnrichOptions<T, K extends string | number, V, R> {
   key: (event: T) => K;
   /**
    * Fetch the value for a key. Any thenable works (a `Promise`, or a synchronous test double).
-   * Rejections and timeouts dead-letter the waiting events; `undefined` is a valid, cacheable value.
+   * Rejections and timeouts are retried (see `retry`), then dead-letter the waiting events;
+   * `undefined` is a valid, cacheable value.
    */
   lookup: (key: K) => PromiseLike<V>;
   /** Combine an event with its looked-up value. A throw dead-letters the event (`merge failed: ...`). */
@@ -25,8 +26,16 @@ export interface EnrichOptions<T, K extends string | number, V, R> {
   cache?: EnrichCacheOptions;
   /** Most lookups in flight at once (distinct keys; concurrent events for one key share a lookup). @default 16 */
   concurrency?: number;
-  /** A lookup still unsettled after this long fails with `lookup timed out after N ms`. @default 5_000 */
+  /** A lookup attempt still unsettled after this long fails with `lookup timed out after N ms`. @default 5_000 */
   timeoutMs?: number;
+  /**
+   * A failed or timed-out lookup is tried again, `attempts` times in all, waiting `backoffMs` and
+   * then twice as long each time; only then are its events dead-lettered (reason: the last failure
+   * and the attempt count). A reference service that blips for a moment must not dead-letter valid
+   * events. Events behind a retried lookup wait (order is kept), and so do the runner's cuts.
+   * @default { attempts: 3, backoffMs: 200 }
+   */
+  retry?: { attempts?: number; backoffMs?: number };
   /** Stage name for dead letters, checkpoints and metrics. @default derived by the scope (`enrich#n`), or 'enrich' */
   id?: string;
   /** Clock for the cache TTL and the lookup timeout. @default asyncScheduler */
@@ -43,6 +52,8 @@ interface ResolvedEnrichOptions<T, K extends string | number, V, R> {
   readonly ttlMs: number;
   readonly concurrency: number;
   readonly timeoutMs: number;
+  readonly attempts: number;
+  readonly backoffMs: number;
   readonly id: string | undefined;
   readonly scheduler: SchedulerLike;
   readonly sideOutput: ((output: SideOutput) => void) | undefined;
@@ -59,6 +70,10 @@ function parseOptions<T, K extends string | number, V, R>(
   if (!(ttlMs >= 0)) throw new Error(`enrich: cache.ttlMs must be >= 0, got ${ttlMs}`);
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new Error(`enrich: concurrency must be an integer >= 1, got ${concurrency}`);
   if (!(timeoutMs > 0)) throw new Error(`enrich: timeoutMs must be > 0, got ${timeoutMs}`);
+  const attempts = options.retry?.attempts ?? 3;
+  const backoffMs = options.retry?.backoffMs ?? 200;
+  if (!(Number.isInteger(attempts) && attempts >= 1)) throw new Error(`enrich: retry.attempts must be an integer >= 1, got ${attempts}`);
+  if (!(backoffMs >= 0)) throw new Error(`enrich: retry.backoffMs must be >= 0, got ${backoffMs}`);
   return {
     key: options.key,
     lookup: options.lookup,
@@ -67,6 +82,8 @@ function parseOptions<T, K extends string | number, V, R>(
     ttlMs,
     concurrency,
     timeoutMs,
+    attempts,
+    backoffMs,
     id: options.id,
     scheduler: options.scheduler ?? asyncScheduler,
     sideOutput: options.sideOutput,
@@ -91,6 +108,9 @@ interface Lookup<T, K, V> {
   readonly key: K;
   readonly waiting: Array<Queued<T, V>>;
   settled: boolean;
+  /** Attempts started so far. */
+  attempts: number;
+  /** The current attempt's timeout, or the wait before the next attempt. */
   timer: Subscription | undefined;
 }
 
@@ -106,8 +126,9 @@ interface CacheEntry<V> {
  *
  * A cache hit with nothing queued ahead is emitted synchronously. Otherwise the event is queued; lookups
  * for queued events run concurrently (up to `concurrency`, one per key) and the head of the queue is
- * emitted as soon as it is resolved. Failed, timed-out and unmergeable events go to the dead-letter side
- * output with the origin captured when they were accepted. Completion waits for the queue to drain.
+ * emitted as soon as it is resolved. Lookups that fail or time out are retried with backoff; events whose
+ * lookup still fails, and unmergeable events, go to the dead-letter side output with the origin captured
+ * when they were accepted. Completion waits for the queue to drain.
  * The handle's `pending()`/`idle()` let the runner checkpoint only when nothing is in flight.
  *
  * @example
@@ -123,7 +144,7 @@ interface CacheEntry<V> {
  */
 export function enrich<T, K extends string | number, V, R>(options: EnrichOptions<T, K, V, R>): OperatorFunction<T, R> {
   const opts = parseOptions(options);
-  const { key: keyOf, lookup: fetch, merge, maxEntries, ttlMs, concurrency, timeoutMs, scheduler } = opts;
+  const { key: keyOf, lookup: fetch, merge, maxEntries, ttlMs, concurrency, timeoutMs, attempts: maxAttempts, backoffMs, scheduler } = opts;
   return (source) =>
     new Observable<R>((subscriber) => {
       const scope = currentScope();
@@ -149,6 +170,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       let misses = 0;
       let errors = 0;
       let timeouts = 0;
+      let retries = 0;
       let deadLetters = 0;
 
       const pending = (): number => queue.length - head;
@@ -164,6 +186,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
               misses,
               errors,
               timeouts,
+              retries,
               deadLetters,
               pending: pending(),
               cached: cache.size,
@@ -274,29 +297,49 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
         drain();
       };
 
+      /** Takes a concurrency slot, kept through retries until the lookup settles. */
       const start = (lookup: Lookup<T, K, V>): void => {
         inFlight++;
+        attempt(lookup);
+      };
+
+      const attempt = (lookup: Lookup<T, K, V>): void => {
+        const n = ++lookup.attempts;
         lookup.timer = scheduler.schedule(() => {
-          if (lookup.settled) return;
+          if (lookup.settled || lookup.attempts !== n) return;
           timeouts++;
-          settle(lookup, false, undefined, `lookup timed out after ${timeoutMs} ms`);
+          fail(lookup, `lookup timed out after ${timeoutMs} ms`);
         }, timeoutMs);
         let result: PromiseLike<V>;
         try {
           result = fetch(lookup.key);
         } catch (err) {
           errors++;
-          settle(lookup, false, undefined, `lookup failed: ${errorMessage(err)}`);
+          fail(lookup, `lookup failed: ${errorMessage(err)}`);
           return;
         }
         result.then(
+          // A late answer to an earlier, timed-out attempt is as good as any.
           (value) => settle(lookup, true, value, ''),
           (err: unknown) => {
-            if (lookup.settled || closed) return;
+            if (lookup.settled || closed || lookup.attempts !== n) return;
             errors++;
-            settle(lookup, false, undefined, `lookup failed: ${errorMessage(err)}`);
+            fail(lookup, `lookup failed: ${errorMessage(err)}`);
           },
         );
+      };
+
+      /** An attempt failed: try again after a backoff, or dead-letter the lookup's events. */
+      const fail = (lookup: Lookup<T, K, V>, reason: string): void => {
+        lookup.timer?.unsubscribe();
+        if (lookup.attempts >= maxAttempts) {
+          settle(lookup, false, undefined, maxAttempts > 1 ? `${reason} (${lookup.attempts} attempts)` : reason);
+          return;
+        }
+        retries++;
+        lookup.timer = scheduler.schedule(() => {
+          if (!lookup.settled && !closed) attempt(lookup);
+        }, backoffMs * 2 ** (lookup.attempts - 1));
       };
 
       const startLookups = (): void => {
@@ -358,7 +401,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
           misses++;
           let lookup = lookups.get(key);
           if (lookup === undefined) {
-            lookup = { key, waiting: [], settled: false, timer: undefined };
+            lookup = { key, waiting: [], settled: false, attempts: 0, timer: undefined };
             lookups.set(key, lookup);
             toStart.push(lookup);
           }

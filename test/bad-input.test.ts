@@ -145,7 +145,7 @@ describe('bad input after validation: enrichment failures and rows ClickHouse re
         enrich({
           id: 'labels',
           key: (e) => e.key,
-          // A reference lookup that fails for one key and hangs for another.
+          // A reference lookup that fails for one key and hangs for another, on every attempt.
           lookup: (key: string) => (key === 'broken' ? Promise.reject(new Error('reference service said 500')) : key === 'hang' ? new Promise<string>(() => {}) : Promise.resolve(`label:${key}`)),
           merge: (e, label) => ({ ...e, label }),
           timeoutMs: 300,
@@ -183,14 +183,14 @@ describe('bad input after validation: enrichment failures and rows ClickHouse re
   it('dead-letters a lookup that throws, with the event and the reason', async () => {
     const letter = (await deadLetters(name)).find((m) => m.headers?.get('Rxa-Source-Seq') === String(seqs.get('throws')));
     expect(letter?.headers?.get('Rxa-Stage')).toBe('labels');
-    expect(letter?.headers?.get('Rxa-Reason')).toBe('lookup failed: reference service said 500');
+    expect(letter?.headers?.get('Rxa-Reason')).toBe('lookup failed: reference service said 500 (3 attempts)');
     expect(JSON.parse(new TextDecoder().decode(letter!.data))).toEqual({ id: '2', key: 'broken', code: '7' });
   });
 
   it('dead-letters a lookup that times out', async () => {
     const letter = (await deadLetters(name)).find((m) => m.headers?.get('Rxa-Source-Seq') === String(seqs.get('times out')));
     expect(letter?.headers?.get('Rxa-Stage')).toBe('labels');
-    expect(letter?.headers?.get('Rxa-Reason')).toBe('lookup timed out after 300 ms');
+    expect(letter?.headers?.get('Rxa-Reason')).toBe('lookup timed out after 300 ms (3 attempts)');
   });
 
   it('dead-letters a row ClickHouse rejects, and writes the rows around it', async () => {
