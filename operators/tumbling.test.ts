@@ -260,15 +260,37 @@ describe('tumbling', () => {
     expect([...last.values()].every((r) => r.final)).toBe(true);
   });
 
-  it('rejects a snapshot from another kind of window', () => {
-    const snapshot = drive(counting(), 'w', [step(1), 'snapshot'], { complete: false }).snapshot;
+  it('snapshots windows by column, and rejects a snapshot from another kind of window', () => {
+    // Allowed lateness keeps the fired window [0, 10) until the watermark passes 15.
+    const snapshot = drive(counting({ allowedLatenessMs: 5 }), 'w', [step(1), step(12), 'snapshot'], { complete: false }).snapshot;
     expect(snapshot).toEqual({
+      kind: 'tumbling',
+      maxTime: 12,
+      watermark: 12,
+      keys: [''],
+      windowCounts: [2],
+      starts: [0, 10],
+      ends: [10, 20],
+      counts: [1, 1],
+      flags: [2, 1], // the first window fired (emitted, clean), the second is open and changed
+      accs: [1, 1],
+    });
+    const { error } = drive(counting(), 'w', [], { restored: { ...(snapshot as object), kind: 'session' } });
+    expect(String(error)).toMatch(/cannot restore snapshot/);
+    const { error: truncated } = drive(counting(), 'w', [], { restored: { ...(snapshot as object), accs: [1] } });
+    expect(String(truncated)).toMatch(/one entry per window/);
+  });
+
+  it('restores a snapshot of the earlier one-object-per-window format', () => {
+    const legacy = {
       kind: 'tumbling',
       maxTime: 1,
       watermark: 1,
       keys: [{ key: '', windows: [{ start: 0, end: 10, acc: 1, count: 1, dirty: true, emitted: false }] }],
-    });
-    const { error } = drive(counting(), 'w', [], { restored: { ...(snapshot as object), kind: 'session' } });
-    expect(String(error)).toMatch(/cannot restore snapshot/);
+    };
+    const restored = drive(counting(), 'w', [step(2), 'flush']);
+    const fromLegacy = drive(counting(), 'w', [step(2), 'flush'], { restored: legacy });
+    expect(restored.out.at(-1)).toMatchObject({ start: 0, count: 1 });
+    expect(fromLegacy.out.at(-1)).toMatchObject({ start: 0, count: 2, final: true });
   });
 });

@@ -70,7 +70,7 @@ export interface WindowOptions<T, K extends string | number, S, A> {
   sideOutput?: (output: SideOutput) => void;
 }
 
-/** A window as stored in a checkpoint. */
+/** A window as stored in checkpoints of the earlier, one-object-per-window format (still restored). */
 export interface WindowStateSnapshot {
   readonly start: number;
   readonly end: number;
@@ -83,15 +83,42 @@ export interface WindowStateSnapshot {
   readonly emitted: boolean;
 }
 
-/** The checkpointed state of a window operator. Keys are listed in first-seen order. */
+/**
+ * The checkpointed state of a window operator, by column: one entry per key in `keys` and
+ * `windowCounts` (keys in first-seen order), one entry per window, key by key, in the others.
+ * Columns of numbers instead of an object per window: a session operator holds a window per
+ * active user, and taking the snapshot is part of a synchronous, consistent cut.
+ */
 export interface WindowSnapshot {
   readonly kind: WindowKind;
   readonly maxTime: number | null;
   readonly watermark: number | null;
-  readonly keys: ReadonlyArray<{ readonly key: string | number; readonly windows: readonly WindowStateSnapshot[] }>;
+  readonly keys: ReadonlyArray<string | number>;
+  /** How many of the windows below belong to each key. */
+  readonly windowCounts: readonly number[];
+  readonly starts: readonly number[];
+  readonly ends: readonly number[];
+  /** Events folded into each window. */
+  readonly counts: readonly number[];
+  /** Bit 1: changed since its last emission; bit 2: emitted at least once. */
+  readonly flags: readonly number[];
+  /** Aggregator states, via `aggregate.toJSON`. */
+  readonly accs: readonly unknown[];
   /** Sessions only: ends of recently purged sessions per key, in purge order (see `closedUntil`). */
   readonly closed?: ReadonlyArray<readonly [key: string | number, end: number]>;
 }
+
+/** The earlier format: an object per key and per window. */
+interface LegacyWindowSnapshot {
+  readonly kind: WindowKind;
+  readonly maxTime: number | null;
+  readonly watermark: number | null;
+  readonly keys: ReadonlyArray<{ readonly key: string | number; readonly windows: readonly WindowStateSnapshot[] }>;
+  readonly closed?: ReadonlyArray<readonly [key: string | number, end: number]>;
+}
+
+const DIRTY = 1;
+const EMITTED = 2;
 
 export type WindowKind = 'tumbling' | 'hopping' | 'session';
 
@@ -419,27 +446,37 @@ class WindowEngine<T, K extends string | number, S, A> {
   }
 
   snapshot(): WindowSnapshot {
-    const keys: Array<{ key: string | number; windows: WindowStateSnapshot[] }> = [];
+    const keys: Array<string | number> = [];
+    const windowCounts: number[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const counts: number[] = [];
+    const flags: number[] = [];
+    const accs: unknown[] = [];
     for (const ks of this.keys.values()) {
-      const windows: WindowStateSnapshot[] = [];
-      const list = ks.byStart ? ks.byStart.values() : ks.sessions!;
-      for (const w of list) {
-        windows.push({
-          start: w.start,
-          end: w.end,
-          acc: this.agg.toJSON(w.acc),
-          count: w.count,
-          dirty: w.dirty,
-          emitted: w.emitted,
-        });
+      let n = 0;
+      for (const w of ks.byStart ? ks.byStart.values() : ks.sessions!) {
+        starts.push(w.start);
+        ends.push(w.end);
+        counts.push(w.count);
+        flags.push((w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0));
+        accs.push(this.agg.toJSON(w.acc));
+        n++;
       }
-      keys.push({ key: ks.key, windows });
+      keys.push(ks.key);
+      windowCounts.push(n);
     }
     const snapshot: WindowSnapshot = {
       kind: this.assigner.kind,
       maxTime: finiteOrNull(this.maxTime),
       watermark: finiteOrNull(this.watermark),
       keys,
+      windowCounts,
+      starts,
+      ends,
+      counts,
+      flags,
+      accs,
     };
     if (!this.session) return snapshot;
     const closed: Array<readonly [string | number, number]> = [];
@@ -455,14 +492,28 @@ class WindowEngine<T, K extends string | number, S, A> {
     const snapshot = parseSnapshot(this.assigner.kind, json);
     this.maxTime = snapshot.maxTime ?? -Infinity;
     this.watermark = Math.max(snapshot.watermark ?? -Infinity, this.maxTime - this.outOfOrder);
-    for (const { key, windows } of snapshot.keys) {
-      if (windows.length === 0) continue;
-      const ks = this.keyState(key as K);
-      for (const s of windows) {
-        const w = this.createWindow(ks, s.start, s.end, this.agg.fromJSON(s.acc));
-        w.count = s.count;
-        w.dirty = s.dirty;
-        w.emitted = s.emitted;
+    const add = (ks: KeyState<K, S>, start: number, end: number, acc: unknown, count: number, dirty: boolean, emitted: boolean): void => {
+      const w = this.createWindow(ks, start, end, this.agg.fromJSON(acc));
+      w.count = count;
+      w.dirty = dirty;
+      w.emitted = emitted;
+    };
+    if ('windowCounts' in snapshot) {
+      let i = 0;
+      for (let k = 0; k < snapshot.keys.length; k++) {
+        const n = snapshot.windowCounts[k]!;
+        if (n === 0) continue;
+        const ks = this.keyState(snapshot.keys[k] as K);
+        for (const end = i + n; i < end; i++) {
+          const f = snapshot.flags[i]!;
+          add(ks, snapshot.starts[i]!, snapshot.ends[i]!, snapshot.accs[i], snapshot.counts[i]!, (f & DIRTY) !== 0, (f & EMITTED) !== 0);
+        }
+      }
+    } else {
+      for (const { key, windows } of snapshot.keys) {
+        if (windows.length === 0) continue;
+        const ks = this.keyState(key as K);
+        for (const w of windows) add(ks, w.start, w.end, w.acc, w.count, w.dirty, w.emitted);
       }
     }
     for (const [key, end] of snapshot.closed ?? []) this.closeSession(key as K, end);
@@ -689,7 +740,7 @@ function stringify(event: unknown): string {
   }
 }
 
-function parseSnapshot(kind: WindowKind, json: unknown): WindowSnapshot {
+function parseSnapshot(kind: WindowKind, json: unknown): WindowSnapshot | LegacyWindowSnapshot {
   const fail = (why: string): never => {
     throw new Error(`${kind}: cannot restore snapshot: ${why}`);
   };
@@ -698,7 +749,30 @@ function parseSnapshot(kind: WindowKind, json: unknown): WindowSnapshot {
   if (s['kind'] !== kind) return fail(`it was taken from a ${String(s['kind'])} operator`);
   const nullableNumber = (v: unknown) => v === null || typeof v === 'number';
   if (!nullableNumber(s['maxTime']) || !nullableNumber(s['watermark'])) return fail('maxTime/watermark must be numbers or null');
+  const closed = s['closed'];
+  if (closed !== undefined) {
+    const valid =
+      Array.isArray(closed) &&
+      closed.every((c: unknown) => Array.isArray(c) && (typeof c[0] === 'string' || typeof c[0] === 'number') && typeof c[1] === 'number');
+    if (!valid) return fail('closed must be [key, end] pairs');
+  }
   if (!Array.isArray(s['keys'])) return fail('keys must be an array');
+  if ('windowCounts' in s) {
+    const numbers = (name: string): number[] => {
+      const column = s[name];
+      if (!Array.isArray(column) || !column.every((v) => typeof v === 'number')) return fail(`${name} must be an array of numbers`);
+      return column as number[];
+    };
+    const keys = s['keys'] as unknown[];
+    if (!keys.every((k) => typeof k === 'string' || typeof k === 'number')) return fail('keys must be strings or numbers');
+    const windowCounts = numbers('windowCounts');
+    if (windowCounts.length !== keys.length) return fail('windowCounts must have one entry per key');
+    const windows = windowCounts.reduce((a, b) => a + b, 0);
+    const accs = s['accs'];
+    if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
+    for (const name of ['starts', 'ends', 'counts', 'flags']) if (numbers(name).length !== windows) return fail(`${name} must have one entry per window`);
+    return json as WindowSnapshot;
+  }
   for (const entry of s['keys'] as unknown[]) {
     if (typeof entry !== 'object' || entry === null) return fail('malformed key entry');
     const { key, windows } = entry as Record<string, unknown>;
@@ -720,12 +794,5 @@ function parseSnapshot(kind: WindowKind, json: unknown): WindowSnapshot {
       }
     }
   }
-  const closed = s['closed'];
-  if (closed !== undefined) {
-    const valid =
-      Array.isArray(closed) &&
-      closed.every((c: unknown) => Array.isArray(c) && (typeof c[0] === 'string' || typeof c[0] === 'number') && typeof c[1] === 'number');
-    if (!valid) return fail('closed must be [key, end] pairs');
-  }
-  return json as WindowSnapshot;
+  return json as LegacyWindowSnapshot;
 }
