@@ -446,26 +446,33 @@ class WindowEngine<T, K extends string | number, S, A> {
   }
 
   snapshot(): WindowSnapshot {
-    const keys: Array<string | number> = [];
-    const windowCounts: number[] = [];
-    const starts: number[] = [];
-    const ends: number[] = [];
-    const counts: number[] = [];
-    const flags: number[] = [];
-    const accs: unknown[] = [];
+    // Sized up front and filled by index: this runs inside a synchronous cut.
+    const keys = new Array<string | number>(this.keys.size);
+    const windowCounts = new Array<number>(this.keys.size);
+    const total = this.windowsOpen;
+    const starts = new Array<number>(total);
+    const ends = new Array<number>(total);
+    const counts = new Array<number>(total);
+    const flags = new Array<number>(total);
+    const accs = new Array<unknown>(total);
+    let i = 0;
+    let k = 0;
+    const put = (w: Win<K, S>): void => {
+      starts[i] = w.start;
+      ends[i] = w.end;
+      counts[i] = w.count;
+      flags[i] = (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0);
+      accs[i] = this.agg.toJSON(w.acc);
+      i++;
+    };
     for (const ks of this.keys.values()) {
-      let n = 0;
-      for (const w of ks.byStart ? ks.byStart.values() : ks.sessions!) {
-        starts.push(w.start);
-        ends.push(w.end);
-        counts.push(w.count);
-        flags.push((w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0));
-        accs.push(this.agg.toJSON(w.acc));
-        n++;
-      }
-      keys.push(ks.key);
-      windowCounts.push(n);
+      const before = i;
+      if (ks.byStart) ks.byStart.forEach(put);
+      else for (let j = 0; j < ks.sessions!.length; j++) put(ks.sessions![j]!);
+      keys[k] = ks.key;
+      windowCounts[k++] = i - before;
     }
+    if (i !== total) for (const column of [starts, ends, counts, flags, accs]) column.length = i; // never expected
     const snapshot: WindowSnapshot = {
       kind: this.assigner.kind,
       maxTime: finiteOrNull(this.maxTime),
