@@ -114,8 +114,8 @@ export class Feed {
   /**
    * Queue a cut: wait until async operators are idle, take it, write it, then start saving its
    * checkpoint if it carries a snapshot. One cut waiting behind the running one is enough: it takes
-   * everything buffered by then. `force` (the last cut) snapshots, and resolves once that
-   * checkpoint is saved too.
+   * everything buffered by then. `force` (the last cut) emits every early result and snapshots,
+   * and resolves once that checkpoint is saved too.
    */
   commit(force = false): Promise<void> {
     if (this.queued && !force) return this.queued;
@@ -127,7 +127,8 @@ export class Feed {
       let position: CutPosition;
       try {
         await this.engine.idle();
-        const snapshot = force || (this.options.checkpoint !== undefined && this.saving === undefined && (this.options.wantSnapshot?.() ?? false));
+        // Only when something saves it (replay's last cut needs none).
+        const snapshot = this.options.checkpoint !== undefined && (force || (this.saving === undefined && (this.options.wantSnapshot?.() ?? false)));
         const now = Date.now();
         // A checkpoint cut always includes them: once input is acked, every row it led to is written.
         const early = force || snapshot || now - this.lastEarlyAt >= this.options.settings.earlyResultsIntervalMs;
