@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { partitionSubject } from '../generator/publish.ts';
 import { ensureStream } from '../sources/streams.ts';
 import type { PhaseNames } from './names.ts';
-import { BULK_EVENTS_PER_SECOND, BULK_USERS, workload, workloadKnobs } from './workload.ts';
+import { bulkWorkload } from './workload.ts';
 
 export interface PublishedStream {
   /** Messages stored in the stream (= the requested count). */
@@ -38,13 +38,7 @@ export async function publishBulk(
 ): Promise<PublishedStream> {
   await ensureStream(jsm, { name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
   const started = performance.now();
-  const messages = workload({
-    seed: 7,
-    startTime: Math.floor(Date.now() - (count * 1000) / BULK_EVENTS_PER_SECOND),
-    eventsPerSecond: BULK_EVENTS_PER_SECOND,
-    users: BULK_USERS,
-    ...workloadKnobs,
-  });
+  const messages = bulkWorkload(count, 7);
   let sent = 0;
   for (const m of messages) {
     nc.publish('event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, PARTITIONS) : `${names.subjectPrefix}.${sent % PARTITIONS}`, m.payload);

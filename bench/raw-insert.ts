@@ -7,7 +7,7 @@ import { sitePages } from '../generator/site.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import type { TableRow } from '../sinks/clickhouse/table.ts';
 import { rowEncoder } from '../sinks/clickhouse/table.ts';
-import { BULK_EVENTS_PER_SECOND, BULK_USERS, workload, workloadKnobs } from './workload.ts';
+import { bulkWorkload } from './workload.ts';
 
 export interface RawInsertResult {
   readonly rows: number;
@@ -33,13 +33,7 @@ export async function rawInsert(clickhouse: ClickHouseClient, database: string, 
   await ensureTables(clickhouse, database, [eventsTable]);
   const table = `${quoteIdent(database)}.${quoteIdent(eventsTable.name)}`;
   const encode = rowEncoder(eventsTable);
-  const source = workload({
-    seed: 11,
-    startTime: Math.floor(Date.now() - (rows * 1000) / BULK_EVENTS_PER_SECOND),
-    eventsPerSecond: BULK_EVENTS_PER_SECOND,
-    users: BULK_USERS,
-    ...workloadKnobs,
-  });
+  const source = bulkWorkload(rows, 11);
   let written = 0;
   let insertMs = 0;
   let batch: Record<string, unknown>[] = [];

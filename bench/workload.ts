@@ -34,3 +34,17 @@ export function* workload(options: GeneratorOptions): Generator<GeneratedMessage
 export function becomesEventRow(message: GeneratedMessage): boolean {
   return message.kind === 'valid' || message.kind === 'late';
 }
+
+/**
+ * The pre-published (bulk) traffic: `count` messages at 1,000 events/s of event time ending about
+ * now, so the skew check and the windows see recent history, as after an outage.
+ */
+export function bulkWorkload(count: number, seed: number): Generator<GeneratedMessage, void, undefined> {
+  return workload({
+    seed,
+    startTime: Math.floor(Date.now() - (count * 1000) / BULK_EVENTS_PER_SECOND),
+    eventsPerSecond: BULK_EVENTS_PER_SECOND,
+    users: BULK_USERS,
+    ...workloadKnobs,
+  });
+}

@@ -15,7 +15,7 @@ import { PipelineEngine, type SourceRecord } from '../core/engine.ts';
 import type { BuildContext } from '../core/pipeline.ts';
 import { sitePages } from '../generator/site.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
-import { BULK_EVENTS_PER_SECOND, BULK_USERS, workload, workloadKnobs } from '../bench/workload.ts';
+import { bulkWorkload } from '../bench/workload.ts';
 
 function positiveInt(value: string): number {
   const n = Number(value.replace(/[_,]/g, ''));
@@ -45,13 +45,7 @@ const context: BuildContext = { clickhouse: fakeClickHouse, database: 'bench', p
 const records: SourceRecord[] = [];
 const now = Date.now();
 let seq = 0;
-for (const m of workload({
-  seed: 7,
-  startTime: Math.floor(now - (opts.events * 1000) / BULK_EVENTS_PER_SECOND),
-  eventsPerSecond: BULK_EVENTS_PER_SECOND,
-  users: BULK_USERS,
-  ...workloadKnobs,
-})) {
+for (const m of bulkWorkload(opts.events, 7)) {
   seq++;
   records.push({ payload: m.payload, subject: 'bench.events.0', seq, published: 'event' in m ? Math.max(m.event.ts, now - 1000) : now });
   if (seq === opts.events) break;
