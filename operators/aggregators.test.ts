@@ -72,6 +72,15 @@ describe('aggregators', () => {
     expect(checkLaws(mixed, [1, '1', 1, 2])).toBe(3);
   });
 
+  it('distinct restores checkpoints that hold the values themselves (before fingerprints)', () => {
+    const users = distinct((e: Ev) => e.user);
+    const restored = users.fromJSON(['a', 'b']);
+    expect(users.result(restored)).toBe(2);
+    expect(users.result(fold(users, events))).toBe(users.result(events.reduce((s, e) => users.add(s, e), restored)));
+    expect(() => users.fromJSON({ fingerprints: 'AAAA' })).toThrow(/truncated/);
+    expect(() => users.fromJSON([{}])).toThrow(/expected/);
+  });
+
   it('topK sorts by count desc then key asc and truncates to k', () => {
     const top = topK((e: Ev) => e.page, 2);
     expect(checkLaws(top, events)).toEqual([

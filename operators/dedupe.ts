@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { FingerprintMap, fingerprint } from './fingerprint-map.ts';
+import { float64s, fromBase64, toBase64, uint32s } from './typed-base64.ts';
 import { currentScope } from './scope.ts';
 
 export interface DedupeOptions<T> {
@@ -166,7 +167,7 @@ class KeyQueue {
       times[n] = t;
       n++;
     }
-    return { maxTime: this.maxTime === -Infinity ? null : this.maxTime, hi: base64(hi), lo: base64(lo), times: base64(times) };
+    return { maxTime: this.maxTime === -Infinity ? null : this.maxTime, hi: toBase64(hi), lo: toBase64(lo), times: toBase64(times) };
   }
 
   restore(value: unknown): void {
@@ -240,18 +241,7 @@ class KeyQueue {
   }
 }
 
-function base64(array: Uint32Array | Float64Array): string {
-  return Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString('base64');
-}
-
-function fromBase64<A extends Uint32Array | Float64Array>(text: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): A {
-  const raw = Buffer.from(text, 'base64');
-  if (raw.length % bytes !== 0) throw new Error('dedupe: cannot restore snapshot: truncated array');
-  // Copy into a fresh, aligned buffer (a Buffer may sit at any offset of a shared pool).
-  const copy = new ArrayBuffer(raw.length);
-  new Uint8Array(copy).set(raw);
-  return make(copy, raw.length / bytes);
-}
+const TRUNCATED = 'dedupe: cannot restore snapshot: truncated array';
 
 type ParsedSnapshot =
   | { maxTime: number | null; keys: Array<[string, number]> }
@@ -267,9 +257,9 @@ function parseSnapshot(value: unknown): ParsedSnapshot {
   if (typeof hi === 'string' && typeof lo === 'string' && typeof times === 'string') {
     const parsed = {
       maxTime,
-      hi: fromBase64(hi, (b, n) => new Uint32Array(b, 0, n), 4),
-      lo: fromBase64(lo, (b, n) => new Uint32Array(b, 0, n), 4),
-      times: fromBase64(times, (b, n) => new Float64Array(b, 0, n), 8),
+      hi: fromBase64(hi, uint32s, 4, TRUNCATED),
+      lo: fromBase64(lo, uint32s, 4, TRUNCATED),
+      times: fromBase64(times, float64s, 8, TRUNCATED),
     };
     if (parsed.hi.length !== parsed.times.length || parsed.lo.length !== parsed.times.length) return fail('arrays of different lengths');
     return parsed;

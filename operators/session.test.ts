@@ -38,6 +38,13 @@ describe('session', () => {
     expect(scope.handle('s').stats?.()).toMatchObject({ in: 4, late: 0, windowsOpen: 0, fired: 3 });
   });
 
+  it('fires in end order when a session grew past sessions queued after it', () => {
+    // a opens first ([0, 10)) and grows to [0, 27); b [5, 15) and c [20, 30) open in between.
+    // The watermark then passes all three: b, then a, then c (then d, at the end of input).
+    const { out } = drive(counting({ maxOutOfOrderMs: 100 }), 's', [step(0), step(5, 'b'), step(9), step(17), step(20, 'c'), step(200, 'd')]);
+    expect(out).toEqual([w('b', 5, 15, 1, true), w('a', 0, 27, 3, true), w('c', 20, 30, 1, true), w('d', 200, 210, 1, true)]);
+  });
+
   it('reports an event late when its own session is past, even if an open session would absorb it', () => {
     // a's session [100, 120) is past on time (watermark 130) but alive (lateness 15). An event at 95
     // overlaps it, but its own session [95, 115) ended 15 before the watermark: late, so it cannot

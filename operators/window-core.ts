@@ -225,6 +225,11 @@ interface Win<K, S> {
   readonly ks: KeyState<K, S>;
   start: number;
   end: number;
+  /**
+   * The end the window is ordered by in its heap. Equal to `end`, except for a session that grew
+   * while in `open`: it keeps its place until it surfaces and is requeued at its end (see `advance`).
+   */
+  due: number;
   acc: S;
   count: number;
   dirty: boolean;
@@ -235,13 +240,14 @@ interface Win<K, S> {
   index: number;
 }
 
-/** Window order for firing and flushing: end, then key first-seen rank, then start. */
+/** Heap order: due (the end it was queued at), then key first-seen rank, then start. */
 function before<K, S>(a: Win<K, S>, b: Win<K, S>): boolean {
-  if (a.end !== b.end) return a.end < b.end;
+  if (a.due !== b.due) return a.due < b.due;
   if (a.ks.rank !== b.ks.rank) return a.ks.rank < b.ks.rank;
   return a.start < b.start;
 }
 
+/** Window order for firing and flushing: end, then key first-seen rank, then start. */
 function compare<K, S>(a: Win<K, S>, b: Win<K, S>): number {
   return a.end - b.end || a.ks.rank - b.ks.rank || a.start - b.start;
 }
@@ -261,6 +267,7 @@ class WindowHeap<K, S> {
   }
 
   push(w: Win<K, S>): void {
+    w.due = w.end;
     w.heap = this.tag;
     w.index = this.items.length;
     this.items.push(w);
@@ -279,6 +286,7 @@ class WindowHeap<K, S> {
 
   /** Restore heap order after `w`'s end changed. */
   update(w: Win<K, S>): void {
+    w.due = w.end;
     this.up(w.index);
     this.down(w.index);
   }
@@ -600,11 +608,16 @@ class WindowEngine<T, K extends string | number, S, A> {
     this.dropWindow(other);
   }
 
-  /** After a session's end changed: move it to the heap matching the watermark, or re-key it in place. */
+  /**
+   * After a session's end changed: move it to the heap matching the watermark, or re-key it in
+   * place. A session still open keeps its place in `open`, queued at an end it has since passed:
+   * `advance` requeues it when it surfaces. Sifting it on every event was a heap walk over every
+   * open session (a session per active user) per event.
+   */
   private reposition(w: Win<K, S>): void {
     const wanted = w.end > this.watermark ? OPEN : LATE;
     if (w.heap === wanted) {
-      this.heapOf(w)!.update(w);
+      if (wanted === LATE) this.late.update(w);
     } else {
       this.heapOf(w)?.remove(w);
       (wanted === OPEN ? this.open : this.late).push(w);
@@ -645,7 +658,7 @@ class WindowEngine<T, K extends string | number, S, A> {
 
   /** Create a window, register it with its key and put it in the heap matching the watermark. */
   private createWindow(ks: KeyState<K, S>, start: number, end: number, acc: S): Win<K, S> {
-    const w: Win<K, S> = { ks, start, end, acc, count: 0, dirty: false, emitted: false, heap: NONE, index: -1 };
+    const w: Win<K, S> = { ks, start, end, due: end, acc, count: 0, dirty: false, emitted: false, heap: NONE, index: -1 };
     if (ks.byStart) ks.byStart.set(start, w);
     else ks.sessions!.push(w);
     ks.size++;
@@ -675,9 +688,14 @@ class WindowEngine<T, K extends string | number, S, A> {
       late.pop();
       this.purge(w);
     }
-    for (let w = open.peek(); w !== undefined && w.end <= watermark; w = open.peek()) {
+    for (let w = open.peek(); w !== undefined && w.due <= watermark; w = open.peek()) {
       if (subscriber.closed) return;
       open.pop();
+      if (w.due !== w.end) {
+        // A session that grew since it was queued: requeue it at its end, so windows still fire in end order.
+        open.push(w);
+        continue;
+      }
       if (w.end + lateness <= watermark) {
         this.purge(w);
       } else {

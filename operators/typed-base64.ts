@@ -1,0 +1,25 @@
+/**
+ * Typed arrays as base64 text, for checkpoints of state kept in typed arrays (dedupe's fingerprints,
+ * `distinct`'s sets): a snapshot is the arrays' bytes instead of a JSON array of their values.
+ */
+export function toBase64(array: Uint32Array | Float64Array): string {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString('base64');
+}
+
+/** The inverse of `toBase64`; throws `error` if the bytes are not a whole number of elements. */
+export function fromBase64<A extends Uint32Array | Float64Array>(
+  text: string,
+  make: (buffer: ArrayBuffer, length: number) => A,
+  bytes: number,
+  error: string,
+): A {
+  const raw = Buffer.from(text, 'base64');
+  if (raw.length % bytes !== 0) throw new Error(error);
+  // Copy into a fresh, aligned buffer (a Buffer may sit at any offset of a shared pool).
+  const copy = new ArrayBuffer(raw.length);
+  new Uint8Array(copy).set(raw);
+  return make(copy, raw.length / bytes);
+}
+
+export const uint32s = (buffer: ArrayBuffer, length: number): Uint32Array => new Uint32Array(buffer, 0, length);
+export const float64s = (buffer: ArrayBuffer, length: number): Float64Array => new Float64Array(buffer, 0, length);
