@@ -18,6 +18,9 @@ describe('jsonChunks', () => {
       [1, 'two', null, undefined, { three: [3, { four: 4 }] }],
       { a: 1, skipped: undefined, nested: { deep: { deeper: { deepest: [1, [2, [3]]] } } }, 'odd key "x"': true },
       { date: new Date(0), set: [...new Set(['x', 'y'])] },
+      // Runs of flat elements (stringified together) broken by nested ones, longer than one run.
+      Array.from({ length: 5_000 }, (_, i) => (i % 7 === 0 ? { n: i, s: 'x', u: undefined } : i % 11 === 0 ? [i, { i }] : i % 13 === 0 ? undefined : i)),
+      [{ long: 'y'.repeat(300) }, { date: new Date(0) }, 'z'.repeat(300)],
     ];
     for (const value of values) {
       for (const depth of [0, 1, 2, 10]) expect(await text(value, { depth })).toBe(JSON.stringify(value));

@@ -23,6 +23,9 @@ export async function* jsonChunks(value: unknown, { depth = 4, sliceMs = 8 } = {
   if (pending.length > 0) yield pending.join('');
 }
 
+/** Flat elements in a run stringified by one `JSON.stringify` call. */
+const RUN = 2_048;
+
 function* walk(value: unknown, depth: number): Generator<string> {
   if (depth <= 0 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     yield JSON.stringify(value) ?? 'null';
@@ -30,11 +33,24 @@ function* walk(value: unknown, depth: number): Generator<string> {
   }
   if (Array.isArray(value)) {
     yield '[';
-    for (let i = 0; i < value.length; i++) {
+    // Runs of flat elements (the columns of a window snapshot: numbers, keys, small records) in one
+    // stringify each: a piece per element, passed up through every generator level, cost more
+    // than the serialization itself.
+    let i = 0;
+    while (i < value.length) {
       if (i > 0) yield ',';
+      let end = i;
+      while (end < value.length && end - i < RUN && isFlat(value[end])) end++;
+      if (end > i) {
+        const run = JSON.stringify(end - i === value.length ? value : value.slice(i, end));
+        yield run.slice(1, -1);
+        i = end;
+        continue;
+      }
       const item: unknown = value[i];
       if (item === undefined || typeof item === 'function' || typeof item === 'symbol') yield 'null';
       else yield* walk(item, depth - 1);
+      i++;
     }
     yield ']';
     return;
@@ -48,4 +64,16 @@ function* walk(value: unknown, depth: number): Generator<string> {
     yield* walk(item, depth - 1);
   }
   yield '}';
+}
+
+/** A primitive, or a plain record of primitives: cheap and bounded to stringify. */
+function isFlat(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  for (const key in value) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== null && typeof v === 'object') return false;
+    if (typeof v === 'string' && v.length > 256) return false;
+  }
+  return true;
 }
