@@ -193,6 +193,80 @@ describe('validate', () => {
     expect(error).toEqual(new Error('bad extractor'));
   });
 
+  it('the compiled parser leaves outputs, dead-letter reasons and stats unchanged (strict, strip and nested schemas)', () => {
+    const shape = { ts: z.number().int().positive(), user_id: z.string().min(1).max(4), tags: z.array(z.string()).optional() };
+    const Strict = z.object(shape).strict();
+    const Strip = z.object(shape);
+    const Nested = z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('a'), at: Strict }).strict(),
+      z.object({ kind: z.literal('b'), n: z.number().nullable() }).strict(),
+    ]);
+    const inputs: ValidateInput[] = [
+      json({ ts: 1, user_id: 'u' }),
+      bytes(json({ user_id: 'u\u{1F600}', ts: 2, tags: ['x'] })),
+      { payload: json({ ts: 3, user_id: 'uuuu' }), published: 3 },
+      json({ ts: 4, user_id: 'u', extra: true }),
+      '{"ts":5,"user_id":"u","__proto__":{"x":1}}',
+      json({ ts: 1.5, user_id: 'u' }),
+      json({ ts: 2 ** 53, user_id: 'u' }),
+      '{"ts":-0,"user_id":"u"}',
+      json({ ts: 6, user_id: '' }),
+      json({ ts: 7, user_id: 'uuuuu' }),
+      json({ ts: 8 }),
+      json({ ts: 9, user_id: 'u', tags: 'x' }),
+      json({ kind: 'a', at: { ts: 10, user_id: 'u' } }),
+      json({ kind: 'a', at: { ts: 11, user_id: 'u', extra: 1 } }),
+      json({ kind: 'b', n: null }),
+      json({ kind: 'c' }),
+      'null',
+      '[]',
+      '"x"',
+    ];
+    const run = (schema: z.ZodType) => {
+      const scope = new FakeScope();
+      const values: unknown[] = [];
+      runInScope(scope, () => from(inputs).pipe(validate(schema)).subscribe((v) => values.push(v)));
+      return { values, sides: scope.outputs(), stats: scope.handle('validate#0').stats?.() };
+    };
+    const text = (input: ValidateInput): string => {
+      const payload = typeof input === 'string' || input instanceof Uint8Array ? input : input.payload;
+      return typeof payload === 'string' ? payload : new TextDecoder().decode(payload);
+    };
+    for (const schema of [Strict, Strip, Nested] as z.ZodType[]) {
+      const { values, sides, stats } = run(schema);
+      // What zod's runtime parser (the schema itself, not compiled) makes of the same inputs.
+      const parsed = inputs.map((input) => schema.safeParse(JSON.parse(text(input))));
+      expect(values).toEqual(parsed.filter((r) => r.success).map((r) => r.data));
+      expect(sides).toHaveLength(parsed.filter((r) => !r.success).length);
+      expect(stats).toEqual({ in: inputs.length, valid: values.length, invalid: sides.length });
+      expect(values.length).toBeGreaterThan(0);
+    }
+    // With a strip schema the output is zod's copy without the unknown key.
+    const stripped = run(Strip).values;
+    expect(stripped[3]).toStrictEqual({ ts: 4, user_id: 'u' });
+    expect(Object.keys(stripped[4] as object)).toEqual(['ts', 'user_id']);
+    expect(run(Strict).sides.map((o) => (o.kind === 'dead-letter' ? o.reason : o.kind))).toMatchInlineSnapshot(`
+      [
+        "schema: Unrecognized key: "extra"",
+        "schema: Unrecognized key: "__proto__"",
+        "schema: ts: expected int, received number",
+        "schema: ts: Too big: expected int to be <=9007199254740991",
+        "schema: ts: Too small: expected number to be >0",
+        "schema: user_id: Too small: expected string to have >=1 characters",
+        "schema: user_id: Too big: expected string to have <=4 characters",
+        "schema: user_id: required",
+        "schema: tags: expected array, received string",
+        "schema: ts: required; user_id: required; Unrecognized keys: "kind", "at"",
+        "schema: ts: required; user_id: required; Unrecognized keys: "kind", "at"",
+        "schema: ts: required; user_id: required; Unrecognized keys: "kind", "n"",
+        "schema: ts: required; user_id: required; Unrecognized key: "kind"",
+        "schema: expected object, received null",
+        "schema: expected object, received array",
+        "schema: expected object, received string",
+      ]
+    `);
+  });
+
   it('infers the output type from the schema', () => {
     const out = from<ValidateInput[]>(['{}']).pipe(validate(Event, { sideOutput: () => undefined }));
     expectTypeOf(out).toEqualTypeOf<Observable<Event>>();
