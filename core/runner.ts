@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
-import { openDurableConsumer } from '../sources/durable-consumer.ts';
+import { isConsumerGone, openDurableConsumer } from '../sources/durable-consumer.ts';
 import { ensureStream } from '../sources/streams.ts';
 import { type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
 import { createClickHouseClient } from './clickhouse-client.ts';
@@ -213,13 +213,17 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
 
     try {
       for (;;) {
-        const messages = await consumer.consume({ max_messages: settings.pullBatch });
+        // A missing consumer ends the loop (instead of waiting for it to reappear): it is recreated below.
+        const messages = await consumer.consume({ max_messages: settings.pullBatch, abort_on_missing_resource: true });
         const onAbort = (): void => void messages.stop();
         options.signal.addEventListener('abort', onAbort, { once: true });
         if (options.signal.aborted) onAbort();
-        let outcome: 'done' | 'gap';
+        let outcome: 'done' | 'gap' | 'gone';
         try {
           outcome = await feed.run(messages, deliveredConsumerSeq);
+        } catch (error) {
+          if (!isConsumerGone(error) || options.signal.aborted) throw error;
+          outcome = 'gone';
         } finally {
           options.signal.removeEventListener('abort', onAbort);
         }
@@ -227,7 +231,11 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
         await messages.close().catch(() => {});
         // State and buffered rows stay as they are; the consumer restarts right after them, so the
         // lost delivery comes again and no ack can pass it.
-        log(`a delivery was lost in transit (reconnect?): repositioning the consumer after stream seq ${feed.lastSeq}`);
+        log(
+          outcome === 'gap'
+            ? `a delivery was lost in transit (reconnect?): repositioning the consumer after stream seq ${feed.lastSeq}`
+            : `the consumer is gone (server restart, or deleted): recreating it after stream seq ${feed.lastSeq}`,
+        );
         ({ consumer, deliveredConsumerSeq } = await openDurableConsumer(js, jsm, consumerSpec, feed.lastSeq + 1));
       }
     } finally {

@@ -3,6 +3,7 @@ import {
   type Consumer,
   type ConsumerInfo,
   DeliverPolicy,
+  JetStreamApiError,
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
@@ -31,6 +32,13 @@ export interface DurableConsumerSpec {
  * each checkpoint, which acks everything before it — one ack per checkpoint instead of per message.
  * That is only safe if no delivery was lost on the way (a reconnect can drop messages in flight):
  * the feed checks the consumer's delivery sequence and the runner repositions on a gap.
+ *
+ * The consumer keeps its state in memory (`mem_storage`): acks come once per checkpoint, so up to
+ * a checkpoint's worth of messages are pending, and a file-backed consumer rewrites that whole
+ * pending set on disk over and over (nats-server 2.9: 4.97 vs 2.89 s of server CPU for 300k
+ * messages delivered at 17k/s and acked every 100k; the same with acks every 2,000). Nothing is
+ * lost by it: the checkpoint is the position, and a consumer that lost its state in a server
+ * restart is not exactly at the checkpoint, so it is recreated there.
  */
 export async function openDurableConsumer(
   js: JetStreamClient,
@@ -41,7 +49,7 @@ export async function openDurableConsumer(
   const existing = await consumerInfo(jsm, spec.stream, spec.durable);
   const atCheckpoint =
     existing !== undefined &&
-    existing.delivered.stream_seq <= resumeSeq - 1 &&
+    existing.delivered.stream_seq === resumeSeq - 1 &&
     existing.ack_floor.stream_seq === existing.delivered.stream_seq &&
     existing.num_ack_pending === 0 &&
     sameConfig(existing, spec);
@@ -56,6 +64,7 @@ export async function openDurableConsumer(
       ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
       max_ack_pending: spec.maxAckPending,
       ack_wait: nanos(spec.ackWaitMs),
+      mem_storage: true,
     });
   }
   // Deliveries are numbered by the consumer; the feed checks that none goes missing.
@@ -67,8 +76,18 @@ function sameConfig(info: ConsumerInfo, spec: DurableConsumerSpec): boolean {
     info.config.ack_policy === AckPolicy.All &&
     (info.config.filter_subject ?? '') === (spec.filterSubject ?? '') &&
     info.config.max_ack_pending === spec.maxAckPending &&
+    info.config.mem_storage === true &&
     info.config.ack_wait === nanos(spec.ackWaitMs)
   );
+}
+
+/**
+ * The consume loop ended because the consumer no longer exists: an in-memory consumer after a
+ * server restart, or someone deleted it. The caller recreates it where its state says.
+ */
+export function isConsumerGone(error: unknown): boolean {
+  if (error instanceof JetStreamApiError) return error.code === 10014;
+  return error instanceof Error && /consumer (not found|deleted)/i.test(error.message);
 }
 
 export async function consumerInfo(jsm: JetStreamManager, stream: string, durable: string): Promise<ConsumerInfo | undefined> {
