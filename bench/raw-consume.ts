@@ -10,7 +10,7 @@ export interface RawConsumeResult {
 
 /**
  * The ceiling for a Node consumer: the same stream through the same kind of durable pull consumer
- * as the pipeline's (AckPolicy.All, same pullBatch, max_ack_pending and ack_wait), `consume()`d
+ * as the pipeline's (AckPolicy.All, state in memory, same pullBatch, max_ack_pending and ack_wait), `consume()`d
  * with no processing at all, acking the last message of every pull batch (which acks everything
  * before it). Timed from the consume request to the server's confirmation of the final ack.
  */
@@ -28,6 +28,7 @@ export async function rawConsumeAck(
     deliver_policy: DeliverPolicy.All,
     max_ack_pending: settings.maxAckPending,
     ack_wait: nanos(settings.ackWaitMs),
+    mem_storage: true,
   });
   const consumer = await js.consumers.get(stream, durable);
   const started = performance.now();
