@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { type Delivery, readDelivery } from '../sources/delivery.ts';
 import type { CutWriter } from './cut-writer.ts';
-import type { Cut, PipelineEngine } from './engine.ts';
+import type { Cut, PipelineEngine, SourceRecord } from './engine.ts';
 import type { PipelineSettings } from './pipeline.ts';
 
 /** The source position a cut covers: everything up to `seq` (the message `msg`) is in it. */
@@ -93,7 +93,7 @@ export class Feed {
         // Already folded into state (e.g. redelivered after ack_wait while ClickHouse was down).
         if (seq <= this.lastSeq) continue;
         if (isPastEnd?.(msg)) break;
-        engine.push({ payload: msg.data, subject: msg.subject, seq, published: delivery.publishedMs });
+        engine.push(new MessageRecord(msg, seq, delivery.publishedMs));
         this.lastSeq = seq;
         this.lastMsg = msg;
         this.eventsIn++;
@@ -165,11 +165,31 @@ export class Feed {
   }
 }
 
+/** A message as the engine sees it. The subject is decoded (a string per message) only if a dead letter or late event needs it. */
+class MessageRecord implements SourceRecord {
+  readonly payload: Uint8Array;
+
+  constructor(
+    private readonly msg: JsMsg,
+    readonly seq: number,
+    readonly published: number,
+  ) {
+    this.payload = msg.data;
+  }
+
+  get subject(): string {
+    return this.msg.subject;
+  }
+}
+
 /**
  * Stream sequence, delivery sequence and publish time of `msg`, from its reply subject (not part of
- * the JsMsg type, but what nats.js parses `msg.info` from), or from `msg.info` if that changes.
+ * the JsMsg type, but what nats.js parses `msg.info` from): the received bytes where this nats.js
+ * keeps them (`msg.msg._msg.reply`), else the decoded `reply`, else `msg.info` if that changes.
  */
 function deliveryOf(msg: JsMsg, out: Delivery): void {
+  const raw = (msg as { msg?: { _msg?: { reply?: unknown } } }).msg?._msg?.reply;
+  if (raw instanceof Uint8Array && readDelivery(raw, out)) return;
   const reply = (msg as JsMsg & { readonly reply?: unknown }).reply;
   if (typeof reply === 'string' && readDelivery(reply, out)) return;
   const info = msg.info;

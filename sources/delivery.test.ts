@@ -30,4 +30,12 @@ describe('readDelivery', () => {
     expect(read('$JS.ACK.S.c.1.2.3')).toBeUndefined();
     expect(read('$JS.ACK.S.c.1..3.1700000000000000000.0')).toBeUndefined();
   });
+
+  it('reads the received bytes as it reads the text', () => {
+    const reply = '$JS.ACK.S.c.1.42.7.1700000000123456789.5';
+    const out: Delivery = { streamSeq: -1, deliverySeq: -1, publishedMs: -1 };
+    expect(readDelivery(new TextEncoder().encode(reply), out)).toBe(true);
+    expect(out).toEqual(read(reply));
+    expect(readDelivery(new TextEncoder().encode('$JS.AC'), out)).toBe(false);
+  });
 });

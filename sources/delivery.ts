@@ -2,7 +2,8 @@
  * What the feed needs from a JetStream delivery, read off its reply subject without allocating.
  *
  * nats.js's `msg.info` splits the reply subject into tokens and builds an object per message (3%
- * of the pipeline's CPU, and garbage); this scans it once into a reused record.
+ * of the pipeline's CPU, and garbage); this scans it once into a reused record, from the bytes the
+ * client received when it can reach them (`msg.reply` decodes them into a string per message).
  *
  * Reply subjects: `$JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<dseq>.<ts>.<pending>` (9 tokens)
  * or, from servers with domains, `$JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<sseq>
@@ -17,11 +18,15 @@ export interface Delivery {
   publishedMs: number;
 }
 
-/** Fill `out` from `reply`; false when it is not a JetStream delivery subject. */
-export function readDelivery(reply: string, out: Delivery): boolean {
-  if (!reply.startsWith('$JS.ACK.')) return false;
+const PREFIX = [36, 74, 83, 46, 65, 67, 75, 46]; // '$JS.ACK.'
+
+/** Fill `out` from `reply` (ASCII bytes or text); false when it is not a JetStream delivery subject. */
+export function readDelivery(subject: Uint8Array | string, out: Delivery): boolean {
+  const reply = typeof subject === 'string' ? Buffer.from(subject, 'latin1') : subject;
+  if (reply.length < PREFIX.length) return false;
+  for (let i = 0; i < PREFIX.length; i++) if (reply[i] !== PREFIX[i]) return false;
   let dots = 0;
-  for (let i = 0; i < reply.length; i++) if (reply.charCodeAt(i) === 46) dots++;
+  for (let i = 0; i < reply.length; i++) if (reply[i] === 46) dots++;
   // Index of the stream sequence token; delivery sequence and timestamp follow it.
   let first: number;
   if (dots === 8) first = 5;
@@ -30,7 +35,7 @@ export function readDelivery(reply: string, out: Delivery): boolean {
   let token = 0;
   let start = 0;
   for (let i = 0; i <= reply.length; i++) {
-    if (i < reply.length && reply.charCodeAt(i) !== 46) continue;
+    if (i < reply.length && reply[i] !== 46) continue;
     if (token === first) out.streamSeq = digits(reply, start, i);
     else if (token === first + 1) out.deliverySeq = digits(reply, start, i);
     else if (token === first + 2) {
@@ -46,11 +51,11 @@ export function readDelivery(reply: string, out: Delivery): boolean {
 }
 
 /** The decimal number in `text[start, end)`, or -1 if it is not one. */
-function digits(text: string, start: number, end: number): number {
+function digits(text: Uint8Array, start: number, end: number): number {
   if (end <= start) return -1;
   let n = 0;
   for (let i = start; i < end; i++) {
-    const d = text.charCodeAt(i) - 48;
+    const d = text[i]! - 48;
     if (d < 0 || d > 9) return -1;
     n = n * 10 + d;
   }
