@@ -49,6 +49,8 @@ export interface Cut {
 export class PipelineEngine {
   private readonly input = new Subject<SourceRecord>();
   private readonly handles = new Map<string, OperatorHandle>();
+  /** The handles that can hold input (async operators): `pending()` runs once per message. */
+  private readonly holding: OperatorHandle[] = [];
   private readonly kindCounters = new Map<string, number>();
   private readonly subscriptions: Subscription[] = [];
   private rows = new Map<AnyTable, Readonly<Record<string, unknown>>[]>();
@@ -150,7 +152,7 @@ export class PipelineEngine {
 
   pending(): number {
     let total = 0;
-    for (const handle of this.handles.values()) total += handle.pending?.() ?? 0;
+    for (let i = 0; i < this.holding.length; i++) total += this.holding[i]!.pending!();
     return total;
   }
 
@@ -214,6 +216,7 @@ export class PipelineEngine {
       throw new Error(`two operators share the id '${resolved}'; give each stateful operator a distinct id`);
     }
     this.handles.set(resolved, handle);
+    if (handle.pending) this.holding.push(handle);
     return { id: resolved, restored: this.restored[resolved] };
   }
 
