@@ -10,8 +10,12 @@ const job = JSON.parse(process.argv[2] ?? '') as PipelineThroughputJob;
 const nc = await connect({ servers: job.config.nats.servers, name: 'rxa:bench-pipeline-phase', noAsyncTraces: true });
 try {
   const result = await measurePipelineThroughput(job, await jetstreamManager(nc), (s) => {
-    const rss = Math.round(process.memoryUsage.rss() / 1_048_576);
-    process.stderr.write(`progress ${s.eventsIn} in, ${s.eventsPerSecond}/s, ${s.rowsWritten} rows, rss ${rss} MB\n`);
+    const m = process.memoryUsage();
+    const mb = (n: number): number => Math.round(n / 1_048_576);
+    // Where the RSS is: V8's heap (used / reserved), and memory outside it (Buffers, typed arrays).
+    process.stderr.write(
+      `progress ${s.eventsIn} in, ${s.eventsPerSecond}/s, ${s.rowsWritten} rows, rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)})\n`,
+    );
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
