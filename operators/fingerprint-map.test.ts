@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FingerprintMap, fingerprint } from './fingerprint-map.ts';
-
-function fp(key: string): [number, number] {
-  const out = new Uint32Array(2);
-  fingerprint(key, out);
-  return [out[0]!, out[1]!];
-}
+import { FingerprintMap } from './fingerprint-map.ts';
+import { fp } from './testing.ts';
 
 describe('fingerprint', () => {
   it('is deterministic, differs for near-identical keys and never 0:0', () => {

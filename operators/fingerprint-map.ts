@@ -30,6 +30,13 @@ export function fingerprint(key: string, out: Uint32Array): void {
 
 const MIN_CAPACITY = 1024;
 
+/** The power-of-two slot count, at least `min`, that holds `expected` fingerprints under the 0.75 load limit. */
+export function capacityFor(expected: number, min: number): number {
+  let capacity = min;
+  while (capacity * 0.75 < expected) capacity *= 2;
+  return capacity;
+}
+
 /** Open addressing with linear probing and backward-shift deletion (no tombstones). */
 export class FingerprintMap {
   private hi: Uint32Array;
@@ -39,8 +46,7 @@ export class FingerprintMap {
   private count = 0;
 
   constructor(expected = 0) {
-    let capacity = MIN_CAPACITY;
-    while (capacity * 0.75 < expected) capacity *= 2;
+    const capacity = capacityFor(expected, MIN_CAPACITY);
     this.hi = new Uint32Array(capacity);
     this.lo = new Uint32Array(capacity);
     this.values = new Float64Array(capacity);

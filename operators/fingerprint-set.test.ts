@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint } from './fingerprint-map.ts';
 import { FingerprintSet } from './fingerprint-set.ts';
-
-function fp(key: string): [number, number] {
-  const out = new Uint32Array(2);
-  fingerprint(key, out);
-  return [out[0]!, out[1]!];
-}
+import { fp } from './testing.ts';
 
 describe('FingerprintSet', () => {
   it('agrees with a Set under random inserts across growth, and survives pairs and addAll', () => {

@@ -7,6 +7,8 @@
  * writes every string. Here an entry is 8 bytes next to each other (one cache line per probe),
  * nothing for the GC to trace, and a snapshot is the entries' bytes.
  */
+import { capacityFor } from './fingerprint-map.ts';
+
 const MIN_CAPACITY = 8;
 
 export class FingerprintSet {
@@ -16,8 +18,7 @@ export class FingerprintSet {
   private count = 0;
 
   constructor(expected = 0) {
-    let capacity = MIN_CAPACITY;
-    while (capacity * 0.75 < expected) capacity *= 2;
+    const capacity = capacityFor(expected, MIN_CAPACITY);
     this.slots = new Uint32Array(capacity * 2);
     this.mask = capacity - 1;
   }

@@ -1,4 +1,5 @@
 import type { WindowResult } from './window-core.ts';
+import { fingerprint } from './fingerprint-map.ts';
 import { expect } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import { Subject } from 'rxjs';
@@ -158,4 +159,11 @@ export function countResult(key: string, start: number, end: number, n: number, 
 /** A TestScheduler that compares with vitest's deep equality. */
 export function newScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+}
+
+/** `key`'s fingerprint as [hi, lo]. */
+export function fp(key: string): [number, number] {
+  const out = new Uint32Array(2);
+  fingerprint(key, out);
+  return [out[0]!, out[1]!];
 }

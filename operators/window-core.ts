@@ -215,7 +215,10 @@ interface KeyState<K, S> {
   readonly rank: number;
   /** Live windows of this key. */
   size: number;
-  /** Fixed windows by start (tumbling, hopping). */
+  /**
+   * Fixed windows (tumbling, hopping) by start / slide: window starts are multiples of the slide, so
+   * the key is a small integer, which V8 hashes without boxing (an epoch-ms start does not fit one).
+   */
   readonly byStart: Map<number, Win<K, S>> | undefined;
   /** Sessions (disjoint), in no particular order. */
   readonly sessions: Array<Win<K, S>> | undefined;
@@ -547,7 +550,7 @@ class WindowEngine<T, K extends string | number, S, A> {
       const end = start + size;
       if (end + lateness <= watermark) continue; // purged
       ks ??= this.keyState(key);
-      const w = ks.byStart!.get(start) ?? this.createWindow(ks, start, end, this.agg.init());
+      const w = ks.byStart!.get(start / slide) ?? this.createWindow(ks, start, end, this.agg.init());
       this.addTo(w, event);
       added = true;
       // Late within allowed lateness: the window already fired, so re-emit it now.
@@ -659,7 +662,7 @@ class WindowEngine<T, K extends string | number, S, A> {
   /** Create a window, register it with its key and put it in the heap matching the watermark. */
   private createWindow(ks: KeyState<K, S>, start: number, end: number, acc: S): Win<K, S> {
     const w: Win<K, S> = { ks, start, end, due: end, acc, count: 0, dirty: false, emitted: false, heap: NONE, index: -1 };
-    if (ks.byStart) ks.byStart.set(start, w);
+    if (ks.byStart) ks.byStart.set(start / this.slide, w);
     else ks.sessions!.push(w);
     ks.size++;
     this.windowsOpen++;
@@ -670,7 +673,7 @@ class WindowEngine<T, K extends string | number, S, A> {
   /** Forget a window that is no longer in any heap. */
   private dropWindow(w: Win<K, S>): void {
     const ks = w.ks;
-    if (ks.byStart) ks.byStart.delete(w.start);
+    if (ks.byStart) ks.byStart.delete(w.start / this.slide);
     else ks.sessions!.splice(ks.sessions!.indexOf(w), 1);
     this.windowsOpen--;
     if (--ks.size === 0) this.keys.delete(ks.key);
