@@ -11,6 +11,7 @@ import type { PipelineStatus } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import type { PhaseNames } from './names.ts';
 import { RssSampler } from './rss.ts';
+import { type ServerName, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
 
 /** What the pipeline phase runs on: everything JSON, so it can be handed to a child process. */
 export interface PipelineThroughputJob {
@@ -38,6 +39,8 @@ export interface PipelineThroughputResult {
    * rate on a machine whose other core runs NATS and ClickHouse (and whatever else is running).
    */
   readonly cpuMicrosPerEvent: number;
+  /** CPU of the local nats-server and ClickHouse per event over the same interval (see server-cpu.ts). */
+  readonly serverCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
   readonly rowsWritten: number;
   readonly deadLetters: number;
   readonly lateEvents: number;
@@ -112,6 +115,7 @@ export async function measurePipelineThroughput(
   }
   let started: number | undefined;
   let cpuAtStart = process.cpuUsage();
+  let serversAtStart = serverCpuSeconds();
   let lastProgress = 0;
   rss.start();
   const results = await runPartitions(definition, {
@@ -123,6 +127,7 @@ export async function measurePipelineThroughput(
       if (started === undefined && /checkpoint/.test(message)) {
         started = performance.now();
         cpuAtStart = process.cpuUsage();
+        serversAtStart = serverCpuSeconds();
       }
     },
     onStatus: (status, target) => {
@@ -137,6 +142,7 @@ export async function measurePipelineThroughput(
   });
   const ended = performance.now();
   const cpu = process.cpuUsage(cpuAtStart);
+  const serversAtEnd = serverCpuSeconds();
   rss.stop();
   if (job.cpuProf) {
     const { profile } = await session.post('Profiler.stop');
@@ -158,6 +164,7 @@ export async function measurePipelineThroughput(
     seconds,
     perSecond: sum((s) => s.eventsIn) / seconds,
     cpuMicrosPerEvent: (cpu.user + cpu.system) / sum((s) => s.eventsIn),
+    serverCpuMicrosPerEvent: serverCpuMicrosPerEvent(serversAtStart, serversAtEnd, sum((s) => s.eventsIn)),
     rowsWritten: sum((s) => s.rowsWritten),
     deadLetters: sum((s) => s.deadLetters),
     lateEvents: sum((s) => s.lateEvents),

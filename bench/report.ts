@@ -1,3 +1,5 @@
+import type { ServerName } from './server-cpu.ts';
+
 /** The one JSON line `npm run bench -- --json` prints (keys and meaning fixed by the issue). */
 export interface BenchSummary {
   events: number;
@@ -23,6 +25,9 @@ export interface BenchDetails {
   deadLetters: number;
   lateEvents: number;
   rssQuartersMb: number[];
+  /** CPU time per event of the pipeline's process, and of the local servers over the same phase. */
+  cpuMicrosPerEvent: number;
+  serverCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
   latencyRate: number;
   latencyAchievedRate: number;
   latencyEvents: number;
@@ -42,6 +47,13 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
     ['raw insert (JSONEachRow)', `${int(s.raw_insert_rows_per_s)} rows/s`, `${d.rawInsertSeconds.toFixed(2)} s in inserts`],
     ['pipeline', `${int(s.pipeline_events_per_s)} events/s`, `${d.pipelineSeconds.toFixed(2)} s, ${int(d.rowsWritten)} rows, ${int(d.deadLetters)} dead letters, ${int(d.lateEvents)} late`],
     ['ratio pipeline / raw consume', s.ratio.toFixed(2), ''],
+    [
+      'CPU per event (pipeline phase)',
+      `${d.cpuMicrosPerEvent.toFixed(1)} µs`,
+      Object.entries(d.serverCpuMicrosPerEvent)
+        .map(([name, micros]) => `${name} ${micros.toFixed(1)} µs`)
+        .join(', '),
+    ],
     ['latency p50', `${int(s.p50_latency_ms)} ms`, `at ${int(d.latencyRate)} events/s offered (${int(d.latencyAchievedRate)} achieved), ${int(d.latencyEvents)} events`],
     ['latency p99', `${int(s.p99_latency_ms)} ms`, `max ${int(d.latencyMaxMs)} ms`],
     ['peak RSS (pipeline phase)', `${int(s.peak_rss_mb)} MB`, `by quarter: ${d.rssQuartersMb.map(int).join(' / ')} MB`],

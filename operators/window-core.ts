@@ -348,6 +348,8 @@ class WindowHeap<K, S> {
 class WindowEngine<T, K extends string | number, S, A> {
   stage: string;
   private readonly keys = new Map<K, KeyState<K, S>>();
+  /** The key state `keyState` returned last, while it is in `keys`. */
+  private lastKey: KeyState<K, S> | undefined;
   private nextRank = 0;
   private maxTime = -Infinity;
   private watermark = -Infinity;
@@ -645,6 +647,9 @@ class WindowEngine<T, K extends string | number, S, A> {
   // --- window lifecycle -------------------------------------------------------------------------
 
   private keyState(key: K): KeyState<K, S> {
+    // Unkeyed windows (and runs of one key) look the same key up on every event.
+    const last = this.lastKey;
+    if (last !== undefined && last.key === key) return last;
     let ks = this.keys.get(key);
     if (ks === undefined) {
       ks = {
@@ -656,6 +661,7 @@ class WindowEngine<T, K extends string | number, S, A> {
       };
       this.keys.set(key, ks);
     }
+    this.lastKey = ks;
     return ks;
   }
 
@@ -676,7 +682,10 @@ class WindowEngine<T, K extends string | number, S, A> {
     if (ks.byStart) ks.byStart.delete(w.start / this.slide);
     else ks.sessions!.splice(ks.sessions!.indexOf(w), 1);
     this.windowsOpen--;
-    if (--ks.size === 0) this.keys.delete(ks.key);
+    if (--ks.size === 0) {
+      this.keys.delete(ks.key);
+      if (this.lastKey === ks) this.lastKey = undefined;
+    }
   }
 
   private advance(watermark: number): void {

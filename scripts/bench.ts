@@ -140,6 +140,8 @@ async function main(): Promise<void> {
       deadLetters: pipeline.deadLetters,
       lateEvents: pipeline.lateEvents,
       rssQuartersMb: pipeline.rssQuartersMb,
+      cpuMicrosPerEvent: pipeline.cpuMicrosPerEvent,
+      serverCpuMicrosPerEvent: pipeline.serverCpuMicrosPerEvent,
       latencyRate: latency.offeredRate,
       latencyAchievedRate: latency.achievedRate,
       latencyEvents: latency.events,

@@ -1,0 +1,53 @@
+import { readFileSync, readdirSync } from 'node:fs';
+
+/** The local servers whose CPU time the benchmark puts beside the pipeline's (process names as in /proc/<pid>/comm, 15 characters at most). */
+const SERVERS = { 'nats-server': 'nats-server', clickhouse: 'clickhouse-serv' } as const;
+export type ServerName = keyof typeof SERVERS;
+
+/** Clock ticks per second of /proc/<pid>/stat times: USER_HZ, 100 on Linux builds that matter here. */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU seconds (user + system) used so far by each local server's processes, read from /proc.
+ * On two cores shared by NATS, ClickHouse and the pipeline, what the servers spend per event is
+ * part of the ceiling. Empty where there is no /proc or the servers run elsewhere.
+ */
+export function serverCpuSeconds(): Partial<Record<ServerName, number>> {
+  const out: Partial<Record<ServerName, number>> = {};
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      const server = (Object.keys(SERVERS) as ServerName[]).find((name) => SERVERS[name] === comm);
+      if (server === undefined) continue;
+      // Fields after the parenthesised command: state is field 3, utime 14 and stime 15.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      out[server] = (out[server] ?? 0) + ticks / TICKS_PER_SECOND;
+    } catch {
+      // The process ended between listing and reading.
+    }
+  }
+  return out;
+}
+
+/** Microseconds of each server's CPU per event between two readings. */
+export function serverCpuMicrosPerEvent(
+  before: Partial<Record<ServerName, number>>,
+  after: Partial<Record<ServerName, number>>,
+  events: number,
+): Partial<Record<ServerName, number>> {
+  const out: Partial<Record<ServerName, number>> = {};
+  for (const name of Object.keys(SERVERS) as ServerName[]) {
+    const a = before[name];
+    const b = after[name];
+    if (a !== undefined && b !== undefined && events > 0) out[name] = ((b - a) * 1e6) / events;
+  }
+  return out;
+}
