@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { type ConsumerMessages, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
@@ -200,14 +200,21 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
         operators: engine.stats(),
       };
     };
+    /** The consume loop running now, if any. */
+    let consuming: ConsumerMessages | undefined;
     const statusTimer = setInterval(() => {
+      const watched = consuming;
       consumer
         .info(false)
         .then((info) => {
           lag = info.num_pending;
           ackPending = info.num_ack_pending;
         })
-        .catch(() => {});
+        .catch((error: unknown) => {
+          // A deleted consumer ends the loop now (it is recreated below); nats.js alone notices only
+          // after missed heartbeats, ~30 s.
+          if (watched !== undefined && watched === consuming && isConsumerGone(error)) watched.stop(error as Error);
+        });
       options.onStatus?.(status());
     }, options.statusIntervalMs ?? 1_000);
 
@@ -215,6 +222,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       for (;;) {
         // A missing consumer ends the loop (instead of waiting for it to reappear): it is recreated below.
         const messages = await consumer.consume({ max_messages: settings.pullBatch, abort_on_missing_resource: true });
+        consuming = messages;
         const onAbort = (): void => void messages.stop();
         options.signal.addEventListener('abort', onAbort, { once: true });
         if (options.signal.aborted) onAbort();
@@ -225,6 +233,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
           if (!isConsumerGone(error) || options.signal.aborted) throw error;
           outcome = 'gone';
         } finally {
+          consuming = undefined;
           options.signal.removeEventListener('abort', onAbort);
         }
         if (outcome === 'done' || options.signal.aborted) break;
