@@ -11,7 +11,7 @@ import type { PipelineStatus } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import type { PhaseNames } from './names.ts';
 import { RssSampler } from './rss.ts';
-import { type ServerName, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
+import { type ServerName, mainThreadCpuSeconds, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
 
 /** What the pipeline phase runs on: everything JSON, so it can be handed to a child process. */
 export interface PipelineThroughputJob {
@@ -39,6 +39,8 @@ export interface PipelineThroughputResult {
    * rate on a machine whose other core runs NATS and ClickHouse (and whatever else is running).
    */
   readonly cpuMicrosPerEvent: number;
+  /** The same for the main thread alone (it runs the operators; the pipeline's bottleneck), where /proc tells. */
+  readonly mainThreadCpuMicrosPerEvent: number | undefined;
   /** CPU of the local nats-server and ClickHouse per event over the same interval (see server-cpu.ts). */
   readonly serverCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
   readonly rowsWritten: number;
@@ -116,6 +118,7 @@ export async function measurePipelineThroughput(
   let started: number | undefined;
   let cpuAtStart = process.cpuUsage();
   let serversAtStart = serverCpuSeconds();
+  let mainAtStart = mainThreadCpuSeconds();
   let lastProgress = 0;
   rss.start();
   const results = await runPartitions(definition, {
@@ -128,6 +131,7 @@ export async function measurePipelineThroughput(
         started = performance.now();
         cpuAtStart = process.cpuUsage();
         serversAtStart = serverCpuSeconds();
+        mainAtStart = mainThreadCpuSeconds();
       }
     },
     onStatus: (status, target) => {
@@ -143,6 +147,7 @@ export async function measurePipelineThroughput(
   const ended = performance.now();
   const cpu = process.cpuUsage(cpuAtStart);
   const serversAtEnd = serverCpuSeconds();
+  const mainAtEnd = mainThreadCpuSeconds();
   rss.stop();
   if (job.cpuProf) {
     const { profile } = await session.post('Profiler.stop');
@@ -165,6 +170,8 @@ export async function measurePipelineThroughput(
     perSecond: sum((s) => s.eventsIn) / seconds,
     cpuMicrosPerEvent: (cpu.user + cpu.system) / sum((s) => s.eventsIn),
     serverCpuMicrosPerEvent: serverCpuMicrosPerEvent(serversAtStart, serversAtEnd, sum((s) => s.eventsIn)),
+    mainThreadCpuMicrosPerEvent:
+      mainAtStart === undefined || mainAtEnd === undefined ? undefined : ((mainAtEnd - mainAtStart) * 1e6) / sum((s) => s.eventsIn),
     rowsWritten: sum((s) => s.rowsWritten),
     deadLetters: sum((s) => s.deadLetters),
     lateEvents: sum((s) => s.lateEvents),

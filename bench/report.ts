@@ -27,6 +27,7 @@ export interface BenchDetails {
   rssQuartersMb: number[];
   /** CPU time per event of the pipeline's process, and of the local servers over the same phase. */
   cpuMicrosPerEvent: number;
+  mainThreadCpuMicrosPerEvent: number | undefined;
   serverCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
   latencyRate: number;
   latencyAchievedRate: number;
@@ -50,9 +51,10 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
     [
       'CPU per event (pipeline phase)',
       `${d.cpuMicrosPerEvent.toFixed(1)} µs`,
-      Object.entries(d.serverCpuMicrosPerEvent)
-        .map(([name, micros]) => `${name} ${micros.toFixed(1)} µs`)
-        .join(', '),
+      [
+        ...(d.mainThreadCpuMicrosPerEvent === undefined ? [] : [`main thread ${d.mainThreadCpuMicrosPerEvent.toFixed(1)} µs`]),
+        ...Object.entries(d.serverCpuMicrosPerEvent).map(([name, micros]) => `${name} ${micros.toFixed(1)} µs`),
+      ].join(', '),
     ],
     ['latency p50', `${int(s.p50_latency_ms)} ms`, `at ${int(d.latencyRate)} events/s offered (${int(d.latencyAchievedRate)} achieved), ${int(d.latencyEvents)} events`],
     ['latency p99', `${int(s.p99_latency_ms)} ms`, `max ${int(d.latencyMaxMs)} ms`],

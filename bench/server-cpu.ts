@@ -51,3 +51,18 @@ export function serverCpuMicrosPerEvent(
   }
   return out;
 }
+
+/**
+ * CPU seconds used so far by this process's main thread (the one running the operators), from
+ * /proc; undefined where there is none. `process.cpuUsage()` counts every thread, the insert
+ * thread's and V8's helpers' too.
+ */
+export function mainThreadCpuSeconds(): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}

@@ -141,6 +141,7 @@ async function main(): Promise<void> {
       lateEvents: pipeline.lateEvents,
       rssQuartersMb: pipeline.rssQuartersMb,
       cpuMicrosPerEvent: pipeline.cpuMicrosPerEvent,
+      mainThreadCpuMicrosPerEvent: pipeline.mainThreadCpuMicrosPerEvent,
       serverCpuMicrosPerEvent: pipeline.serverCpuMicrosPerEvent,
       latencyRate: latency.offeredRate,
       latencyAchievedRate: latency.achievedRate,
