@@ -18,9 +18,8 @@ import { type PipelineStatus, runPipeline } from '../core/runner.ts';
 import type { GeneratedMessage } from '../generator/messages.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
-import { expectedClickstream } from './support/expected-clickstream.ts';
 import { testId, waitFor } from './support/helpers.ts';
-import { asStored, readClickstream } from './support/read-clickstream.ts';
+import { expectClickstreamExact } from './support/read-clickstream.ts';
 
 const id = testId();
 const names = { name: `natsrestart_${id}`, stream: `NATSRESTART_${id}`, subjectPrefix: `natsrestart_${id}.events` };
@@ -110,12 +109,7 @@ describe('NATS restart', () => {
       controller.abort();
       const final = await run;
       expect(final.ackedSeq).toBe(end);
-      const chDb = createClickHouseClient(config.clickhouse, database);
-      try {
-        expect(await readClickstream(chDb, names.name)).toEqual(asStored(expectedClickstream(all)));
-      } finally {
-        await chDb.close();
-      }
+      await expectClickstreamExact(config.clickhouse, database, names.name, all);
     } finally {
       controller.abort();
       await run.catch(() => {});

@@ -12,9 +12,8 @@ import { configFromEnv } from '../core/config.ts';
 import { type PipelineStatus, runPipeline } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
-import { expectedClickstream } from './support/expected-clickstream.ts';
 import { dropTestResources, testId, waitFor } from './support/helpers.ts';
-import { asStored, readClickstream } from './support/read-clickstream.ts';
+import { expectClickstreamExact } from './support/read-clickstream.ts';
 import { TcpProxy } from './support/tcp-proxy.ts';
 
 const id = testId();
@@ -87,12 +86,7 @@ describe('ClickHouse outage', () => {
       await waitFor(() => (status?.ackedSeq ?? 0) >= end, 120_000, 'catching up after the outage');
       controller.abort();
       await run;
-      const chDb = createClickHouseClient(direct.clickhouse, database);
-      try {
-        expect(await readClickstream(chDb, names.name)).toEqual(asStored(expectedClickstream(all)));
-      } finally {
-        await chDb.close();
-      }
+      await expectClickstreamExact(direct.clickhouse, database, names.name, all);
     } finally {
       controller.abort();
       await run.catch(() => {});

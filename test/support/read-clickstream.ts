@@ -1,5 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ExpectedClickstream } from './expected-clickstream.ts';
+import { expect } from 'vitest';
+import { createClickHouseClient } from '../../core/clickhouse-client.ts';
+import type { RuntimeConfig } from '../../core/config.ts';
+import type { GeneratedMessage } from '../../generator/messages.ts';
+import { type ExpectedClickstream, expectedClickstream } from './expected-clickstream.ts';
 
 /**
  * Read what the clickstream pipeline wrote, in the shape of `ExpectedClickstream` (money rounded to
@@ -99,4 +103,19 @@ export function diffClickstream(expectedRaw: ExpectedClickstream, actual: Expect
   maps('revenue', expected.revenue, actual.revenue, (v) => ({ orders: v.orders, items: v.items, cents: Math.round(v.revenue * 100) }));
   maps('sessions', expected.sessions, actual.sessions, (v) => ({ events: v.events, pageViews: v.pageViews, converted: v.converted, cents: Math.round(v.revenue * 100) }));
   return diff;
+}
+
+/** Every table `pipeline` wrote in `database` equals the independent computation over `input`. */
+export async function expectClickstreamExact(
+  settings: RuntimeConfig['clickhouse'],
+  database: string,
+  pipeline: string,
+  input: readonly GeneratedMessage[],
+): Promise<void> {
+  const client = createClickHouseClient(settings, database);
+  try {
+    expect(await readClickstream(client, pipeline)).toEqual(asStored(expectedClickstream(input)));
+  } finally {
+    await client.close();
+  }
 }
