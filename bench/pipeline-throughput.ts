@@ -164,14 +164,14 @@ export async function measurePipelineThroughput(
   }
   const sum = (f: (s: PipelineStatus) => number): number => results.reduce((total, r) => total + f(r.status), 0);
   const seconds = (ended - started) / 1000;
+  const events = sum((s) => s.eventsIn);
   return {
-    events: sum((s) => s.eventsIn),
+    events,
     seconds,
-    perSecond: sum((s) => s.eventsIn) / seconds,
-    cpuMicrosPerEvent: (cpu.user + cpu.system) / sum((s) => s.eventsIn),
-    serverCpuMicrosPerEvent: serverCpuMicrosPerEvent(serversAtStart, serversAtEnd, sum((s) => s.eventsIn)),
-    mainThreadCpuMicrosPerEvent:
-      mainAtStart === undefined || mainAtEnd === undefined ? undefined : ((mainAtEnd - mainAtStart) * 1e6) / sum((s) => s.eventsIn),
+    perSecond: events / seconds,
+    cpuMicrosPerEvent: (cpu.user + cpu.system) / events,
+    serverCpuMicrosPerEvent: serverCpuMicrosPerEvent(serversAtStart, serversAtEnd, events),
+    mainThreadCpuMicrosPerEvent: mainAtStart === undefined || mainAtEnd === undefined ? undefined : ((mainAtEnd - mainAtStart) * 1e6) / events,
     rowsWritten: sum((s) => s.rowsWritten),
     deadLetters: sum((s) => s.deadLetters),
     lateEvents: sum((s) => s.lateEvents),

@@ -25,11 +25,7 @@ export function serverCpuSeconds(): Partial<Record<ServerName, number>> {
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       const server = (Object.keys(SERVERS) as ServerName[]).find((name) => SERVERS[name] === comm);
       if (server === undefined) continue;
-      // Fields after the parenthesised command: state is field 3, utime 14 and stime 15.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      out[server] = (out[server] ?? 0) + ticks / TICKS_PER_SECOND;
+      out[server] = (out[server] ?? 0) + cpuSecondsOf(`/proc/${pid}/stat`);
     } catch {
       // The process ended between listing and reading.
     }
@@ -54,15 +50,21 @@ export function serverCpuMicrosPerEvent(
 
 /**
  * CPU seconds used so far by this process's main thread (the one running the operators), from
- * /proc; undefined where there is none. `process.cpuUsage()` counts every thread, the insert
- * thread's and V8's helpers' too.
+ * /proc; undefined where there is none. `process.cpuUsage()` counts every thread, V8's GC helpers
+ * and libuv's pool too.
  */
 export function mainThreadCpuSeconds(): number | undefined {
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    return cpuSecondsOf(`/proc/self/task/${process.pid}/stat`);
   } catch {
     return undefined;
   }
+}
+
+/** User + system CPU seconds from a /proc `stat` file (of a process or a thread). */
+function cpuSecondsOf(statPath: string): number {
+  // Fields after the parenthesised command: state is field 3, utime 14 and stime 15.
+  const stat = readFileSync(statPath, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
