@@ -17,7 +17,7 @@ export interface CutWriterCounters {
 export interface CutWriterOptions {
   pipeline: string;
   stream: string;
-  /** The source partition this writer's rows come from (`rxa_partition`); 0 when unpartitioned. */
+  /** The source partition (`rxa_partition`) of the rows this writer encodes itself (late events, dead letters); 0 when unpartitioned. The engine encodes the cut rows. */
   partition: number;
   /** Aborting ends retries: the pending write rejects (nothing is acked, input is reprocessed later). */
   signal: AbortSignal;
@@ -56,15 +56,15 @@ export class CutWriter {
         this.counters.sinkRetries++;
         if (attempt === 1 || attempt % 10 === 0) options.log(`ClickHouse insert into ${table} failed (attempt ${attempt}), retrying in ${delay} ms: ${String(error)}`);
       },
-      onRejected: (table, row, reason) => this.rejected.push(rowDeadLetter(options.pipeline, options.stream, table, row, reason)),
+      onRejected: (table, line, reason) => this.rejected.push(rowDeadLetter(options.pipeline, options.stream, table, line, reason)),
     });
   }
 
   async write(cut: Cut): Promise<void> {
     const { pipeline, stream } = this.options;
     const writes: Promise<unknown>[] = [];
-    for (const [table, rows] of cut.rows) {
-      writes.push(this.writer.insert(table, rows).then((r) => (this.counters.rowsWritten += r.written)));
+    for (const batch of cut.rows.values()) {
+      writes.push(this.writer.write(batch).then((r) => (this.counters.rowsWritten += r.written)));
     }
     writes.push(this.writer.insert(lateEventsTable, cut.late.map((l) => lateRow(pipeline, l))));
     await Promise.all(writes);
@@ -94,8 +94,8 @@ function sourceDeadLetter(pipeline: string, stream: string, d: DeadLetterRecord)
   };
 }
 
-function rowDeadLetter(pipeline: string, stream: string, table: string, row: Readonly<Record<string, unknown>>, reason: string): DeadLetter {
-  const payload = JSON.stringify(row);
+/** A row ClickHouse rejected; the payload is its JSON line as sent. */
+function rowDeadLetter(pipeline: string, stream: string, table: string, payload: string, reason: string): DeadLetter {
   return {
     pipeline,
     stage: `clickhouse:${table}`,

@@ -2,6 +2,7 @@ import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
 import { type OperatorHandle, type OperatorScope, type SideOutput, runInScope } from '../operators/scope.ts';
 import { validate } from '../operators/validate.ts';
+import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
 import type { AnyTable } from '../sinks/clickhouse/table.ts';
 import type { BuildContext, PipelineDefinition, TableMap } from './pipeline.ts';
 
@@ -32,7 +33,8 @@ export interface LateRecord {
 
 /** Everything produced since the previous cut, plus (optionally) the state at this instant. */
 export interface Cut {
-  readonly rows: ReadonlyMap<AnyTable, Readonly<Record<string, unknown>>[]>;
+  /** Each table's rows, already encoded for the sink (see EncodedRows: they wait off V8's heap). */
+  readonly rows: ReadonlyMap<AnyTable, EncodedRows>;
   readonly deadLetters: readonly DeadLetterRecord[];
   readonly late: readonly LateRecord[];
   readonly snapshot: Record<string, unknown> | undefined;
@@ -53,7 +55,7 @@ export class PipelineEngine {
   private readonly holding: OperatorHandle[] = [];
   private readonly kindCounters = new Map<string, number>();
   private readonly subscriptions: Subscription[] = [];
-  private rows = new Map<AnyTable, Readonly<Record<string, unknown>>[]>();
+  private rows = new Map<AnyTable, EncodedRows>();
   private buffered = 0;
   private deadLetters: DeadLetterRecord[] = [];
   private late: LateRecord[] = [];
@@ -66,6 +68,8 @@ export class PipelineEngine {
     definition: PipelineDefinition,
     context: BuildContext,
     private readonly restored: Readonly<Record<string, unknown>> = {},
+    /** Written to every row's `rxa_partition`: the source partition this engine runs (see table.ts). */
+    rowPartition = 0,
   ) {
     const scope: OperatorScope = {
       register: (kind, id, handle) => this.register(kind, id, handle),
@@ -97,8 +101,7 @@ export class PipelineEngine {
       for (const [name, rows$] of wired) {
         const table = (definition.tables as TableMap)[name];
         if (!table) throw new Error(`pipeline ${definition.name}: build() returned output '${name}' but there is no such table`);
-        const buffer: Readonly<Record<string, unknown>>[] = [];
-        this.rows.set(table, buffer);
+        this.rows.set(table, EncodedRows.for(table, rowPartition));
         this.subscriptions.push(
           rows$.subscribe({
             next: (row) => {
@@ -171,7 +174,7 @@ export class PipelineEngine {
     if (this.pending() > 0) throw new Error('cut while async operators hold input; await idle() first');
     if (early) for (const handle of this.handles.values()) handle.flush?.();
     const rows = this.rows;
-    this.rows = new Map([...rows.keys()].map((table) => [table, []]));
+    this.rows = new Map([...rows].map(([table, batch]) => [table, batch.empty()]));
     this.buffered = 0;
     const cut: Cut = {
       rows,

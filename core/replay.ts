@@ -93,7 +93,7 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
     const live = await consumerInfo(jsm, stream, target.durable);
     const liveAckedSeq = live?.ack_floor.stream_seq ?? 0;
 
-    const engine = new PipelineEngine(definition, context, restored?.operators ?? {});
+    const engine = new PipelineEngine(definition, context, restored?.operators ?? {}, target.rowPartition);
     const writer = new CutWriter(connections.clickhouse, context.database, js, {
       pipeline: definition.name,
       stream,

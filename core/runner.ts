@@ -117,7 +117,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       throw new Error(`checkpoint of '${target.label}' is for stream '${checkpoint.stream}', not '${streamName}'; reset the pipeline`);
     }
     if (!checkpoint) await assertPartitionLayout(nc, options.config.checkpointBucket, definition, target);
-    const engine = new PipelineEngine(definition, context, checkpoint?.operators ?? {});
+    const engine = new PipelineEngine(definition, context, checkpoint?.operators ?? {}, target.rowPartition);
     const writer = new CutWriter(
       clickhouse,
       context.database,

@@ -117,7 +117,9 @@ export function createTableSql(table: AnyTable, database: string): string {
  * Generated once per table as one object literal: a row of the same shape every time, which
  * `JSON.stringify` serializes on its fast path, instead of a spread copy per row.
  */
-export function rowEncoder(table: AnyTable, partition = 0): (row: Readonly<Record<string, unknown>>) => Record<string, unknown> {
+export type RowEncoder = (row: Readonly<Record<string, unknown>>) => Record<string, unknown>;
+
+export function rowEncoder(table: AnyTable, partition = 0): RowEncoder {
   if (!Number.isInteger(partition)) throw new Error(`rowEncoder: partition must be an integer, got ${partition}`);
   const fields = Object.entries(table.columns).map(([name, type]) => {
     // Column names are SQL identifiers (checked by defineTable); JSON.stringify quotes them anyway.
@@ -126,5 +128,5 @@ export function rowEncoder(table: AnyTable, partition = 0): (row: Readonly<Recor
     return type === 'DateTime' ? `${key}: typeof ${value} === 'number' ? Math.floor(${value} / 1000) : ${value}` : `${key}: ${value}`;
   });
   const body = `return { ${JSON.stringify(PARTITION_COLUMN)}: ${partition}, ${fields.join(', ')} };`;
-  return new Function('row', body) as (row: Readonly<Record<string, unknown>>) => Record<string, unknown>;
+  return new Function('row', body) as RowEncoder;
 }

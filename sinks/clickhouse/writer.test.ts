@@ -26,15 +26,14 @@ afterAll(async () => {
 
 describe('ClickHouseWriter', () => {
   it('bisects a batch to dead-letter exactly the rows the server rejects', async () => {
-    const rejected: Array<{ row: unknown; reason: string }> = [];
-    const writer = new ClickHouseWriter(client, database, { onRejected: (_, row, reason) => rejected.push({ row, reason }) });
+    const rejected: Array<{ line: string; reason: string }> = [];
+    const writer = new ClickHouseWriter(client, database, { onRejected: (_, line, reason) => rejected.push({ line, reason }) });
     const rows = Array.from({ length: 100 }, (_, i) => ({ id: `r${i}`, n: i === 13 || i === 77 ? `bad-${i}` : i }));
     const result = await writer.insert(table, rows);
     expect(result).toEqual({ written: 98, rejected: 2 });
-    expect(rejected.map((r) => r.row)).toEqual([
-      { id: 'r13', n: 'bad-13' },
-      { id: 'r77', n: 'bad-77' },
-    ]);
+    // As sent: the JSON line, with the framework's rxa_partition.
+    expect(rejected.map((r) => r.line)).toEqual(['{"rxa_partition":0,"id":"r13","n":"bad-13"}', '{"rxa_partition":0,"id":"r77","n":"bad-77"}']);
+    expect(rejected[0]?.reason).toMatch(/bad-13|parse|Cannot/i);
     const [count] = await (await client.query({ query: `SELECT count() AS c FROM ${database}.numbers FINAL`, format: 'JSONEachRow' })).json<{ c: string | number }>();
     expect(Number(count?.c)).toBe(98);
   });

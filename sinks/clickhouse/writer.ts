@@ -1,10 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ClickHouseError } from '@clickhouse/client';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { quoteIdent } from '../../core/identifiers.ts';
-import { type AnyTable, rowEncoder } from './table.ts';
+import { EncodedRows } from './encoded-rows.ts';
+import type { AnyTable } from './table.ts';
 
 /**
- * Writes rows to ClickHouse with `INSERT INTO db.table FORMAT JSONEachRow`, one request per batch.
+ * Writes rows to ClickHouse with `INSERT INTO db.table FORMAT JSONEachRow`, one request per batch
+ * (an `EncodedRows`, whose bytes are the request body).
  *
  * - Transient failures (network, server overload, timeouts, missing table during a restart) are
  *   retried with exponential backoff, for as long as it takes: the caller does not ack the source
@@ -25,7 +29,8 @@ export interface WriterOptions {
   /** Stop retrying (the insert rejects with the last error) once this aborts. */
   signal?: AbortSignal;
   onRetry?: (table: string, error: unknown, attempt: number, delayMs: number) => void;
-  onRejected?: (table: string, row: Readonly<Record<string, unknown>>, reason: string) => void;
+  /** A row the server rejected, as its JSON line (what was sent), and the server's reason. */
+  onRejected?: (table: string, line: string, reason: string) => void;
 }
 
 export interface InsertResult {
@@ -67,56 +72,56 @@ export function clickHouseErrorCode(error: unknown): string | undefined {
 }
 
 export class ClickHouseWriter {
-  private readonly encoders = new WeakMap<AnyTable, (row: Readonly<Record<string, unknown>>) => Record<string, unknown>>();
-
   constructor(
     private readonly client: ClickHouseClient,
     private readonly database: string,
     private readonly options: WriterOptions = {},
   ) {}
 
-  async insert(table: AnyTable, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<InsertResult> {
-    if (rows.length === 0) return { written: 0, rejected: 0 };
-    let encode = this.encoders.get(table);
-    if (!encode) {
-      encode = rowEncoder(table, this.options.partition);
-      this.encoders.set(table, encode);
-    }
-    return this.insertOrBisect(table, rows, rows.map(encode));
+  /** Encode and write `rows` (see `write`). */
+  insert(table: AnyTable, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<InsertResult> {
+    const batch = EncodedRows.for(table, this.options.partition);
+    for (const row of rows) batch.push(row);
+    return this.write(batch);
   }
 
-  private async insertOrBisect(
-    table: AnyTable,
-    rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
-    encoded: Record<string, unknown>[],
-  ): Promise<InsertResult> {
+  /** Write a batch of encoded rows: retried while the failure is transient, bisected when the server rejects rows. */
+  write(batch: EncodedRows): Promise<InsertResult> {
+    if (batch.length === 0) return Promise.resolve({ written: 0, rejected: 0 });
+    return this.insertOrBisect(batch, 0, batch.length);
+  }
+
+  private async insertOrBisect(batch: EncodedRows, start: number, end: number): Promise<InsertResult> {
     try {
-      await this.insertWithRetry(table, encoded);
-      return { written: rows.length, rejected: 0 };
+      await this.insertWithRetry(batch, start, end);
+      return { written: end - start, rejected: 0 };
     } catch (error) {
       if (!isDataError(error)) throw error;
-      if (rows.length === 1) {
-        this.options.onRejected?.(table.name, rows[0]!, (error as Error).message);
+      if (end - start === 1) {
+        this.options.onRejected?.(batch.table.name, batch.line(start), (error as Error).message);
         return { written: 0, rejected: 1 };
       }
-      const mid = rows.length >>> 1;
-      const left = await this.insertOrBisect(table, rows.slice(0, mid), encoded.slice(0, mid));
-      const right = await this.insertOrBisect(table, rows.slice(mid), encoded.slice(mid));
+      const mid = (start + end) >>> 1;
+      const left = await this.insertOrBisect(batch, start, mid);
+      const right = await this.insertOrBisect(batch, mid, end);
       return { written: left.written + right.written, rejected: left.rejected + right.rejected };
     }
   }
 
-  private async insertWithRetry(table: AnyTable, values: Record<string, unknown>[]): Promise<void> {
+  private async insertWithRetry(batch: EncodedRows, start: number, end: number): Promise<void> {
     const { initialBackoffMs = 100, maxBackoffMs = 5_000, signal } = this.options;
-    const target = `${quoteIdent(this.database)}.${quoteIdent(table.name)}`;
+    const query = `INSERT INTO ${quoteIdent(this.database)}.${quoteIdent(batch.table.name)} FORMAT JSONEachRow`;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.client.insert({ table: target, values, format: 'JSONEachRow' });
+        // The batch's bytes are the body as they are (client.insert would JSON-encode row objects into one string).
+        const { stream } = await this.client.exec({ query, values: Readable.from(batch.slices(start, end)) });
+        stream.resume();
+        await finished(stream);
         return;
       } catch (error) {
         if (isDataError(error) || signal?.aborted) throw error;
         const delay = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(attempt - 1, 16));
-        this.options.onRetry?.(table.name, error, attempt, delay);
+        this.options.onRetry?.(batch.table.name, error, attempt, delay);
         await sleep(delay, signal);
       }
     }

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { EncodedRows } from './encoded-rows.ts';
+import { defineTable } from './table.ts';
+
+const table = defineTable('lines', { columns: { at: 'DateTime', text: 'String', n: 'UInt32' }, orderBy: ['at'] });
+
+/** Text of every UTF-8 length: ASCII, 2-byte, 3-byte, a surrogate pair (4 bytes), a lone surrogate (escaped by JSON.stringify). */
+function text(i: number): string {
+  return `${'x'.repeat(i % 97)}é€😀\ud800${i}`.repeat(1 + (i % 5));
+}
+
+describe('EncodedRows', () => {
+  it('holds each row as its JSONEachRow line, across many buffers, and gives any range back as body slices', () => {
+    const batch = EncodedRows.for(table, 3);
+    const rows = Array.from({ length: 5_000 }, (_, i) => ({ at: i * 1_000 + 999, text: text(i), n: i }));
+    for (const row of rows) batch.push(row);
+    const lines = rows.map((r) => JSON.stringify({ rxa_partition: 3, at: Math.floor(r.at / 1000), text: r.text, n: r.n }));
+
+    expect(batch.length).toBe(rows.length);
+    const body = Buffer.concat(batch.slices());
+    expect(body.length).toBe(batch.byteLength);
+    expect(body.toString('utf8')).toBe(lines.map((l) => `${l}\n`).join(''));
+    expect(batch.slices().length).toBeGreaterThan(2); // the rows did span several buffers
+    // Ranges that start and end inside buffers and across their boundaries.
+    for (const [start, end] of [[0, 1], [1, 2], [17, 2_345], [2_345, 5_000], [4_999, 5_000], [10, 10]] as const) {
+      expect(Buffer.concat(batch.slices(start, end)).toString('utf8'), `${start}..${end}`).toBe(lines.slice(start, end).map((l) => `${l}\n`).join(''));
+    }
+    expect(batch.line(0)).toBe(lines[0]);
+    expect(batch.line(4_321)).toBe(lines[4_321]);
+    expect(batch.decode()[7]).toEqual({ rxa_partition: 3, at: 7, text: text(7), n: 7 });
+  });
+
+  it('starts an empty batch of the same table and partition', () => {
+    const batch = EncodedRows.for(table, 2);
+    batch.push({ at: 0, text: 'a', n: 1 });
+    const next = batch.empty();
+    expect(next.length).toBe(0);
+    expect(next.slices()).toEqual([]);
+    next.push({ at: 5_000, text: 'b', n: 2 });
+    expect(next.decode()).toEqual([{ rxa_partition: 2, at: 5, text: 'b', n: 2 }]);
+    expect(batch.decode()).toEqual([{ rxa_partition: 2, at: 0, text: 'a', n: 1 }]);
+  });
+
+  it('takes a row longer than the largest buffer', () => {
+    const batch = EncodedRows.for(table);
+    const long = 'é'.repeat(1_500_000);
+    batch.push({ at: 0, text: 'short', n: 1 });
+    batch.push({ at: 0, text: long, n: 2 });
+    batch.push({ at: 0, text: 'after', n: 3 });
+    expect(batch.decode().map((r) => (r.text as string).length)).toEqual([5, long.length, 5]);
+  });
+});
