@@ -68,6 +68,8 @@ export class CutWriter {
     }
     writes.push(this.writer.insert(lateEventsTable, cut.late.map((l) => lateRow(pipeline, l))));
     await Promise.all(writes);
+    // Written, and no request reads them any more: their buffers are reused by later cuts.
+    for (const batch of cut.rows.values()) batch.release();
     const letters = cut.deadLetters.map((d) => sourceDeadLetter(pipeline, stream, d));
     letters.push(...this.rejected.splice(0));
     if (letters.length > 0) {

@@ -72,7 +72,10 @@ for (let i = 0; i < records.length; i++) {
     const cut = engine.cut(snapshot);
     if (cut.snapshot) snapshotBytes = JSON.stringify(cut.snapshot).length;
     if (snapshot) snapshotMs += performance.now() - t;
-    for (const table of cut.rows.values()) rows += table.length;
+    for (const table of cut.rows.values()) {
+      rows += table.length;
+      table.release();
+    }
   }
 }
 await engine.idle();

@@ -50,3 +50,21 @@ describe('EncodedRows', () => {
     expect(batch.decode().map((r) => (r.text as string).length)).toEqual([5, long.length, 5]);
   });
 });
+
+describe('EncodedRows.release', () => {
+  it('empties the batch and hands its buffers to later batches, which hold their own rows intact', () => {
+    const first = EncodedRows.for(table);
+    for (let i = 0; i < 2_000; i++) first.push({ at: 0, text: text(i), n: i });
+    const firstBuffers = first.slices();
+    first.release();
+    expect(first.length).toBe(0);
+    expect(first.slices()).toEqual([]);
+
+    const second = EncodedRows.for(table);
+    for (let i = 0; i < 2_000; i++) second.push({ at: 1_000, text: `second ${i}`, n: i });
+    // A released buffer was taken again (same memory), and the new rows are what it holds.
+    const reused = second.slices().some((slice) => firstBuffers.some((old) => old.buffer === slice.buffer));
+    expect(reused).toBe(true);
+    expect(second.decode().map((r) => r.text)).toEqual(Array.from({ length: 2_000 }, (_, i) => `second ${i}`));
+  });
+});

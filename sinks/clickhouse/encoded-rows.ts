@@ -1,9 +1,16 @@
 import { type AnyTable, type RowEncoder, rowEncoder } from './table.ts';
 
-/** First buffer of a batch; each next one is twice as large, up to `MAX_CHUNK`. */
-const MIN_CHUNK = 4_096;
-const MAX_CHUNK = 1_048_576;
+/** Rows are written into buffers of this size (a longer line gets a buffer of its own). */
+const CHUNK = 65_536;
+/** Released buffers kept for reuse, at most (32 MB). */
+const POOL_MAX = 512;
 const NEWLINE = 0x0a;
+
+/**
+ * Buffers of released batches, reused: memory fresh from the allocator costs a page fault per 4 KB
+ * on first write (measured here: 0.5 us per row for fresh 1 MB buffers, 0.08 us reused).
+ */
+const pool: Buffer[] = [];
 
 /**
  * Rows of one table as `JSONEachRow` lines, encoded when the row is produced and kept as UTF-8
@@ -88,6 +95,21 @@ export class EncodedRows {
     return Buffer.concat(this.slices(index, index + 1)).toString('utf8', 0, this.lineBytes(index) - 1);
   }
 
+  /**
+   * Hand the buffers back for reuse once the rows are written and nothing reads them any more
+   * (no request body in flight). The batch is empty afterwards.
+   */
+  release(): void {
+    for (const buffer of this.buffers) if (buffer.length === CHUNK && pool.length < POOL_MAX) pool.push(buffer);
+    this.buffers.length = 0;
+    this.starts.length = 0;
+    this.used.length = 0;
+    this.ends.length = 0;
+    this.current = undefined;
+    this.fill = 0;
+    this.size = 0;
+  }
+
   /** Every row as ClickHouse receives it (tests, debugging). */
   decode(): Record<string, unknown>[] {
     return Array.from({ length: this.length }, (_, i) => JSON.parse(this.line(i)) as Record<string, unknown>);
@@ -98,8 +120,7 @@ export class EncodedRows {
   }
 
   private grow(atLeast: number): Buffer {
-    const previous = this.current?.length ?? MIN_CHUNK / 2;
-    const buffer = Buffer.allocUnsafeSlow(Math.max(atLeast, Math.min(MAX_CHUNK, previous * 2)));
+    const buffer = atLeast > CHUNK ? Buffer.allocUnsafeSlow(atLeast) : (pool.pop() ?? Buffer.allocUnsafeSlow(CHUNK));
     this.buffers.push(buffer);
     this.starts.push(this.size);
     this.used.push(0);

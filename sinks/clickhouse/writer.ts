@@ -79,13 +79,18 @@ export class ClickHouseWriter {
   ) {}
 
   /** Encode and write `rows` (see `write`). */
-  insert(table: AnyTable, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<InsertResult> {
+  async insert(table: AnyTable, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Promise<InsertResult> {
     const batch = EncodedRows.for(table, this.options.partition);
     for (const row of rows) batch.push(row);
-    return this.write(batch);
+    const result = await this.write(batch);
+    batch.release();
+    return result;
   }
 
-  /** Write a batch of encoded rows: retried while the failure is transient, bisected when the server rejects rows. */
+  /**
+   * Write a batch of encoded rows: retried while the failure is transient, bisected when the
+   * server rejects rows. The caller owns the batch (and releases it once this resolves).
+   */
   write(batch: EncodedRows): Promise<InsertResult> {
     if (batch.length === 0) return Promise.resolve({ written: 0, rejected: 0 });
     return this.insertOrBisect(batch, 0, batch.length);
