@@ -12,6 +12,9 @@ const NEWLINE = 0x0a;
  */
 const pool: Buffer[] = [];
 
+/** Each table's generated row encoder, per partition (generated once, not per batch). */
+const encoders = new WeakMap<AnyTable, Map<number, RowEncoder>>();
+
 /**
  * Rows of one table as `JSONEachRow` lines, encoded when the row is produced and kept as UTF-8
  * bytes outside V8's heap until they are written.
@@ -20,8 +23,8 @@ const pool: Buffer[] = [];
  * or longer, which is long enough for V8 to move it (and its strings) into the old generation,
  * where it becomes garbage that only a full collection frees. At tens of thousands of rows per
  * second that garbage, and the one-string request body built from it, set the process's RSS. Here
- * a row's JSON string dies young; its bytes are freed with the batch, and the batch is the request
- * body as it is, with no copy.
+ * a row's JSON string dies young; its bytes go back to a pool once the batch is written (`release`),
+ * and the batch is the request body as it is, with no copy.
  *
  * Lines never span two buffers, so any range of rows is a list of buffer slices (the writer
  * bisects ranges to isolate rows the server rejects).
@@ -44,7 +47,11 @@ export class EncodedRows {
 
   /** An empty batch for `table`, its rows written with `rxa_partition` = `partition`. */
   static for(table: AnyTable, partition = 0): EncodedRows {
-    return new EncodedRows(table, rowEncoder(table, partition));
+    let byPartition = encoders.get(table);
+    if (!byPartition) encoders.set(table, (byPartition = new Map()));
+    let encode = byPartition.get(partition);
+    if (!encode) byPartition.set(partition, (encode = rowEncoder(table, partition)));
+    return new EncodedRows(table, encode);
   }
 
   /** An empty batch for the same table and partition. */
