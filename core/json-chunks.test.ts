@@ -21,6 +21,9 @@ describe('jsonChunks', () => {
       // Runs of flat elements (stringified together) broken by nested ones, longer than one run.
       Array.from({ length: 5_000 }, (_, i) => (i % 7 === 0 ? { n: i, s: 'x', u: undefined } : i % 11 === 0 ? [i, { i }] : i % 13 === 0 ? undefined : i)),
       [{ long: 'y'.repeat(300) }, { date: new Date(0) }, 'z'.repeat(300)],
+      // Short arrays of primitives count as flat (a session snapshot's [key, end] pairs); longer or nested ones do not.
+      Array.from({ length: 3_000 }, (_, i) => (i % 5 === 0 ? Array.from({ length: 17 }, (_, j) => j) : i % 9 === 0 ? [i, [i]] : [`k${i}`, i, undefined, null])),
+      [['x'.repeat(300), 1], [() => 1, Symbol('s')], []],
     ];
     for (const value of values) {
       for (const depth of [0, 1, 2, 10]) expect(await text(value, { depth })).toBe(JSON.stringify(value));

@@ -66,14 +66,24 @@ function* walk(value: unknown, depth: number): Generator<string> {
   yield '}';
 }
 
-/** A primitive, or a plain record of primitives: cheap and bounded to stringify. */
+/** Longest array that counts as a small record (e.g. a session snapshot's `[key, end]` pairs). */
+const SMALL_ARRAY = 16;
+
+/** A primitive, or a plain record or short array of primitives: cheap and bounded to stringify. */
 function isFlat(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return true;
-  if (Array.isArray(value) || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
-  for (const key in value) {
-    const v = (value as Record<string, unknown>)[key];
-    if (v !== null && typeof v === 'object') return false;
-    if (typeof v === 'string' && v.length > 256) return false;
+  if (Array.isArray(value)) {
+    if (value.length > SMALL_ARRAY) return false;
+    for (let i = 0; i < value.length; i++) if (!isSmallPrimitive(value[i])) return false;
+    return true;
   }
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  for (const key in value) if (!isSmallPrimitive((value as Record<string, unknown>)[key])) return false;
   return true;
+}
+
+function isSmallPrimitive(value: unknown): boolean {
+  if (value === null) return true;
+  if (typeof value === 'object') return false;
+  return typeof value !== 'string' || value.length <= 256;
 }
