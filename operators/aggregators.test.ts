@@ -122,6 +122,20 @@ describe('aggregators', () => {
     expect(() => agg.fromJSON({ n: 1 })).toThrow(/missing state for 'revenue'/);
   });
 
+  it('combine keeps member names that are not identifiers as own properties (generated record builder)', () => {
+    const agg = combine({ 'quote"and\\slash': count<Ev>(), ['__proto__']: sum((e: Ev) => e.price), 'new\nline': count<Ev>() } as Record<string, Aggregator<Ev, number, number>>);
+    const state = events.reduce((s, e) => agg.add(s, e), agg.init());
+    const result = agg.result(state);
+    expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
+    expect(Object.entries(result)).toEqual([
+      ['quote"and\\slash', 6],
+      ['__proto__', 12],
+      ['new\nline', 6],
+    ]);
+    const json = JSON.parse(JSON.stringify(agg.toJSON(state))) as unknown;
+    expect(agg.result(agg.fromJSON(json))).toEqual(result);
+  });
+
   it('AggregateResult maps a record of aggregators to their results', () => {
     type R = AggregateResult<{ a: Aggregator<Ev, number, number>; b: Aggregator<Ev, Set<string>, string[]> }>;
     expectTypeOf<R>().toEqualTypeOf<{ a: number; b: string[] }>();

@@ -244,6 +244,8 @@ export function combine<T, A extends Record<string, Aggregator<T, unknown, unkno
   // The state is an array in `names` order, not a record: indexed element access stays fast where
   // a record's keyed access by a variable name is a generic (megamorphic) lookup per member per event.
   type State = unknown[];
+  const results = recordBuilder(names, 'result');
+  const snapshots = recordBuilder(names, 'toJSON');
   return {
     init: () => {
       const state: State = new Array<unknown>(n);
@@ -261,19 +263,9 @@ export function combine<T, A extends Record<string, Aggregator<T, unknown, unkno
       for (let i = 0; i < n; i++) sa[i] = parts[i]!.merge(sa[i], sb[i]);
       return a;
     },
-    result: (state) => {
-      const s = state as State;
-      const out: Record<string, unknown> = {};
-      for (let i = 0; i < n; i++) out[names[i]!] = parts[i]!.result(s[i]);
-      return out as AggregateResult<A>;
-    },
+    result: (state) => results(state as State, parts) as AggregateResult<A>,
     // Checkpoints keep the record form: readable, and independent of member order.
-    toJSON: (state) => {
-      const s = state as State;
-      const out: Record<string, unknown> = {};
-      for (let i = 0; i < n; i++) out[names[i]!] = parts[i]!.toJSON(s[i]);
-      return out;
-    },
+    toJSON: (state) => snapshots(state as State, parts),
     fromJSON: (json) => {
       if (typeof json !== 'object' || json === null) throw new Error('combine: expected an object');
       const j = json as Record<string, unknown>;
@@ -286,6 +278,20 @@ export function combine<T, A extends Record<string, Aggregator<T, unknown, unkno
       return state as CombinedState<A>;
     },
   };
+}
+
+/**
+ * `(state, parts) => ({ name0: parts[0][method](state[0]), ... })`, generated once per `combine`:
+ * one object literal of a fixed shape, where a loop of stores keyed by a variable name is a
+ * generic lookup per member (a session snapshot took 1.1 µs per session that way).
+ */
+function recordBuilder(names: readonly string[], method: 'result' | 'toJSON'): (state: unknown[], parts: ReadonlyArray<Aggregator<unknown, unknown, unknown>>) => Record<string, unknown> {
+  const fields = names.map((name, i) => {
+    // A literal's `"__proto__": v` would set the prototype; the computed form defines the property.
+    const key = name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name);
+    return `${key}: parts[${i}].${method}(state[${i}])`;
+  });
+  return new Function('state', 'parts', `return { ${fields.join(', ')} };`) as (state: unknown[], parts: ReadonlyArray<Aggregator<unknown, unknown, unknown>>) => Record<string, unknown>;
 }
 
 function expectNumber(name: string, json: unknown): number {
