@@ -54,3 +54,30 @@ describe('PipelineEngine.cut', () => {
     expect(engine.cut(false, true).rows.get(views)?.length).toBe(0);
   });
 });
+
+describe('PipelineEngine rows', () => {
+  it('dead-letters a row that cannot be encoded as JSON, with its source, and keeps the others', () => {
+    const numbers = defineTable('numbers', { columns: { page: 'String', n: 'UInt64' }, orderBy: ['page'] });
+    const engine = new PipelineEngine(
+      definePipeline({
+        name: 'engine_rows_test',
+        source: { stream: 'ENGINE_ROWS_TEST', subjects: ['engine.rows.>'] },
+        schema: Click,
+        tables: { numbers },
+        // A BigInt slips through the row type by a cast: JSON.stringify throws on it.
+        build: (clicks) => ({ numbers: clicks.pipe(map((c) => ({ page: c.page, n: (c.page === '/big' ? 1n : 1) as unknown as number }))) }),
+      }),
+      context,
+    );
+    const big = record('/big', 1_000);
+    engine.push(record('/a', 1_000));
+    engine.push(big);
+    engine.push(record('/b', 2_000));
+    const cut = engine.cut(false);
+    expect(cut.rows.get(numbers)?.decode().map((r) => r.page)).toEqual(['/a', '/b']);
+    expect(cut.deadLetters).toHaveLength(1);
+    expect(cut.deadLetters[0]).toMatchObject({ stage: 'clickhouse:numbers', origin: big });
+    expect(cut.deadLetters[0]?.reason).toMatch(/row cannot be encoded: TypeError.*BigInt/);
+    expect(cut.deadLetters[0]?.payload).toContain('1n');
+  });
+});

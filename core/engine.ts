@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
 import { type OperatorHandle, type OperatorScope, type SideOutput, runInScope } from '../operators/scope.ts';
@@ -105,7 +106,13 @@ export class PipelineEngine {
         this.subscriptions.push(
           rows$.subscribe({
             next: (row) => {
-              this.rows.get(table)!.push(row);
+              try {
+                this.rows.get(table)!.push(row);
+              } catch (error) {
+                // A row JSON cannot hold (a BigInt, a cycle): dead-lettered with its source, never thrown into RxJS.
+                this.deadLetters.push({ stage: `clickhouse:${table.name}`, reason: `row cannot be encoded: ${String(error)}`, payload: inspect(row, { depth: 4 }), origin: this.current });
+                return;
+              }
               this.buffered++;
             },
             error: (error: unknown) => {
