@@ -31,8 +31,9 @@ export interface CutWriterOptions {
 
 /**
  * Writes one cut: every table's rows, late events, and dead letters (JetStream DLQ stream first,
- * then the rxa_dead_letters table). Rows ClickHouse rejects become dead letters too.
- * Resolves only when all of it is durable; that is what allows the caller to checkpoint and ack.
+ * then the rxa_dead_letters table), the rows and the input's dead letters at once. Rows ClickHouse
+ * rejects become dead letters too, once the inserts are done. Resolves only when all of it is
+ * durable; that is what allows the caller to checkpoint and ack.
  */
 export class CutWriter {
   readonly counters: CutWriterCounters;
@@ -67,19 +68,27 @@ export class CutWriter {
       writes.push(this.writer.write(batch).then((r) => (this.counters.rowsWritten += r.written)));
     }
     writes.push(this.writer.insert(lateEventsTable, cut.late.map((l) => lateRow(pipeline, l))));
+    // The input's dead letters alongside the rows, not after them: one after the other, they made
+    // a cut's write twice as long (measured at 20k events/s: 0.3-0.7 s each).
+    const letters = cut.deadLetters.map((d) => sourceDeadLetter(pipeline, stream, d));
+    writes.push(this.writeDeadLetters(letters));
     await Promise.all(writes);
     // Written, and no request reads them any more: their buffers are reused by later cuts.
     for (const batch of cut.rows.values()) batch.release();
-    const letters = cut.deadLetters.map((d) => sourceDeadLetter(pipeline, stream, d));
-    letters.push(...this.rejected.splice(0));
-    if (letters.length > 0) {
-      const publish = this.options.publishDeadLetter;
-      const toStream = publish ? letters.filter((l) => l.source.seq === 0 || publish(l.source.seq)) : letters;
-      await retry(() => this.publisher.publish(toStream), this.options.signal, this.options.log);
-      await this.writer.insert(deadLettersTable, letters.map(deadLetterRow));
-    }
-    this.counters.deadLetters += letters.length;
+    // Rows ClickHouse rejected, known once the inserts are done.
+    const rejected = this.rejected.splice(0);
+    await this.writeDeadLetters(rejected);
+    this.counters.deadLetters += letters.length + rejected.length;
     this.counters.lateEvents += cut.late.length;
+  }
+
+  /** The JetStream DLQ stream first, then the rxa_dead_letters table. */
+  private async writeDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    const publish = this.options.publishDeadLetter;
+    const toStream = publish ? letters.filter((l) => l.source.seq === 0 || publish(l.source.seq)) : letters;
+    await retry(() => this.publisher.publish(toStream), this.options.signal, this.options.log);
+    await this.writer.insert(deadLettersTable, letters.map(deadLetterRow));
   }
 }
 
