@@ -14,10 +14,10 @@ import { configFromEnv } from '../core/config.ts';
 import { definePipeline } from '../core/pipeline.ts';
 import { type PipelineStatus, runPipeline } from '../core/runner.ts';
 import { enrich } from '../operators/enrich.ts';
-import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
 import { DEAD_LETTER_STREAM } from '../sinks/dead-letter.ts';
 import { dropTestResources, testId, waitFor } from './support/helpers.ts';
+import { startClickstream } from './support/watched-runner.ts';
 
 const id = testId();
 const database = `rxa_bad_${id}`;
@@ -88,16 +88,9 @@ describe('bad input in the clickstream pipeline', () => {
     for (const c of validationCases) seqs.set(c.kind, (await js.publish(`${names.subjectPrefix}.0`, c.payload)).seq);
     await js.publish(`${names.subjectPrefix}.0`, json(unicode));
     const last = (await js.publish(`${names.subjectPrefix}.0`, json(valid()))).seq;
-    const controller = new AbortController();
-    const run = runPipeline(createClickstreamPipeline({ ...names, settings: { flushIntervalMs: 100, checkpointIntervalMs: 200 } }), {
-      config,
-      signal: controller.signal,
-      statusIntervalMs: 100,
-      onStatus: (s) => (status = s),
-    });
-    await waitFor(() => (status?.ackedSeq ?? 0) >= last, 30_000, 'the pipeline to process every message');
-    controller.abort();
-    status = await run;
+    const runner = startClickstream(names, { flushIntervalMs: 100, checkpointIntervalMs: 200 }, config);
+    await waitFor(() => (runner.status()?.ackedSeq ?? 0) >= last, 30_000, 'the pipeline to process every message');
+    status = await runner.stop();
   }, 60_000);
 
   for (const c of validationCases) {

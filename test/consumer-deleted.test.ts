@@ -9,11 +9,10 @@ import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
-import { type PipelineStatus, runPipeline } from '../core/runner.ts';
-import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { dropTestResources, testId, waitFor } from './support/helpers.ts';
 import { expectClickstreamExact } from './support/read-clickstream.ts';
+import { startClickstream } from './support/watched-runner.ts';
 
 const id = testId();
 const names = { name: `consumergone_${id}`, stream: `CONSUMERGONE_${id}`, subjectPrefix: `consumergone_${id}.events` };
@@ -39,32 +38,22 @@ describe('consumer deleted while running', () => {
     const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
     const all = clickstreamInput({ count: 20_000, seed: 5 });
     const firstEnd = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(0, 10_000))).lastSeq;
-    const controller = new AbortController();
     const logs: string[] = [];
-    let status: PipelineStatus | undefined;
-    const run = runPipeline(createClickstreamPipeline({ ...names, settings: { flushIntervalMs: 200, checkpointIntervalMs: 300 } }), {
-      config,
-      signal: controller.signal,
-      statusIntervalMs: 100,
-      onStatus: (s) => (status = s),
-      onLog: (m) => logs.push(m),
-    });
+    const runner = startClickstream(names, { flushIntervalMs: 200, checkpointIntervalMs: 300 }, config, (m) => logs.push(m));
     try {
-      await waitFor(() => (status?.eventsIn ?? 0) > 0, 30_000, 'the pipeline to start consuming');
+      await waitFor(() => (runner.status()?.eventsIn ?? 0) > 0, 30_000, 'the pipeline to start consuming');
       const jsm = await jetstreamManager(nc);
       await jsm.consumers.delete(names.stream, names.name);
       const end = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(10_000))).lastSeq;
       expect(end).toBeGreaterThan(firstEnd);
       // The status poll notices the deletion within a status interval (nats.js alone: missed heartbeats, ~30 s).
-      await waitFor(() => (status?.ackedSeq ?? 0) >= end, 20_000, 'the pipeline to recreate its consumer and process everything');
-      controller.abort();
-      const final = await run;
+      await waitFor(() => (runner.status()?.ackedSeq ?? 0) >= end, 20_000, 'the pipeline to recreate its consumer and process everything');
+      const final = await runner.stop();
       expect(final.ackedSeq).toBe(end);
       expect(logs.some((m) => m.startsWith('the consumer is gone'))).toBe(true);
       await expectClickstreamExact(config.clickhouse, database, names.name, all);
     } finally {
-      controller.abort();
-      await run.catch(() => {});
+      await runner.dispose();
     }
   }, 120_000);
 });

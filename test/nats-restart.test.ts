@@ -14,12 +14,11 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
-import { type PipelineStatus, runPipeline } from '../core/runner.ts';
 import type { GeneratedMessage } from '../generator/messages.ts';
-import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { testId, waitFor } from './support/helpers.ts';
 import { expectClickstreamExact } from './support/read-clickstream.ts';
+import { startClickstream } from './support/watched-runner.ts';
 
 const id = testId();
 const names = { name: `natsrestart_${id}`, stream: `NATSRESTART_${id}`, subjectPrefix: `natsrestart_${id}.events` };
@@ -89,30 +88,20 @@ describe('NATS restart', () => {
       }
     };
     const firstEnd = await publish(all.slice(0, 15_000));
-    const controller = new AbortController();
-    let status: PipelineStatus | undefined;
-    const run = runPipeline(createClickstreamPipeline({ ...names, settings: { flushIntervalMs: 200, checkpointIntervalMs: 300 } }), {
-      config,
-      signal: controller.signal,
-      statusIntervalMs: 100,
-      onStatus: (s) => (status = s),
-      onLog: (m) => console.log(m),
-    });
+    const runner = startClickstream(names, { flushIntervalMs: 200, checkpointIntervalMs: 300 }, config, (m) => console.log(m));
     try {
-      await waitFor(() => (status?.eventsIn ?? 0) > 0, 30_000, 'the pipeline to start consuming');
+      await waitFor(() => (runner.status()?.eventsIn ?? 0) > 0, 30_000, 'the pipeline to start consuming');
       await stopNats();
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       await startNats();
       const end = await publish(all.slice(15_000));
       expect(end).toBeGreaterThan(firstEnd);
-      await waitFor(() => (status?.ackedSeq ?? 0) >= end, 120_000, 'the pipeline to resume and process everything');
-      controller.abort();
-      const final = await run;
+      await waitFor(() => (runner.status()?.ackedSeq ?? 0) >= end, 120_000, 'the pipeline to resume and process everything');
+      const final = await runner.stop();
       expect(final.ackedSeq).toBe(end);
       await expectClickstreamExact(config.clickhouse, database, names.name, all);
     } finally {
-      controller.abort();
-      await run.catch(() => {});
+      await runner.dispose();
     }
   }, 240_000);
 });

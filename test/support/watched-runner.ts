@@ -1,0 +1,42 @@
+import type { RuntimeConfig } from '../../core/config.ts';
+import type { PipelineSettingsInput } from '../../core/pipeline.ts';
+import { type PipelineStatus, runPipeline } from '../../core/runner.ts';
+import { type ClickstreamOptions, createClickstreamPipeline } from '../../pipelines/clickstream.ts';
+
+/** A clickstream pipeline running in the test process, its status polled every 100 ms. */
+export interface WatchedRunner {
+  /** The last status the runner reported, if any yet. */
+  status(): PipelineStatus | undefined;
+  /** Shut down gracefully; resolves with the final status (rejects if the run failed). */
+  stop(): Promise<PipelineStatus>;
+  /** Shut down and wait, whatever the outcome: for `finally` blocks. */
+  dispose(): Promise<void>;
+}
+
+export function startClickstream(
+  names: Pick<ClickstreamOptions, 'name' | 'stream' | 'subjectPrefix'>,
+  settings: PipelineSettingsInput,
+  config: RuntimeConfig,
+  onLog?: (message: string) => void,
+): WatchedRunner {
+  const controller = new AbortController();
+  let status: PipelineStatus | undefined;
+  const run = runPipeline(createClickstreamPipeline({ ...names, settings }), {
+    config,
+    signal: controller.signal,
+    statusIntervalMs: 100,
+    onStatus: (s) => (status = s),
+    ...(onLog ? { onLog } : {}),
+  });
+  return {
+    status: () => status,
+    stop: () => {
+      controller.abort();
+      return run;
+    },
+    dispose: async () => {
+      controller.abort();
+      await run.catch(() => {});
+    },
+  };
+}
