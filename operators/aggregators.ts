@@ -7,7 +7,7 @@
  */
 import { fingerprint } from './fingerprint-map.ts';
 import { FingerprintSet } from './fingerprint-set.ts';
-import { fromBase64, toBase64, uint32s } from './typed-base64.ts';
+import { Base64Array, fromBase64, uint32s } from './typed-base64.ts';
 
 export interface Aggregator<T, S, R> {
   /** A fresh, empty state. */
@@ -131,7 +131,7 @@ export function distinct<T>(value: (event: T) => string | number | undefined): A
       return a;
     },
     result: (set) => set.size,
-    toJSON: (set) => ({ fingerprints: toBase64(set.toPairs()) }),
+    toJSON: (set) => ({ fingerprints: new Base64Array(set.toPairs()) }),
     fromJSON: (json) => {
       if (typeof json === 'object' && json !== null && typeof (json as { fingerprints?: unknown }).fingerprints === 'string') {
         const pairs = fromBase64((json as { fingerprints: string }).fingerprints, uint32s, 4, 'distinct: truncated fingerprints');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
-import { from, take, toArray } from 'rxjs';
+import { Subject, from, take, toArray } from 'rxjs';
 import { dedupe } from './dedupe.ts';
 import type { DedupeOptions, DedupeSnapshot } from './dedupe.ts';
 import { runInScope } from './scope.ts';
@@ -110,7 +110,7 @@ describe('dedupe', () => {
       { id: 'a', t: 3 },
       { id: 'b', t: 6 },
     ]);
-    const snapshot = scope.handle('dedupe#0').snapshot?.() as DedupeSnapshot;
+    const snapshot = serialized(scope);
     expect(snapshot.maxTime).toBe(6);
     const times = new Float64Array(new Uint8Array(Buffer.from(snapshot.times, 'base64')).buffer);
     expect([...times]).toEqual([5, 3]);
@@ -135,7 +135,21 @@ describe('dedupe', () => {
     expect(out).toHaveLength(50_000);
     const stats = scope.handle('dedupe#0').stats?.();
     expect(stats?.['keys']).toBe(101);
-    expect(Buffer.from((scope.handle('dedupe#0').snapshot?.() as DedupeSnapshot).times, 'base64')).toHaveLength(101 * 8);
+    expect(Buffer.from(serialized(scope).times, 'base64')).toHaveLength(101 * 8);
+  });
+
+  it('serializes a snapshot as it was when taken, not as the state is when it is serialized', () => {
+    // The runner serializes a snapshot after its cut, while events keep arriving.
+    const scope = new FakeScope();
+    const source = new Subject<Ev>();
+    runInScope(scope, () => source.pipe(dedupe(opts())).subscribe());
+    source.next({ id: 'a', t: 1 });
+    const taken = scope.handle('dedupe#0').snapshot?.();
+    source.next({ id: 'b', t: 2 });
+    source.next({ id: 'c', t: 30 }); // expires a and b
+    const snapshot = JSON.parse(JSON.stringify(taken)) as DedupeSnapshot;
+    expect(snapshot.maxTime).toBe(1);
+    expect([...new Float64Array(new Uint8Array(Buffer.from(snapshot.times, 'base64')).buffer)]).toEqual([1]);
   });
 
   it('rejects a malformed snapshot and invalid options', () => {
@@ -192,3 +206,8 @@ describe('dedupe', () => {
     expect(error).toEqual(new Error('no key'));
   });
 });
+
+/** A snapshot as a checkpoint stores it: serialized to JSON and parsed back. */
+function serialized(scope: FakeScope): DedupeSnapshot {
+  return JSON.parse(JSON.stringify(scope.handle('dedupe#0').snapshot?.())) as DedupeSnapshot;
+}

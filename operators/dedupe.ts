@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { FingerprintMap, fingerprint } from './fingerprint-map.ts';
-import { float64s, fromBase64, toBase64, uint32s } from './typed-base64.ts';
+import { Base64Array, float64s, fromBase64, uint32s } from './typed-base64.ts';
 import { currentScope } from './scope.ts';
 
 export interface DedupeOptions<T> {
@@ -32,6 +32,9 @@ export interface DedupeSnapshot {
   readonly lo: string;
   readonly times: string;
 }
+
+/** A snapshot as taken: its arrays become base64 text when it is serialized. */
+type TakenSnapshot = { readonly [K in keyof DedupeSnapshot]: DedupeSnapshot[K] extends string ? Base64Array : DedupeSnapshot[K] };
 
 interface ResolvedDedupeOptions<T> {
   readonly key: (event: T) => string;
@@ -153,7 +156,7 @@ class KeyQueue {
     return emit;
   }
 
-  snapshot(): DedupeSnapshot {
+  snapshot(): TakenSnapshot {
     const live = this.seqOf.size;
     const hi = new Uint32Array(live);
     const lo = new Uint32Array(live);
@@ -167,7 +170,7 @@ class KeyQueue {
       times[n] = t;
       n++;
     }
-    return { maxTime: this.maxTime === -Infinity ? null : this.maxTime, hi: toBase64(hi), lo: toBase64(lo), times: toBase64(times) };
+    return { maxTime: this.maxTime === -Infinity ? null : this.maxTime, hi: new Base64Array(hi), lo: new Base64Array(lo), times: new Base64Array(times) };
   }
 
   restore(value: unknown): void {
