@@ -3,10 +3,10 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { RuntimeConfig } from '../core/config.ts';
 import { quoteIdent } from '../core/identifiers.ts';
-import { runPipeline } from '../core/runner.ts';
-import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
 import { ensureStream } from '../sources/streams.ts';
+import { BenchChild } from './child.ts';
+import type { LivePipelineJob } from './live-pipeline-process.ts';
 import type { PhaseNames } from './names.ts';
 import { PARTITIONS } from './publish-bulk.ts';
 import { percentile } from './percentile.ts';
@@ -32,11 +32,14 @@ export interface LatencyResult {
 
 /** Users for the live phase: enough for lifelike visits, small enough to build in under a second. */
 const LIVE_USERS = 200_000;
+const CHILD_ENTRY = new URL('./live-pipeline-process.ts', import.meta.url);
+
 /** How long rows may take to show up after the last publish before the phase fails. */
 const DRAIN_TIMEOUT_MS = 60_000;
 
 /**
- * Publish → visible latency at a fixed offered rate, with the pipeline running live.
+ * Publish → visible latency at a fixed offered rate, with the pipeline running live in a process
+ * of its own.
  *
  * A worker thread publishes paced at `rate` (event time ≈ publish time) and records the send time
  * of every event that becomes a `clickstream_events` row, in publish (= stream) order. Rows are
@@ -54,22 +57,21 @@ export async function measureLatency(
 ): Promise<LatencyResult> {
   const { rate, seconds, pollMs = 50 } = options;
   await ensureStream(jsm, { name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
-  const definition = createClickstreamPipeline({ name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix });
-  const controller = new AbortController();
+  // The pipeline in a process of its own, as `rxa run` runs it: on this thread, a busy pipeline
+  // would delay the polls' responses and so inflate the very latency being measured.
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
-  const pipeline = runPipeline(definition, {
-    config,
-    signal: controller.signal,
-    onLog: (message) => {
-      if (/checkpoint/.test(message)) markReady();
+  const pipeline = new BenchChild(CHILD_ENTRY, { config, names } satisfies LivePipelineJob, {
+    onLine: (line) => {
+      if (line === 'ready') markReady();
     },
   });
   // A pipeline failure must not leave this phase waiting forever.
-  const failed = pipeline.then(
-    () => Promise.reject(new Error('latency: the pipeline stopped early')),
-    (error: unknown) => Promise.reject(error),
-  );
+  let stopping = false;
+  const failed = pipeline.exited.then(async () => {
+    if (!stopping) await pipeline.succeeded('latency phase pipeline');
+    throw new Error('latency: the pipeline stopped early');
+  });
   failed.catch(() => {});
   await Promise.race([ready, failed]);
 
@@ -117,8 +119,9 @@ export async function measureLatency(
   polling.catch(() => {}); // awaited below; this only keeps an early failure from being unhandled
   published = await Promise.race([publisher, failed]);
   await Promise.race([polling, failed]);
-  controller.abort();
-  await pipeline;
+  stopping = true;
+  pipeline.stop();
+  await pipeline.succeeded('latency phase pipeline');
 
   const rows = published.rows;
   const latencies = new Float64Array(rows);

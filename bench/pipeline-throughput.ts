@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { createInterface } from 'node:readline';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { RuntimeConfig } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
@@ -9,6 +7,7 @@ import { runTarget } from '../core/partitions.ts';
 import { runPartitions } from '../core/run-partitions.ts';
 import type { PipelineStatus } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { BenchChild } from './child.ts';
 import type { PhaseNames } from './names.ts';
 import { RssSampler } from './rss.ts';
 import { type ServerName, mainThreadCpuSeconds, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
@@ -57,25 +56,11 @@ export interface PipelineThroughputResult {
 
 const CHILD_ENTRY = new URL('./pipeline-process.ts', import.meta.url);
 
-/**
- * The pipeline phase in a process of its own, as `rxa run` runs a pipeline: its RSS is the
- * pipeline's, not the benchmark's (whose publisher and raw phases leave their own memory behind),
- * and it has its event loop to itself. Progress lines of the child go to `onProgress`.
- */
+/** The pipeline phase in a process of its own (see BenchChild). Progress lines of the child go to `onProgress`. */
 export async function pipelineThroughput(job: PipelineThroughputJob, onProgress: (line: string) => void): Promise<PipelineThroughputResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD_ENTRY.pathname, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const errors: string[] = [];
-  createInterface({ input: child.stderr }).on('line', (line) => {
-    if (line.startsWith('progress ')) onProgress(line.slice('progress '.length));
-    else if (line.trim() !== '') errors.push(line);
-  });
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (exitCode) => resolve(exitCode));
-  });
-  if (code !== 0) throw new Error(`pipeline phase exited with ${code}:\n${errors.slice(-20).join('\n')}`);
+  const child = new BenchChild(CHILD_ENTRY, job, { onLine: (line) => (output += line), onProgress });
+  await child.succeeded('pipeline phase');
   return JSON.parse(output) as PipelineThroughputResult;
 }
 

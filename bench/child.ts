@@ -1,0 +1,42 @@
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * A benchmark phase's pipeline in a process of its own, as `rxa run` runs one: its RSS and its
+ * event loop are the pipeline's alone, not shared with the benchmark's publisher, poller or raw phases.
+ * The child gets `job` as JSON in argv[2]; its stdout lines go to `onLine`, and stderr lines
+ * starting with `progress ` to `onProgress` (the rest is kept for the error if it fails).
+ */
+export class BenchChild {
+  private readonly child: ChildProcessByStdio<null, Readable, Readable>;
+  private readonly errors: string[] = [];
+  /** Resolves with the exit code; rejects if the process could not start. */
+  readonly exited: Promise<number | null>;
+
+  constructor(entry: URL, job: unknown, handlers: { onLine: (line: string) => void; onProgress?: (line: string) => void }) {
+    // tsx registers its loader for the child as it does for `npm run bench`.
+    this.child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(entry), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    createInterface({ input: this.child.stdout }).on('line', handlers.onLine);
+    createInterface({ input: this.child.stderr }).on('line', (line) => {
+      if (line.startsWith('progress ')) handlers.onProgress?.(line.slice('progress '.length));
+      else if (line.trim() !== '') this.errors.push(line);
+    });
+    this.exited = new Promise((resolve, reject) => {
+      this.child.once('error', reject);
+      this.child.once('exit', (code) => resolve(code));
+    });
+  }
+
+  /** Ask for a graceful stop (the pipeline writes its last cut, checkpoints and acks). */
+  stop(): void {
+    this.child.kill('SIGTERM');
+  }
+
+  /** Resolves once the process exited with 0; otherwise rejects with the end of its stderr. */
+  async succeeded(what: string): Promise<void> {
+    const code = await this.exited;
+    if (code !== 0) throw new Error(`${what} exited with ${code}:\n${this.errors.slice(-20).join('\n')}`);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Child process of the latency phase (see `measureLatency`): runs the clickstream pipeline live on
+ * the job's stream until SIGTERM, then stops gracefully. Prints `ready` on stdout once its consumer
+ * is open, and the final status as one JSON line on stdout when it has stopped.
+ */
+import type { RuntimeConfig } from '../core/config.ts';
+import { runPipeline } from '../core/runner.ts';
+import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import type { PhaseNames } from './names.ts';
+
+export interface LivePipelineJob {
+  readonly config: RuntimeConfig;
+  readonly names: PhaseNames;
+}
+
+const { config, names } = JSON.parse(process.argv[2] ?? '') as LivePipelineJob;
+const controller = new AbortController();
+process.once('SIGTERM', () => controller.abort());
+let ready = false;
+const status = await runPipeline(createClickstreamPipeline({ name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix }), {
+  config,
+  signal: controller.signal,
+  onLog: (message) => {
+    // Logged right before the first pull ('no checkpoint: ...' or 'restored checkpoint ...').
+    if (!ready && /checkpoint/.test(message)) {
+      ready = true;
+      process.stdout.write('ready\n');
+    }
+  },
+});
+process.stdout.write(`${JSON.stringify(status)}\n`);
