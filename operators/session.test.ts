@@ -142,6 +142,17 @@ describe('session', () => {
     expect(restored.log).toEqual(whole.log.slice(1));
   });
 
+  it('ranks a key that returns after its session was purged as a new key, also after a restore', () => {
+    const steps: Array<Step<Ev>> = [
+      step(0, 'a'), // [0, 10)
+      step(11, 'b'), // watermark 11: a's [0, 10) purged (a stays known for its purged end); b [11, 21)
+      step(11, 'a'), // a again: [11, 21), ending with b's
+      step(40, 'c'), // both fire: equal ends, so first-seen order, and a counts as seen after b
+    ];
+    const whole = expectRestoreEquivalence(() => counting(), 's', steps, [1, 2, 3], (x, y) => expect(x).toEqual(y));
+    expect(whole.out).toEqual([w('a', 0, 10, 1, true), w('b', 11, 21, 1, true), w('a', 11, 21, 1, true), w('c', 40, 50, 1, true)]);
+  });
+
   it('emits only final sessions by default: flush() is not offered to the runner', () => {
     const { out, scope } = drive(counting(), 's', [step(0), 'flush', step(5), 'flush', step(30)]);
     expect(scope.handle('s').flush).toBeUndefined();

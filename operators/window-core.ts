@@ -211,10 +211,22 @@ const LATE = 2;
 
 interface KeyState<K, S> {
   readonly key: K;
-  /** First-seen order among keys with live windows; ties between equal window ends are broken by it. */
-  readonly rank: number;
+  /**
+   * First-seen order among keys with live windows; ties between equal window ends are broken by it.
+   * A session key kept only for `closedUntil` takes a new rank when it opens a window again, as a
+   * key seen for the first time would.
+   */
+  rank: number;
   /** Live windows of this key. */
   size: number;
+  /**
+   * Sessions only: the end of this key's latest purged session, or -Infinity. An event before it
+   * belongs to a session already emitted as final, so it is late (instead of opening an overlapping
+   * session). Needed only until the watermark passes end + gap + lateness, after which such an event
+   * is late on its own; it expires in purge order through the engine's FIFO. A key stays in `keys`
+   * while it has windows or this: one lookup per event serves both.
+   */
+  closedUntil: number;
   /**
    * Fixed windows (tumbling, hopping) by start / slide: window starts are multiples of the slide, so
    * the key is a small integer, which V8 hashes without boxing (an epoch-ms start does not fit one).
@@ -355,14 +367,8 @@ class WindowEngine<T, K extends string | number, S, A> {
   private watermark = -Infinity;
   private readonly open = new WindowHeap<K, S>(OPEN);
   private readonly late = new WindowHeap<K, S>(LATE);
-  /**
-   * Sessions only: key -> end of its latest purged session. An event before that end belongs to a
-   * session that was already emitted as final, so it is late (instead of opening an overlapping
-   * session). An entry is needed only until the watermark passes end + gap + lateness, after which
-   * such an event is late on its own; entries expire in purge order through the FIFO below.
-   */
-  private readonly closedUntil = new Map<K, number>();
-  private closedKeys: K[] = [];
+  /** Sessions only: purged sessions' keys and ends in purge order, for `closedUntil` to expire (see KeyState). */
+  private closedKeys: Array<KeyState<K, S>> = [];
   private closedEnds: number[] = [];
   private closedHead = 0;
   private readonly timeOf: (event: T) => number;
@@ -479,12 +485,15 @@ class WindowEngine<T, K extends string | number, S, A> {
       i++;
     };
     for (const ks of this.keys.values()) {
+      if (ks.size === 0) continue; // a session key kept for `closedUntil` only: in `closed` below
       const before = i;
       if (ks.byStart) ks.byStart.forEach(put);
       else for (let j = 0; j < ks.sessions!.length; j++) put(ks.sessions![j]!);
       keys[k] = ks.key;
       windowCounts[k++] = i - before;
     }
+    keys.length = k;
+    windowCounts.length = k;
     if (i !== total) for (const column of [starts, ends, counts, flags, accs]) column.length = i; // never expected
     const snapshot: WindowSnapshot = {
       kind: this.assigner.kind,
@@ -501,9 +510,9 @@ class WindowEngine<T, K extends string | number, S, A> {
     if (!this.session) return snapshot;
     const closed: Array<readonly [string | number, number]> = [];
     for (let i = this.closedHead; i < this.closedEnds.length; i++) {
-      const key = this.closedKeys[i]!;
+      const ks = this.closedKeys[i]!;
       const end = this.closedEnds[i]!;
-      if (this.closedUntil.get(key) === end) closed.push([key, end]);
+      if (ks.closedUntil === end) closed.push([ks.key, end]);
     }
     return { ...snapshot, closed };
   }
@@ -536,7 +545,7 @@ class WindowEngine<T, K extends string | number, S, A> {
         for (const w of windows) add(ks, w.start, w.end, w.acc, w.count, w.dirty, w.emitted);
       }
     }
-    for (const [key, end] of snapshot.closed ?? []) this.closeSession(key as K, end);
+    for (const [key, end] of snapshot.closed ?? []) this.closeSession(this.keyState(key as K), end);
   }
 
   // --- assignment -------------------------------------------------------------------------------
@@ -564,14 +573,13 @@ class WindowEngine<T, K extends string | number, S, A> {
   private assignSession(event: T, t: number, key: K): void {
     const { size: gap, lateness, watermark } = this;
     const end = t + gap;
+    const ks = this.keys.get(key);
     // Before the end of this key's latest purged session: it belongs to a session already final.
-    const closed = this.closedUntil.get(key);
-    if (closed !== undefined && t < closed) return this.reportLate(event, t);
+    if (ks !== undefined && t < ks.closedUntil) return this.reportLate(event, t);
     // The event's own session [t, t + gap) is complete (plus lateness): late, even when an open
     // session of its key would absorb it; otherwise a straggler could drag that session's start
     // (and the row key downstream) back by any amount. Same rule as for fixed windows.
     if (end + lateness <= watermark) return this.reportLate(event, t);
-    const ks = this.keys.get(key);
     // Sessions of this key overlapping [t, t + gap): usually none or one.
     let target: Win<K, S> | undefined;
     let others: Array<Win<K, S>> | undefined;
@@ -584,7 +592,7 @@ class WindowEngine<T, K extends string | number, S, A> {
       }
     }
     if (target === undefined) {
-      const w = this.createWindow(ks ?? this.keyState(key), t, end, this.agg.init());
+      const w = this.createWindow(ks === undefined ? this.keyState(key) : ks.size === 0 ? this.revive(ks) : ks, t, end, this.agg.init());
       this.addTo(w, event);
       if (end <= watermark) this.emit(w, false);
       return;
@@ -656,6 +664,7 @@ class WindowEngine<T, K extends string | number, S, A> {
         key,
         rank: this.nextRank++,
         size: 0,
+        closedUntil: -Infinity,
         byStart: this.session ? undefined : new Map(),
         sessions: this.session ? [] : undefined,
       };
@@ -682,10 +691,24 @@ class WindowEngine<T, K extends string | number, S, A> {
     if (ks.byStart) ks.byStart.delete(w.start / this.slide);
     else ks.sessions!.splice(ks.sessions!.indexOf(w), 1);
     this.windowsOpen--;
-    if (--ks.size === 0) {
-      this.keys.delete(ks.key);
-      if (this.lastKey === ks) this.lastKey = undefined;
-    }
+    if (--ks.size === 0 && ks.closedUntil === -Infinity) this.forget(ks);
+  }
+
+  private forget(ks: KeyState<K, S>): void {
+    this.keys.delete(ks.key);
+    if (this.lastKey === ks) this.lastKey = undefined;
+  }
+
+  /**
+   * A session key kept for `closedUntil` only opens a window again: it ranks and iterates (in
+   * `keys`, hence in snapshots) as a key seen for the first time, exactly as when closed keys were
+   * kept apart, so runs restored from a checkpoint break ties between equal ends the same way.
+   */
+  private revive(ks: KeyState<K, S>): KeyState<K, S> {
+    ks.rank = this.nextRank++;
+    this.keys.delete(ks.key);
+    this.keys.set(ks.key, ks);
+    return ks;
   }
 
   private advance(watermark: number): void {
@@ -719,14 +742,15 @@ class WindowEngine<T, K extends string | number, S, A> {
 
   /** Drop a window popped from its heap and emit its final result. */
   private purge(w: Win<K, S>): void {
+    // Closed before it is dropped: its key then stays in `keys` for `closedUntil`.
+    if (this.session && this.watermark < Infinity) this.closeSession(w.ks, w.end);
     this.dropWindow(w);
-    if (this.session && this.watermark < Infinity) this.closeSession(w.ks.key, w.end);
     this.emit(w, true);
   }
 
-  private closeSession(key: K, end: number): void {
-    this.closedUntil.set(key, end);
-    this.closedKeys.push(key);
+  private closeSession(ks: KeyState<K, S>, end: number): void {
+    ks.closedUntil = end;
+    this.closedKeys.push(ks);
     this.closedEnds.push(end);
   }
 
@@ -737,8 +761,12 @@ class WindowEngine<T, K extends string | number, S, A> {
     const ends = this.closedEnds;
     let head = this.closedHead;
     while (head < ends.length && ends[head]! <= horizon) {
-      const key = keys[head]!;
-      if (this.closedUntil.get(key) === ends[head]) this.closedUntil.delete(key);
+      const ks = keys[head]!;
+      // Not if a later purge of the key moved it on.
+      if (ks.closedUntil === ends[head]) {
+        ks.closedUntil = -Infinity;
+        if (ks.size === 0) this.forget(ks);
+      }
       head++;
     }
     if (head === ends.length) {
