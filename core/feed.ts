@@ -31,7 +31,8 @@ export interface FeedOptions {
 /**
  * Feeds source messages into the engine in stream order and writes consistent cuts.
  *
- * Cuts happen every `flushIntervalMs`, when `flushRows` rows are buffered, and at the end. Cuts
+ * Cuts happen every `flushIntervalMs` (`backlogFlushIntervalMs` while the consumer has a backlog
+ * beyond one pull batch), when `flushRows` rows are buffered, and at the end. Cuts
  * are written strictly one after another: a checkpoint must never be saved before its cut and
  * every earlier one are durable. While cuts wait for the sink, the loop keeps consuming
  * until `maxBufferedRows` rows are buffered, then it stops pulling: a slow or dead ClickHouse
@@ -53,6 +54,9 @@ export class Feed {
   private checkpointFailure: unknown;
   /** When windows last emitted early results (see `earlyResultsIntervalMs`). */
   private lastEarlyAt = 0;
+  /** When the last cut was taken (performance.now()), and the consumer's backlog at the last message. */
+  private lastCutAt = 0;
+  private backlog = 0;
   private queued: Promise<void> | undefined;
   private paused: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -73,11 +77,15 @@ export class Feed {
    */
   async run(messages: AsyncIterable<JsMsg>, deliveredAfter?: number): Promise<'done' | 'gap'> {
     let delivered = deliveredAfter;
-    const delivery: Delivery = { streamSeq: 0, deliverySeq: 0, publishedMs: 0 };
+    const delivery: Delivery = { streamSeq: 0, deliverySeq: 0, publishedMs: 0, pending: 0 };
     const { engine } = this;
     const { settings, isPastEnd, isLast } = this.options;
+    const backlogInterval = Math.max(settings.flushIntervalMs, settings.backlogFlushIntervalMs);
     this.timer = setInterval(() => {
-      if (!this.paused) this.commit().catch(() => {});
+      if (this.paused) return;
+      // Catching up (a backlog beyond what one pull brings): fewer, larger cuts.
+      if (this.backlog > settings.pullBatch && performance.now() - this.lastCutAt < backlogInterval) return;
+      this.commit().catch(() => {});
     }, settings.flushIntervalMs);
     try {
       for await (const msg of messages) {
@@ -96,6 +104,7 @@ export class Feed {
         engine.push(new MessageRecord(msg, seq, delivery.publishedMs));
         this.lastSeq = seq;
         this.lastMsg = msg;
+        this.backlog = delivery.pending;
         this.eventsIn++;
         if (engine.pending() > settings.maxPendingAsync) await engine.idle();
         if (engine.bufferedRows >= settings.flushRows) {
@@ -134,6 +143,7 @@ export class Feed {
         const early = force || snapshot || now - this.lastEarlyAt >= this.options.settings.earlyResultsIntervalMs;
         if (early) this.lastEarlyAt = now;
         cut = this.engine.cut(snapshot, early);
+        this.lastCutAt = performance.now();
         position = { seq: this.lastSeq, msg: this.lastMsg };
       } finally {
         this.paused = undefined;
@@ -196,4 +206,5 @@ function deliveryOf(msg: JsMsg, out: Delivery): void {
   out.streamSeq = info.streamSequence;
   out.deliverySeq = info.deliverySequence;
   out.publishedMs = Math.floor(info.timestampNanos / 1e6);
+  out.pending = info.pending;
 }

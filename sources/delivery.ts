@@ -16,6 +16,8 @@ export interface Delivery {
   deliverySeq: number;
   /** Publish time, epoch ms. */
   publishedMs: number;
+  /** Messages left for the consumer after this one (its backlog when it was delivered). */
+  pending: number;
 }
 
 const PREFIX = [36, 74, 83, 46, 65, 67, 75, 46]; // '$JS.ACK.'
@@ -42,7 +44,9 @@ export function readDelivery(subject: Uint8Array | string, out: Delivery): boole
       // Nanoseconds exceed 2^53: drop the last six digits instead of dividing a rounded number.
       if (digits(reply, Math.max(start, i - 6), i) < 0) return false;
       out.publishedMs = i - start > 6 ? digits(reply, start, i - 6) : 0;
-      return out.streamSeq >= 0 && out.deliverySeq >= 0 && out.publishedMs >= 0;
+    } else if (token === first + 3) {
+      out.pending = digits(reply, start, i);
+      return out.streamSeq >= 0 && out.deliverySeq >= 0 && out.publishedMs >= 0 && out.pending >= 0;
     }
     token++;
     start = i + 1;

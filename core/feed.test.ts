@@ -1,0 +1,98 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { JsMsg } from '@nats-io/jetstream';
+import { map } from 'rxjs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { count } from '../operators/aggregators.ts';
+import { tumbling } from '../operators/tumbling.ts';
+import { defineTable } from '../sinks/clickhouse/table.ts';
+import type { CutWriter } from './cut-writer.ts';
+import type { Cut } from './engine.ts';
+import { PipelineEngine } from './engine.ts';
+import { Feed } from './feed.ts';
+import { PipelineSettings, definePipeline } from './pipeline.ts';
+
+const Click = z.object({ page: z.string(), ts: z.number() });
+const views = defineTable('feed_views', {
+  columns: { window_start: 'DateTime', page: 'String', views: 'UInt64', version: 'UInt64' },
+  orderBy: ['window_start', 'page'],
+  version: 'version',
+});
+const definition = definePipeline({
+  name: 'feed_test',
+  source: { stream: 'FEED_TEST', subjects: ['feed.test.>'] },
+  schema: Click,
+  tables: { views },
+  build: (clicks) => ({
+    views: clicks.pipe(
+      tumbling({ id: 'views', sizeMs: 60_000, key: (c) => c.page, time: (c) => c.ts, aggregate: count() }),
+      map((w) => ({ window_start: w.start, page: w.key, views: w.value, version: w.count })),
+    ),
+  }),
+});
+// build() never reaches ClickHouse here.
+const context = { clickhouse: {} as ClickHouseClient, database: 'x', pipeline: 'feed_test' };
+
+/** A delivery as the consumer hands it over: its reply subject carries the consumer's backlog. */
+function delivery(seq: number, pending: number): JsMsg {
+  const data = new TextEncoder().encode(JSON.stringify({ page: '/a', ts: 1_700_000_000_000 + seq }));
+  return { data, subject: 'feed.test.0', reply: `$JS.ACK.FEED_TEST.feed_test.1.${seq}.${seq}.1700000000000000000.${pending}` } as unknown as JsMsg;
+}
+
+/** Messages pushed by the test, consumed by the feed as they come. */
+class Inbox implements AsyncIterable<JsMsg> {
+  private readonly queue: JsMsg[] = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+
+  push(msg: JsMsg): void {
+    this.queue.push(msg);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<JsMsg> {
+    for (;;) {
+      const next = this.queue.shift();
+      if (next) yield next;
+      else if (this.ended) return;
+      else await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('Feed', () => {
+  it('cuts every flushIntervalMs when live, every backlogFlushIntervalMs while the consumer has a backlog', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'performance', 'Date'] });
+    await vi.advanceTimersByTimeAsync(10_000); // a clock well past the feed's "no cut yet"
+    const settings = PipelineSettings.parse({ pullBatch: 100, flushIntervalMs: 250, backlogFlushIntervalMs: 1_000 });
+    const cuts: Cut[] = [];
+    const writer = { write: async (cut: Cut) => void cuts.push(cut) } as unknown as CutWriter;
+    const feed = new Feed(new PipelineEngine(definition, context), { settings, writer, startAfterSeq: 0 });
+    const inbox = new Inbox();
+    const running = feed.run(inbox);
+
+    inbox.push(delivery(1, 0)); // live: nothing else waiting
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(cuts).toHaveLength(4);
+
+    inbox.push(delivery(2, 5_000)); // 5,000 more waiting: catching up
+    await vi.advanceTimersByTimeAsync(1_900);
+    expect(cuts).toHaveLength(5); // at +1,000 ms since the last cut, not every 250 ms
+
+    inbox.push(delivery(3, 100)); // down to one pull batch: live again
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(cuts).toHaveLength(9);
+
+    inbox.end();
+    await expect(running).resolves.toBe('done');
+  });
+});
