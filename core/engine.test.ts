@@ -1,37 +1,13 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { count } from '../operators/aggregators.ts';
-import { tumbling } from '../operators/tumbling.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
+import { Click, context, pageViewsPipeline as definition, views } from '../test/fixtures/page-views-pipeline.ts';
 import { PipelineEngine, type SourceRecord } from './engine.ts';
 import { definePipeline } from './pipeline.ts';
 
-const Click = z.object({ page: z.string(), ts: z.number() });
-const views = defineTable('views', {
-  columns: { window_start: 'DateTime', page: 'String', views: 'UInt64', version: 'UInt64' },
-  orderBy: ['window_start', 'page'],
-  version: 'version',
-});
-const definition = definePipeline({
-  name: 'engine_test',
-  source: { stream: 'ENGINE_TEST', subjects: ['engine.test.>'] },
-  schema: Click,
-  tables: { views },
-  build: (clicks) => ({
-    views: clicks.pipe(
-      tumbling({ id: 'views', sizeMs: 60_000, key: (c) => c.page, time: (c) => c.ts, aggregate: count() }),
-      map((w) => ({ window_start: w.start, page: w.key, views: w.value, version: w.count })),
-    ),
-  }),
-});
-// build() never reaches ClickHouse here.
-const context = { clickhouse: {} as ClickHouseClient, database: 'x', pipeline: 'engine_test' };
-
 let seq = 0;
 function record(page: string, ts: number): SourceRecord {
-  return { payload: new TextEncoder().encode(JSON.stringify({ page, ts })), subject: 'engine.test.0', seq: ++seq, published: ts };
+  return { payload: new TextEncoder().encode(JSON.stringify({ page, ts })), subject: 'page.views.test.0', seq: ++seq, published: ts };
 }
 
 describe('PipelineEngine.cut', () => {

@@ -1,42 +1,16 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import type { JsMsg } from '@nats-io/jetstream';
-import { map } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
-import { count } from '../operators/aggregators.ts';
-import { tumbling } from '../operators/tumbling.ts';
-import { defineTable } from '../sinks/clickhouse/table.ts';
+import { context, pageViewsPipeline } from '../test/fixtures/page-views-pipeline.ts';
 import type { CutWriter } from './cut-writer.ts';
 import type { Cut } from './engine.ts';
 import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';
-import { PipelineSettings, definePipeline } from './pipeline.ts';
-
-const Click = z.object({ page: z.string(), ts: z.number() });
-const views = defineTable('feed_views', {
-  columns: { window_start: 'DateTime', page: 'String', views: 'UInt64', version: 'UInt64' },
-  orderBy: ['window_start', 'page'],
-  version: 'version',
-});
-const definition = definePipeline({
-  name: 'feed_test',
-  source: { stream: 'FEED_TEST', subjects: ['feed.test.>'] },
-  schema: Click,
-  tables: { views },
-  build: (clicks) => ({
-    views: clicks.pipe(
-      tumbling({ id: 'views', sizeMs: 60_000, key: (c) => c.page, time: (c) => c.ts, aggregate: count() }),
-      map((w) => ({ window_start: w.start, page: w.key, views: w.value, version: w.count })),
-    ),
-  }),
-});
-// build() never reaches ClickHouse here.
-const context = { clickhouse: {} as ClickHouseClient, database: 'x', pipeline: 'feed_test' };
+import { PipelineSettings } from './pipeline.ts';
 
 /** A delivery as the consumer hands it over: its reply subject carries the consumer's backlog. */
 function delivery(seq: number, pending: number): JsMsg {
   const data = new TextEncoder().encode(JSON.stringify({ page: '/a', ts: 1_700_000_000_000 + seq }));
-  return { data, subject: 'feed.test.0', reply: `$JS.ACK.FEED_TEST.feed_test.1.${seq}.${seq}.1700000000000000000.${pending}` } as unknown as JsMsg;
+  return { data, subject: 'page.views.test.0', reply: `$JS.ACK.PAGE_VIEWS_TEST.page_views_test.1.${seq}.${seq}.1700000000000000000.${pending}` } as unknown as JsMsg;
 }
 
 /** Messages pushed by the test, consumed by the feed as they come. */
@@ -76,7 +50,7 @@ describe('Feed', () => {
     const settings = PipelineSettings.parse({ pullBatch: 100, flushIntervalMs: 250, backlogFlushIntervalMs: 1_000 });
     const cuts: Cut[] = [];
     const writer = { write: async (cut: Cut) => void cuts.push(cut) } as unknown as CutWriter;
-    const feed = new Feed(new PipelineEngine(definition, context), { settings, writer, startAfterSeq: 0 });
+    const feed = new Feed(new PipelineEngine(pageViewsPipeline, context), { settings, writer, startAfterSeq: 0 });
     const inbox = new Inbox();
     const running = feed.run(inbox);
 
