@@ -32,6 +32,7 @@ export interface LatencyResult {
 
 /** Users for the live phase: enough for lifelike visits, small enough to build in under a second. */
 const LIVE_USERS = 200_000;
+/** The pipeline's process (see live-pipeline-process.ts). */
 const CHILD_ENTRY = new URL('./live-pipeline-process.ts', import.meta.url);
 
 /** How long rows may take to show up after the last publish before the phase fails. */
