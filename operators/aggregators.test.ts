@@ -136,6 +136,25 @@ describe('aggregators', () => {
     expect(agg.result(agg.fromJSON(json))).toEqual(result);
   });
 
+  it('count, sum, min, max and combines of them checkpoint many states as columns, exactly', () => {
+    const agg = combine({ n: count<Ev>(), revenue: sum((e: Ev) => e.price), cheapest: min((e: Ev) => e.price), ['__proto__']: max((e: Ev) => e.price) } as Record<string, Aggregator<Ev, number, number | null>>);
+    const states = [fold(agg, events), fold(agg, events.slice(0, 2)), agg.init(), fold(agg, [{ user: 'd', price: 0.1, ts: 1 }, { user: 'd', price: 0.2, ts: 2 }])];
+    const columns = agg.columns!;
+    const writer = columns.writer(states.length + 2);
+    states.forEach((state, i) => writer.set(i, state));
+    const json = JSON.parse(JSON.stringify(writer.done(states.length))) as Record<string, unknown>;
+    expect(Object.keys(json)).toEqual(['n', 'revenue', 'cheapest', '__proto__']);
+    expect(typeof json['n']).toBe('string'); // float64s as base64
+    const restored = columns.fromColumns(json, states.length);
+    // Empty min/max (±Infinity) and inexact sums (0.1 + 0.2) come back as they were.
+    expect(restored.map((s) => agg.result(s))).toEqual(states.map((s) => agg.result(s)));
+    expect(restored.map((s) => JSON.stringify(agg.toJSON(s)))).toEqual(states.map((s) => JSON.stringify(agg.toJSON(s))));
+    expect(() => columns.fromColumns(json, 3)).toThrow(/expected 3 states, got 4/);
+    expect(() => columns.fromColumns({ ...json, n: [1, 2, 3, 4] }, 4)).toThrow(/expected a base64 column/);
+    // A member without columns (distinct, topK): the combine has none, and window snapshots keep a JSON value per window.
+    expect(combine({ n: count<Ev>(), users: distinct((e: Ev) => e.user) }).columns).toBeUndefined();
+  });
+
   it('AggregateResult maps a record of aggregators to their results', () => {
     type R = AggregateResult<{ a: Aggregator<Ev, number, number>; b: Aggregator<Ev, Set<string>, string[]> }>;
     expectTypeOf<R>().toEqualTypeOf<{ a: number; b: string[] }>();

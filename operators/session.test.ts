@@ -4,7 +4,7 @@ import { combine, count, topK } from './aggregators.ts';
 import { runInScope } from './scope.ts';
 import { session } from './session.ts';
 import type { SessionOptions } from './session.ts';
-import { FakeScope, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
+import { FakeScope, column, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
 import type { Step } from './testing.ts';
 
 interface Ev {
@@ -137,7 +137,8 @@ describe('session', () => {
       { out: w('a', 20, 30, 1, true) },
     ]);
     // The purged session end is part of the snapshot, so a restored run agrees.
-    expect(whole.snapshot).toMatchObject({ closed: [['a', 10]] });
+    expect(whole.snapshot).toMatchObject({ closedKeys: ['a'] });
+    expect(column((whole.snapshot as { closedEnds: string }).closedEnds, 'float64')).toEqual([10]);
     const restored = drive(counting({ maxOutOfOrderMs: 5 }), 's', steps.slice(3), { restored: whole.snapshot });
     expect(restored.log).toEqual(whole.log.slice(1));
   });

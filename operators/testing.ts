@@ -167,3 +167,11 @@ export function fp(key: string): [number, number] {
   fingerprint(key, out);
   return [out[0]!, out[1]!];
 }
+
+/** A base64 column of a checkpoint (see typed-base64.ts) as plain numbers, for expectations. */
+export function column(text: unknown, type: 'float64' | 'uint32' | 'uint8'): number[] {
+  if (typeof text !== 'string') throw new Error(`expected base64 text, got ${typeof text}`);
+  const bytes = new Uint8Array(Buffer.from(text, 'base64'));
+  const view = type === 'float64' ? new Float64Array(bytes.buffer) : type === 'uint32' ? new Uint32Array(bytes.buffer) : bytes;
+  return Array.from(view);
+}

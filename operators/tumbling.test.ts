@@ -3,7 +3,7 @@ import { Subject, VirtualAction, VirtualTimeScheduler, take } from 'rxjs';
 import { combine, count, sum, topK } from './aggregators.ts';
 import { runInScope } from './scope.ts';
 import type { SideOutput } from './scope.ts';
-import { FakeScope, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
+import { FakeScope, column, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
 import type { Step } from './testing.ts';
 import { tumbling } from './tumbling.ts';
 import type { TumblingOptions } from './tumbling.ts';
@@ -262,23 +262,51 @@ describe('tumbling', () => {
 
   it('snapshots windows by column, and rejects a snapshot from another kind of window', () => {
     // Allowed lateness keeps the fired window [0, 10) until the watermark passes 15.
-    const snapshot = drive(counting({ allowedLatenessMs: 5 }), 'w', [step(1), step(12), 'snapshot'], { complete: false }).snapshot;
-    expect(snapshot).toEqual({
-      kind: 'tumbling',
-      maxTime: 12,
-      watermark: 12,
-      keys: [''],
-      windowCounts: [2],
-      starts: [0, 10],
-      ends: [10, 20],
-      counts: [1, 1],
-      flags: [2, 1], // the first window fired (emitted, clean), the second is open and changed
-      accs: [1, 1],
-    });
-    const { error } = drive(counting(), 'w', [], { restored: { ...(snapshot as object), kind: 'session' } });
+    const snapshot = drive(counting({ allowedLatenessMs: 5 }), 'w', [step(1), step(12), 'snapshot'], { complete: false }).snapshot as Record<string, unknown>;
+    expect(snapshot).toMatchObject({ kind: 'tumbling', maxTime: 12, watermark: 12, keys: [''] });
+    expect(column(snapshot['windowCounts'], 'uint32')).toEqual([2]);
+    expect(column(snapshot['starts'], 'float64')).toEqual([0, 10]);
+    expect(column(snapshot['ends'], 'float64')).toEqual([10, 20]);
+    expect(column(snapshot['counts'], 'float64')).toEqual([1, 1]);
+    // The first window fired (emitted, clean), the second is open and changed.
+    expect(column(snapshot['flags'], 'uint8')).toEqual([2, 1]);
+    // count() has columns: its states are one too.
+    expect(column(snapshot['accColumns'], 'float64')).toEqual([1, 1]);
+    const { error } = drive(counting(), 'w', [], { restored: { ...snapshot, kind: 'session' } });
     expect(String(error)).toMatch(/cannot restore snapshot/);
-    const { error: truncated } = drive(counting(), 'w', [], { restored: { ...(snapshot as object), accs: [1] } });
-    expect(String(truncated)).toMatch(/one entry per window/);
+    const { error: truncated } = drive(counting(), 'w', [], { restored: { ...snapshot, starts: snapshot['ends'], ends: 'AAAAAAAAJEA=' } });
+    expect(String(truncated)).toMatch(/ends must have one entry per window/);
+    const { error: otherAggregator } = drive(tumbling<Ev, string, unknown, unknown>({ id: 'w', sizeMs: 10, time: (x) => x.t, aggregate: topK((x) => x.k, 1) }), 'w', [], { restored: snapshot });
+    expect(String(otherAggregator)).toMatch(/this aggregator has none/);
+  });
+
+  it('keeps states without columns as JSON, one per window', () => {
+    const top = () => tumbling<Ev, string, unknown, unknown>({ id: 'w', sizeMs: 10, time: (x) => x.t, aggregate: topK((x) => x.k, 1) });
+    const { snapshot } = drive(top(), 'w', [step(1, 'a'), step(2, 'a'), 'snapshot'], { complete: false });
+    expect(snapshot).toMatchObject({ accs: [[['a', 2]]] });
+    expect(snapshot).not.toHaveProperty('accColumns');
+    expect(drive(top(), 'w', [step(3, 'b')], { restored: snapshot }).out.at(-1)).toMatchObject({ value: [{ key: 'a', count: 2 }], count: 3, final: true });
+  });
+
+  it('serializes a snapshot as it was when taken, not as the state is when it is serialized', () => {
+    // The runner serializes a snapshot after its cut, while events keep arriving.
+    const scope = new FakeScope();
+    const source = new Subject<Ev>();
+    runInScope(scope, () => source.pipe(counting()).subscribe());
+    source.next(e(1));
+    const taken = scope.handle('w').snapshot?.();
+    const atCut = JSON.stringify(taken);
+    source.next(e(2));
+    source.next(e(3));
+    expect(JSON.stringify(taken)).toBe(atCut);
+  });
+
+  it('restores a snapshot of the earlier format with columns as arrays of numbers', () => {
+    const arrays = { kind: 'tumbling', maxTime: 12, watermark: 12, keys: [''], windowCounts: [2], starts: [0, 10], ends: [10, 20], counts: [1, 1], flags: [2, 1], accs: [1, 1] };
+    const fromArrays = drive(counting({ allowedLatenessMs: 5 }), 'w', [step(13), step(30)], { restored: arrays });
+    expect(fromArrays.out).toEqual([w('', 0, 10, 1, true), w('', 10, 20, 2, true), w('', 30, 40, 1, true)]);
+    const { error } = drive(counting(), 'w', [], { restored: { ...arrays, accs: [1] } });
+    expect(String(error)).toMatch(/one entry per window/);
   });
 
   it('restores a snapshot of the earlier one-object-per-window format', () => {

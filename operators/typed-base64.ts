@@ -2,7 +2,7 @@
  * Typed arrays as base64 text, for checkpoints of state kept in typed arrays (dedupe's fingerprints,
  * `distinct`'s sets): a snapshot is the arrays' bytes instead of a JSON array of their values.
  */
-export function toBase64(array: Uint32Array | Float64Array): string {
+export function toBase64(array: Uint8Array | Uint32Array | Float64Array): string {
   return Buffer.from(array.buffer, array.byteOffset, array.byteLength).toString('base64');
 }
 
@@ -14,7 +14,7 @@ export function toBase64(array: Uint32Array | Float64Array): string {
  * (the copy must be the snapshot's own: the live one keeps changing).
  */
 export class Base64Array {
-  constructor(private readonly array: Uint32Array | Float64Array) {}
+  constructor(private readonly array: Uint8Array | Uint32Array | Float64Array) {}
 
   toJSON(): string {
     return toBase64(this.array);
@@ -22,7 +22,7 @@ export class Base64Array {
 }
 
 /** The inverse of `toBase64`; throws `error` if the bytes are not a whole number of elements. */
-export function fromBase64<A extends Uint32Array | Float64Array>(
+export function fromBase64<A extends Uint8Array | Uint32Array | Float64Array>(
   text: string,
   make: (buffer: ArrayBuffer, length: number) => A,
   bytes: number,
@@ -36,5 +36,6 @@ export function fromBase64<A extends Uint32Array | Float64Array>(
   return make(copy, raw.length / bytes);
 }
 
+export const uint8s = (buffer: ArrayBuffer, length: number): Uint8Array => new Uint8Array(buffer, 0, length);
 export const uint32s = (buffer: ArrayBuffer, length: number): Uint32Array => new Uint32Array(buffer, 0, length);
 export const float64s = (buffer: ArrayBuffer, length: number): Float64Array => new Float64Array(buffer, 0, length);

@@ -12,6 +12,7 @@
 import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerAction, SchedulerLike, Subscriber } from 'rxjs';
 import type { Aggregator } from './aggregators.ts';
+import { Base64Array, float64s, fromBase64, uint32s, uint8s } from './typed-base64.ts';
 import { currentScope, resolveSideOutput } from './scope.ts';
 import type { Origin, SideOutput } from './scope.ts';
 
@@ -86,25 +87,51 @@ export interface WindowStateSnapshot {
 /**
  * The checkpointed state of a window operator, by column: one entry per key in `keys` and
  * `windowCounts` (keys in first-seen order), one entry per window, key by key, in the others.
- * Columns of numbers instead of an object per window: a session operator holds a window per
- * active user, and taking the snapshot is part of a synchronous, consistent cut.
+ * Numeric columns are typed arrays as base64 (see typed-base64.ts), and the aggregator states are
+ * columns too when the aggregator has them (`count`, `sum`, `min`, `max` and `combine`s of them):
+ * a session operator holds a window per active user, and taking the snapshot is part of a
+ * synchronous, consistent cut, where copying numbers costs far less than an object per window.
  */
 export interface WindowSnapshot {
   readonly kind: WindowKind;
   readonly maxTime: number | null;
   readonly watermark: number | null;
   readonly keys: ReadonlyArray<string | number>;
-  /** How many of the windows below belong to each key. */
+  /** How many of the windows below belong to each key: uint32s. */
+  readonly windowCounts: string;
+  /** float64s. */
+  readonly starts: string;
+  readonly ends: string;
+  /** Events folded into each window: float64s. */
+  readonly counts: string;
+  /** Bit 1: changed since its last emission; bit 2: emitted at least once. uint8s. */
+  readonly flags: string;
+  /** Aggregator states, via `aggregate.columns.toColumns`, when the aggregator has columns... */
+  readonly accColumns?: unknown;
+  /** ...else one per window, via `aggregate.toJSON`. */
+  readonly accs?: readonly unknown[];
+  /** Sessions only: keys and ends (float64s) of recently purged sessions, in purge order (see `closedUntil`). */
+  readonly closedKeys?: ReadonlyArray<string | number>;
+  readonly closedEnds?: string;
+}
+
+/** A snapshot as taken: its typed arrays become base64 text when it is serialized. */
+type TakenWindowSnapshot = Omit<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'> & {
+  readonly [P in 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags']: Base64Array;
+} & { readonly closedEnds?: Base64Array };
+
+/** The format before typed columns: the same columns as arrays of numbers, `closed` as pairs (still restored). */
+interface ArrayColumnsSnapshot {
+  readonly kind: WindowKind;
+  readonly maxTime: number | null;
+  readonly watermark: number | null;
+  readonly keys: ReadonlyArray<string | number>;
   readonly windowCounts: readonly number[];
   readonly starts: readonly number[];
   readonly ends: readonly number[];
-  /** Events folded into each window. */
   readonly counts: readonly number[];
-  /** Bit 1: changed since its last emission; bit 2: emitted at least once. */
   readonly flags: readonly number[];
-  /** Aggregator states, via `aggregate.toJSON`. */
   readonly accs: readonly unknown[];
-  /** Sessions only: ends of recently purged sessions per key, in purge order (see `closedUntil`). */
   readonly closed?: ReadonlyArray<readonly [key: string | number, end: number]>;
 }
 
@@ -115,6 +142,19 @@ interface LegacyWindowSnapshot {
   readonly watermark: number | null;
   readonly keys: ReadonlyArray<{ readonly key: string | number; readonly windows: readonly WindowStateSnapshot[] }>;
   readonly closed?: ReadonlyArray<readonly [key: string | number, end: number]>;
+}
+
+/** Any format's columns, decoded, with the aggregator states restored. */
+interface RestoredColumns<S> {
+  readonly keys: ReadonlyArray<string | number>;
+  readonly windowCounts: ArrayLike<number>;
+  readonly starts: ArrayLike<number>;
+  readonly ends: ArrayLike<number>;
+  readonly counts: ArrayLike<number>;
+  readonly flags: ArrayLike<number>;
+  readonly states: readonly S[];
+  readonly closedKeys: ReadonlyArray<string | number>;
+  readonly closedEnds: ArrayLike<number>;
 }
 
 const DIRTY = 1;
@@ -464,16 +504,18 @@ class WindowEngine<T, K extends string | number, S, A> {
     };
   }
 
-  snapshot(): WindowSnapshot {
+  snapshot(): TakenWindowSnapshot {
     // Sized up front and filled by index: this runs inside a synchronous cut.
+    const windowCounts = new Uint32Array(this.keys.size);
     const keys = new Array<string | number>(this.keys.size);
-    const windowCounts = new Array<number>(this.keys.size);
     const total = this.windowsOpen;
-    const starts = new Array<number>(total);
-    const ends = new Array<number>(total);
-    const counts = new Array<number>(total);
-    const flags = new Array<number>(total);
-    const accs = new Array<unknown>(total);
+    const starts = new Float64Array(total);
+    const ends = new Float64Array(total);
+    const counts = new Float64Array(total);
+    const flags = new Uint8Array(total);
+    // The aggregator's states into its columns if it has them, else their JSON, one per window.
+    const writer = this.agg.columns?.writer(total);
+    const accs = writer ? undefined : new Array<unknown>(total);
     let i = 0;
     let k = 0;
     const put = (w: Win<K, S>): void => {
@@ -481,7 +523,8 @@ class WindowEngine<T, K extends string | number, S, A> {
       ends[i] = w.end;
       counts[i] = w.count;
       flags[i] = (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0);
-      accs[i] = this.agg.toJSON(w.acc);
+      if (writer) writer.set(i, w.acc);
+      else accs![i] = this.agg.toJSON(w.acc);
       i++;
     };
     for (const ks of this.keys.values()) {
@@ -492,58 +535,63 @@ class WindowEngine<T, K extends string | number, S, A> {
       keys[k] = ks.key;
       windowCounts[k++] = i - before;
     }
-    keys.length = k;
-    windowCounts.length = k;
-    if (i !== total) for (const column of [starts, ends, counts, flags, accs]) column.length = i; // never expected
-    const snapshot: WindowSnapshot = {
+    keys.length = k; // i === total below, unless the count is off (never expected)
+    if (accs) accs.length = i;
+    const snapshot: TakenWindowSnapshot = {
       kind: this.assigner.kind,
       maxTime: finiteOrNull(this.maxTime),
       watermark: finiteOrNull(this.watermark),
       keys,
-      windowCounts,
-      starts,
-      ends,
-      counts,
-      flags,
-      accs,
+      windowCounts: new Base64Array(windowCounts.subarray(0, k)),
+      starts: new Base64Array(starts.subarray(0, i)),
+      ends: new Base64Array(ends.subarray(0, i)),
+      counts: new Base64Array(counts.subarray(0, i)),
+      flags: new Base64Array(flags.subarray(0, i)),
+      ...(writer ? { accColumns: writer.done(i) } : { accs: accs! }),
     };
     if (!this.session) return snapshot;
-    const closed: Array<readonly [string | number, number]> = [];
+    const closedKeys: Array<string | number> = [];
+    const closedEnds: number[] = [];
     for (let i = this.closedHead; i < this.closedEnds.length; i++) {
       const ks = this.closedKeys[i]!;
       const end = this.closedEnds[i]!;
-      if (ks.closedUntil === end) closed.push([ks.key, end]);
+      if (ks.closedUntil === end) {
+        closedKeys.push(ks.key);
+        closedEnds.push(end);
+      }
     }
-    return { ...snapshot, closed };
+    return { ...snapshot, closedKeys, closedEnds: new Base64Array(Float64Array.from(closedEnds)) };
   }
 
   restore(json: unknown): void {
-    const snapshot = parseSnapshot(this.assigner.kind, json);
+    const snapshot = parseSnapshot(this.assigner.kind, json, this.agg);
     this.maxTime = snapshot.maxTime ?? -Infinity;
     this.watermark = Math.max(snapshot.watermark ?? -Infinity, this.maxTime - this.outOfOrder);
-    const add = (ks: KeyState<K, S>, start: number, end: number, acc: unknown, count: number, dirty: boolean, emitted: boolean): void => {
-      const w = this.createWindow(ks, start, end, this.agg.fromJSON(acc));
+    const add = (ks: KeyState<K, S>, start: number, end: number, acc: S, count: number, dirty: boolean, emitted: boolean): void => {
+      const w = this.createWindow(ks, start, end, acc);
       w.count = count;
       w.dirty = dirty;
       w.emitted = emitted;
     };
-    if ('windowCounts' in snapshot) {
+    if ('columns' in snapshot) {
+      const c = snapshot.columns;
       let i = 0;
-      for (let k = 0; k < snapshot.keys.length; k++) {
-        const n = snapshot.windowCounts[k]!;
+      for (let k = 0; k < c.keys.length; k++) {
+        const n = c.windowCounts[k]!;
         if (n === 0) continue;
-        const ks = this.keyState(snapshot.keys[k] as K);
+        const ks = this.keyState(c.keys[k] as K);
         for (const end = i + n; i < end; i++) {
-          const f = snapshot.flags[i]!;
-          add(ks, snapshot.starts[i]!, snapshot.ends[i]!, snapshot.accs[i], snapshot.counts[i]!, (f & DIRTY) !== 0, (f & EMITTED) !== 0);
+          const f = c.flags[i]!;
+          add(ks, c.starts[i]!, c.ends[i]!, c.states[i]!, c.counts[i]!, (f & DIRTY) !== 0, (f & EMITTED) !== 0);
         }
       }
-    } else {
-      for (const { key, windows } of snapshot.keys) {
-        if (windows.length === 0) continue;
-        const ks = this.keyState(key as K);
-        for (const w of windows) add(ks, w.start, w.end, w.acc, w.count, w.dirty, w.emitted);
-      }
+      for (let j = 0; j < c.closedKeys.length; j++) this.closeSession(this.keyState(c.closedKeys[j] as K), c.closedEnds[j]!);
+      return;
+    }
+    for (const { key, windows } of snapshot.keys) {
+      if (windows.length === 0) continue;
+      const ks = this.keyState(key as K);
+      for (const w of windows) add(ks, w.start, w.end, this.agg.fromJSON(w.acc), w.count, w.dirty, w.emitted);
     }
     for (const [key, end] of snapshot.closed ?? []) this.closeSession(this.keyState(key as K), end);
   }
@@ -805,7 +853,15 @@ function stringify(event: unknown): string {
   }
 }
 
-function parseSnapshot(kind: WindowKind, json: unknown): WindowSnapshot | LegacyWindowSnapshot {
+/**
+ * Validate a snapshot of any format and decode its columns (restoring the aggregator states), or
+ * return the legacy format as it is.
+ */
+function parseSnapshot<S>(
+  kind: WindowKind,
+  json: unknown,
+  agg: Aggregator<never, S, unknown>,
+): { readonly maxTime: number | null; readonly watermark: number | null } & ({ readonly columns: RestoredColumns<S> } | LegacyWindowSnapshot) {
   const fail = (why: string): never => {
     throw new Error(`${kind}: cannot restore snapshot: ${why}`);
   };
@@ -814,6 +870,45 @@ function parseSnapshot(kind: WindowKind, json: unknown): WindowSnapshot | Legacy
   if (s['kind'] !== kind) return fail(`it was taken from a ${String(s['kind'])} operator`);
   const nullableNumber = (v: unknown) => v === null || typeof v === 'number';
   if (!nullableNumber(s['maxTime']) || !nullableNumber(s['watermark'])) return fail('maxTime/watermark must be numbers or null');
+  const times = { maxTime: s['maxTime'] as number | null, watermark: s['watermark'] as number | null };
+  const keysOf = (name: string): Array<string | number> => {
+    const keys = s[name];
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' || typeof k === 'number')) return fail(`${name} must be an array of strings and numbers`);
+    return keys as Array<string | number>;
+  };
+  if (typeof s['starts'] === 'string') {
+    // Typed columns (base64).
+    const column = <A extends ArrayLike<number>>(name: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): A => {
+      const text = s[name];
+      if (typeof text !== 'string') return fail(`${name} must be base64 text`);
+      return fromBase64(text as string, make as never, bytes, `${kind}: cannot restore snapshot: ${name} is truncated`) as unknown as A;
+    };
+    const keys = keysOf('keys');
+    const windowCounts = column('windowCounts', uint32s, 4);
+    if (windowCounts.length !== keys.length) return fail('windowCounts must have one entry per key');
+    let windows = 0;
+    for (let k = 0; k < windowCounts.length; k++) windows += windowCounts[k]!;
+    const starts = column('starts', float64s, 8);
+    const ends = column('ends', float64s, 8);
+    const counts = column('counts', float64s, 8);
+    const flags = column('flags', uint8s, 1);
+    for (const [name, c] of [['starts', starts], ['ends', ends], ['counts', counts], ['flags', flags]] as const) {
+      if (c.length !== windows) return fail(`${name} must have one entry per window`);
+    }
+    let states: S[];
+    if ('accColumns' in s) {
+      if (agg.columns === undefined) return fail('its aggregator states are columns, and this aggregator has none');
+      states = agg.columns.fromColumns(s['accColumns'], windows);
+    } else {
+      const accs = s['accs'];
+      if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
+      states = accs.map((acc: unknown) => agg.fromJSON(acc));
+    }
+    const closedKeys = s['closedKeys'] === undefined ? [] : keysOf('closedKeys');
+    const closedEnds = s['closedEnds'] === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
+    if (closedEnds.length !== closedKeys.length) return fail('closedEnds must have one entry per closed key');
+    return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, closedKeys, closedEnds } };
+  }
   const closed = s['closed'];
   if (closed !== undefined) {
     const valid =
@@ -821,22 +916,37 @@ function parseSnapshot(kind: WindowKind, json: unknown): WindowSnapshot | Legacy
       closed.every((c: unknown) => Array.isArray(c) && (typeof c[0] === 'string' || typeof c[0] === 'number') && typeof c[1] === 'number');
     if (!valid) return fail('closed must be [key, end] pairs');
   }
+  const pairs = (closed ?? []) as ReadonlyArray<readonly [string | number, number]>;
   if (!Array.isArray(s['keys'])) return fail('keys must be an array');
   if ('windowCounts' in s) {
+    // Columns as arrays of numbers.
     const numbers = (name: string): number[] => {
       const column = s[name];
       if (!Array.isArray(column) || !column.every((v) => typeof v === 'number')) return fail(`${name} must be an array of numbers`);
       return column as number[];
     };
-    const keys = s['keys'] as unknown[];
-    if (!keys.every((k) => typeof k === 'string' || typeof k === 'number')) return fail('keys must be strings or numbers');
+    const keys = keysOf('keys');
     const windowCounts = numbers('windowCounts');
     if (windowCounts.length !== keys.length) return fail('windowCounts must have one entry per key');
     const windows = windowCounts.reduce((a, b) => a + b, 0);
     const accs = s['accs'];
     if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
     for (const name of ['starts', 'ends', 'counts', 'flags']) if (numbers(name).length !== windows) return fail(`${name} must have one entry per window`);
-    return json as WindowSnapshot;
+    const a = json as ArrayColumnsSnapshot;
+    return {
+      ...times,
+      columns: {
+        keys,
+        windowCounts,
+        starts: a.starts,
+        ends: a.ends,
+        counts: a.counts,
+        flags: a.flags,
+        states: a.accs.map((acc) => agg.fromJSON(acc)),
+        closedKeys: pairs.map((p) => p[0]),
+        closedEnds: pairs.map((p) => p[1]),
+      },
+    };
   }
   for (const entry of s['keys'] as unknown[]) {
     if (typeof entry !== 'object' || entry === null) return fail('malformed key entry');
