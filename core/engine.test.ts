@@ -33,6 +33,20 @@ describe('PipelineEngine.cut', () => {
   });
 });
 
+describe('PipelineEngine side outputs', () => {
+  it('hands dead letters over with early results or a snapshot, and holds them in the cuts between', () => {
+    const engine = new PipelineEngine(definition, context);
+    engine.push({ payload: new TextEncoder().encode('not json'), subject: 'page.views.test.0', seq: 1, published: 0 });
+    expect(engine.cut(false, false).deadLetters).toEqual([]);
+    expect(engine.bufferedSideOutputs).toBe(1);
+    expect(engine.cut(false, true).deadLetters).toMatchObject([{ stage: 'validate', origin: { seq: 1 } }]);
+    engine.push({ payload: new TextEncoder().encode('not json'), subject: 'page.views.test.0', seq: 2, published: 0 });
+    // A checkpoint acks the input the snapshot reflects: its cut must take their dead letters.
+    expect(engine.cut(true, false).deadLetters).toMatchObject([{ origin: { seq: 2 } }]);
+    expect(engine.bufferedSideOutputs).toBe(0);
+  });
+});
+
 describe('PipelineEngine rows', () => {
   it('dead-letters a row that cannot be encoded as JSON, with its source, and keeps the others', () => {
     const numbers = defineTable('numbers', { columns: { page: 'String', n: 'UInt64' }, orderBy: ['page'] });

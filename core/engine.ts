@@ -160,6 +160,11 @@ export class PipelineEngine {
     return this.buffered;
   }
 
+  /** Dead letters and late events waiting for a cut that takes them (see `cut`). */
+  get bufferedSideOutputs(): number {
+    return this.deadLetters.length + this.late.length;
+  }
+
   pending(): number {
     let total = 0;
     for (let i = 0; i < this.holding.length; i++) total += this.holding[i]!.pending!();
@@ -173,9 +178,11 @@ export class PipelineEngine {
   }
 
   /**
-   * Hand over everything buffered, after letting windows emit their early (partial) results if
-   * `early`, and snapshot state if asked. Windows not flushed stay dirty, in the snapshot too, and
-   * are emitted by a later cut.
+   * Hand over the rows buffered, and snapshot state if asked. With `early`, windows first emit
+   * their early (partial) results, and the side outputs (dead letters, late events) go along too;
+   * without it, windows not flushed stay dirty (in the snapshot too) and the side outputs wait, for
+   * a later cut: their tables get fewer, larger inserts. A snapshot always takes the side outputs:
+   * its checkpoint acks their input.
    */
   cut(withSnapshot: boolean, early = true): Cut {
     if (this.pending() > 0) throw new Error('cut while async operators hold input; await idle() first');
@@ -183,14 +190,17 @@ export class PipelineEngine {
     const rows = this.rows;
     this.rows = new Map([...rows].map(([table, batch]) => [table, batch.empty()]));
     this.buffered = 0;
+    const sides = early || withSnapshot;
     const cut: Cut = {
       rows,
-      deadLetters: this.deadLetters,
-      late: this.late,
+      deadLetters: sides ? this.deadLetters : [],
+      late: sides ? this.late : [],
       snapshot: withSnapshot ? this.snapshot() : undefined,
     };
-    this.deadLetters = [];
-    this.late = [];
+    if (sides) {
+      this.deadLetters = [];
+      this.late = [];
+    }
     return cut;
   }
 

@@ -13,6 +13,11 @@ function delivery(seq: number, pending: number): JsMsg {
   return { data, subject: 'page.views.test.0', reply: `$JS.ACK.PAGE_VIEWS_TEST.page_views_test.1.${seq}.${seq}.1700000000000000000.${pending}` } as unknown as JsMsg;
 }
 
+/** A delivery whose payload is not JSON: a dead letter. */
+function malformed(seq: number): JsMsg {
+  return { data: new TextEncoder().encode('not json'), subject: 'page.views.test.0', reply: `$JS.ACK.PAGE_VIEWS_TEST.page_views_test.1.${seq}.${seq}.1700000000000000000.0` } as unknown as JsMsg;
+}
+
 /** Messages pushed by the test, consumed by the feed as they come. */
 class Inbox implements AsyncIterable<JsMsg> {
   private readonly queue: JsMsg[] = [];
@@ -65,6 +70,32 @@ describe('Feed', () => {
     inbox.push(delivery(3, 100)); // down to one pull batch: live again
     await vi.advanceTimersByTimeAsync(1_000);
     expect(cuts).toHaveLength(9);
+
+    inbox.end();
+    await expect(running).resolves.toBe('done');
+  });
+
+  it('writes dead letters with early results (every earlyResultsIntervalMs), and at once when flushRows of them wait', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'performance', 'Date'] });
+    await vi.advanceTimersByTimeAsync(10_000);
+    const settings = PipelineSettings.parse({ flushIntervalMs: 250, earlyResultsIntervalMs: 1_000, flushRows: 3 });
+    const lettersPerCut: number[] = [];
+    const writer = { write: async (cut: Cut) => void lettersPerCut.push(cut.deadLetters.length) } as unknown as CutWriter;
+    const feed = new Feed(new PipelineEngine(pageViewsPipeline, context), { settings, writer, startAfterSeq: 0 });
+    const inbox = new Inbox();
+    const running = feed.run(inbox);
+
+    inbox.push(malformed(1));
+    await vi.advanceTimersByTimeAsync(250);
+    expect(lettersPerCut).toEqual([1]); // the first cut emits early results
+
+    inbox.push(malformed(2));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(lettersPerCut).toEqual([1, 0, 0, 0, 1]); // held by the cuts in between, written 1 s after the last
+
+    for (const seq of [3, 4, 5]) inbox.push(malformed(seq));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(lettersPerCut).toEqual([1, 0, 0, 0, 1, 3]); // flushRows of them: a cut right away
 
     inbox.end();
     await expect(running).resolves.toBe('done');

@@ -107,7 +107,7 @@ export class Feed {
         this.backlog = delivery.pending;
         this.eventsIn++;
         if (engine.pending() > settings.maxPendingAsync) await engine.idle();
-        if (engine.bufferedRows >= settings.flushRows) {
+        if (engine.bufferedRows >= settings.flushRows || engine.bufferedSideOutputs >= settings.flushRows) {
           const committing = this.commit();
           if (engine.bufferedRows >= settings.maxBufferedRows) await committing;
         }
@@ -140,7 +140,9 @@ export class Feed {
         const snapshot = this.options.checkpoint !== undefined && (force || (this.saving === undefined && (this.options.wantSnapshot?.() ?? false)));
         const now = Date.now();
         // A checkpoint cut always includes them: once input is acked, every row it led to is written.
-        const early = force || snapshot || now - this.lastEarlyAt >= this.options.settings.earlyResultsIntervalMs;
+        // So does a cut with a batch of side outputs waiting (a flood of bad input).
+        const { earlyResultsIntervalMs, flushRows } = this.options.settings;
+        const early = force || snapshot || now - this.lastEarlyAt >= earlyResultsIntervalMs || this.engine.bufferedSideOutputs >= flushRows;
         if (early) this.lastEarlyAt = now;
         cut = this.engine.cut(snapshot, early);
         this.lastCutAt = performance.now();

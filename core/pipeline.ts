@@ -60,7 +60,8 @@ export const PipelineSettings = z
     backlogFlushIntervalMs: z.number().int().min(50).default(1_000),
     /**
      * Windows emit early (partial) results on a flush at most this often (0: on every flush), and
-     * on every checkpoint. Raw rows keep the flush interval; aggregate tables get fewer, larger
+     * on every checkpoint; dead letters and late events are written with them. Raw rows keep the
+     * flush interval; aggregate tables, rxa_dead_letters and rxa_late_events get fewer, larger
      * inserts. @default 1_000
      */
     earlyResultsIntervalMs: z.number().int().min(0).default(1_000),
