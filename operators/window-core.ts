@@ -106,7 +106,7 @@ export interface WindowSnapshot {
   readonly counts: string;
   /** Bit 1: changed since its last emission; bit 2: emitted at least once. uint8s. */
   readonly flags: string;
-  /** Aggregator states, via `aggregate.columns.toColumns`, when the aggregator has columns... */
+  /** Aggregator states, from the aggregator's `columns` writer, when it has columns... */
   readonly accColumns?: unknown;
   /** ...else one per window, via `aggregate.toJSON`. */
   readonly accs?: readonly unknown[];
