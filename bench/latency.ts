@@ -10,6 +10,7 @@ import type { LivePipelineJob } from './live-pipeline-process.ts';
 import type { PhaseNames } from './names.ts';
 import { PARTITIONS } from './publish-bulk.ts';
 import { percentile } from './percentile.ts';
+import { type ServerName, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
 import type { LivePublisherInput, LivePublisherOutput } from './live-publisher.ts';
 
 export interface LatencyOptions {
@@ -28,6 +29,11 @@ export interface LatencyResult {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /**
+   * The local servers' CPU per event, from the first publish until every row is visible (the
+   * pipeline's own process is not in it: the publisher's thread and the polls share this one).
+   */
+  readonly serverCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
 }
 
 /** Users for the live phase: enough for lifelike visits, small enough to build in under a second. */
@@ -77,6 +83,7 @@ export async function measureLatency(
   await Promise.race([ready, failed]);
 
   const count = Math.round(rate * seconds);
+  const serversAtStart = serverCpuSeconds();
   const sentAt = new Float64Array(new SharedArrayBuffer(count * Float64Array.BYTES_PER_ELEMENT));
   const publisher = startPublisher({
     servers: config.nats.servers,
@@ -120,6 +127,7 @@ export async function measureLatency(
   polling.catch(() => {}); // awaited below; this only keeps an early failure from being unhandled
   published = await Promise.race([publisher, failed]);
   await Promise.race([polling, failed]);
+  const serversAtEnd = serverCpuSeconds();
   stopping = true;
   pipeline.stop();
   await pipeline.succeeded('latency phase pipeline');
@@ -138,6 +146,7 @@ export async function measureLatency(
     p50Ms: percentile(latencies, 50),
     p99Ms: percentile(latencies, 99),
     maxMs: latencies.length > 0 ? latencies[latencies.length - 1]! : NaN,
+    serverCpuMicrosPerEvent: serverCpuMicrosPerEvent(serversAtStart, serversAtEnd, published.published),
   };
 }
 

@@ -33,6 +33,7 @@ export interface BenchDetails {
   latencyAchievedRate: number;
   latencyEvents: number;
   latencyMaxMs: number;
+  latencyServerCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
   /** 1-minute load average before the run and at its end: other work on the machine skews every figure. */
   loadBefore: number;
   loadAfter: number;
@@ -58,6 +59,13 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
     ],
     ['latency p50', `${int(s.p50_latency_ms)} ms`, `at ${int(d.latencyRate)} events/s offered (${int(d.latencyAchievedRate)} achieved), ${int(d.latencyEvents)} events`],
     ['latency p99', `${int(s.p99_latency_ms)} ms`, `max ${int(d.latencyMaxMs)} ms`],
+    [
+      'CPU per event (latency phase)',
+      '',
+      Object.entries(d.latencyServerCpuMicrosPerEvent)
+        .map(([name, micros]) => `${name} ${micros.toFixed(1)} µs`)
+        .join(', '),
+    ],
     ['peak RSS (pipeline phase)', `${int(s.peak_rss_mb)} MB`, `by quarter: ${d.rssQuartersMb.map(int).join(' / ')} MB`],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));

@@ -147,6 +147,7 @@ async function main(): Promise<void> {
       latencyAchievedRate: latency.achievedRate,
       latencyEvents: latency.events,
       latencyMaxMs: latency.maxMs,
+      latencyServerCpuMicrosPerEvent: latency.serverCpuMicrosPerEvent,
       loadBefore,
       loadAfter: loadavg()[0]!,
     });
