@@ -30,8 +30,8 @@ export interface LatencyResult {
   readonly p99Ms: number;
   readonly maxMs: number;
   /**
-   * The local servers' CPU per event, from the first publish until every row is visible (the
-   * pipeline's own process is not in it: the publisher's thread and the polls share this one).
+   * nats-server's and ClickHouse's CPU per event published, from the first publish until every row
+   * is visible (not the pipeline's process, nor this one, where the publisher and the polls run).
    */
   readonly serverCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
 }
