@@ -100,4 +100,27 @@ describe('Feed', () => {
     inbox.end();
     await expect(running).resolves.toBe('done');
   });
+
+  it('stops consuming while maxBufferedRows rows and side outputs wait for a sink that does not answer', async () => {
+    const settings = PipelineSettings.parse({ flushRows: 2, maxBufferedRows: 5 });
+    let writes = 0;
+    let recover!: () => void;
+    const recovered = new Promise<void>((resolve) => (recover = resolve));
+    // ClickHouse is down: writes finish only once it is back.
+    const writer = { write: () => (writes++, recovered) } as unknown as CutWriter;
+    const feed = new Feed(new PipelineEngine(pageViewsPipeline, context), { settings, writer, startAfterSeq: 0 });
+    const inbox = new Inbox();
+    const running = feed.run(inbox);
+    // A flood of bad input: nothing but dead letters.
+    for (let seq = 1; seq <= 50; seq++) inbox.push(malformed(seq));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(writes).toBe(1);
+    // The write in progress holds some, the cut queued behind it the rest: no more than that is read.
+    expect(feed.eventsIn).toBeLessThanOrEqual(2 * settings.maxBufferedRows);
+
+    recover();
+    inbox.end();
+    await expect(running).resolves.toBe('done');
+    expect(feed.eventsIn).toBe(50);
+  });
 });

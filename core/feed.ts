@@ -35,8 +35,8 @@ export interface FeedOptions {
  * beyond one pull batch), when `flushRows` rows are buffered, and at the end. Cuts
  * are written strictly one after another: a checkpoint must never be saved before its cut and
  * every earlier one are durable. While cuts wait for the sink, the loop keeps consuming
- * until `maxBufferedRows` rows are buffered, then it stops pulling: a slow or dead ClickHouse
- * slows consumption down instead of growing memory.
+ * until `maxBufferedRows` rows and side outputs are buffered, then it stops pulling: a slow or
+ * dead ClickHouse slows consumption down instead of growing memory.
  *
  * Checkpoints are saved behind the writes, not in their chain: saving a large state takes a while,
  * and the cuts after it need not wait (their rows are idempotent rewrites if the checkpoint never
@@ -107,9 +107,12 @@ export class Feed {
         this.backlog = delivery.pending;
         this.eventsIn++;
         if (engine.pending() > settings.maxPendingAsync) await engine.idle();
-        if (engine.bufferedRows >= settings.flushRows || engine.bufferedSideOutputs >= settings.flushRows) {
+        const rows = engine.bufferedRows;
+        const sideOutputs = engine.bufferedSideOutputs;
+        if (rows >= settings.flushRows || sideOutputs >= settings.flushRows) {
           const committing = this.commit();
-          if (engine.bufferedRows >= settings.maxBufferedRows) await committing;
+          // Dead letters count too: a flood of bad input while ClickHouse is down must not grow memory.
+          if (rows + sideOutputs >= settings.maxBufferedRows) await committing;
         }
         if (isLast?.(msg)) break;
       }

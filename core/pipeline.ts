@@ -72,7 +72,7 @@ export const PipelineSettings = z
      * is unacked). After a crash, input since the last checkpoint is processed again. @default 10_000
      */
     checkpointIntervalMs: z.number().int().min(100).default(10_000),
-    /** Stop pulling while this many rows wait for ClickHouse (bounds memory during outages). @default 200_000 */
+    /** Stop pulling while this many rows (dead letters and late events included) wait for ClickHouse (bounds memory during outages). @default 200_000 */
     maxBufferedRows: z.number().int().min(1).default(200_000),
     /** Stop pulling while async operators (enrichment) hold this many events. @default 10_000 */
     maxPendingAsync: z.number().int().min(1).default(10_000),
