@@ -22,6 +22,6 @@ export type { PartitionResult, RunPartitionsOptions } from './core/run-partition
 export type { RunTarget } from './core/partitions.ts';
 export type { Table, TableRow, ColumnType } from './sinks/clickhouse/table.ts';
 export type { PipelineStatus, RunOptions } from './core/runner.ts';
-export type { Aggregator } from './operators/aggregators.ts';
+export type { Aggregator, StateColumns, StateColumnWriter } from './operators/aggregators.ts';
 export type { WindowResult } from './operators/window-core.ts';
 export type { SideOutput, OperatorScope, OperatorHandle } from './operators/scope.ts';
