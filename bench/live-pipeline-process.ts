@@ -1,7 +1,7 @@
 /**
  * Child process of the latency phase (see `measureLatency`): runs the clickstream pipeline live on
  * the job's stream until SIGTERM, then stops gracefully. Prints `ready` on stdout once its consumer
- * is open, and the final status as one JSON line on stdout when it has stopped.
+ * is open.
  */
 import type { RuntimeConfig } from '../core/config.ts';
 import { runPipeline } from '../core/runner.ts';
@@ -17,7 +17,7 @@ const { config, names } = JSON.parse(process.argv[2] ?? '') as LivePipelineJob;
 const controller = new AbortController();
 process.once('SIGTERM', () => controller.abort());
 let ready = false;
-const status = await runPipeline(createClickstreamPipeline({ name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix }), {
+await runPipeline(createClickstreamPipeline({ name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix }), {
   config,
   signal: controller.signal,
   onLog: (message) => {
@@ -28,4 +28,3 @@ const status = await runPipeline(createClickstreamPipeline({ name: names.pipelin
     }
   },
 });
-process.stdout.write(`${JSON.stringify(status)}\n`);

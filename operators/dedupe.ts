@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { FingerprintMap, fingerprint } from './fingerprint-map.ts';
-import { Base64Array, float64s, fromBase64, uint32s } from './typed-base64.ts';
+import { Base64Array, type Taken, float64s, fromBase64, uint32s } from './typed-base64.ts';
 import { currentScope } from './scope.ts';
 
 export interface DedupeOptions<T> {
@@ -33,8 +33,6 @@ export interface DedupeSnapshot {
   readonly times: string;
 }
 
-/** A snapshot as taken: its arrays become base64 text when it is serialized. */
-type TakenSnapshot = { readonly [K in keyof DedupeSnapshot]: DedupeSnapshot[K] extends string ? Base64Array : DedupeSnapshot[K] };
 
 interface ResolvedDedupeOptions<T> {
   readonly key: (event: T) => string;
@@ -156,7 +154,7 @@ class KeyQueue {
     return emit;
   }
 
-  snapshot(): TakenSnapshot {
+  snapshot(): Taken<DedupeSnapshot, 'hi' | 'lo' | 'times'> {
     const live = this.seqOf.size;
     const hi = new Uint32Array(live);
     const lo = new Uint32Array(live);

@@ -21,6 +21,12 @@ export class Base64Array {
   }
 }
 
+/**
+ * A snapshot type `S` as it is taken: its base64 fields `K` are still `Base64Array`s, encoded when
+ * the snapshot is serialized.
+ */
+export type Taken<S, K extends keyof S> = Omit<S, K> & { readonly [P in keyof Pick<S, K>]: Base64Array };
+
 /** The inverse of `toBase64`; throws `error` if the bytes are not a whole number of elements. */
 export function fromBase64<A extends Uint8Array | Uint32Array | Float64Array>(
   text: string,

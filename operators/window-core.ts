@@ -12,7 +12,7 @@
 import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerAction, SchedulerLike, Subscriber } from 'rxjs';
 import type { Aggregator } from './aggregators.ts';
-import { Base64Array, float64s, fromBase64, uint32s, uint8s } from './typed-base64.ts';
+import { Base64Array, type Taken, float64s, fromBase64, uint32s, uint8s } from './typed-base64.ts';
 import { currentScope, resolveSideOutput } from './scope.ts';
 import type { Origin, SideOutput } from './scope.ts';
 
@@ -115,10 +115,7 @@ export interface WindowSnapshot {
   readonly closedEnds?: string;
 }
 
-/** A snapshot as taken: its typed arrays become base64 text when it is serialized. */
-type TakenWindowSnapshot = Omit<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'> & {
-  readonly [P in 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags']: Base64Array;
-} & { readonly closedEnds?: Base64Array };
+type TakenWindowSnapshot = Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>;
 
 /** The format before typed columns: the same columns as arrays of numbers, `closed` as pairs (still restored). */
 interface ArrayColumnsSnapshot {
