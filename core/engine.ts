@@ -2,7 +2,6 @@ import { inspect } from 'node:util';
 import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
 import { type OperatorHandle, type OperatorScope, type SideOutput, runInScope } from '../operators/scope.ts';
-import { DeferredSnapshot } from '../operators/deferred-snapshot.ts';
 import { validate } from '../operators/validate.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
 import type { AnyTable } from '../sinks/clickhouse/table.ts';
@@ -39,7 +38,6 @@ export interface Cut {
   readonly rows: ReadonlyMap<AnyTable, EncodedRows>;
   readonly deadLetters: readonly DeadLetterRecord[];
   readonly late: readonly LateRecord[];
-  /** Operator states as at the cut; some are filled in after it (`settle` before serializing). */
   readonly snapshot: Record<string, unknown> | undefined;
 }
 
@@ -204,20 +202,6 @@ export class PipelineEngine {
       this.late = [];
     }
     return cut;
-  }
-
-  /**
-   * Fill in a cut's snapshot: operators that defer theirs (`DeferredSnapshot`, the window
-   * operators) copy their state a slice of `sliceMs` at a time, yielding to the event loop in
-   * between so that events keep flowing; each is replaced by its complete value. Await it before
-   * serializing the snapshot.
-   */
-  async settle(snapshot: Record<string, unknown>, sliceMs = 4): Promise<void> {
-    for (const [id, value] of Object.entries(snapshot)) {
-      if (!(value instanceof DeferredSnapshot)) continue;
-      while (!value.step(performance.now() + sliceMs)) await new Promise<void>((resolve) => setImmediate(resolve));
-      snapshot[id] = value.result();
-    }
   }
 
   /** Per-operator counters (`validate.invalid`, `dedupe#0.duplicates`, ...). */

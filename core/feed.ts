@@ -154,10 +154,6 @@ export class Feed {
         this.paused = undefined;
         resume();
       }
-      // The snapshot is filled in between events while the rows are written (see DeferredSnapshot).
-      const settled = cut.snapshot ? this.engine.settle(cut.snapshot) : undefined;
-      // Awaited, and its failure reported, by the save below; unless the write fails first.
-      settled?.catch(() => undefined);
       const started = Date.now();
       await this.options.writer.write(cut);
       this.flushes++;
@@ -165,10 +161,7 @@ export class Feed {
       const save = this.options.checkpoint;
       if (!cut.snapshot || !save) return;
       // Behind the one in flight (only a forced cut can overtake wantSnapshot's check).
-      const saving = (this.saving ?? Promise.resolve()).then(async () => {
-        await settled;
-        await save(cut, position);
-      });
+      const saving = (this.saving ?? Promise.resolve()).then(() => save(cut, position));
       const tracked: Promise<void> = saving.then(
         () => {
           if (this.saving === tracked) this.saving = undefined;

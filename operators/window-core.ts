@@ -11,8 +11,7 @@
  */
 import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerAction, SchedulerLike, Subscriber } from 'rxjs';
-import type { Aggregator, StateColumnWriter } from './aggregators.ts';
-import { DeferredSnapshot } from './deferred-snapshot.ts';
+import type { Aggregator } from './aggregators.ts';
 import { Base64Array, type Taken, float64s, fromBase64, uint32s, uint8s } from './typed-base64.ts';
 import { currentScope, resolveSideOutput } from './scope.ts';
 import type { Origin, SideOutput } from './scope.ts';
@@ -272,24 +271,6 @@ interface KeyState<K, S> {
   readonly byStart: Map<number, Win<K, S>> | undefined;
   /** Sessions (disjoint), in no particular order. */
   readonly sessions: Array<Win<K, S>> | undefined;
-  /**
-   * The epoch of the snapshot this key's state was last copied for, or of the latest snapshot when
-   * the key was created: a key whose stamp is not the filling snapshot's was in that snapshot and
-   * has not been copied for it yet (see `WindowEngine.touch`).
-   */
-  stamp: number;
-  /** Its state at the filling snapshot's cut, copied before an event changed it. */
-  captured: CapturedKey | undefined;
-}
-
-/** A key's windows and `closedUntil` as they were at a snapshot's cut (states as `toJSON` gives them). */
-interface CapturedKey {
-  readonly starts: number[];
-  readonly ends: number[];
-  readonly counts: number[];
-  readonly flags: number[];
-  readonly states: unknown[];
-  readonly closedUntil: number;
 }
 
 interface Win<K, S> {
@@ -412,159 +393,6 @@ class WindowHeap<K, S> {
   }
 }
 
-/** What a window operator's snapshot copies inside the cut (see `WindowEngine.snapshot`). */
-interface SnapshotCut<K extends string | number, S> {
-  /** Every key, in `keys` order (first-seen rank among keys with windows). */
-  readonly keys: ReadonlyArray<KeyState<K, S>>;
-  /** Windows of all keys together. */
-  readonly windows: number;
-  readonly maxTime: number;
-  readonly watermark: number;
-  /** The live part of the closed sessions' FIFO. */
-  readonly closedKeys: ReadonlyArray<KeyState<K, S>>;
-  readonly closedEnds: readonly number[];
-  readonly session: boolean;
-  /** Called once the snapshot is complete. */
-  readonly done: () => void;
-}
-
-/**
- * A window operator's snapshot being filled in after its cut: keys in cut order, a slice at a
- * time, from each key's live state, or from the copy `capture` made of it before an event changed
- * it. Until it is complete, every change to a key of the cut goes through `capture` first.
- */
-class SnapshotFill<K extends string | number, S> {
-  readonly deferred = new DeferredSnapshot((deadline) => this.fill(deadline));
-  private readonly captured: Array<KeyState<K, S>> = [];
-  private readonly outKeys: Array<string | number>;
-  private readonly windowCounts: Uint32Array;
-  private readonly starts: Float64Array;
-  private readonly ends: Float64Array;
-  private readonly counts: Float64Array;
-  private readonly flags: Uint8Array;
-  private readonly writer: StateColumnWriter<S> | undefined;
-  private readonly accs: unknown[] | undefined;
-  private readonly liveClosedKeys: Array<string | number> = [];
-  private readonly liveClosedEnds: number[] = [];
-  /** Next key of the cut, next window row, next key row, next closed entry. */
-  private k = 0;
-  private i = 0;
-  private kk = 0;
-  private c = 0;
-
-  constructor(
-    readonly epoch: number,
-    private readonly kind: WindowKind,
-    private readonly agg: Aggregator<never, S, unknown>,
-    private readonly cut: SnapshotCut<K, S>,
-  ) {
-    const n = cut.windows;
-    this.outKeys = new Array<string | number>(cut.keys.length);
-    this.windowCounts = new Uint32Array(cut.keys.length);
-    this.starts = new Float64Array(n);
-    this.ends = new Float64Array(n);
-    this.counts = new Float64Array(n);
-    this.flags = new Uint8Array(n);
-    // The aggregator's states into its columns if it has them, else their JSON, one per window.
-    this.writer = agg.columns?.writer(n);
-    this.accs = this.writer ? undefined : new Array<unknown>(n);
-  }
-
-  /** Copy `ks` as it is now, before it changes (it has not changed since the cut). */
-  capture(ks: KeyState<K, S>): void {
-    const c: CapturedKey = { starts: [], ends: [], counts: [], flags: [], states: [], closedUntil: ks.closedUntil };
-    const copy = (w: Win<K, S>): void => {
-      c.starts.push(w.start);
-      c.ends.push(w.end);
-      c.counts.push(w.count);
-      c.flags.push(flagsOf(w));
-      c.states.push(this.agg.toJSON(w.acc));
-    };
-    if (ks.byStart) ks.byStart.forEach(copy);
-    else ks.sessions!.forEach(copy);
-    ks.captured = c;
-    ks.stamp = this.epoch;
-    this.captured.push(ks);
-  }
-
-  private fill(deadline: number): TakenWindowSnapshot | undefined {
-    const { keys } = this.cut;
-    while (this.k < keys.length) {
-      const ks = keys[this.k++]!;
-      const before = this.i;
-      const c = ks.stamp === this.epoch ? ks.captured : undefined;
-      if (c) {
-        for (let j = 0; j < c.starts.length; j++) this.put(c.starts[j]!, c.ends[j]!, c.counts[j]!, c.flags[j]!, undefined, c.states[j]);
-      } else if (ks.byStart) {
-        for (const w of ks.byStart.values()) this.put(w.start, w.end, w.count, flagsOf(w), w.acc, undefined);
-      } else {
-        const sessions = ks.sessions!;
-        for (let j = 0; j < sessions.length; j++) {
-          const w = sessions[j]!;
-          this.put(w.start, w.end, w.count, flagsOf(w), w.acc, undefined);
-        }
-      }
-      // A session key kept for `closedUntil` only has no windows: it is in `closed` below.
-      if (this.i > before) {
-        this.outKeys[this.kk] = ks.key;
-        this.windowCounts[this.kk++] = this.i - before;
-      }
-      if ((this.k & 255) === 0 && performance.now() >= deadline) return undefined;
-    }
-    const { closedKeys, closedEnds } = this.cut;
-    while (this.c < closedKeys.length) {
-      const ks = closedKeys[this.c]!;
-      const end = closedEnds[this.c++]!;
-      // An entry whose key was purged again later is stale (see `expireClosed`).
-      const closedUntil = ks.stamp === this.epoch && ks.captured ? ks.captured.closedUntil : ks.closedUntil;
-      if (closedUntil === end) {
-        this.liveClosedKeys.push(ks.key);
-        this.liveClosedEnds.push(end);
-      }
-      if ((this.c & 255) === 0 && performance.now() >= deadline) return undefined;
-    }
-    return this.finish();
-  }
-
-  /** One window's row; its state is either live (`acc`) or as captured (`json`). */
-  private put(start: number, end: number, count: number, flags: number, acc: S | undefined, json: unknown): void {
-    const i = this.i++;
-    this.starts[i] = start;
-    this.ends[i] = end;
-    this.counts[i] = count;
-    this.flags[i] = flags;
-    if (this.writer) this.writer.set(i, acc === undefined ? this.agg.fromJSON(json) : acc);
-    else this.accs![i] = acc === undefined ? json : this.agg.toJSON(acc);
-  }
-
-  private finish(): TakenWindowSnapshot {
-    for (const ks of this.captured) ks.captured = undefined;
-    this.cut.done();
-    const { i, kk } = this;
-    const outKeys = this.outKeys;
-    outKeys.length = kk; // i === windows here, unless the count is off (never expected)
-    if (this.accs) this.accs.length = i;
-    const snapshot: TakenWindowSnapshot = {
-      kind: this.kind,
-      maxTime: finiteOrNull(this.cut.maxTime),
-      watermark: finiteOrNull(this.cut.watermark),
-      keys: outKeys,
-      windowCounts: new Base64Array(this.windowCounts.subarray(0, kk)),
-      starts: new Base64Array(this.starts.subarray(0, i)),
-      ends: new Base64Array(this.ends.subarray(0, i)),
-      counts: new Base64Array(this.counts.subarray(0, i)),
-      flags: new Base64Array(this.flags.subarray(0, i)),
-      ...(this.writer ? { accColumns: this.writer.done(i) } : { accs: this.accs! }),
-    };
-    if (!this.cut.session) return snapshot;
-    return { ...snapshot, closedKeys: this.liveClosedKeys, closedEnds: new Base64Array(Float64Array.from(this.liveClosedEnds)) };
-  }
-}
-
-function flagsOf<K, S>(w: Win<K, S>): number {
-  return (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0);
-}
-
 /** Per-subscription state and logic of a window operator. */
 class WindowEngine<T, K extends string | number, S, A> {
   stage: string;
@@ -580,9 +408,6 @@ class WindowEngine<T, K extends string | number, S, A> {
   private closedKeys: Array<KeyState<K, S>> = [];
   private closedEnds: number[] = [];
   private closedHead = 0;
-  /** The snapshot being filled in, if any, and the number of snapshots taken (see `snapshot`). */
-  private filling: SnapshotFill<K, S> | undefined;
-  private epoch = 0;
   private readonly timeOf: (event: T) => number;
   private readonly keyOf: (event: T) => K;
   private readonly agg: Aggregator<T, S, A>;
@@ -676,35 +501,63 @@ class WindowEngine<T, K extends string | number, S, A> {
     };
   }
 
-  /**
-   * The state at this moment, filled in later (see `DeferredSnapshot`): here, inside the synchronous
-   * cut, only the order of the keys and the closed sessions' FIFO are copied (arrays of references);
-   * the windows are copied when the snapshot is filled in, or, for a key an event is about to
-   * change before then, just before that change (`touch`).
-   */
-  snapshot(): DeferredSnapshot {
-    // One filling at a time: a forced cut (the last one) may come before the previous was filled in.
-    this.filling?.deferred.result();
-    const fill = new SnapshotFill<K, S>(++this.epoch, this.assigner.kind, this.agg, {
-      keys: Array.from(this.keys.values()),
-      windows: this.windowsOpen,
-      maxTime: this.maxTime,
-      watermark: this.watermark,
-      closedKeys: this.session ? this.closedKeys.slice(this.closedHead) : [],
-      closedEnds: this.session ? this.closedEnds.slice(this.closedHead) : [],
-      session: this.session,
-      done: () => {
-        if (this.filling === fill) this.filling = undefined;
-      },
-    });
-    this.filling = fill;
-    return fill.deferred;
-  }
-
-  /** Before anything a snapshot holds changes on `ks` (its windows, their states, its `closedUntil`). */
-  private touch(ks: KeyState<K, S>): void {
-    const fill = this.filling;
-    if (fill !== undefined && ks.stamp !== fill.epoch) fill.capture(ks);
+  snapshot(): TakenWindowSnapshot {
+    // Sized up front and filled by index: this runs inside a synchronous cut.
+    const windowCounts = new Uint32Array(this.keys.size);
+    const keys = new Array<string | number>(this.keys.size);
+    const total = this.windowsOpen;
+    const starts = new Float64Array(total);
+    const ends = new Float64Array(total);
+    const counts = new Float64Array(total);
+    const flags = new Uint8Array(total);
+    // The aggregator's states into its columns if it has them, else their JSON, one per window.
+    const writer = this.agg.columns?.writer(total);
+    const accs = writer ? undefined : new Array<unknown>(total);
+    let i = 0;
+    let k = 0;
+    const put = (w: Win<K, S>): void => {
+      starts[i] = w.start;
+      ends[i] = w.end;
+      counts[i] = w.count;
+      flags[i] = (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0);
+      if (writer) writer.set(i, w.acc);
+      else accs![i] = this.agg.toJSON(w.acc);
+      i++;
+    };
+    for (const ks of this.keys.values()) {
+      if (ks.size === 0) continue; // a session key kept for `closedUntil` only: in `closed` below
+      const before = i;
+      if (ks.byStart) ks.byStart.forEach(put);
+      else for (let j = 0; j < ks.sessions!.length; j++) put(ks.sessions![j]!);
+      keys[k] = ks.key;
+      windowCounts[k++] = i - before;
+    }
+    keys.length = k; // i === total below, unless the count is off (never expected)
+    if (accs) accs.length = i;
+    const snapshot: TakenWindowSnapshot = {
+      kind: this.assigner.kind,
+      maxTime: finiteOrNull(this.maxTime),
+      watermark: finiteOrNull(this.watermark),
+      keys,
+      windowCounts: new Base64Array(windowCounts.subarray(0, k)),
+      starts: new Base64Array(starts.subarray(0, i)),
+      ends: new Base64Array(ends.subarray(0, i)),
+      counts: new Base64Array(counts.subarray(0, i)),
+      flags: new Base64Array(flags.subarray(0, i)),
+      ...(writer ? { accColumns: writer.done(i) } : { accs: accs! }),
+    };
+    if (!this.session) return snapshot;
+    const closedKeys: Array<string | number> = [];
+    const closedEnds: number[] = [];
+    for (let i = this.closedHead; i < this.closedEnds.length; i++) {
+      const ks = this.closedKeys[i]!;
+      const end = this.closedEnds[i]!;
+      if (ks.closedUntil === end) {
+        closedKeys.push(ks.key);
+        closedEnds.push(end);
+      }
+    }
+    return { ...snapshot, closedKeys, closedEnds: new Base64Array(Float64Array.from(closedEnds)) };
   }
 
   restore(json: unknown): void {
@@ -795,7 +648,6 @@ class WindowEngine<T, K extends string | number, S, A> {
       target = others[0]!;
       for (let i = 1; i < others.length; i++) this.absorb(target, others[i]!);
     }
-    this.touch(target.ks);
     if (t < target.start) target.start = t;
     if (end > target.end) target.end = end;
     this.addTo(target, event);
@@ -805,7 +657,6 @@ class WindowEngine<T, K extends string | number, S, A> {
 
   /** Merge session `other` into `target` and drop `other` (without emitting it). */
   private absorb(target: Win<K, S>, other: Win<K, S>): void {
-    this.touch(target.ks);
     target.acc = this.agg.merge(target.acc, other.acc);
     target.count += other.count;
     if (other.start < target.start) target.start = other.start;
@@ -836,7 +687,6 @@ class WindowEngine<T, K extends string | number, S, A> {
   }
 
   private addTo(w: Win<K, S>, event: T): void {
-    this.touch(w.ks);
     w.acc = this.agg.add(w.acc, event);
     w.count++;
     w.dirty = true;
@@ -862,8 +712,6 @@ class WindowEngine<T, K extends string | number, S, A> {
         closedUntil: -Infinity,
         byStart: this.session ? undefined : new Map(),
         sessions: this.session ? [] : undefined,
-        stamp: this.epoch,
-        captured: undefined,
       };
       this.keys.set(key, ks);
     }
@@ -873,7 +721,6 @@ class WindowEngine<T, K extends string | number, S, A> {
 
   /** Create a window, register it with its key and put it in the heap matching the watermark. */
   private createWindow(ks: KeyState<K, S>, start: number, end: number, acc: S): Win<K, S> {
-    this.touch(ks);
     const w: Win<K, S> = { ks, start, end, due: end, acc, count: 0, dirty: false, emitted: false, heap: NONE, index: -1 };
     if (ks.byStart) ks.byStart.set(start / this.slide, w);
     else ks.sessions!.push(w);
@@ -886,7 +733,6 @@ class WindowEngine<T, K extends string | number, S, A> {
   /** Forget a window that is no longer in any heap. */
   private dropWindow(w: Win<K, S>): void {
     const ks = w.ks;
-    this.touch(ks);
     if (ks.byStart) ks.byStart.delete(w.start / this.slide);
     else ks.sessions!.splice(ks.sessions!.indexOf(w), 1);
     this.windowsOpen--;
@@ -948,7 +794,6 @@ class WindowEngine<T, K extends string | number, S, A> {
   }
 
   private closeSession(ks: KeyState<K, S>, end: number): void {
-    this.touch(ks);
     ks.closedUntil = end;
     this.closedKeys.push(ks);
     this.closedEnds.push(end);
@@ -964,7 +809,6 @@ class WindowEngine<T, K extends string | number, S, A> {
       const ks = keys[head]!;
       // Not if a later purge of the key moved it on.
       if (ks.closedUntil === ends[head]) {
-        this.touch(ks);
         ks.closedUntil = -Infinity;
         if (ks.size === 0) this.forget(ks);
       }
@@ -983,7 +827,6 @@ class WindowEngine<T, K extends string | number, S, A> {
   }
 
   private emit(w: Win<K, S>, final: boolean): void {
-    this.touch(w.ks);
     w.dirty = false;
     w.emitted = true;
     this.fired++;
