@@ -18,7 +18,10 @@ export interface Aggregator<T, S, R> {
   merge(a: S, b: S): S;
   /** The current result. Must not expose state that a later `add` mutates. */
   result(state: S): R;
-  /** A JSON-serializable form of the state, for checkpoints. */
+  /**
+   * A JSON-serializable form of the state, for checkpoints. Must not share anything a later `add`
+   * or `merge` mutates: a snapshot is serialized after its cut, while events keep arriving.
+   */
   toJSON(state: S): unknown;
   /** The inverse of `toJSON`. */
   fromJSON(json: unknown): S;
