@@ -117,21 +117,6 @@ export interface WindowSnapshot {
 
 type TakenWindowSnapshot = Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>;
 
-/** The format before typed columns: the same columns as arrays of numbers, `closed` as pairs (still restored). */
-interface ArrayColumnsSnapshot {
-  readonly kind: WindowKind;
-  readonly maxTime: number | null;
-  readonly watermark: number | null;
-  readonly keys: ReadonlyArray<string | number>;
-  readonly windowCounts: readonly number[];
-  readonly starts: readonly number[];
-  readonly ends: readonly number[];
-  readonly counts: readonly number[];
-  readonly flags: readonly number[];
-  readonly accs: readonly unknown[];
-  readonly closed?: ReadonlyArray<readonly [key: string | number, end: number]>;
-}
-
 /** The earlier format: an object per key and per window. */
 interface LegacyWindowSnapshot {
   readonly kind: WindowKind;
@@ -873,12 +858,26 @@ function parseSnapshot<S>(
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' || typeof k === 'number')) return fail(`${name} must be an array of strings and numbers`);
     return keys as Array<string | number>;
   };
-  if (typeof s['starts'] === 'string') {
-    // Typed columns (base64).
-    const column = <A extends ArrayLike<number>>(name: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): A => {
-      const text = s[name];
-      if (typeof text !== 'string') return fail(`${name} must be base64 text`);
-      return fromBase64(text as string, make as never, bytes, `${kind}: cannot restore snapshot: ${name} is truncated`) as unknown as A;
+  const closed = s['closed'];
+  if (closed !== undefined) {
+    const valid =
+      Array.isArray(closed) &&
+      closed.every((c: unknown) => Array.isArray(c) && (typeof c[0] === 'string' || typeof c[0] === 'number') && typeof c[1] === 'number');
+    if (!valid) return fail('closed must be [key, end] pairs');
+  }
+  if (!Array.isArray(s['keys'])) return fail('keys must be an array');
+  if ('windowCounts' in s) {
+    // Columns: typed arrays as base64 text, or, in the format before, arrays of numbers (with
+    // `closed` as [key, end] pairs).
+    const typed = typeof s['starts'] === 'string';
+    const column = <A extends ArrayLike<number>>(name: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): ArrayLike<number> => {
+      const value = s[name];
+      if (!typed) {
+        if (!Array.isArray(value) || !value.every((v) => typeof v === 'number')) return fail(`${name} must be an array of numbers`);
+        return value as number[];
+      }
+      if (typeof value !== 'string') return fail(`${name} must be base64 text`);
+      return fromBase64(value, make as never, bytes, `${kind}: cannot restore snapshot: ${name} is truncated`) as unknown as A;
     };
     const keys = keysOf('keys');
     const windowCounts = column('windowCounts', uint32s, 4);
@@ -893,7 +892,7 @@ function parseSnapshot<S>(
       if (c.length !== windows) return fail(`${name} must have one entry per window`);
     }
     let states: S[];
-    if ('accColumns' in s) {
+    if (typed && 'accColumns' in s) {
       if (agg.columns === undefined) return fail('its aggregator states are columns, and this aggregator has none');
       states = agg.columns.fromColumns(s['accColumns'], windows);
     } else {
@@ -901,49 +900,15 @@ function parseSnapshot<S>(
       if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
       states = accs.map((acc: unknown) => agg.fromJSON(acc));
     }
+    if (!typed) {
+      const pairs = (closed ?? []) as ReadonlyArray<readonly [string | number, number]>;
+      const closedColumns = { closedKeys: pairs.map((p) => p[0]), closedEnds: pairs.map((p) => p[1]) };
+      return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, ...closedColumns } };
+    }
     const closedKeys = s['closedKeys'] === undefined ? [] : keysOf('closedKeys');
     const closedEnds = s['closedEnds'] === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
     if (closedEnds.length !== closedKeys.length) return fail('closedEnds must have one entry per closed key');
     return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, closedKeys, closedEnds } };
-  }
-  const closed = s['closed'];
-  if (closed !== undefined) {
-    const valid =
-      Array.isArray(closed) &&
-      closed.every((c: unknown) => Array.isArray(c) && (typeof c[0] === 'string' || typeof c[0] === 'number') && typeof c[1] === 'number');
-    if (!valid) return fail('closed must be [key, end] pairs');
-  }
-  const pairs = (closed ?? []) as ReadonlyArray<readonly [string | number, number]>;
-  if (!Array.isArray(s['keys'])) return fail('keys must be an array');
-  if ('windowCounts' in s) {
-    // Columns as arrays of numbers.
-    const numbers = (name: string): number[] => {
-      const column = s[name];
-      if (!Array.isArray(column) || !column.every((v) => typeof v === 'number')) return fail(`${name} must be an array of numbers`);
-      return column as number[];
-    };
-    const keys = keysOf('keys');
-    const windowCounts = numbers('windowCounts');
-    if (windowCounts.length !== keys.length) return fail('windowCounts must have one entry per key');
-    const windows = windowCounts.reduce((a, b) => a + b, 0);
-    const accs = s['accs'];
-    if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
-    for (const name of ['starts', 'ends', 'counts', 'flags']) if (numbers(name).length !== windows) return fail(`${name} must have one entry per window`);
-    const a = json as ArrayColumnsSnapshot;
-    return {
-      ...times,
-      columns: {
-        keys,
-        windowCounts,
-        starts: a.starts,
-        ends: a.ends,
-        counts: a.counts,
-        flags: a.flags,
-        states: a.accs.map((acc) => agg.fromJSON(acc)),
-        closedKeys: pairs.map((p) => p[0]),
-        closedEnds: pairs.map((p) => p[1]),
-      },
-    };
   }
   for (const entry of s['keys'] as unknown[]) {
     if (typeof entry !== 'object' || entry === null) return fail('malformed key entry');
