@@ -7,15 +7,20 @@ import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';
 import { PipelineSettings } from './pipeline.ts';
 
-/** A delivery as the consumer hands it over: its reply subject carries the consumer's backlog. */
+/** A message as the consumer hands it over: its reply subject carries the consumer's backlog. */
+function message(seq: number, pending: number, payload: string): JsMsg {
+  const reply = `$JS.ACK.PAGE_VIEWS_TEST.page_views_test.1.${seq}.${seq}.1700000000000000000.${pending}`;
+  return { data: new TextEncoder().encode(payload), subject: 'page.views.test.0', reply } as unknown as JsMsg;
+}
+
+/** A click. */
 function delivery(seq: number, pending: number): JsMsg {
-  const data = new TextEncoder().encode(JSON.stringify({ page: '/a', ts: 1_700_000_000_000 + seq }));
-  return { data, subject: 'page.views.test.0', reply: `$JS.ACK.PAGE_VIEWS_TEST.page_views_test.1.${seq}.${seq}.1700000000000000000.${pending}` } as unknown as JsMsg;
+  return message(seq, pending, JSON.stringify({ page: '/a', ts: 1_700_000_000_000 + seq }));
 }
 
 /** A delivery whose payload is not JSON: a dead letter. */
 function malformed(seq: number): JsMsg {
-  return { data: new TextEncoder().encode('not json'), subject: 'page.views.test.0', reply: `$JS.ACK.PAGE_VIEWS_TEST.page_views_test.1.${seq}.${seq}.1700000000000000000.0` } as unknown as JsMsg;
+  return message(seq, 0, 'not json');
 }
 
 /** Messages pushed by the test, consumed by the feed as they come. */

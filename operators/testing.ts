@@ -1,5 +1,6 @@
 import type { WindowResult } from './window-core.ts';
 import { fingerprint } from './fingerprint-map.ts';
+import { float64s, fromBase64, uint32s, uint8s } from './typed-base64.ts';
 import { expect } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import { Subject } from 'rxjs';
@@ -171,7 +172,7 @@ export function fp(key: string): [number, number] {
 /** A base64 column of a checkpoint (see typed-base64.ts) as plain numbers, for expectations. */
 export function column(text: unknown, type: 'float64' | 'uint32' | 'uint8'): number[] {
   if (typeof text !== 'string') throw new Error(`expected base64 text, got ${typeof text}`);
-  const bytes = new Uint8Array(Buffer.from(text, 'base64'));
-  const view = type === 'float64' ? new Float64Array(bytes.buffer) : type === 'uint32' ? new Uint32Array(bytes.buffer) : bytes;
+  const error = `truncated ${type} column`;
+  const view = type === 'float64' ? fromBase64(text, float64s, 8, error) : type === 'uint32' ? fromBase64(text, uint32s, 4, error) : fromBase64(text, uint8s, 1, error);
   return Array.from(view);
 }
