@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectStore, setSha256Backend } from '@nats-io/obj';
 import { z } from 'zod';
-import { jsonChunks } from './json-chunks.ts';
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.ts';
 
 /**
  * A pipeline's checkpoint: operator state plus the last stream sequence folded into it.
@@ -38,15 +38,6 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/**
- * The checkpoint as UTF-8 JSON, in pieces, serialized a few milliseconds at a time (see
- * `jsonChunks`): deep enough to split a window operator's keys, windows and distinct sets.
- */
-async function* checkpointJson(checkpoint: Checkpoint): AsyncGenerator<Uint8Array> {
-  const encoder = new TextEncoder();
-  for await (const piece of jsonChunks(checkpoint, { depth: 8 })) yield encoder.encode(piece);
-}
-
 function historyKey(key: string, lastSeq: number): string {
   return `${key}.history.${String(lastSeq).padStart(16, '0')}`;
 }
@@ -66,16 +57,16 @@ export class CheckpointStore {
     // A read racing a replace of the same object can wait forever for purged chunks: fail instead.
     const data = await withTimeout(this.store.getBlob(key), LOAD_TIMEOUT_MS, `reading checkpoint '${key}'`);
     if (!data) return undefined;
-    return Checkpoint.parse(JSON.parse(new TextDecoder().decode(data)));
+    return Checkpoint.parse(decodeCheckpoint(data));
   }
 
   /**
-   * Serialized a few milliseconds at a time, yielding to the event loop in between, and streamed
-   * into the store: the pipeline keeps running while a large checkpoint is saved, and the whole
-   * checkpoint's JSON never sits in memory at once.
+   * Encoded a few milliseconds at a time (see `encodeCheckpoint`), yielding to the event loop in
+   * between, and streamed into the store: the pipeline keeps running while a large checkpoint is
+   * saved, and the whole checkpoint's bytes never sit in memory at once.
    */
   async save(key: string, checkpoint: Checkpoint): Promise<void> {
-    const pieces = checkpointJson(checkpoint);
+    const pieces = encodeCheckpoint(checkpoint);
     const stream = new ReadableStream<Uint8Array>({
       async pull(controller) {
         const { value, done } = await pieces.next();

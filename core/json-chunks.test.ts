@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { jsonChunks } from './json-chunks.ts';
+import { type JsonChunksOptions, jsonChunks } from './json-chunks.ts';
 
-async function text(value: unknown, options?: { depth?: number; sliceMs?: number }): Promise<string> {
+async function text(value: unknown, options?: JsonChunksOptions): Promise<string> {
   let out = '';
   for await (const piece of jsonChunks(value, options)) out += piece;
   return out;
@@ -28,6 +28,30 @@ describe('jsonChunks', () => {
     for (const value of values) {
       for (const depth of [0, 1, 2, 10]) expect(await text(value, { depth })).toBe(JSON.stringify(value));
     }
+  });
+
+  it('writes what `replace` returns instead of the objects it reaches, telling their paths', async () => {
+    class Marker {
+      toJSON(): string {
+        return 'as JSON';
+      }
+    }
+    const value = {
+      a: new Marker(),
+      list: [1, { m: new Marker() }, [new Marker()]],
+      // In a run of flat elements (a record of primitives) or below the depth: not offered, JSON as usual.
+      deep: { deeper: { deepest: { m: new Marker() } } },
+    };
+    const paths: Array<Array<string | number>> = [];
+    const replace = (object: object, path: ReadonlyArray<string | number>): string | undefined => {
+      if (!(object instanceof Marker)) return undefined;
+      paths.push([...path]);
+      return String(paths.length - 1);
+    };
+    expect(await text(value, { depth: 4, replace })).toBe(
+      '{"a":0,"list":[1,{"m":1},[2]],"deep":{"deeper":{"deepest":{"m":"as JSON"}}}}',
+    );
+    expect(paths).toEqual([['a'], ['list', 1, 'm'], ['list', 2, 0]]);
   });
 
   it('yields several pieces for a large value, giving the event loop a turn between them', async () => {

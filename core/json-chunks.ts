@@ -8,10 +8,23 @@
  * numbers, booleans, null); `undefined` members are left out and `undefined` array elements become
  * `null`, as there.
  */
-export async function* jsonChunks(value: unknown, { depth = 4, sliceMs = 8 } = {}): AsyncGenerator<string> {
+export interface JsonChunksOptions {
+  /** Levels of arrays and objects walked; what lies below is stringified whole. @default 4 */
+  readonly depth?: number;
+  /** Yield to the event loop once a slice took this long. @default 8 */
+  readonly sliceMs?: number;
+  /**
+   * Text to write instead of an object the walk reaches (not one below `depth` or in a run of flat
+   * elements), or undefined to write it as JSON: e.g. a reference to bytes written elsewhere.
+   * `path` is the object's place from the root (keys and indices); it changes as the walk goes on.
+   */
+  readonly replace?: (value: object, path: ReadonlyArray<string | number>) => string | undefined;
+}
+
+export async function* jsonChunks(value: unknown, { depth = 4, sliceMs = 8, replace }: JsonChunksOptions = {}): AsyncGenerator<string> {
   let pending: string[] = [];
   let sliceStart = performance.now();
-  for (const piece of walk(value, depth)) {
+  for (const piece of walk(value, depth, replace, [])) {
     pending.push(piece);
     if (performance.now() - sliceStart >= sliceMs) {
       yield pending.join('');
@@ -26,7 +39,14 @@ export async function* jsonChunks(value: unknown, { depth = 4, sliceMs = 8 } = {
 /** Flat elements in a run stringified by one `JSON.stringify` call. */
 const RUN = 2_048;
 
-function* walk(value: unknown, depth: number): Generator<string> {
+function* walk(value: unknown, depth: number, replace: JsonChunksOptions['replace'], path: Array<string | number>): Generator<string> {
+  if (replace && depth > 0 && value !== null && typeof value === 'object') {
+    const text = replace(value, path);
+    if (text !== undefined) {
+      yield text;
+      return;
+    }
+  }
   if (depth <= 0 || value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     yield JSON.stringify(value) ?? 'null';
     return;
@@ -49,7 +69,11 @@ function* walk(value: unknown, depth: number): Generator<string> {
       }
       const item: unknown = value[i];
       if (item === undefined || typeof item === 'function' || typeof item === 'symbol') yield 'null';
-      else yield* walk(item, depth - 1);
+      else {
+        path.push(i);
+        yield* walk(item, depth - 1, replace, path);
+        path.pop();
+      }
       i++;
     }
     yield ']';
@@ -61,7 +85,9 @@ function* walk(value: unknown, depth: number): Generator<string> {
     if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
     yield `${first ? '' : ','}${JSON.stringify(key)}:`;
     first = false;
-    yield* walk(item, depth - 1);
+    path.push(key);
+    yield* walk(item, depth - 1, replace, path);
+    path.pop();
   }
   yield '}';
 }

@@ -150,7 +150,7 @@ describe('aggregators', () => {
     expect(restored.map((s) => agg.result(s))).toEqual(states.map((s) => agg.result(s)));
     expect(restored.map((s) => JSON.stringify(agg.toJSON(s)))).toEqual(states.map((s) => JSON.stringify(agg.toJSON(s))));
     expect(() => columns.fromColumns(json, 3)).toThrow(/expected 3 states, got 4/);
-    expect(() => columns.fromColumns({ ...json, n: [1, 2, 3, 4] }, 4)).toThrow(/expected a base64 column/);
+    expect(() => columns.fromColumns({ ...json, n: [1, 2, 3, 4] }, 4)).toThrow(/expected a typed column/);
     // A member without columns (distinct, topK): the combine has none, and window snapshots keep a JSON value per window.
     expect(combine({ n: count<Ev>(), users: distinct((e: Ev) => e.user) }).columns).toBeUndefined();
   });

@@ -7,7 +7,7 @@
  */
 import { fingerprint } from './fingerprint-map.ts';
 import { FingerprintSet } from './fingerprint-set.ts';
-import { Base64Array, float64s, fromBase64, uint32s } from './typed-base64.ts';
+import { TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from './typed-columns.ts';
 
 export interface Aggregator<T, S, R> {
   /** A fresh, empty state. */
@@ -162,10 +162,11 @@ export function distinct<T>(value: (event: T) => string | number | undefined): A
       return a;
     },
     result: (set) => set.size,
-    toJSON: (set) => ({ fingerprints: new Base64Array(set.toPairs()) }),
+    toJSON: (set) => ({ fingerprints: new TypedColumn(set.toPairs()) }),
     fromJSON: (json) => {
-      if (typeof json === 'object' && json !== null && typeof (json as { fingerprints?: unknown }).fingerprints === 'string') {
-        const pairs = fromBase64((json as { fingerprints: string }).fingerprints, uint32s, 4, 'distinct: truncated fingerprints');
+      const fingerprints = typeof json === 'object' && json !== null ? (json as { fingerprints?: unknown }).fingerprints : undefined;
+      if (isEncodedColumn(fingerprints)) {
+        const pairs = decodeColumn(fingerprints, uint32s, 4, 'distinct: truncated fingerprints');
         if (pairs.length % 2 !== 0) throw new Error('distinct: truncated fingerprints');
         return FingerprintSet.fromPairs(pairs);
       }
@@ -338,7 +339,7 @@ function member(json: unknown, name: string): unknown {
   return Object.getOwnPropertyDescriptor(json, name)!.value as unknown;
 }
 
-/** Numeric states as one base64 column of float64s: exact, ±Infinity included. */
+/** Numeric states as one typed column of float64s: exact, ±Infinity included. */
 function numberColumns(name: string): StateColumns<number> {
   return {
     writer: (capacity) => {
@@ -347,12 +348,12 @@ function numberColumns(name: string): StateColumns<number> {
         set: (index, state) => {
           column[index] = state;
         },
-        done: (length) => new Base64Array(column.subarray(0, length)),
+        done: (length) => new TypedColumn(column.subarray(0, length)),
       };
     },
     fromColumns: (json, length) => {
-      if (typeof json !== 'string') throw new Error(`${name}: expected a base64 column`);
-      const column = fromBase64(json, float64s, 8, `${name}: truncated column`);
+      if (!isEncodedColumn(json)) throw new Error(`${name}: expected a typed column`);
+      const column = decodeColumn(json, float64s, 8, `${name}: truncated column`);
       if (column.length !== length) throw new Error(`${name}: expected ${length} states, got ${column.length}`);
       return Array.from(column);
     },

@@ -1,7 +1,7 @@
 import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { FingerprintMap, fingerprint } from './fingerprint-map.ts';
-import { Base64Array, type Taken, float64s, fromBase64, uint32s } from './typed-base64.ts';
+import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from './typed-columns.ts';
 import { currentScope } from './scope.ts';
 
 export interface DedupeOptions<T> {
@@ -23,14 +23,14 @@ export interface DedupeOptions<T> {
 
 /**
  * The checkpointed state: the fingerprints of remembered keys in insertion order with their event
- * times, as base64 of their typed arrays (high and low 32 bits, Float64 times). Snapshots of the
+ * times, as typed columns (high and low 32 bits, Float64 times; see typed-columns.ts). Snapshots of the
  * earlier format (`keys: [key, time][]`) still restore.
  */
 export interface DedupeSnapshot {
   readonly maxTime: number | null;
-  readonly hi: string;
-  readonly lo: string;
-  readonly times: string;
+  readonly hi: EncodedColumn;
+  readonly lo: EncodedColumn;
+  readonly times: EncodedColumn;
 }
 
 
@@ -168,7 +168,7 @@ class KeyQueue {
       times[n] = t;
       n++;
     }
-    return { maxTime: this.maxTime === -Infinity ? null : this.maxTime, hi: new Base64Array(hi), lo: new Base64Array(lo), times: new Base64Array(times) };
+    return { maxTime: this.maxTime === -Infinity ? null : this.maxTime, hi: new TypedColumn(hi), lo: new TypedColumn(lo), times: new TypedColumn(times) };
   }
 
   restore(value: unknown): void {
@@ -255,12 +255,12 @@ function parseSnapshot(value: unknown): ParsedSnapshot {
   if (typeof value !== 'object' || value === null) return fail('not an object');
   const { maxTime, keys, hi, lo, times } = value as { maxTime?: unknown; keys?: unknown; hi?: unknown; lo?: unknown; times?: unknown };
   if (maxTime !== null && typeof maxTime !== 'number') return fail('maxTime must be a number or null');
-  if (typeof hi === 'string' && typeof lo === 'string' && typeof times === 'string') {
+  if (isEncodedColumn(hi) && isEncodedColumn(lo) && isEncodedColumn(times)) {
     const parsed = {
       maxTime,
-      hi: fromBase64(hi, uint32s, 4, TRUNCATED),
-      lo: fromBase64(lo, uint32s, 4, TRUNCATED),
-      times: fromBase64(times, float64s, 8, TRUNCATED),
+      hi: decodeColumn(hi, uint32s, 4, TRUNCATED),
+      lo: decodeColumn(lo, uint32s, 4, TRUNCATED),
+      times: decodeColumn(times, float64s, 8, TRUNCATED),
     };
     if (parsed.hi.length !== parsed.times.length || parsed.lo.length !== parsed.times.length) return fail('arrays of different lengths');
     return parsed;

@@ -1,6 +1,6 @@
 import type { WindowResult } from './window-core.ts';
 import { fingerprint } from './fingerprint-map.ts';
-import { float64s, fromBase64, uint32s, uint8s } from './typed-base64.ts';
+import { decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
 import { expect } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import { Subject } from 'rxjs';
@@ -169,10 +169,10 @@ export function fp(key: string): [number, number] {
   return [out[0]!, out[1]!];
 }
 
-/** A base64 column of a checkpoint (see typed-base64.ts) as plain numbers, for expectations. */
+/** A typed column of a checkpoint (see typed-columns.ts) as plain numbers, for expectations. */
 export function column(text: unknown, type: 'float64' | 'uint32' | 'uint8'): number[] {
-  if (typeof text !== 'string') throw new Error(`expected base64 text, got ${typeof text}`);
+  if (!isEncodedColumn(text)) throw new Error(`expected a typed column, got ${typeof text}`);
   const error = `truncated ${type} column`;
-  const view = type === 'float64' ? fromBase64(text, float64s, 8, error) : type === 'uint32' ? fromBase64(text, uint32s, 4, error) : fromBase64(text, uint8s, 1, error);
+  const view = type === 'float64' ? decodeColumn(text, float64s, 8, error) : type === 'uint32' ? decodeColumn(text, uint32s, 4, error) : decodeColumn(text, uint8s, 1, error);
   return Array.from(view);
 }

@@ -12,7 +12,7 @@
 import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerAction, SchedulerLike, Subscriber } from 'rxjs';
 import type { Aggregator } from './aggregators.ts';
-import { Base64Array, type Taken, float64s, fromBase64, uint32s, uint8s } from './typed-base64.ts';
+import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
 import { currentScope, resolveSideOutput } from './scope.ts';
 import type { Origin, SideOutput } from './scope.ts';
 
@@ -87,7 +87,7 @@ export interface WindowStateSnapshot {
 /**
  * The checkpointed state of a window operator, by column: one entry per key in `keys` and
  * `windowCounts` (keys in first-seen order), one entry per window, key by key, in the others.
- * Numeric columns are typed arrays as base64 (see typed-base64.ts), and the aggregator states are
+ * Numeric columns are typed arrays (see typed-columns.ts), and the aggregator states are
  * columns too when the aggregator has them (`count`, `sum`, `min`, `max` and `combine`s of them):
  * a session operator holds a window per active user, and taking the snapshot is part of a
  * synchronous, consistent cut, where copying numbers costs far less than an object per window.
@@ -98,21 +98,21 @@ export interface WindowSnapshot {
   readonly watermark: number | null;
   readonly keys: ReadonlyArray<string | number>;
   /** How many of the windows below belong to each key: uint32s. */
-  readonly windowCounts: string;
+  readonly windowCounts: EncodedColumn;
   /** float64s. */
-  readonly starts: string;
-  readonly ends: string;
+  readonly starts: EncodedColumn;
+  readonly ends: EncodedColumn;
   /** Events folded into each window: float64s. */
-  readonly counts: string;
+  readonly counts: EncodedColumn;
   /** Bit 1: changed since its last emission; bit 2: emitted at least once. uint8s. */
-  readonly flags: string;
+  readonly flags: EncodedColumn;
   /** Aggregator states, from the aggregator's `columns` writer, when it has columns... */
   readonly accColumns?: unknown;
   /** ...else one per window, via `aggregate.toJSON`. */
   readonly accs?: readonly unknown[];
   /** Sessions only: keys and ends (float64s) of recently purged sessions, in purge order (see `closedUntil`). */
   readonly closedKeys?: ReadonlyArray<string | number>;
-  readonly closedEnds?: string;
+  readonly closedEnds?: EncodedColumn;
 }
 
 type TakenWindowSnapshot = Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>;
@@ -524,11 +524,11 @@ class WindowEngine<T, K extends string | number, S, A> {
       maxTime: finiteOrNull(this.maxTime),
       watermark: finiteOrNull(this.watermark),
       keys,
-      windowCounts: new Base64Array(windowCounts.subarray(0, k)),
-      starts: new Base64Array(starts.subarray(0, i)),
-      ends: new Base64Array(ends.subarray(0, i)),
-      counts: new Base64Array(counts.subarray(0, i)),
-      flags: new Base64Array(flags.subarray(0, i)),
+      windowCounts: new TypedColumn(windowCounts.subarray(0, k)),
+      starts: new TypedColumn(starts.subarray(0, i)),
+      ends: new TypedColumn(ends.subarray(0, i)),
+      counts: new TypedColumn(counts.subarray(0, i)),
+      flags: new TypedColumn(flags.subarray(0, i)),
       ...(writer ? { accColumns: writer.done(i) } : { accs: accs! }),
     };
     if (!this.session) return snapshot;
@@ -542,7 +542,7 @@ class WindowEngine<T, K extends string | number, S, A> {
         closedEnds.push(end);
       }
     }
-    return { ...snapshot, closedKeys, closedEnds: new Base64Array(Float64Array.from(closedEnds)) };
+    return { ...snapshot, closedKeys, closedEnds: new TypedColumn(Float64Array.from(closedEnds)) };
   }
 
   restore(json: unknown): void {
@@ -867,17 +867,17 @@ function parseSnapshot<S>(
   }
   if (!Array.isArray(s['keys'])) return fail('keys must be an array');
   if ('windowCounts' in s) {
-    // Columns: typed arrays as base64 text, or, in the format before, arrays of numbers (with
+    // Columns: typed arrays (bytes, or base64 text), or, in the format before, arrays of numbers (with
     // `closed` as [key, end] pairs).
-    const typed = typeof s['starts'] === 'string';
+    const typed = isEncodedColumn(s['starts']);
     const column = <A extends ArrayLike<number>>(name: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): ArrayLike<number> => {
       const value = s[name];
       if (!typed) {
         if (!Array.isArray(value) || !value.every((v) => typeof v === 'number')) return fail(`${name} must be an array of numbers`);
         return value as number[];
       }
-      if (typeof value !== 'string') return fail(`${name} must be base64 text`);
-      return fromBase64(value, make as never, bytes, `${kind}: cannot restore snapshot: ${name} is truncated`) as unknown as A;
+      if (!isEncodedColumn(value)) return fail(`${name} must be a typed column`);
+      return decodeColumn(value, make as never, bytes, `${kind}: cannot restore snapshot: ${name} is truncated`) as unknown as A;
     };
     const keys = keysOf('keys');
     const windowCounts = column('windowCounts', uint32s, 4);
