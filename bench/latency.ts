@@ -5,6 +5,7 @@ import type { RuntimeConfig } from '../core/config.ts';
 import { quoteIdent } from '../core/identifiers.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
 import { ensureStream } from '../sources/streams.ts';
+import { CHECKPOINT_LINE, type CheckpointFigures, type CheckpointStatus, CheckpointTally } from './checkpoint-tally.ts';
 import { BenchChild } from './child.ts';
 import type { LivePipelineJob } from './live-pipeline-process.ts';
 import type { PhaseNames } from './names.ts';
@@ -34,6 +35,8 @@ export interface LatencyResult {
    * is visible (not the pipeline's process, nor this one, where the publisher and the polls run).
    */
   readonly serverCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
+  /** Checkpoints the pipeline saved while events were published and until every row was visible. */
+  readonly checkpoints: CheckpointFigures;
 }
 
 /** Users for the live phase: enough for lifelike visits, small enough to build in under a second. */
@@ -68,13 +71,15 @@ export async function measureLatency(
   // would delay the polls' responses and so inflate the very latency being measured.
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
+  const tally = new CheckpointTally();
+  let stopping = false;
   const pipeline = new BenchChild(CHILD_ENTRY, { config, names } satisfies LivePipelineJob, {
     onLine: (line) => {
       if (line === 'ready') markReady();
+      else if (line.startsWith(CHECKPOINT_LINE) && !stopping) tally.observe(JSON.parse(line.slice(CHECKPOINT_LINE.length)) as CheckpointStatus);
     },
   });
   // A pipeline failure must not leave this phase waiting forever.
-  let stopping = false;
   const failed = pipeline.exited.then(async () => {
     if (!stopping) await pipeline.succeeded('latency phase pipeline');
     throw new Error('latency: the pipeline stopped early');
@@ -147,6 +152,7 @@ export async function measureLatency(
     p99Ms: percentile(latencies, 99),
     maxMs: latencies.length > 0 ? latencies[latencies.length - 1]! : NaN,
     serverCpuMicrosPerEvent: serverCpuMicrosPerEvent(serversAtStart, serversAtEnd, published.published),
+    checkpoints: tally.figures(),
   };
 }
 

@@ -1,11 +1,12 @@
 /**
  * Child process of the latency phase (see `measureLatency`): runs the clickstream pipeline live on
  * the job's stream until SIGTERM, then stops gracefully. Prints `ready` on stdout once its consumer
- * is open.
+ * is open, and a line after each checkpoint (see `CHECKPOINT_LINE`).
  */
 import type { RuntimeConfig } from '../core/config.ts';
 import { runPipeline } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { CHECKPOINT_LINE, type CheckpointStatus } from './checkpoint-tally.ts';
 import type { PhaseNames } from './names.ts';
 
 export interface LivePipelineJob {
@@ -17,9 +18,15 @@ const { config, names } = JSON.parse(process.argv[2] ?? '') as LivePipelineJob;
 const controller = new AbortController();
 process.once('SIGTERM', () => controller.abort());
 let ready = false;
+let checkpoints = 0;
 await runPipeline(createClickstreamPipeline({ name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix }), {
   config,
   signal: controller.signal,
+  onStatus: ({ checkpoints: count, lastCheckpointBytes, lastCheckpointMs }) => {
+    if (count === checkpoints) return;
+    checkpoints = count;
+    process.stdout.write(`${CHECKPOINT_LINE}${JSON.stringify({ checkpoints: count, lastCheckpointBytes, lastCheckpointMs } satisfies CheckpointStatus)}\n`);
+  },
   onLog: (message) => {
     // Logged right before the first pull ('no checkpoint: ...' or 'restored checkpoint ...').
     if (!ready && /checkpoint/.test(message)) {

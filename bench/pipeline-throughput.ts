@@ -7,6 +7,7 @@ import { runTarget } from '../core/partitions.ts';
 import { runPartitions } from '../core/run-partitions.ts';
 import type { PipelineStatus } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { type CheckpointFigures, CheckpointTally } from './checkpoint-tally.ts';
 import { BenchChild } from './child.ts';
 import type { PhaseNames } from './names.ts';
 import { RssSampler } from './rss.ts';
@@ -49,6 +50,7 @@ export interface PipelineThroughputResult {
   readonly peakRssMb: number;
   /** RSS at each quarter of the run. */
   readonly rssQuartersMb: number[];
+  readonly checkpoints: CheckpointFigures;
   /** Wall-clock start and end (epoch ms), to combine processes that ran side by side. */
   readonly startedAt: number;
   readonly endedAt: number;
@@ -105,6 +107,7 @@ export async function measurePipelineThroughput(
   let serversAtStart = serverCpuSeconds();
   let mainAtStart = mainThreadCpuSeconds();
   let lastProgress = 0;
+  const tally = new CheckpointTally();
   rss.start();
   const results = await runPartitions(definition, {
     config: job.config,
@@ -120,6 +123,7 @@ export async function measurePipelineThroughput(
       }
     },
     onStatus: (status, target) => {
+      tally.observe(status, target.durable);
       if (status.lastSeq >= lastSeqs.get(target.durable)!) done.add(target.durable);
       if (done.size === targets.length && !controller.signal.aborted) controller.abort();
       const now = performance.now();
@@ -141,6 +145,7 @@ export async function measurePipelineThroughput(
   }
   if (started === undefined) throw new Error('pipeline: never saw the runner start consuming');
   for (const { target, status } of results) {
+    tally.observe(status, target.durable);
     const expected = lastSeqs.get(target.durable)!;
     const info = await jsm.consumers.info(names.stream, target.durable);
     if (status.ackedSeq !== expected || info.ack_floor.stream_seq !== expected || info.num_ack_pending !== 0 || info.num_pending !== 0) {
@@ -162,6 +167,7 @@ export async function measurePipelineThroughput(
     lateEvents: sum((s) => s.lateEvents),
     peakRssMb: rss.peakMb,
     rssQuartersMb: rss.profile(4),
+    checkpoints: tally.figures(),
     startedAt: performance.timeOrigin + started,
     endedAt: performance.timeOrigin + ended,
   };

@@ -1,3 +1,4 @@
+import { type CheckpointFigures, formatCheckpoints } from './checkpoint-tally.ts';
 import type { ServerName } from './server-cpu.ts';
 
 /** The one JSON line `npm run bench -- --json` prints (keys and meaning fixed by the issue). */
@@ -34,6 +35,8 @@ export interface BenchDetails {
   latencyEvents: number;
   latencyMaxMs: number;
   latencyServerCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
+  checkpoints: CheckpointFigures;
+  latencyCheckpoints: CheckpointFigures;
   /** 1-minute load average before the run and at its end: other work on the machine skews every figure. */
   loadBefore: number;
   loadAfter: number;
@@ -57,6 +60,7 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
         ...Object.entries(d.serverCpuMicrosPerEvent).map(([name, micros]) => `${name} ${micros.toFixed(1)} µs`),
       ].join(', '),
     ],
+    ['checkpoints (pipeline phase)', '', formatCheckpoints(d.checkpoints)],
     ['latency p50', `${int(s.p50_latency_ms)} ms`, `at ${int(d.latencyRate)} events/s offered (${int(d.latencyAchievedRate)} achieved), ${int(d.latencyEvents)} events`],
     ['latency p99', `${int(s.p99_latency_ms)} ms`, `max ${int(d.latencyMaxMs)} ms`],
     [
@@ -66,6 +70,7 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
         .map(([name, micros]) => `${name} ${micros.toFixed(1)} µs`)
         .join(', '),
     ],
+    ['checkpoints (latency phase)', '', formatCheckpoints(d.latencyCheckpoints)],
     ['peak RSS (pipeline phase)', `${int(s.peak_rss_mb)} MB`, `by quarter: ${d.rssQuartersMb.map(int).join(' / ')} MB`],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));

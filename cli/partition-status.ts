@@ -12,7 +12,7 @@ export function partitionStatuses(): { update(partition: number | undefined, sta
       latest.set(partition, status);
       if (latest.size === 1) return status;
       const all = [...latest.values()];
-      const total = (field: 'eventsIn' | 'eventsPerSecond' | 'lag' | 'ackPending' | 'rowsWritten' | 'deadLetters' | 'lateEvents' | 'sinkRetries' | 'flushes' | 'checkpoints'): number =>
+      const total = (field: 'eventsIn' | 'eventsPerSecond' | 'lag' | 'ackPending' | 'rowsWritten' | 'deadLetters' | 'lateEvents' | 'sinkRetries' | 'flushes' | 'checkpoints' | 'lastCheckpointBytes'): number =>
         all.reduce((sum, s) => sum + s[field], 0);
       return {
         eventsIn: total('eventsIn'),
@@ -28,6 +28,8 @@ export function partitionStatuses(): { update(partition: number | undefined, sta
         lastSeq: Math.max(...all.map((s) => s.lastSeq)),
         ackedSeq: Math.min(...all.map((s) => s.ackedSeq)),
         lastFlushMs: Math.max(...all.map((s) => s.lastFlushMs)),
+        lastCheckpointBytes: total('lastCheckpointBytes'),
+        lastCheckpointMs: Math.max(...all.map((s) => s.lastCheckpointMs)),
         operators: {},
       };
     },

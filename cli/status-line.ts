@@ -41,6 +41,7 @@ export function formatStatus(s: PipelineStatus): string {
     `DLQ ${n(s.deadLetters)}`,
     `late ${n(s.lateEvents)}`,
     `acked seq ${n(s.ackedSeq)}`,
+    ...(s.lastCheckpointBytes > 0 ? [`checkpoint ${(s.lastCheckpointBytes / 1e6).toFixed(1)} MB in ${(s.lastCheckpointMs / 1000).toFixed(1)} s`] : []),
     ...(s.sinkRetries > 0 ? [`sink retries ${n(s.sinkRetries)}`] : []),
   ].join(' · ');
 }

@@ -63,9 +63,9 @@ export class CheckpointStore {
   /**
    * Encoded a few milliseconds at a time (see `encodeCheckpoint`), yielding to the event loop in
    * between, and streamed into the store: the pipeline keeps running while a large checkpoint is
-   * saved, and the whole checkpoint's bytes never sit in memory at once.
+   * saved, and the whole checkpoint's bytes never sit in memory at once. Resolves with the size stored.
    */
-  async save(key: string, checkpoint: Checkpoint): Promise<void> {
+  async save(key: string, checkpoint: Checkpoint): Promise<number> {
     const pieces = encodeCheckpoint(checkpoint);
     const stream = new ReadableStream<Uint8Array>({
       async pull(controller) {
@@ -74,7 +74,8 @@ export class CheckpointStore {
         else controller.enqueue(value);
       },
     });
-    await this.store.put({ name: key, options: { max_chunk_size: CHUNK_BYTES } }, stream);
+    const info = await this.store.put({ name: key, options: { max_chunk_size: CHUNK_BYTES } }, stream);
+    return info.size;
   }
 
   async delete(key: string): Promise<void> {

@@ -26,6 +26,8 @@ function status(overrides: Partial<PipelineStatus> = {}): PipelineStatus {
     flushes: 0,
     lastFlushMs: 0,
     checkpoints: 0,
+    lastCheckpointBytes: 0,
+    lastCheckpointMs: 0,
     operators: {},
     ...overrides,
   };
@@ -51,7 +53,7 @@ describe('MetricsReporter → Prometheus', () => {
       }),
     );
     now += 1_000;
-    reporter.update(status({ eventsIn: 150, deadLetters: 2, operators: { 'validate.in': 150 } }));
+    reporter.update(status({ eventsIn: 150, deadLetters: 2, lastCheckpointBytes: 4_000_000, lastCheckpointMs: 1_500, operators: { 'validate.in': 150 } }));
     const text = await reporter.registry.metrics();
     const line = (name: string) => text.split('\n').find((l) => l.startsWith(name));
     expect(line('rxa_events_in_total')).toBe('rxa_events_in_total{pipeline="orders"} 150');
@@ -64,6 +66,8 @@ describe('MetricsReporter → Prometheus', () => {
     expect(line('rxa_watermark_delay_seconds{stage="unique"')).toBeUndefined();
     expect(text).toContain('# TYPE rxa_sink_retries_total counter');
     expect(text).toContain('# TYPE rxa_sink_flush_seconds gauge');
+    expect(line('rxa_checkpoint_bytes')).toBe('rxa_checkpoint_bytes{pipeline="orders"} 4000000');
+    expect(line('rxa_checkpoint_save_seconds')).toBe('rxa_checkpoint_save_seconds{pipeline="orders"} 1.5');
   });
 
   it('restarts a counter whose source went back (a new process)', async () => {

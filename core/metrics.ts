@@ -64,6 +64,9 @@ const COUNTERS = [
   { field: 'checkpoints', metric: 'checkpoints', help: 'Checkpoints saved (each followed by an ack)' },
 ] as const satisfies ReadonlyArray<{ field: keyof PipelineStatus; metric: string; help: string }>;
 
+/** Gauges kept in ms in rxa_pipeline_metrics and in seconds in Prometheus. */
+const MILLISECOND_GAUGES = new Set<string>(['sink_flush_ms', 'checkpoint_save_ms']);
+
 /** Counted by this process from 0; the others are restored from the checkpoint (their first value is not new). */
 const PER_PROCESS = new Set<string>(['events_in', 'sink_flushes', 'checkpoints']);
 
@@ -105,6 +108,8 @@ export class MetricsReporter {
     this.gauge('rxa_consumer_lag', 'Messages in the stream not yet delivered to the consumer (JetStream num_pending)');
     this.gauge('rxa_ack_pending', 'Messages delivered and not yet acked (acks happen at checkpoints)');
     this.gauge('rxa_sink_flush_seconds', 'Duration of the last write to ClickHouse, from cut to every row written');
+    this.gauge('rxa_checkpoint_bytes', 'Size of the last checkpoint saved, as stored');
+    this.gauge('rxa_checkpoint_save_seconds', 'Duration of the last checkpoint save (encoding and upload)');
     this.gauge('rxa_last_seq', 'Last stream sequence folded into state');
     this.gauge('rxa_acked_seq', 'Last stream sequence acked');
     this.gauge('rxa_stage_state', 'Per-operator levels (pending lookups, cached keys, open windows...)', ['stage', 'kind']);
@@ -122,7 +127,7 @@ export class MetricsReporter {
         ...(this.options.partition !== undefined ? { partition: String(this.options.partition) } : {}),
       };
       if (sample.counter) this.count(this.promName(sample), labels, sample.value);
-      else this.gauges.get(this.promName(sample))?.set(labels, sample.metric === 'sink_flush_ms' ? sample.value / 1000 : sample.value);
+      else this.gauges.get(this.promName(sample))?.set(labels, MILLISECOND_GAUGES.has(sample.metric) ? sample.value / 1000 : sample.value);
     }
   };
 
@@ -224,6 +229,8 @@ export class MetricsReporter {
     add('consumer_lag', status.lag, false);
     add('ack_pending', status.ackPending, false);
     add('sink_flush_ms', status.lastFlushMs, false);
+    add('checkpoint_bytes', status.lastCheckpointBytes, false);
+    add('checkpoint_save_ms', status.lastCheckpointMs, false);
     add('last_seq', status.lastSeq, false);
     add('acked_seq', status.ackedSeq, false);
     for (const [name, value] of Object.entries(status.operators)) {
@@ -248,6 +255,8 @@ export class MetricsReporter {
         return 'rxa_watermark_delay_seconds';
       case 'sink_flush_ms':
         return 'rxa_sink_flush_seconds';
+      case 'checkpoint_save_ms':
+        return 'rxa_checkpoint_save_seconds';
       default:
         return sample.counter ? `rxa_${sample.metric}_total` : `rxa_${sample.metric}`;
     }

@@ -1,5 +1,5 @@
 /** Retry an I/O step (NATS publish, checkpoint save) until it succeeds or `signal` aborts. */
-export async function retry(step: () => Promise<void>, signal: AbortSignal, log: (message: string) => void): Promise<void> {
+export async function retry<T>(step: () => Promise<T>, signal: AbortSignal, log: (message: string) => void): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await step();

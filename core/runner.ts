@@ -40,6 +40,9 @@ export interface PipelineStatus {
   lastFlushMs: number;
   /** Checkpoints saved (each followed by an ack). */
   checkpoints: number;
+  /** Size of the last checkpoint saved, in bytes as stored, and how long saving it took (encoding and upload, retries included). 0 before the first. */
+  lastCheckpointBytes: number;
+  lastCheckpointMs: number;
   operators: Record<string, number>;
 }
 
@@ -127,6 +130,8 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     );
     let ackedSeq = checkpoint?.lastSeq ?? 0;
     let checkpointCount = 0;
+    let lastCheckpointBytes = 0;
+    let lastCheckpointMs = 0;
     let lastCheckpointAt = Date.now();
     let lastHistoryAt = 0;
     log(checkpoint ? `restored checkpoint at stream seq ${ackedSeq}` : 'no checkpoint: starting from the beginning of the stream');
@@ -161,11 +166,13 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
           operators: cut.snapshot,
           counters: { ...writer.counters },
         };
-        await retry(() => checkpoints.save(checkpointKey, saved), shutdown.signal, log);
+        const saveStarted = performance.now();
+        lastCheckpointBytes = await retry(() => checkpoints.save(checkpointKey, saved), shutdown.signal, log);
         position.msg?.ack();
         ackedSeq = position.seq;
         checkpointCount++;
         lastCheckpointAt = Date.now();
+        lastCheckpointMs = performance.now() - saveStarted;
         if (lastCheckpointAt - lastHistoryAt >= settings.checkpointHistoryIntervalMs) {
           // Replay restores the latest of these at or before its start (see core/replay.ts).
           lastHistoryAt = lastCheckpointAt;
@@ -197,6 +204,8 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
         flushes: feed.flushes,
         lastFlushMs: feed.lastFlushMs,
         checkpoints: checkpointCount,
+        lastCheckpointBytes,
+        lastCheckpointMs,
         operators: engine.stats(),
       };
     };

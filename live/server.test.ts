@@ -83,7 +83,7 @@ describe('live server', () => {
   });
 
   it('serves Prometheus metrics and a health check', async () => {
-    reporter.update({ eventsIn: 7, eventsPerSecond: 3, lag: 2, ackPending: 5, rowsWritten: 9, deadLetters: 1, lateEvents: 0, lastSeq: 7, ackedSeq: 4, sinkRetries: 0, flushes: 2, lastFlushMs: 40, checkpoints: 1, operators: { 'validate.in': 7 } });
+    reporter.update({ eventsIn: 7, eventsPerSecond: 3, lag: 2, ackPending: 5, rowsWritten: 9, deadLetters: 1, lateEvents: 0, lastSeq: 7, ackedSeq: 4, sinkRetries: 0, flushes: 2, lastFlushMs: 40, checkpoints: 1, lastCheckpointBytes: 1_000, lastCheckpointMs: 20, operators: { 'validate.in': 7 } });
     const response = await get('/metrics');
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await response.text();

@@ -148,6 +148,8 @@ async function main(): Promise<void> {
       latencyEvents: latency.events,
       latencyMaxMs: latency.maxMs,
       latencyServerCpuMicrosPerEvent: latency.serverCpuMicrosPerEvent,
+      checkpoints: pipeline.checkpoints,
+      latencyCheckpoints: latency.checkpoints,
       loadBefore,
       loadAfter: loadavg()[0]!,
     });

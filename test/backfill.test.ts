@@ -50,6 +50,9 @@ describe('backfill a new aggregate', () => {
     let status: PipelineStatus | undefined;
     const run = runPipeline(v1, { config, signal: controller.signal, statusIntervalMs: 100, onStatus: (s) => (status = s) });
     await waitFor(() => (status?.ackedSeq ?? 0) >= last, 60_000, 'version 1 to process the stream');
+    // Acked input means a checkpoint was saved: its size and save time are reported.
+    expect(status?.lastCheckpointBytes).toBeGreaterThan(10_000);
+    expect(status?.lastCheckpointMs).toBeGreaterThan(0);
     controller.abort();
     await run;
     const before = await readClickstream(chDb, names.name);
