@@ -7,15 +7,15 @@ import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';
 import { PipelineSettings } from './pipeline.ts';
 
-/** A message as the consumer hands it over: its reply subject carries the consumer's backlog. */
-function message(seq: number, pending: number, payload: string): JsMsg {
-  const reply = `$JS.ACK.PAGE_VIEWS_TEST.page_views_test.1.${seq}.${seq}.1700000000000000000.${pending}`;
+/** A message as the consumer hands it over: its reply subject carries the consumer's backlog and its publish time. */
+function message(seq: number, pending: number, payload: string, publishedMs = 1_700_000_000_000): JsMsg {
+  const reply = `$JS.ACK.PAGE_VIEWS_TEST.page_views_test.1.${seq}.${seq}.${publishedMs}000000.${pending}`;
   return { data: new TextEncoder().encode(payload), subject: 'page.views.test.0', reply } as unknown as JsMsg;
 }
 
-/** A click. */
-function delivery(seq: number, pending: number): JsMsg {
-  return message(seq, pending, JSON.stringify({ page: '/a', ts: 1_700_000_000_000 + seq }));
+/** A click (published long ago, unless told). */
+function delivery(seq: number, pending: number, publishedMs?: number): JsMsg {
+  return message(seq, pending, JSON.stringify({ page: '/a', ts: 1_700_000_000_000 + seq }), publishedMs);
 }
 
 /** A delivery whose payload is not JSON: a dead letter. */
@@ -54,7 +54,7 @@ afterEach(() => {
 });
 
 describe('Feed', () => {
-  it('cuts every flushIntervalMs when live, every backlogFlushIntervalMs while the consumer has a backlog', async () => {
+  it('cuts every flushIntervalMs when live, every backlogFlushIntervalMs while catching up (a backlog, well behind)', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'performance', 'Date'] });
     await vi.advanceTimersByTimeAsync(10_000); // a clock well past the feed's "no cut yet"
     const settings = PipelineSettings.parse({ pullBatch: 100, flushIntervalMs: 250, backlogFlushIntervalMs: 1_000 });
@@ -75,6 +75,11 @@ describe('Feed', () => {
     inbox.push(delivery(3, 100)); // down to one pull batch: live again
     await vi.advanceTimersByTimeAsync(1_000);
     expect(cuts).toHaveLength(9);
+
+    // A live pipeline a moment behind (published 500 ms ago, under backlogLagMs): still every 250 ms.
+    inbox.push(delivery(4, 5_000, Date.now() - 500));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(cuts).toHaveLength(13);
 
     inbox.end();
     await expect(running).resolves.toBe('done');

@@ -31,8 +31,8 @@ export interface FeedOptions {
 /**
  * Feeds source messages into the engine in stream order and writes consistent cuts.
  *
- * Cuts happen every `flushIntervalMs` (`backlogFlushIntervalMs` while the consumer has a backlog
- * beyond one pull batch), when `flushRows` rows are buffered, and at the end. Cuts
+ * Cuts happen every `flushIntervalMs` (`backlogFlushIntervalMs` while catching up: a backlog
+ * beyond one pull batch, `backlogLagMs` behind), when `flushRows` rows are buffered, and at the end. Cuts
  * are written strictly one after another: a checkpoint must never be saved before its cut and
  * every earlier one are durable. While cuts wait for the sink, the loop keeps consuming
  * until `maxBufferedRows` rows and side outputs are buffered, then it stops pulling: a slow or
@@ -54,9 +54,10 @@ export class Feed {
   private checkpointFailure: unknown;
   /** When windows last emitted early results (see `earlyResultsIntervalMs`). */
   private lastEarlyAt = 0;
-  /** When the last cut was taken (performance.now()), and the consumer's backlog at the last message. */
+  /** When the last cut was taken (performance.now()); the consumer's backlog at the last message, and its publish time (epoch ms). */
   private lastCutAt = 0;
   private backlog = 0;
+  private lastPublishedMs = 0;
   private queued: Promise<void> | undefined;
   private paused: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -83,8 +84,9 @@ export class Feed {
     const backlogInterval = Math.max(settings.flushIntervalMs, settings.backlogFlushIntervalMs);
     this.timer = setInterval(() => {
       if (this.paused) return;
-      // Catching up (a backlog beyond what one pull brings): fewer, larger cuts.
-      if (this.backlog > settings.pullBatch && performance.now() - this.lastCutAt < backlogInterval) return;
+      // Catching up (a backlog beyond what one pull brings, and well behind): fewer, larger cuts.
+      const catchingUp = this.backlog > settings.pullBatch && Date.now() - this.lastPublishedMs > settings.backlogLagMs;
+      if (catchingUp && performance.now() - this.lastCutAt < backlogInterval) return;
       this.commit().catch(() => {});
     }, settings.flushIntervalMs);
     try {
@@ -105,6 +107,7 @@ export class Feed {
         this.lastSeq = seq;
         this.lastMsg = msg;
         this.backlog = delivery.pending;
+        this.lastPublishedMs = delivery.publishedMs;
         this.eventsIn++;
         if (engine.pending() > settings.maxPendingAsync) await engine.idle();
         const rows = engine.bufferedRows;
