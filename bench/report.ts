@@ -34,6 +34,7 @@ export interface BenchDetails {
   latencyAchievedRate: number;
   latencyEvents: number;
   latencyMaxMs: number;
+  latencyWarmup: { seconds: number; events: number; p99Ms: number; maxMs: number };
   latencyServerCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
   checkpoints: CheckpointFigures;
   latencyCheckpoints: CheckpointFigures;
@@ -63,6 +64,13 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
     ['checkpoints (pipeline phase)', '', formatCheckpoints(d.checkpoints)],
     ['latency p50', `${int(s.p50_latency_ms)} ms`, `at ${int(d.latencyRate)} events/s offered (${int(d.latencyAchievedRate)} achieved), ${int(d.latencyEvents)} events`],
     ['latency p99', `${int(s.p99_latency_ms)} ms`, `max ${int(d.latencyMaxMs)} ms`],
+    [
+      'latency in the warm-up',
+      '',
+      d.latencyWarmup.events === 0
+        ? 'none'
+        : `first ${d.latencyWarmup.seconds} s, ${int(d.latencyWarmup.events)} events, not counted above: p99 ${int(d.latencyWarmup.p99Ms)} ms, max ${int(d.latencyWarmup.maxMs)} ms`,
+    ],
     [
       'CPU per event (latency phase)',
       '',

@@ -3,7 +3,7 @@
  * and ClickHouse, against the ceilings measured in the same process and run (raw consume+ack,
  * raw inserts). A benchmark, not a test: it prints figures, it does not judge them.
  *
- *   npm run bench                        # 1M events, latency at 20k events/s for 30 s
+ *   npm run bench                        # 1M events, latency at 20k events/s for 30 s (after 5 s of warm-up)
  *   npm run bench -- --events 10000000   # long run: peak RSS must stay flat
  *   npm run bench -- --json              # one JSON line on stdout (table and progress on stderr)
  *
@@ -31,7 +31,12 @@ interface BenchOptions {
   events: number;
   rate: number;
   latencySeconds: number;
+  latencyWarmupSeconds: number;
   json: boolean;
+}
+
+function nonNegativeInt(value: string): number {
+  return value === '0' ? 0 : positiveInt(value);
 }
 
 function positiveInt(value: string): number {
@@ -45,7 +50,8 @@ const options = new Command()
   .description('benchmark the clickstream pipeline on the local NATS and ClickHouse (RXA_* variables as for rxa)')
   .option('--events <n>', 'events to pre-publish for the throughput phases', positiveInt, 1_000_000)
   .option('--rate <n>', 'offered rate of the latency phase, events/s', positiveInt, 20_000)
-  .option('--latency-seconds <n>', 'duration of the latency phase', positiveInt, 30)
+  .option('--latency-seconds <n>', 'duration of the latency phase (measured)', positiveInt, 30)
+  .option('--latency-warmup-seconds <n>', 'publish at the rate this long first, not measured (a pipeline that just started runs cold code)', nonNegativeInt, 5)
   .option('--json', 'print one JSON line with the figures on stdout (the table goes to stderr)', false)
   .parse()
   .opts<BenchOptions>();
@@ -107,13 +113,13 @@ async function main(): Promise<void> {
     log(`pipeline: ${int(pipeline.perSecond)} events/s (${pipeline.seconds.toFixed(2)} s), peak RSS ${int(pipeline.peakRssMb)} MB`);
 
     collectGarbage();
-    log(`latency: ${int(options.rate)} events/s for ${options.latencySeconds} s`);
+    log(`latency: ${int(options.rate)} events/s for ${options.latencySeconds} s after ${options.latencyWarmupSeconds} s of warm-up`);
     const latency = await measureLatency(
       configFromEnv(process.env, { clickhouse: { database: live.database }, checkpointBucket: live.bucket }),
       jsm,
       clickhouse,
       live,
-      { rate: options.rate, seconds: options.latencySeconds },
+      { rate: options.rate, seconds: options.latencySeconds, warmupSeconds: options.latencyWarmupSeconds },
     );
     log(`latency: p50 ${int(latency.p50Ms)} ms, p99 ${int(latency.p99Ms)} ms, max ${int(latency.maxMs)} ms`);
 
@@ -147,6 +153,7 @@ async function main(): Promise<void> {
       latencyAchievedRate: latency.achievedRate,
       latencyEvents: latency.events,
       latencyMaxMs: latency.maxMs,
+      latencyWarmup: { seconds: options.latencyWarmupSeconds, ...latency.warmup },
       latencyServerCpuMicrosPerEvent: latency.serverCpuMicrosPerEvent,
       checkpoints: pipeline.checkpoints,
       latencyCheckpoints: latency.checkpoints,
