@@ -13,7 +13,7 @@ import { sql } from './sql.ts';
 export const pipelineHealthDashboard = defineDashboard({
   uid: 'rxa-pipeline-health',
   title: 'Pipeline health',
-  description: 'Throughput, consumer lag, watermarks, dead letters and sink latency of every rxa pipeline (table rxa_pipeline_metrics; the same figures are on /metrics).',
+  description: 'Throughput, consumer lag, watermarks, dead letters, sink latency and checkpoints of every rxa pipeline (table rxa_pipeline_metrics; the same figures are on /metrics).',
   tags: ['rxa', 'pipeline', 'health'],
   refresh: '5s',
   timeRange: 'now-30m',
@@ -219,6 +219,45 @@ export const pipelineHealthDashboard = defineDashboard({
         WHERE $__timeFilter(ts) AND metric IN ('dead_letters', 'late_events', 'sink_retries')
         GROUP BY time, metric
         ORDER BY time, metric
+      `,
+    },
+    {
+      title: 'Checkpoint size (MB)',
+      type: 'timeseries',
+      description: 'Size of the last checkpoint saved, as stored, per pipeline (its partitions summed). It follows the operator state: dedupe keys, open windows and sessions.',
+      width: 12,
+      height: 8,
+      unit: 'short',
+      decimals: 1,
+      sql: sql`
+        SELECT time, pipeline, sum(per_partition) AS size_mb
+        FROM
+        (
+            WITH greatest(10, intDiv(toUInt32($__toTime) - toUInt32($__fromTime), 240)) AS step
+            SELECT toDateTime(intDiv(toUInt32(ts), step) * step) AS time, pipeline, rxa_partition, max(value) / 1000000 AS per_partition
+            FROM rxa_pipeline_metrics FINAL
+            WHERE $__timeFilter(ts) AND metric = 'checkpoint_bytes'
+            GROUP BY time, pipeline, rxa_partition
+        )
+        GROUP BY time, pipeline
+        ORDER BY time, pipeline
+      `,
+    },
+    {
+      title: 'Checkpoint save time',
+      type: 'timeseries',
+      description: 'How long saving the last checkpoint took, encoding and upload (the slowest partition in each bucket). Events keep flowing meanwhile; the acks of its input wait for it.',
+      width: 12,
+      height: 8,
+      unit: 'ms',
+      decimals: 0,
+      sql: sql`
+        WITH greatest(10, intDiv(toUInt32($__toTime) - toUInt32($__fromTime), 240)) AS step
+        SELECT toDateTime(intDiv(toUInt32(ts), step) * step) AS time, pipeline, max(value) AS save_ms
+        FROM rxa_pipeline_metrics FINAL
+        WHERE $__timeFilter(ts) AND metric = 'checkpoint_save_ms'
+        GROUP BY time, pipeline
+        ORDER BY time, pipeline
       `,
     },
     {

@@ -155,6 +155,8 @@ const fixture: Batch[] = [
       metric(ts, 'sink_retries', 0),
       metric(ts, 'sink_flush_ms', 12 + i),
       metric(ts, 'checkpoints', 1),
+      metric(ts, 'checkpoint_bytes', 4_200_000 + i * 100_000),
+      metric(ts, 'checkpoint_save_ms', 310 + i),
       metric(ts, 'stage_events', 100, 'validate', 'in'),
       metric(ts, 'stage_events', 98, 'validate', 'valid'),
       metric(ts, 'stage_events', 2, 'validate', 'invalid'),
