@@ -271,6 +271,45 @@ describe('enrich', () => {
     expect(calls).toEqual(['x', 'y', 'z', 'y', 'x']);
   });
 
+  it('keeps using an expired value while it is looked up again in the background (staleMs), and waits past it', () => {
+    // Each call answers after 5 ms: X1, then a failure, then X3, then X4.
+    const answers: Array<{ value?: string; fail?: string }> = [{ value: 'X1' }, { fail: 'down' }, { value: 'X3' }, { value: 'X4' }];
+    const calls: number[] = [];
+    const lookup = (): PromiseLike<string | undefined> => {
+      const answer = answers[calls.length]!;
+      calls.push(calls.length);
+      const deferred = new Deferred<string | undefined>();
+      asyncScheduler.schedule(() => (answer.fail ? deferred.reject(new Error(answer.fail)) : deferred.resolve(answer.value)), 5);
+      return deferred;
+    };
+    const scope = new FakeScope();
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const x = (id: string) => ev(id, 'x');
+        // a: a miss (X1 at 5). b at 20: X1 expired at 15, used at once, refreshed (fails at 25: next
+        // try after the 8 ms backoff). c at 30: X1, no lookup. d at 40: X1, refreshed (X3 at 45).
+        // e at 50: X3. f at 200: X3 is past ttl + staleMs (45 + 10 + 100): f waits for X4.
+        const source = cold('a 19ms b 9ms c 9ms d 9ms e 149ms f|', { a: x('a'), b: x('b'), c: x('c'), d: x('d'), e: x('e'), f: x('f') });
+        const out = source.pipe(enrich(options(lookup, { cache: { ttlMs: 10, staleMs: 100 }, retry: { attempts: 1, backoffMs: 8 } })));
+        expectObservable(out).toBe('5ms a 14ms b 9ms c 9ms d 9ms e 154ms (f|)', { a: 'a:X1', b: 'b:X1', c: 'c:X1', d: 'd:X1', e: 'e:X3', f: 'f:X4' });
+      }),
+    );
+    expect(calls).toHaveLength(4);
+    expect(scope.handle('enrich#0').stats?.()).toMatchObject({ in: 6, out: 6, hits: 4, misses: 2, refreshes: 2, errors: 1, deadLetters: 0 });
+    expect(scope.outputs()).toEqual([]);
+  });
+
+  it('with staleMs 0, an expired value is looked up again while events wait', () => {
+    const { calls, lookup } = virtualLookup({ x: { after: 5, value: 'X' } });
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const out = cold('a 19ms b|', { a: ev('a', 'x'), b: ev('b', 'x') }).pipe(enrich(options(lookup, { cache: { ttlMs: 10, staleMs: 0 } })));
+        expectObservable(out).toBe('5ms a 19ms (b|)', { a: 'a:X', b: 'b:X' });
+      }),
+    );
+    expect(calls).toEqual(['x', 'x']);
+  });
+
   it('waits for queued events before completing', () => {
     const { lookup } = virtualLookup({ x: { after: 10, value: 'X' } });
     runInScope(new FakeScope(), () =>

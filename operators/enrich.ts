@@ -9,6 +9,14 @@ export interface EnrichCacheOptions {
   maxEntries?: number;
   /** How long a looked-up value is reused, in processing time (`scheduler.now()`). @default 60_000 */
   ttlMs?: number;
+  /**
+   * After `ttlMs`, how long a value is still used while it is looked up again in the background
+   * (stale-while-revalidate): events wait for a lookup only for a key without a value, or whose
+   * value is older than `ttlMs + staleMs`. Without it, every key expiring stalls the stream behind
+   * it for a lookup (order is kept), once per TTL. A failed refresh is tried again after
+   * `retry.backoffMs`. 0: expired values are looked up while events wait. @default 60_000
+   */
+  staleMs?: number;
 }
 
 export interface EnrichOptions<T, K extends string | number, V, R> {
@@ -50,6 +58,7 @@ interface ResolvedEnrichOptions<T, K extends string | number, V, R> {
   readonly merge: (event: T, value: V) => R;
   readonly maxEntries: number;
   readonly ttlMs: number;
+  readonly staleMs: number;
   readonly concurrency: number;
   readonly timeoutMs: number;
   readonly attempts: number;
@@ -64,10 +73,12 @@ function parseOptions<T, K extends string | number, V, R>(
 ): ResolvedEnrichOptions<T, K, V, R> {
   const maxEntries = options.cache?.maxEntries ?? 10_000;
   const ttlMs = options.cache?.ttlMs ?? 60_000;
+  const staleMs = options.cache?.staleMs ?? 60_000;
   const concurrency = options.concurrency ?? 16;
   const timeoutMs = options.timeoutMs ?? 5_000;
   if (!(Number.isInteger(maxEntries) && maxEntries >= 0)) throw new Error(`enrich: cache.maxEntries must be an integer >= 0, got ${maxEntries}`);
   if (!(ttlMs >= 0)) throw new Error(`enrich: cache.ttlMs must be >= 0, got ${ttlMs}`);
+  if (!(staleMs >= 0)) throw new Error(`enrich: cache.staleMs must be >= 0, got ${staleMs}`);
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new Error(`enrich: concurrency must be an integer >= 1, got ${concurrency}`);
   if (!(timeoutMs > 0)) throw new Error(`enrich: timeoutMs must be > 0, got ${timeoutMs}`);
   const attempts = options.retry?.attempts ?? 3;
@@ -80,6 +91,7 @@ function parseOptions<T, K extends string | number, V, R>(
     merge: options.merge,
     maxEntries,
     ttlMs,
+    staleMs,
     concurrency,
     timeoutMs,
     attempts,
@@ -116,7 +128,10 @@ interface Lookup<T, K, V> {
 
 interface CacheEntry<V> {
   readonly value: V;
-  readonly expires: number;
+  /** When to look the value up again (in the background while it is still usable). */
+  expires: number;
+  /** When the value is no longer used. */
+  readonly staleUntil: number;
   /** Recency: the access counter at the last hit or set (exact LRU without reordering the Map). */
   used: number;
 }
@@ -144,7 +159,7 @@ interface CacheEntry<V> {
  */
 export function enrich<T, K extends string | number, V, R>(options: EnrichOptions<T, K, V, R>): OperatorFunction<T, R> {
   const opts = parseOptions(options);
-  const { key: keyOf, lookup: fetch, merge, maxEntries, ttlMs, concurrency, timeoutMs, attempts: maxAttempts, backoffMs, scheduler } = opts;
+  const { key: keyOf, lookup: fetch, merge, maxEntries, ttlMs, staleMs, concurrency, timeoutMs, attempts: maxAttempts, backoffMs, scheduler } = opts;
   return (source) =>
     new Observable<R>((subscriber) => {
       const scope = currentScope();
@@ -171,6 +186,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       let errors = 0;
       let timeouts = 0;
       let retries = 0;
+      let refreshes = 0;
       let deadLetters = 0;
 
       const pending = (): number => queue.length - head;
@@ -187,6 +203,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
               errors,
               timeouts,
               retries,
+              refreshes,
               deadLetters,
               pending: pending(),
               cached: cache.size,
@@ -202,8 +219,12 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
         const entry = cache.get(key);
         if (entry === undefined) return false;
         if (entry.expires <= scheduler.now()) {
-          cache.delete(key);
-          return false;
+          if (entry.staleUntil <= scheduler.now()) {
+            cache.delete(key);
+            return false;
+          }
+          // Still usable: look it up again without holding events (once at a time per key).
+          if (!lookups.has(key)) refresh(key);
         }
         entry.used = ++accesses;
         cachedValue = entry.value;
@@ -212,7 +233,8 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
 
       const cacheSet = (key: K, value: V): void => {
         if (maxEntries === 0) return;
-        cache.set(key, { value, expires: scheduler.now() + ttlMs, used: ++accesses });
+        const now = scheduler.now();
+        cache.set(key, { value, expires: now + ttlMs, staleUntil: now + ttlMs + staleMs, used: ++accesses });
         if (cache.size > maxEntries) evictLeastRecentlyUsed();
       };
 
@@ -287,6 +309,11 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
         lookup.timer?.unsubscribe();
         lookups.delete(lookup.key);
         if (ok) cacheSet(lookup.key, value as V);
+        else {
+          // A failed background refresh: keep the stale value, try again after a backoff.
+          const entry = cache.get(lookup.key);
+          if (entry) entry.expires = scheduler.now() + backoffMs;
+        }
         const state = ok ? RESOLVED : FAILED;
         for (const item of lookup.waiting) {
           item.state = state;
@@ -340,6 +367,15 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
         lookup.timer = scheduler.schedule(() => {
           if (!lookup.settled && !closed) attempt(lookup);
         }, backoffMs * 2 ** (lookup.attempts - 1));
+      };
+
+      /** A lookup no event waits for: its answer replaces a stale cache entry. */
+      const refresh = (key: K): void => {
+        refreshes++;
+        const lookup: Lookup<T, K, V> = { key, waiting: [], settled: false, attempts: 0, timer: undefined };
+        lookups.set(key, lookup);
+        toStart.push(lookup);
+        startLookups();
       };
 
       const startLookups = (): void => {
