@@ -89,13 +89,13 @@ export class CheckpointStore {
     for (const old of history.slice(0, Math.max(0, history.length - keep))) await this.store.delete(old.name);
   }
 
-  /** Historical checkpoints of `key`, oldest first. */
-  async history(key: string): Promise<Array<{ name: string; lastSeq: number }>> {
+  /** Historical checkpoints of `key`, oldest first, with when each was saved (epoch ms). */
+  async history(key: string): Promise<Array<{ name: string; lastSeq: number; savedAt: number }>> {
     const prefix = `${key}.history.`;
     const entries = await this.store.list();
     return entries
       .filter((e) => !e.deleted && e.name.startsWith(prefix))
-      .map((e) => ({ name: e.name, lastSeq: Number(e.name.slice(prefix.length)) }))
+      .map((e) => ({ name: e.name, lastSeq: Number(e.name.slice(prefix.length)), savedAt: Date.parse(e.mtime) }))
       .sort((a, b) => a.lastSeq - b.lastSeq);
   }
 

@@ -133,7 +133,8 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     let lastCheckpointBytes = 0;
     let lastCheckpointMs = 0;
     let lastCheckpointAt = Date.now();
-    let lastHistoryAt = 0;
+    // The history's spacing holds across restarts: a restart does not save a copy at once.
+    let lastHistoryAt = Math.max(0, ...(await checkpoints.history(checkpointKey)).map((h) => h.savedAt || 0));
     log(checkpoint ? `restored checkpoint at stream seq ${ackedSeq}` : 'no checkpoint: starting from the beginning of the stream');
 
     const consumerSpec = {
