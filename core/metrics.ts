@@ -64,7 +64,7 @@ const COUNTERS = [
   { field: 'checkpoints', metric: 'checkpoints', help: 'Checkpoints saved (each followed by an ack)' },
 ] as const satisfies ReadonlyArray<{ field: keyof PipelineStatus; metric: string; help: string }>;
 
-/** Gauges kept in ms in rxa_pipeline_metrics and in seconds in Prometheus. */
+/** Gauges kept in ms in rxa_pipeline_metrics (`<name>_ms`) and in seconds in Prometheus (`rxa_<name>_seconds`). */
 const MILLISECOND_GAUGES = new Set<string>(['sink_flush_ms', 'checkpoint_save_ms']);
 
 /** Counted by this process from 0; the others are restored from the checkpoint (their first value is not new). */
@@ -248,15 +248,12 @@ export class MetricsReporter {
   }
 
   private promName(sample: Sample): string {
+    if (MILLISECOND_GAUGES.has(sample.metric)) return `rxa_${sample.metric.slice(0, -'_ms'.length)}_seconds`;
     switch (sample.metric) {
       case 'stage_events':
         return 'rxa_stage_events_total';
       case 'watermark_delay_s':
         return 'rxa_watermark_delay_seconds';
-      case 'sink_flush_ms':
-        return 'rxa_sink_flush_seconds';
-      case 'checkpoint_save_ms':
-        return 'rxa_checkpoint_save_seconds';
       default:
         return sample.counter ? `rxa_${sample.metric}_total` : `rxa_${sample.metric}`;
     }
