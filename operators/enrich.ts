@@ -218,8 +218,9 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       const cacheHit = (key: K): boolean => {
         const entry = cache.get(key);
         if (entry === undefined) return false;
-        if (entry.expires <= scheduler.now()) {
-          if (entry.staleUntil <= scheduler.now()) {
+        const now = scheduler.now();
+        if (entry.expires <= now) {
+          if (entry.staleUntil <= now) {
             cache.delete(key);
             return false;
           }
