@@ -2,6 +2,7 @@ import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { compiledPath } from '../bin/compiled.js';
 
 /**
  * A benchmark phase's pipeline in a process of its own, as `rxa run` runs one: its RSS and its
@@ -15,9 +16,13 @@ export class BenchChild {
   /** Resolves with the exit code; rejects if the process could not start. */
   readonly exited: Promise<number | null>;
 
-  constructor(entry: URL, job: unknown, handlers: { onLine: (line: string) => void; onProgress?: (line: string) => void }) {
-    // tsx registers its loader for the child as it does for `npm run bench`.
-    this.child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(entry), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Start `entry` (a TypeScript file of the project) compiled to JavaScript, as `rxa` runs its code (see bin/compiled.js). */
+  static async start(entry: URL, job: unknown, handlers: { onLine: (line: string) => void; onProgress?: (line: string) => void }): Promise<BenchChild> {
+    return new BenchChild(await compiledPath(fileURLToPath(entry)), job, handlers);
+  }
+
+  private constructor(script: string, job: unknown, handlers: { onLine: (line: string) => void; onProgress?: (line: string) => void }) {
+    this.child = spawn(process.execPath, [script, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
     createInterface({ input: this.child.stdout }).on('line', handlers.onLine);
     createInterface({ input: this.child.stderr }).on('line', (line) => {
       if (line.startsWith('progress ')) handlers.onProgress?.(line.slice('progress '.length));

@@ -83,7 +83,7 @@ export async function measureLatency(
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const tally = new CheckpointTally();
   let stopping = false;
-  const pipeline = new BenchChild(CHILD_ENTRY, { config, names } satisfies LivePipelineJob, {
+  const pipeline = await BenchChild.start(CHILD_ENTRY, { config, names } satisfies LivePipelineJob, {
     onLine: (line) => {
       if (line === 'ready') markReady();
       else if (line.startsWith(CHECKPOINT_LINE) && !stopping) tally.observe(JSON.parse(line.slice(CHECKPOINT_LINE.length)) as CheckpointStatus);

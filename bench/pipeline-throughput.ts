@@ -61,7 +61,7 @@ const CHILD_ENTRY = new URL('./pipeline-process.ts', import.meta.url);
 /** The pipeline phase in a process of its own (see BenchChild). Progress lines of the child go to `onProgress`. */
 export async function pipelineThroughput(job: PipelineThroughputJob, onProgress: (line: string) => void): Promise<PipelineThroughputResult> {
   let output = '';
-  const child = new BenchChild(CHILD_ENTRY, job, { onLine: (line) => (output += line), onProgress });
+  const child = await BenchChild.start(CHILD_ENTRY, job, { onLine: (line) => (output += line), onProgress });
   await child.succeeded('pipeline phase');
   return JSON.parse(output) as PipelineThroughputResult;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point: registers tsx so the CLI and user pipeline files (TypeScript) load directly.
-import { register } from 'tsx/esm/api';
+// Entry point: runs the CLI compiled to JavaScript (built on first start after an edit, see
+// compiled.js); user pipeline files (TypeScript) are compiled as they are loaded.
+import { pathToFileURL } from 'node:url';
+import { compiledPath } from './compiled.js';
 
-register();
-await import('../cli/main.ts');
+await import(pathToFileURL(await compiledPath('cli/main.ts')).href);
