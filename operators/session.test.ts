@@ -201,6 +201,42 @@ describe('session', () => {
     expect(finals.reduce((n, r) => n + r.count, 0) + whole.sides.length).toBe(500);
   });
 
+  it('keeps exact sessions for thousands of keys, as its store grows and reuses slots', () => {
+    // 3,000 users (the store starts with 1,024 slots): each active in bursts with gaps both under and
+    // over the session gap, in time order, so keys open, close, are forgotten and return many times.
+    let seed = 11;
+    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const gapMs = 100;
+    const events: Ev[] = [];
+    const expected: Array<{ key: string; start: number; end: number; count: number }> = [];
+    for (let u = 0; u < 3_000; u++) {
+      let t = Math.floor(rand() * 500);
+      let session = { key: `u${u}`, start: t, end: t + gapMs, count: 0 };
+      for (let i = 0; i < 12; i++) {
+        events.push({ k: `u${u}`, t });
+        session.count++;
+        session.end = t + gapMs;
+        const pause = rand() < 0.6 ? 1 + Math.floor(rand() * (gapMs - 1)) : gapMs + Math.floor(rand() * 300);
+        if (pause >= gapMs || i === 11) {
+          expected.push(session);
+          session = { key: `u${u}`, start: t + pause, end: 0, count: 0 };
+        }
+        t += pause;
+      }
+    }
+    events.sort((a, b) => a.t - b.t);
+    const steps = events.map((event) => ({ event }));
+    const make = () => session<Ev, string, number, number>({ id: 's', gapMs, time: (x) => x.t, key: (x) => x.k, aggregate: count() });
+    const whole = expectRestoreEquivalence(make, 's', steps, [1_500, 20_000], (a, b) => expect(a).toEqual(b));
+    const finals = whole.out.filter((r) => r.final).map((r) => ({ key: r.key, start: r.start, end: r.end, count: r.count }));
+    const order = (a: { key: string; start: number }, b: { key: string; start: number }) => a.key.localeCompare(b.key) || a.start - b.start;
+    expect(finals.sort(order)).toEqual(expected.sort(order));
+    expect(whole.sides).toEqual([]);
+    // Emitted in end order.
+    const ends = whole.out.map((r) => r.end);
+    expect(ends).toEqual([...ends].sort((a, b) => a - b));
+  });
+
   it('validates the gap', () => {
     expect(() => counting({ gapMs: 0 })).toThrow(/gapMs/);
   });

@@ -1,7 +1,8 @@
 /**
- * The event-time window engine shared by `tumbling`, `hopping` and `session`.
+ * The event-time window operator behind `tumbling`, `hopping` and `session`, and the engine of the
+ * fixed windows (sessions have their own, over typed arrays: `session-engine.ts`).
  *
- * Per subscription it keeps, for each key, the windows still alive, and two indexed min-heaps of
+ * Per subscription it keeps, for each key, the windows still alive, and two min-heaps of
  * windows ordered by (end, key first-seen rank, start):
  * - `open`: windows whose end is after the watermark (not fired yet),
  * - `late`: windows fired on time but kept for allowed lateness (end <= watermark < end + lateness).
@@ -14,6 +15,7 @@ import type { OperatorFunction, SchedulerAction, SchedulerLike, Subscriber } fro
 import type { Aggregator } from './aggregators.ts';
 import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
 import { currentScope, resolveSideOutput } from './scope.ts';
+import { SessionEngine } from './session-engine.ts';
 import type { Origin, SideOutput } from './scope.ts';
 
 /** One emission of a window. */
@@ -110,12 +112,12 @@ export interface WindowSnapshot {
   readonly accColumns?: unknown;
   /** ...else one per window, via `aggregate.toJSON`. */
   readonly accs?: readonly unknown[];
-  /** Sessions only: keys and ends (float64s) of recently purged sessions, in purge order (see `closedUntil`). */
+  /** Sessions only: keys and ends (float64s) of recently purged sessions, in purge order (see `closedUntil` in session-engine.ts). */
   readonly closedKeys?: ReadonlyArray<string | number>;
   readonly closedEnds?: EncodedColumn;
 }
 
-type TakenWindowSnapshot = Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>;
+export type TakenWindowSnapshot = Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>;
 
 /** The earlier format: an object per key and per window. */
 interface LegacyWindowSnapshot {
@@ -139,8 +141,8 @@ interface RestoredColumns<S> {
   readonly closedEnds: ArrayLike<number>;
 }
 
-const DIRTY = 1;
-const EMITTED = 2;
+export const DIRTY = 1;
+export const EMITTED = 2;
 
 export type WindowKind = 'tumbling' | 'hopping' | 'session';
 
@@ -149,7 +151,7 @@ export type WindowAssigner =
   | { readonly kind: 'tumbling' | 'hopping'; readonly sizeMs: number; readonly slideMs: number }
   | { readonly kind: 'session'; readonly gapMs: number };
 
-interface ResolvedWindowOptions<T, K extends string | number, S, A> {
+export interface ResolvedWindowOptions<T, K extends string | number, S, A> {
   readonly id: string | undefined;
   readonly time: (event: T) => number;
   readonly key: (event: T) => K;
@@ -199,7 +201,8 @@ export function windowOperator<T, K extends string | number, S, A>(
     new Observable<WindowResult<K, A>>((subscriber) => {
       const scope = currentScope();
       const side = resolveSideOutput(assigner.kind, opts.sideOutput, scope);
-      const engine = new WindowEngine(assigner, opts, subscriber, side);
+      const engine: WindowEngineLike<T> =
+        assigner.kind === 'session' ? new SessionEngine(assigner.gapMs, opts, subscriber, side) : new WindowEngine(assigner, opts, subscriber, side);
       if (scope) {
         const { id, restored } = scope.register(assigner.kind, opts.id, {
           snapshot: () => engine.snapshot(),
@@ -227,62 +230,43 @@ export function windowOperator<T, K extends string | number, S, A>(
     });
 }
 
-const NONE = 0;
-const OPEN = 1;
-const LATE = 2;
+/** What `windowOperator` needs of an engine (fixed windows or sessions). */
+export interface WindowEngineLike<T> {
+  stage: string;
+  next(event: T): void;
+  complete(): void;
+  flush(): void;
+  stats(): Readonly<Record<string, number>>;
+  snapshot(): TakenWindowSnapshot;
+  restore(json: unknown): void;
+}
 
 interface KeyState<K, S> {
   readonly key: K;
-  /**
-   * First-seen order among keys with live windows; ties between equal window ends are broken by it.
-   * A session key kept only for `closedUntil` takes a new rank when it opens a window again, as a
-   * key seen for the first time would.
-   */
-  rank: number;
+  /** First-seen order among keys with live windows; ties between equal window ends are broken by it. */
+  readonly rank: number;
   /** Live windows of this key. */
   size: number;
   /**
-   * Sessions only: the end of this key's latest purged session, or -Infinity. An event before it
-   * belongs to a session already emitted as final, so it is late (instead of opening an overlapping
-   * session). Needed only until the watermark passes end + gap + lateness, after which such an event
-   * is late on its own; it expires in purge order through the engine's FIFO. A key stays in `keys`
-   * while it has windows or this: one lookup per event serves both.
+   * Windows by start / slide: window starts are multiples of the slide, so the key is a small
+   * integer, which V8 hashes without boxing (an epoch-ms start does not fit one).
    */
-  closedUntil: number;
-  /**
-   * Fixed windows (tumbling, hopping) by start / slide: window starts are multiples of the slide, so
-   * the key is a small integer, which V8 hashes without boxing (an epoch-ms start does not fit one).
-   */
-  readonly byStart: Map<number, Win<K, S>> | undefined;
-  /**
-   * Sessions (disjoint), in no particular order. Usually one: an array made for it holds exactly one
-   * (an empty array that grows by a push reserves 17 slots, ~130 bytes more per key).
-   */
-  sessions: Array<Win<K, S>> | undefined;
+  readonly byStart: Map<number, Win<K, S>>;
 }
 
 interface Win<K, S> {
   readonly ks: KeyState<K, S>;
-  start: number;
-  end: number;
-  /**
-   * The end the window is ordered by in its heap. Equal to `end`, except for a session that grew
-   * while in `open`: it keeps its place until it surfaces and is requeued at its end (see `advance`).
-   */
-  due: number;
+  readonly start: number;
+  readonly end: number;
   acc: S;
   count: number;
   dirty: boolean;
   emitted: boolean;
-  /** Which heap holds the window: NONE, OPEN or LATE. */
-  heap: number;
-  /** Position in that heap. */
-  index: number;
 }
 
-/** Heap order: due (the end it was queued at), then key first-seen rank, then start. */
+/** Heap order: end, then key first-seen rank, then start. */
 function before<K, S>(a: Win<K, S>, b: Win<K, S>): boolean {
-  if (a.due !== b.due) return a.due < b.due;
+  if (a.end !== b.end) return a.end < b.end;
   if (a.ks.rank !== b.ks.rank) return a.ks.rank < b.ks.rank;
   return a.start < b.start;
 }
@@ -292,11 +276,9 @@ function compare<K, S>(a: Win<K, S>, b: Win<K, S>): number {
   return a.end - b.end || a.ks.rank - b.ks.rank || a.start - b.start;
 }
 
-/** An indexed binary min-heap of windows (supports remove and re-key of an element in O(log n)). */
+/** A binary min-heap of windows (fixed windows never move: no re-keying or removal but the top). */
 class WindowHeap<K, S> {
   readonly items: Array<Win<K, S>> = [];
-
-  constructor(private readonly tag: number) {}
 
   get size(): number {
     return this.items.length;
@@ -307,63 +289,27 @@ class WindowHeap<K, S> {
   }
 
   push(w: Win<K, S>): void {
-    w.due = w.end;
-    w.heap = this.tag;
-    w.index = this.items.length;
-    this.items.push(w);
-    this.up(w.index);
-  }
-
-  pop(): Win<K, S> | undefined {
-    const top = this.items[0];
-    if (top) this.removeAt(0);
-    return top;
-  }
-
-  remove(w: Win<K, S>): void {
-    if (w.heap === this.tag) this.removeAt(w.index);
-  }
-
-  /** Restore heap order after `w`'s end changed. */
-  update(w: Win<K, S>): void {
-    w.due = w.end;
-    this.up(w.index);
-    this.down(w.index);
-  }
-
-  private removeAt(i: number): void {
     const items = this.items;
-    const removed = items[i]!;
-    const last = items.pop()!;
-    removed.heap = NONE;
-    removed.index = -1;
-    if (i < items.length) {
-      items[i] = last;
-      last.index = i;
-      this.up(i);
-      this.down(last.index);
-    }
-  }
-
-  private up(i: number): void {
-    const items = this.items;
-    const w = items[i]!;
+    let i = items.length;
+    items.push(w);
     while (i > 0) {
       const parentIndex = (i - 1) >> 1;
       const parent = items[parentIndex]!;
       if (!before(w, parent)) break;
       items[i] = parent;
-      parent.index = i;
       i = parentIndex;
     }
     items[i] = w;
-    w.index = i;
   }
 
-  private down(i: number): void {
+  pop(): Win<K, S> | undefined {
     const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    // Sift `last` down from the root.
     const n = items.length;
-    const w = items[i]!;
+    let i = 0;
     for (;;) {
       const l = 2 * i + 1;
       if (l >= n) break;
@@ -371,18 +317,17 @@ class WindowHeap<K, S> {
       let child = l;
       if (r < n && before(items[r]!, items[l]!)) child = r;
       const c = items[child]!;
-      if (!before(c, w)) break;
+      if (!before(c, last)) break;
       items[i] = c;
-      c.index = i;
       i = child;
     }
-    items[i] = w;
-    w.index = i;
+    items[i] = last;
+    return top;
   }
 }
 
-/** Per-subscription state and logic of a window operator. */
-class WindowEngine<T, K extends string | number, S, A> {
+/** Per-subscription state and logic of a fixed-window operator (tumbling, hopping). */
+class WindowEngine<T, K extends string | number, S, A> implements WindowEngineLike<T> {
   stage: string;
   private readonly keys = new Map<K, KeyState<K, S>>();
   /** The key state `keyState` returned last, while it is in `keys`. */
@@ -390,18 +335,13 @@ class WindowEngine<T, K extends string | number, S, A> {
   private nextRank = 0;
   private maxTime = -Infinity;
   private watermark = -Infinity;
-  private readonly open = new WindowHeap<K, S>(OPEN);
-  private readonly late = new WindowHeap<K, S>(LATE);
-  /** Sessions only: purged sessions' keys and ends in purge order, for `closedUntil` to expire (see KeyState). */
-  private closedKeys: Array<KeyState<K, S>> = [];
-  private closedEnds: number[] = [];
-  private closedHead = 0;
+  private readonly open = new WindowHeap<K, S>();
+  private readonly late = new WindowHeap<K, S>();
   private readonly timeOf: (event: T) => number;
   private readonly keyOf: (event: T) => K;
   private readonly agg: Aggregator<T, S, A>;
   private readonly outOfOrder: number;
   private readonly lateness: number;
-  private readonly session: boolean;
   private readonly size: number;
   private readonly slide: number;
   private seen = 0;
@@ -411,7 +351,7 @@ class WindowEngine<T, K extends string | number, S, A> {
   private fired = 0;
 
   constructor(
-    private readonly assigner: WindowAssigner,
+    private readonly assigner: { readonly kind: 'tumbling' | 'hopping'; readonly sizeMs: number; readonly slideMs: number },
     options: ResolvedWindowOptions<T, K, S, A>,
     private readonly subscriber: Subscriber<WindowResult<K, A>>,
     private readonly side: (output: SideOutput, origin?: Origin) => void,
@@ -422,9 +362,8 @@ class WindowEngine<T, K extends string | number, S, A> {
     this.agg = options.aggregate;
     this.outOfOrder = options.maxOutOfOrderMs;
     this.lateness = options.allowedLatenessMs;
-    this.session = assigner.kind === 'session';
-    this.size = assigner.kind === 'session' ? assigner.gapMs : assigner.sizeMs;
-    this.slide = assigner.kind === 'session' ? assigner.gapMs : assigner.slideMs;
+    this.size = assigner.sizeMs;
+    this.slide = assigner.slideMs;
   }
 
   next(event: T): void {
@@ -437,9 +376,7 @@ class WindowEngine<T, K extends string | number, S, A> {
         this.side({ kind: 'dead-letter', stage: this.stage, reason: `invalid event time: ${t}`, payload: stringify(event) });
         return;
       }
-      const key = this.keyOf(event);
-      if (this.session) this.assignSession(event, t, key);
-      else this.assignFixed(event, t, key);
+      this.assign(event, t, this.keyOf(event));
       if (t > this.maxTime && !subscriber.closed) {
         this.maxTime = t;
         this.advance(t - this.outOfOrder);
@@ -513,16 +450,14 @@ class WindowEngine<T, K extends string | number, S, A> {
       i++;
     };
     for (const ks of this.keys.values()) {
-      if (ks.size === 0) continue; // a session key kept for `closedUntil` only: in `closed` below
       const before = i;
-      if (ks.byStart) ks.byStart.forEach(put);
-      else for (let j = 0; j < ks.sessions!.length; j++) put(ks.sessions![j]!);
+      ks.byStart.forEach(put);
       keys[k] = ks.key;
       windowCounts[k++] = i - before;
     }
     keys.length = k; // i === total below, unless the count is off (never expected)
     if (accs) accs.length = i;
-    const snapshot: TakenWindowSnapshot = {
+    return {
       kind: this.assigner.kind,
       maxTime: finiteOrNull(this.maxTime),
       watermark: finiteOrNull(this.watermark),
@@ -534,18 +469,6 @@ class WindowEngine<T, K extends string | number, S, A> {
       flags: new TypedColumn(flags.subarray(0, i)),
       ...(writer ? { accColumns: writer.done(i) } : { accs: accs! }),
     };
-    if (!this.session) return snapshot;
-    const closedKeys: Array<string | number> = [];
-    const closedEnds: number[] = [];
-    for (let i = this.closedHead; i < this.closedEnds.length; i++) {
-      const ks = this.closedKeys[i]!;
-      const end = this.closedEnds[i]!;
-      if (ks.closedUntil === end) {
-        closedKeys.push(ks.key);
-        closedEnds.push(end);
-      }
-    }
-    return { ...snapshot, closedKeys, closedEnds: new TypedColumn(Float64Array.from(closedEnds)) };
   }
 
   restore(json: unknown): void {
@@ -570,7 +493,6 @@ class WindowEngine<T, K extends string | number, S, A> {
           add(ks, c.starts[i]!, c.ends[i]!, c.states[i]!, c.counts[i]!, (f & DIRTY) !== 0, (f & EMITTED) !== 0);
         }
       }
-      for (let j = 0; j < c.closedKeys.length; j++) this.closeSession(this.keyState(c.closedKeys[j] as K), c.closedEnds[j]!);
       return;
     }
     for (const { key, windows } of snapshot.keys) {
@@ -578,12 +500,11 @@ class WindowEngine<T, K extends string | number, S, A> {
       const ks = this.keyState(key as K);
       for (const w of windows) add(ks, w.start, w.end, this.agg.fromJSON(w.acc), w.count, w.dirty, w.emitted);
     }
-    for (const [key, end] of snapshot.closed ?? []) this.closeSession(this.keyState(key as K), end);
   }
 
   // --- assignment -------------------------------------------------------------------------------
 
-  private assignFixed(event: T, t: number, key: K): void {
+  private assign(event: T, t: number, key: K): void {
     const { size, slide, lateness, watermark } = this;
     const last = Math.floor(t / slide) * slide; // the latest window start <= t
     let first = last;
@@ -594,84 +515,13 @@ class WindowEngine<T, K extends string | number, S, A> {
       const end = start + size;
       if (end + lateness <= watermark) continue; // purged
       ks ??= this.keyState(key);
-      const w = ks.byStart!.get(start / slide) ?? this.createWindow(ks, start, end, this.agg.init());
+      const w = ks.byStart.get(start / slide) ?? this.createWindow(ks, start, end, this.agg.init());
       this.addTo(w, event);
       added = true;
       // Late within allowed lateness: the window already fired, so re-emit it now.
       if (end <= watermark) this.emit(w, false);
     }
     if (!added) this.reportLate(event, t);
-  }
-
-  private assignSession(event: T, t: number, key: K): void {
-    const { size: gap, lateness, watermark } = this;
-    const end = t + gap;
-    const ks = this.keys.get(key);
-    // Before the end of this key's latest purged session: it belongs to a session already final.
-    if (ks !== undefined && t < ks.closedUntil) return this.reportLate(event, t);
-    // The event's own session [t, t + gap) is complete (plus lateness): late, even when an open
-    // session of its key would absorb it; otherwise a straggler could drag that session's start
-    // (and the row key downstream) back by any amount. Same rule as for fixed windows.
-    if (end + lateness <= watermark) return this.reportLate(event, t);
-    // Sessions of this key overlapping [t, t + gap): usually none or one.
-    let target: Win<K, S> | undefined;
-    let others: Array<Win<K, S>> | undefined;
-    if (ks) {
-      for (const s of ks.sessions!) {
-        if (s.start < end && t < s.end) {
-          if (target === undefined) target = s;
-          else (others ??= [target]).push(s);
-        }
-      }
-    }
-    if (target === undefined) {
-      const w = this.createWindow(ks === undefined ? this.keyState(key) : ks.size === 0 ? this.revive(ks) : ks, t, end, this.agg.init());
-      this.addTo(w, event);
-      if (end <= watermark) this.emit(w, false);
-      return;
-    }
-    if (others) {
-      // The event bridges several sessions: merge them, earliest first, deterministically.
-      others.sort(compareStart);
-      target = others[0]!;
-      for (let i = 1; i < others.length; i++) this.absorb(target, others[i]!);
-    }
-    if (t < target.start) target.start = t;
-    if (end > target.end) target.end = end;
-    this.addTo(target, event);
-    this.reposition(target);
-    if (target.end <= watermark) this.emit(target, false);
-  }
-
-  /** Merge session `other` into `target` and drop `other` (without emitting it). */
-  private absorb(target: Win<K, S>, other: Win<K, S>): void {
-    target.acc = this.agg.merge(target.acc, other.acc);
-    target.count += other.count;
-    if (other.start < target.start) target.start = other.start;
-    if (other.end > target.end) target.end = other.end;
-    target.emitted ||= other.emitted;
-    this.heapOf(other)?.remove(other);
-    this.dropWindow(other);
-  }
-
-  /**
-   * After a session's end changed: move it to the heap matching the watermark, or re-key it in
-   * place. A session still open keeps its place in `open`, queued at an end it has since passed:
-   * `advance` requeues it when it surfaces. Sifting it on every event was a heap walk over every
-   * open session (a session per active user) per event.
-   */
-  private reposition(w: Win<K, S>): void {
-    const wanted = w.end > this.watermark ? OPEN : LATE;
-    if (w.heap === wanted) {
-      if (wanted === LATE) this.late.update(w);
-    } else {
-      this.heapOf(w)?.remove(w);
-      (wanted === OPEN ? this.open : this.late).push(w);
-    }
-  }
-
-  private heapOf(w: Win<K, S>): WindowHeap<K, S> | undefined {
-    return w.heap === OPEN ? this.open : w.heap === LATE ? this.late : undefined;
   }
 
   private addTo(w: Win<K, S>, event: T): void {
@@ -693,14 +543,7 @@ class WindowEngine<T, K extends string | number, S, A> {
     if (last !== undefined && last.key === key) return last;
     let ks = this.keys.get(key);
     if (ks === undefined) {
-      ks = {
-        key,
-        rank: this.nextRank++,
-        size: 0,
-        closedUntil: -Infinity,
-        byStart: this.session ? undefined : new Map(),
-        sessions: this.session ? [] : undefined,
-      };
+      ks = { key, rank: this.nextRank++, size: 0, byStart: new Map() };
       this.keys.set(key, ks);
     }
     this.lastKey = ks;
@@ -709,10 +552,8 @@ class WindowEngine<T, K extends string | number, S, A> {
 
   /** Create a window, register it with its key and put it in the heap matching the watermark. */
   private createWindow(ks: KeyState<K, S>, start: number, end: number, acc: S): Win<K, S> {
-    const w: Win<K, S> = { ks, start, end, due: end, acc, count: 0, dirty: false, emitted: false, heap: NONE, index: -1 };
-    if (ks.byStart) ks.byStart.set(start / this.slide, w);
-    else if (ks.sessions!.length === 0) ks.sessions = [w];
-    else ks.sessions!.push(w);
+    const w: Win<K, S> = { ks, start, end, acc, count: 0, dirty: false, emitted: false };
+    ks.byStart.set(start / this.slide, w);
     ks.size++;
     this.windowsOpen++;
     (end > this.watermark ? this.open : this.late).push(w);
@@ -722,27 +563,12 @@ class WindowEngine<T, K extends string | number, S, A> {
   /** Forget a window that is no longer in any heap. */
   private dropWindow(w: Win<K, S>): void {
     const ks = w.ks;
-    if (ks.byStart) ks.byStart.delete(w.start / this.slide);
-    else ks.sessions!.splice(ks.sessions!.indexOf(w), 1);
+    ks.byStart.delete(w.start / this.slide);
     this.windowsOpen--;
-    if (--ks.size === 0 && ks.closedUntil === -Infinity) this.forget(ks);
-  }
-
-  private forget(ks: KeyState<K, S>): void {
-    this.keys.delete(ks.key);
-    if (this.lastKey === ks) this.lastKey = undefined;
-  }
-
-  /**
-   * A session key kept for `closedUntil` only opens a window again: it ranks and iterates (in
-   * `keys`, hence in snapshots) as a key seen for the first time, exactly as when closed keys were
-   * kept apart, so runs restored from a checkpoint break ties between equal ends the same way.
-   */
-  private revive(ks: KeyState<K, S>): KeyState<K, S> {
-    ks.rank = this.nextRank++;
-    this.keys.delete(ks.key);
-    this.keys.set(ks.key, ks);
-    return ks;
+    if (--ks.size === 0) {
+      this.keys.delete(ks.key);
+      if (this.lastKey === ks) this.lastKey = undefined;
+    }
   }
 
   private advance(watermark: number): void {
@@ -751,20 +577,14 @@ class WindowEngine<T, K extends string | number, S, A> {
     const { open, late, lateness, subscriber } = this;
     // Windows waiting for lateness to pass all end at or before the previous watermark, i.e. before any
     // window in `open`: purging them first keeps emissions in window-end order.
-    if (this.session) this.expireClosed();
     for (let w = late.peek(); w !== undefined && w.end + lateness <= watermark; w = late.peek()) {
       if (subscriber.closed) return;
       late.pop();
       this.purge(w);
     }
-    for (let w = open.peek(); w !== undefined && w.due <= watermark; w = open.peek()) {
+    for (let w = open.peek(); w !== undefined && w.end <= watermark; w = open.peek()) {
       if (subscriber.closed) return;
       open.pop();
-      if (w.due !== w.end) {
-        // A session that grew since it was queued: requeue it at its end, so windows still fire in end order.
-        open.push(w);
-        continue;
-      }
       if (w.end + lateness <= watermark) {
         this.purge(w);
       } else {
@@ -776,43 +596,8 @@ class WindowEngine<T, K extends string | number, S, A> {
 
   /** Drop a window popped from its heap and emit its final result. */
   private purge(w: Win<K, S>): void {
-    // Closed before it is dropped: its key then stays in `keys` for `closedUntil`.
-    if (this.session && this.watermark < Infinity) this.closeSession(w.ks, w.end);
     this.dropWindow(w);
     this.emit(w, true);
-  }
-
-  private closeSession(ks: KeyState<K, S>, end: number): void {
-    ks.closedUntil = end;
-    this.closedKeys.push(ks);
-    this.closedEnds.push(end);
-  }
-
-  /** Forget purged-session ends the watermark has made irrelevant (they expire in purge order). */
-  private expireClosed(): void {
-    const horizon = this.watermark - this.size - this.lateness; // end + gap + lateness <= watermark
-    const keys = this.closedKeys;
-    const ends = this.closedEnds;
-    let head = this.closedHead;
-    while (head < ends.length && ends[head]! <= horizon) {
-      const ks = keys[head]!;
-      // Not if a later purge of the key moved it on.
-      if (ks.closedUntil === ends[head]) {
-        ks.closedUntil = -Infinity;
-        if (ks.size === 0) this.forget(ks);
-      }
-      head++;
-    }
-    if (head === ends.length) {
-      this.closedKeys = [];
-      this.closedEnds = [];
-      head = 0;
-    } else if (head >= 1024 && head * 2 >= ends.length) {
-      this.closedKeys = keys.slice(head);
-      this.closedEnds = ends.slice(head);
-      head = 0;
-    }
-    this.closedHead = head;
   }
 
   private emit(w: Win<K, S>, final: boolean): void {
@@ -823,15 +608,11 @@ class WindowEngine<T, K extends string | number, S, A> {
   }
 }
 
-function compareStart<K, S>(a: Win<K, S>, b: Win<K, S>): number {
-  return a.start - b.start;
-}
-
-function finiteOrNull(n: number): number | null {
+export function finiteOrNull(n: number): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
-function stringify(event: unknown): string {
+export function stringify(event: unknown): string {
   try {
     return JSON.stringify(event) ?? String(event);
   } catch {
@@ -843,7 +624,7 @@ function stringify(event: unknown): string {
  * Validate a snapshot of any format and decode its columns (restoring the aggregator states), or
  * return the legacy format as it is.
  */
-function parseSnapshot<S>(
+export function parseSnapshot<S>(
   kind: WindowKind,
   json: unknown,
   agg: Aggregator<never, S, unknown>,

@@ -1,0 +1,491 @@
+/**
+ * Per-subscription state and logic of a `session` operator, over the typed-array store of
+ * `session-store.ts`. Semantics, emission order and checkpoint format are those of the fixed
+ * windows' engine in `window-core.ts` (see there), with sessions instead of fixed windows:
+ * - an event at t covers [t, t + gap); it extends the key's session it overlaps, or opens one,
+ *   and an event that bridges several sessions of its key merges them (earliest first);
+ * - an event before the end of its key's latest purged session is late (`closedUntil`), until the
+ *   watermark passes that end + gap + lateness, after which such an event is late on its own;
+ * - a session still open that grows keeps its place in the open heap, queued at an end it has
+ *   since passed, and is requeued at its end when it surfaces: sifting it on every event was a
+ *   heap walk over every open session per event.
+ */
+import type { Subscriber } from 'rxjs';
+import type { Aggregator } from './aggregators.ts';
+import type { Origin, SideOutput } from './scope.ts';
+import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, SessionHeap, SessionSlots } from './session-store.ts';
+import { TypedColumn } from './typed-columns.ts';
+import {
+  DIRTY,
+  EMITTED,
+  type ResolvedWindowOptions,
+  type TakenWindowSnapshot,
+  type WindowEngineLike,
+  type WindowResult,
+  finiteOrNull,
+  parseSnapshot,
+  stringify,
+} from './window-core.ts';
+
+export class SessionEngine<T, K extends string | number, S, A> implements WindowEngineLike<T> {
+  stage: string;
+  /** Key value → key slot, in first-seen order (a key that returns after its sessions were purged moves to the end). */
+  private readonly index = new Map<K, number>();
+  private readonly keys = new KeySlots<K>();
+  private readonly sessions = new SessionSlots<S>();
+  private readonly open: SessionHeap;
+  private readonly late: SessionHeap;
+  /** Purged sessions' key slots (with the slot's generation) and ends, in purge order, for `closedUntil` to expire. */
+  private closedKeys: number[] = [];
+  private closedGenerations: number[] = [];
+  private closedEnds: number[] = [];
+  private closedHead = 0;
+  private nextRank = 0;
+  private maxTime = -Infinity;
+  private watermark = -Infinity;
+  private readonly timeOf: (event: T) => number;
+  private readonly keyOf: (event: T) => K;
+  private readonly agg: Aggregator<T, S, A>;
+  private readonly outOfOrder: number;
+  private readonly lateness: number;
+  private readonly gap: number;
+  private seen = 0;
+  private lateCount = 0;
+  private invalid = 0;
+  private windowsOpen = 0;
+  private fired = 0;
+
+  constructor(
+    gapMs: number,
+    options: ResolvedWindowOptions<T, K, S, A>,
+    private readonly subscriber: Subscriber<WindowResult<K, A>>,
+    private readonly side: (output: SideOutput, origin?: Origin) => void,
+  ) {
+    this.stage = options.id ?? 'session';
+    this.timeOf = options.time;
+    this.keyOf = options.key;
+    this.agg = options.aggregate;
+    this.outOfOrder = options.maxOutOfOrderMs;
+    this.lateness = options.allowedLatenessMs;
+    this.gap = gapMs;
+    this.open = new SessionHeap(IN_OPEN, this.sessions as SessionSlots<unknown>, this.keys as KeySlots<unknown>);
+    this.late = new SessionHeap(IN_LATE, this.sessions as SessionSlots<unknown>, this.keys as KeySlots<unknown>);
+  }
+
+  next(event: T): void {
+    const subscriber = this.subscriber;
+    try {
+      this.seen++;
+      const t = this.timeOf(event);
+      if (!Number.isFinite(t)) {
+        this.invalid++;
+        this.side({ kind: 'dead-letter', stage: this.stage, reason: `invalid event time: ${t}`, payload: stringify(event) });
+        return;
+      }
+      this.assign(event, t, this.keyOf(event));
+      if (t > this.maxTime && !subscriber.closed) {
+        this.maxTime = t;
+        this.advance(t - this.outOfOrder);
+      }
+    } catch (err) {
+      subscriber.error(err);
+    }
+  }
+
+  complete(): void {
+    try {
+      // End of a bounded input: the watermark jumps to +Infinity and every session is final.
+      this.advance(Infinity);
+    } catch (err) {
+      this.subscriber.error(err);
+      return;
+    }
+    this.subscriber.complete();
+  }
+
+  /** Emit every session changed since its last emission (final: false), in session order. */
+  flush(): void {
+    if (this.subscriber.closed) return;
+    const { flags } = this.sessions;
+    const changed: number[] = [];
+    for (const heap of [this.open, this.late]) {
+      for (let i = 0; i < heap.size; i++) {
+        const s = heap.items[i]!;
+        if (flags[s]! & DIRTY) changed.push(s);
+      }
+    }
+    if (changed.length === 0) return;
+    const { end, start, key } = this.sessions;
+    const rank = this.keys.rank;
+    changed.sort((a, b) => end[a]! - end[b]! || rank[key[a]!]! - rank[key[b]!]! || start[a]! - start[b]!);
+    try {
+      for (const s of changed) {
+        if (this.subscriber.closed) return;
+        if (this.sessions.flags[s]! & DIRTY) this.emit(s, false);
+      }
+    } catch (err) {
+      this.subscriber.error(err);
+    }
+  }
+
+  stats(): Readonly<Record<string, number>> {
+    return {
+      in: this.seen,
+      late: this.lateCount,
+      invalid: this.invalid,
+      windowsOpen: this.windowsOpen,
+      fired: this.fired,
+      watermark: this.watermark,
+    };
+  }
+
+  snapshot(): TakenWindowSnapshot {
+    // Sized up front and filled by index: this runs inside a synchronous cut.
+    const total = this.windowsOpen;
+    const windowCounts = new Uint32Array(this.index.size);
+    const keyValues = new Array<string | number>(this.index.size);
+    const starts = new Float64Array(total);
+    const ends = new Float64Array(total);
+    const counts = new Float64Array(total);
+    const flags = new Uint8Array(total);
+    const writer = this.agg.columns?.writer(total);
+    const accs = writer ? undefined : new Array<unknown>(total);
+    const sessions = this.sessions;
+    const keys = this.keys;
+    let i = 0;
+    let k = 0;
+    for (const [value, slot] of this.index) {
+      if (keys.sessions[slot] === 0) continue; // kept for `closedUntil` only: in `closed` below
+      const before = i;
+      for (let s = keys.first[slot]!; s !== NONE; s = sessions.next[s]!) {
+        starts[i] = sessions.start[s]!;
+        ends[i] = sessions.end[s]!;
+        counts[i] = sessions.count[s]!;
+        flags[i] = sessions.flags[s]!;
+        if (writer) writer.set(i, sessions.acc[s] as S);
+        else accs![i] = this.agg.toJSON(sessions.acc[s] as S);
+        i++;
+      }
+      keyValues[k] = value;
+      windowCounts[k++] = i - before;
+    }
+    keyValues.length = k;
+    if (accs) accs.length = i;
+    const closedKeys: Array<string | number> = [];
+    const closedEnds: number[] = [];
+    for (let j = this.closedHead; j < this.closedEnds.length; j++) {
+      const slot = this.closedKeys[j]!;
+      const end = this.closedEnds[j]!;
+      if (keys.generation[slot] === this.closedGenerations[j] && keys.closedUntil[slot] === end) {
+        closedKeys.push(keys.value[slot]!);
+        closedEnds.push(end);
+      }
+    }
+    return {
+      kind: 'session',
+      maxTime: finiteOrNull(this.maxTime),
+      watermark: finiteOrNull(this.watermark),
+      keys: keyValues,
+      windowCounts: new TypedColumn(windowCounts.subarray(0, k)),
+      starts: new TypedColumn(starts.subarray(0, i)),
+      ends: new TypedColumn(ends.subarray(0, i)),
+      counts: new TypedColumn(counts.subarray(0, i)),
+      flags: new TypedColumn(flags.subarray(0, i)),
+      ...(writer ? { accColumns: writer.done(i) } : { accs: accs! }),
+      closedKeys,
+      closedEnds: new TypedColumn(Float64Array.from(closedEnds)),
+    };
+  }
+
+  restore(json: unknown): void {
+    const snapshot = parseSnapshot('session', json, this.agg);
+    this.maxTime = snapshot.maxTime ?? -Infinity;
+    this.watermark = Math.max(snapshot.watermark ?? -Infinity, this.maxTime - this.outOfOrder);
+    const add = (k: number, start: number, end: number, acc: S, count: number, flags: number): void => {
+      const s = this.createSession(k, start, end, acc);
+      this.sessions.count[s] = count;
+      this.sessions.flags[s] = flags & (DIRTY | EMITTED);
+    };
+    if ('columns' in snapshot) {
+      const c = snapshot.columns;
+      let i = 0;
+      for (let k = 0; k < c.keys.length; k++) {
+        const n = c.windowCounts[k]!;
+        if (n === 0) continue;
+        const slot = this.keySlot(c.keys[k] as K);
+        for (const end = i + n; i < end; i++) add(slot, c.starts[i]!, c.ends[i]!, c.states[i]!, c.counts[i]!, c.flags[i]!);
+      }
+      for (let j = 0; j < c.closedKeys.length; j++) this.closeSession(this.keySlot(c.closedKeys[j] as K), c.closedEnds[j]!);
+      return;
+    }
+    for (const { key, windows } of snapshot.keys) {
+      if (windows.length === 0) continue;
+      const slot = this.keySlot(key as K);
+      for (const w of windows) add(slot, w.start, w.end, this.agg.fromJSON(w.acc), w.count, (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0));
+    }
+    for (const [key, end] of snapshot.closed ?? []) this.closeSession(this.keySlot(key as K), end);
+  }
+
+  // --- assignment -------------------------------------------------------------------------------
+
+  private assign(event: T, t: number, key: K): void {
+    const { gap, lateness, watermark } = this;
+    const end = t + gap;
+    const k = this.index.get(key) ?? NONE;
+    // Before the end of this key's latest purged session: it belongs to a session already final.
+    if (k !== NONE && t < this.keys.closedUntil[k]!) return this.reportLate(event, t);
+    // The event's own session [t, t + gap) is complete (plus lateness): late, even when an open
+    // session of its key would absorb it; otherwise a straggler could drag that session's start
+    // (and the row key downstream) back by any amount. Same rule as for fixed windows.
+    if (end + lateness <= watermark) return this.reportLate(event, t);
+    // Sessions of this key overlapping [t, t + gap): usually none or one.
+    let target = NONE;
+    let others: number[] | undefined;
+    if (k !== NONE) {
+      const { start: starts, end: ends, next } = this.sessions;
+      for (let s = this.keys.first[k]!; s !== NONE; s = next[s]!) {
+        if (starts[s]! < end && t < ends[s]!) {
+          if (target === NONE) target = s;
+          else (others ??= [target]).push(s);
+        }
+      }
+    }
+    if (target === NONE) {
+      const slot = k === NONE ? this.newKey(key) : this.keys.sessions[k] === 0 ? this.revive(k) : k;
+      const s = this.createSession(slot, t, end, this.agg.init());
+      this.addTo(s, event);
+      if (end <= watermark) this.emit(s, false);
+      return;
+    }
+    const sessions = this.sessions;
+    if (others) {
+      // The event bridges several sessions: merge them, earliest first, deterministically.
+      others.sort((a, b) => sessions.start[a]! - sessions.start[b]!);
+      target = others[0]!;
+      for (let i = 1; i < others.length; i++) this.absorb(target, others[i]!);
+    }
+    if (t < sessions.start[target]!) sessions.start[target] = t;
+    if (end > sessions.end[target]!) sessions.end[target] = end;
+    this.addTo(target, event);
+    this.reposition(target);
+    if (sessions.end[target]! <= watermark) this.emit(target, false);
+  }
+
+  /** Merge session `other` into `target` and drop `other` (without emitting it). */
+  private absorb(target: number, other: number): void {
+    const sessions = this.sessions;
+    sessions.acc[target] = this.agg.merge(sessions.acc[target] as S, sessions.acc[other] as S);
+    sessions.count[target] = sessions.count[target]! + sessions.count[other]!;
+    if (sessions.start[other]! < sessions.start[target]!) sessions.start[target] = sessions.start[other]!;
+    if (sessions.end[other]! > sessions.end[target]!) sessions.end[target] = sessions.end[other]!;
+    sessions.flags[target] = sessions.flags[target]! | (sessions.flags[other]! & EMITTED);
+    this.heapOf(other)?.remove(other);
+    this.dropSession(other);
+  }
+
+  /**
+   * After a session's end changed: move it to the heap matching the watermark, or re-key it in
+   * place. A session still open keeps its place in `open` (see the module comment).
+   */
+  private reposition(s: number): void {
+    const wanted = this.sessions.end[s]! > this.watermark ? IN_OPEN : IN_LATE;
+    if (this.sessions.heap[s] === wanted) {
+      if (wanted === IN_LATE) this.late.update(s);
+    } else {
+      this.heapOf(s)?.remove(s);
+      (wanted === IN_OPEN ? this.open : this.late).push(s);
+    }
+  }
+
+  private heapOf(s: number): SessionHeap | undefined {
+    const heap = this.sessions.heap[s];
+    return heap === IN_OPEN ? this.open : heap === IN_LATE ? this.late : undefined;
+  }
+
+  private addTo(s: number, event: T): void {
+    const sessions = this.sessions;
+    sessions.acc[s] = this.agg.add(sessions.acc[s] as S, event);
+    sessions.count[s] = sessions.count[s]! + 1;
+    sessions.flags[s] = sessions.flags[s]! | DIRTY;
+  }
+
+  private reportLate(event: T, t: number): void {
+    this.lateCount++;
+    this.side({ kind: 'late', stage: this.stage, event, eventTime: t, watermark: this.watermark });
+  }
+
+  // --- key and session lifecycle ----------------------------------------------------------------
+
+  /** The key's slot, a new one ranked last if the key is not held. */
+  private keySlot(key: K): number {
+    return this.index.get(key) ?? this.newKey(key);
+  }
+
+  private newKey(key: K): number {
+    const keys = this.keys;
+    const k = keys.alloc();
+    keys.value[k] = key;
+    keys.rank[k] = this.nextRank++;
+    keys.closedUntil[k] = -Infinity;
+    keys.first[k] = NONE;
+    keys.sessions[k] = 0;
+    this.index.set(key, k);
+    return k;
+  }
+
+  /**
+   * A key kept for `closedUntil` only opens a session again: it ranks and iterates (in `index`,
+   * hence in snapshots) as a key seen for the first time, so runs restored from a checkpoint break
+   * ties between equal ends the same way.
+   */
+  private revive(k: number): number {
+    const key = this.keys.value[k]!;
+    this.keys.rank[k] = this.nextRank++;
+    this.index.delete(key);
+    this.index.set(key, k);
+    return k;
+  }
+
+  private forget(k: number): void {
+    const keys = this.keys;
+    this.index.delete(keys.value[k]!);
+    keys.value[k] = undefined;
+    keys.generation[k] = keys.generation[k]! + 1;
+    keys.release(k);
+  }
+
+  /** Create a session, add it to its key's list (last) and to the heap matching the watermark. */
+  private createSession(k: number, start: number, end: number, acc: S): number {
+    const sessions = this.sessions;
+    const s = sessions.alloc();
+    // `alloc` may have grown the arrays: read them from `sessions` from here on.
+    sessions.start[s] = start;
+    sessions.end[s] = end;
+    sessions.count[s] = 0;
+    sessions.flags[s] = 0;
+    sessions.heap[s] = IN_NO_HEAP;
+    sessions.key[s] = k;
+    sessions.next[s] = NONE;
+    sessions.acc[s] = acc;
+    const keys = this.keys;
+    let last = keys.first[k]!;
+    if (last === NONE) keys.first[k] = s;
+    else {
+      while (sessions.next[last] !== NONE) last = sessions.next[last]!;
+      sessions.next[last] = s;
+    }
+    keys.sessions[k] = keys.sessions[k]! + 1;
+    this.windowsOpen++;
+    (end > this.watermark ? this.open : this.late).push(s);
+    return s;
+  }
+
+  /** Forget a session that is no longer in any heap. */
+  private dropSession(s: number): void {
+    const sessions = this.sessions;
+    const keys = this.keys;
+    const k = sessions.key[s]!;
+    if (keys.first[k] === s) keys.first[k] = sessions.next[s]!;
+    else {
+      let previous = keys.first[k]!;
+      while (sessions.next[previous] !== s) previous = sessions.next[previous]!;
+      sessions.next[previous] = sessions.next[s]!;
+    }
+    sessions.acc[s] = undefined;
+    sessions.release(s);
+    this.windowsOpen--;
+    const left = keys.sessions[k]! - 1;
+    keys.sessions[k] = left;
+    if (left === 0 && keys.closedUntil[k] === -Infinity) this.forget(k);
+  }
+
+  private advance(watermark: number): void {
+    if (!(watermark > this.watermark)) return;
+    this.watermark = watermark;
+    const { open, late, lateness, subscriber } = this;
+    // Sessions waiting for lateness to pass all end at or before the previous watermark, i.e.
+    // before any session in `open`: purging them first keeps emissions in end order.
+    this.expireClosed();
+    for (let s = late.peek(); s !== NONE && this.sessions.end[s]! + lateness <= watermark; s = late.peek()) {
+      if (subscriber.closed) return;
+      late.pop();
+      this.purge(s);
+    }
+    for (let s = open.peek(); s !== NONE && this.sessions.due[s]! <= watermark; s = open.peek()) {
+      if (subscriber.closed) return;
+      open.pop();
+      const end = this.sessions.end[s]!;
+      if (this.sessions.due[s] !== end) {
+        // A session that grew since it was queued: requeue it at its end, so sessions still fire in end order.
+        open.push(s);
+        continue;
+      }
+      if (end + lateness <= watermark) {
+        this.purge(s);
+      } else {
+        late.push(s);
+        if (this.sessions.flags[s]! & DIRTY) this.emit(s, false);
+      }
+    }
+  }
+
+  /** Drop a session popped from its heap and emit its final result. */
+  private purge(s: number): void {
+    const sessions = this.sessions;
+    const k = sessions.key[s]!;
+    const key = this.keys.value[k]!;
+    const start = sessions.start[s]!;
+    const end = sessions.end[s]!;
+    const count = sessions.count[s]!;
+    const acc = sessions.acc[s] as S;
+    // Closed before it is dropped: its key then stays held for `closedUntil`.
+    if (this.watermark < Infinity) this.closeSession(k, end);
+    this.dropSession(s);
+    this.fired++;
+    this.subscriber.next({ key, start, end, value: this.agg.result(acc), count, final: true });
+  }
+
+  private closeSession(k: number, end: number): void {
+    this.keys.closedUntil[k] = end;
+    this.closedKeys.push(k);
+    this.closedGenerations.push(this.keys.generation[k]!);
+    this.closedEnds.push(end);
+  }
+
+  /** Forget purged-session ends the watermark has made irrelevant (they expire in purge order). */
+  private expireClosed(): void {
+    const horizon = this.watermark - this.gap - this.lateness; // end + gap + lateness <= watermark
+    const keys = this.keys;
+    const ends = this.closedEnds;
+    let head = this.closedHead;
+    while (head < ends.length && ends[head]! <= horizon) {
+      const k = this.closedKeys[head]!;
+      // Not if a later purge of the key moved it on, or the slot holds another key by now.
+      if (keys.generation[k] === this.closedGenerations[head] && keys.closedUntil[k] === ends[head]) {
+        keys.closedUntil[k] = -Infinity;
+        if (keys.sessions[k] === 0) this.forget(k);
+      }
+      head++;
+    }
+    if (head === ends.length) {
+      this.closedKeys = [];
+      this.closedGenerations = [];
+      this.closedEnds = [];
+      head = 0;
+    } else if (head >= 1024 && head * 2 >= ends.length) {
+      this.closedKeys = this.closedKeys.slice(head);
+      this.closedGenerations = this.closedGenerations.slice(head);
+      this.closedEnds = ends.slice(head);
+      head = 0;
+    }
+    this.closedHead = head;
+  }
+
+  private emit(s: number, final: boolean): void {
+    const sessions = this.sessions;
+    sessions.flags[s] = (sessions.flags[s]! & ~DIRTY) | EMITTED;
+    this.fired++;
+    const key = this.keys.value[sessions.key[s]!]!;
+    this.subscriber.next({ key, start: sessions.start[s]!, end: sessions.end[s]!, value: this.agg.result(sessions.acc[s] as S), count: sessions.count[s]!, final });
+  }
+}
