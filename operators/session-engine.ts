@@ -11,24 +11,14 @@
  *   heap walk over every open session per event.
  */
 import type { Subscriber } from 'rxjs';
-import type { Aggregator } from './aggregators.ts';
+import { EventTimeEngine } from './event-time-engine.ts';
 import type { Origin, SideOutput } from './scope.ts';
 import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, SessionHeap, SessionSlots } from './session-store.ts';
 import { TypedColumn } from './typed-columns.ts';
-import {
-  DIRTY,
-  EMITTED,
-  type ResolvedWindowOptions,
-  type TakenWindowSnapshot,
-  type WindowEngineLike,
-  type WindowResult,
-  finiteOrNull,
-  parseSnapshot,
-  stringify,
-} from './window-core.ts';
+import type { ResolvedWindowOptions, WindowResult } from './window-core.ts';
+import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, decodeSnapshot } from './window-snapshot.ts';
 
-export class SessionEngine<T, K extends string | number, S, A> implements WindowEngineLike<T> {
-  stage: string;
+export class SessionEngine<T, K extends string | number, S, A> extends EventTimeEngine<T, K, S, A> {
   /** Key value → key slot, in first-seen order (a key that returns after its sessions were purged moves to the end). */
   private readonly index = new Map<K, number>();
   private readonly keys = new KeySlots<K>();
@@ -41,66 +31,18 @@ export class SessionEngine<T, K extends string | number, S, A> implements Window
   private closedEnds: number[] = [];
   private closedHead = 0;
   private nextRank = 0;
-  private maxTime = -Infinity;
-  private watermark = -Infinity;
-  private readonly timeOf: (event: T) => number;
-  private readonly keyOf: (event: T) => K;
-  private readonly agg: Aggregator<T, S, A>;
-  private readonly outOfOrder: number;
-  private readonly lateness: number;
   private readonly gap: number;
-  private seen = 0;
-  private lateCount = 0;
-  private invalid = 0;
-  private windowsOpen = 0;
-  private fired = 0;
 
   constructor(
     gapMs: number,
     options: ResolvedWindowOptions<T, K, S, A>,
-    private readonly subscriber: Subscriber<WindowResult<K, A>>,
-    private readonly side: (output: SideOutput, origin?: Origin) => void,
+    subscriber: Subscriber<WindowResult<K, A>>,
+    side: (output: SideOutput, origin?: Origin) => void,
   ) {
-    this.stage = options.id ?? 'session';
-    this.timeOf = options.time;
-    this.keyOf = options.key;
-    this.agg = options.aggregate;
-    this.outOfOrder = options.maxOutOfOrderMs;
-    this.lateness = options.allowedLatenessMs;
+    super('session', options, subscriber, side);
     this.gap = gapMs;
     this.open = new SessionHeap(IN_OPEN, this.sessions as SessionSlots<unknown>, this.keys as KeySlots<unknown>);
     this.late = new SessionHeap(IN_LATE, this.sessions as SessionSlots<unknown>, this.keys as KeySlots<unknown>);
-  }
-
-  next(event: T): void {
-    const subscriber = this.subscriber;
-    try {
-      this.seen++;
-      const t = this.timeOf(event);
-      if (!Number.isFinite(t)) {
-        this.invalid++;
-        this.side({ kind: 'dead-letter', stage: this.stage, reason: `invalid event time: ${t}`, payload: stringify(event) });
-        return;
-      }
-      this.assign(event, t, this.keyOf(event));
-      if (t > this.maxTime && !subscriber.closed) {
-        this.maxTime = t;
-        this.advance(t - this.outOfOrder);
-      }
-    } catch (err) {
-      subscriber.error(err);
-    }
-  }
-
-  complete(): void {
-    try {
-      // End of a bounded input: the watermark jumps to +Infinity and every session is final.
-      this.advance(Infinity);
-    } catch (err) {
-      this.subscriber.error(err);
-      return;
-    }
-    this.subscriber.complete();
   }
 
   /** Emit every session changed since its last emission (final: false), in session order. */
@@ -128,49 +70,16 @@ export class SessionEngine<T, K extends string | number, S, A> implements Window
     }
   }
 
-  stats(): Readonly<Record<string, number>> {
-    return {
-      in: this.seen,
-      late: this.lateCount,
-      invalid: this.invalid,
-      windowsOpen: this.windowsOpen,
-      fired: this.fired,
-      watermark: this.watermark,
-    };
-  }
-
   snapshot(): TakenWindowSnapshot {
-    // Sized up front and filled by index: this runs inside a synchronous cut.
-    const total = this.windowsOpen;
-    const windowCounts = new Uint32Array(this.index.size);
-    const keyValues = new Array<string | number>(this.index.size);
-    const starts = new Float64Array(total);
-    const ends = new Float64Array(total);
-    const counts = new Float64Array(total);
-    const flags = new Uint8Array(total);
-    const writer = this.agg.columns?.writer(total);
-    const accs = writer ? undefined : new Array<unknown>(total);
-    const sessions = this.sessions;
-    const keys = this.keys;
-    let i = 0;
-    let k = 0;
+    const { sessions, keys } = this;
+    const snapshot = new SnapshotBuilder(this.index.size, this.windowsOpen, this.agg);
     for (const [value, slot] of this.index) {
       if (keys.sessions[slot] === 0) continue; // kept for `closedUntil` only: in `closed` below
-      const before = i;
       for (let s = keys.first[slot]!; s !== NONE; s = sessions.next[s]!) {
-        starts[i] = sessions.start[s]!;
-        ends[i] = sessions.end[s]!;
-        counts[i] = sessions.count[s]!;
-        flags[i] = sessions.flags[s]!;
-        if (writer) writer.set(i, sessions.acc[s] as S);
-        else accs![i] = this.agg.toJSON(sessions.acc[s] as S);
-        i++;
+        snapshot.window(sessions.start[s]!, sessions.end[s]!, sessions.count[s]!, sessions.flags[s]!, sessions.acc[s] as S);
       }
-      keyValues[k] = value;
-      windowCounts[k++] = i - before;
+      snapshot.key(value);
     }
-    keyValues.length = k;
-    if (accs) accs.length = i;
     const closedKeys: Array<string | number> = [];
     const closedEnds: number[] = [];
     for (let j = this.closedHead; j < this.closedEnds.length; j++) {
@@ -181,54 +90,24 @@ export class SessionEngine<T, K extends string | number, S, A> implements Window
         closedEnds.push(end);
       }
     }
-    return {
-      kind: 'session',
-      maxTime: finiteOrNull(this.maxTime),
-      watermark: finiteOrNull(this.watermark),
-      keys: keyValues,
-      windowCounts: new TypedColumn(windowCounts.subarray(0, k)),
-      starts: new TypedColumn(starts.subarray(0, i)),
-      ends: new TypedColumn(ends.subarray(0, i)),
-      counts: new TypedColumn(counts.subarray(0, i)),
-      flags: new TypedColumn(flags.subarray(0, i)),
-      ...(writer ? { accColumns: writer.done(i) } : { accs: accs! }),
-      closedKeys,
-      closedEnds: new TypedColumn(Float64Array.from(closedEnds)),
-    };
+    return { ...snapshot.build('session', this.maxTime, this.watermark), closedKeys, closedEnds: new TypedColumn(Float64Array.from(closedEnds)) };
   }
 
   restore(json: unknown): void {
-    const snapshot = parseSnapshot('session', json, this.agg);
+    const snapshot = decodeSnapshot('session', json, this.agg);
     this.maxTime = snapshot.maxTime ?? -Infinity;
     this.watermark = Math.max(snapshot.watermark ?? -Infinity, this.maxTime - this.outOfOrder);
-    const add = (k: number, start: number, end: number, acc: S, count: number, flags: number): void => {
-      const s = this.createSession(k, start, end, acc);
+    snapshot.forEachWindow((key, start, end, acc, count, flags) => {
+      const s = this.createSession(this.keySlot(key as K), start, end, acc);
       this.sessions.count[s] = count;
       this.sessions.flags[s] = flags & (DIRTY | EMITTED);
-    };
-    if ('columns' in snapshot) {
-      const c = snapshot.columns;
-      let i = 0;
-      for (let k = 0; k < c.keys.length; k++) {
-        const n = c.windowCounts[k]!;
-        if (n === 0) continue;
-        const slot = this.keySlot(c.keys[k] as K);
-        for (const end = i + n; i < end; i++) add(slot, c.starts[i]!, c.ends[i]!, c.states[i]!, c.counts[i]!, c.flags[i]!);
-      }
-      for (let j = 0; j < c.closedKeys.length; j++) this.closeSession(this.keySlot(c.closedKeys[j] as K), c.closedEnds[j]!);
-      return;
-    }
-    for (const { key, windows } of snapshot.keys) {
-      if (windows.length === 0) continue;
-      const slot = this.keySlot(key as K);
-      for (const w of windows) add(slot, w.start, w.end, this.agg.fromJSON(w.acc), w.count, (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0));
-    }
-    for (const [key, end] of snapshot.closed ?? []) this.closeSession(this.keySlot(key as K), end);
+    });
+    snapshot.forEachClosed((key, end) => this.closeSession(this.keySlot(key as K), end));
   }
 
   // --- assignment -------------------------------------------------------------------------------
 
-  private assign(event: T, t: number, key: K): void {
+  protected assign(event: T, t: number, key: K): void {
     const { gap, lateness, watermark } = this;
     const end = t + gap;
     const k = this.index.get(key) ?? NONE;
@@ -307,11 +186,6 @@ export class SessionEngine<T, K extends string | number, S, A> implements Window
     sessions.acc[s] = this.agg.add(sessions.acc[s] as S, event);
     sessions.count[s] = sessions.count[s]! + 1;
     sessions.flags[s] = sessions.flags[s]! | DIRTY;
-  }
-
-  private reportLate(event: T, t: number): void {
-    this.lateCount++;
-    this.side({ kind: 'late', stage: this.stage, event, eventTime: t, watermark: this.watermark });
   }
 
   // --- key and session lifecycle ----------------------------------------------------------------
@@ -399,7 +273,7 @@ export class SessionEngine<T, K extends string | number, S, A> implements Window
     if (left === 0 && keys.closedUntil[k] === -Infinity) this.forget(k);
   }
 
-  private advance(watermark: number): void {
+  protected advance(watermark: number): void {
     if (!(watermark > this.watermark)) return;
     this.watermark = watermark;
     const { open, late, lateness, subscriber } = this;

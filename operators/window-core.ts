@@ -13,9 +13,10 @@
 import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerAction, SchedulerLike, Subscriber } from 'rxjs';
 import type { Aggregator } from './aggregators.ts';
-import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
+import { EventTimeEngine } from './event-time-engine.ts';
 import { currentScope, resolveSideOutput } from './scope.ts';
 import { SessionEngine } from './session-engine.ts';
+import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, type WindowKind, decodeSnapshot } from './window-snapshot.ts';
 import type { Origin, SideOutput } from './scope.ts';
 
 /** One emission of a window. */
@@ -73,78 +74,7 @@ export interface WindowOptions<T, K extends string | number, S, A> {
   sideOutput?: (output: SideOutput) => void;
 }
 
-/** A window as stored in checkpoints of the earlier, one-object-per-window format (still restored). */
-export interface WindowStateSnapshot {
-  readonly start: number;
-  readonly end: number;
-  /** The aggregator state, via `aggregate.toJSON`. */
-  readonly acc: unknown;
-  readonly count: number;
-  /** Changed since its last emission. */
-  readonly dirty: boolean;
-  /** Emitted at least once. */
-  readonly emitted: boolean;
-}
-
-/**
- * The checkpointed state of a window operator, by column: one entry per key in `keys` and
- * `windowCounts` (keys in first-seen order), one entry per window, key by key, in the others.
- * Numeric columns are typed arrays (see typed-columns.ts), and the aggregator states are
- * columns too when the aggregator has them (`count`, `sum`, `min`, `max` and `combine`s of them):
- * a session operator holds a window per active user, and taking the snapshot is part of a
- * synchronous, consistent cut, where copying numbers costs far less than an object per window.
- */
-export interface WindowSnapshot {
-  readonly kind: WindowKind;
-  readonly maxTime: number | null;
-  readonly watermark: number | null;
-  readonly keys: ReadonlyArray<string | number>;
-  /** How many of the windows below belong to each key: uint32s. */
-  readonly windowCounts: EncodedColumn;
-  /** float64s. */
-  readonly starts: EncodedColumn;
-  readonly ends: EncodedColumn;
-  /** Events folded into each window: float64s. */
-  readonly counts: EncodedColumn;
-  /** Bit 1: changed since its last emission; bit 2: emitted at least once. uint8s. */
-  readonly flags: EncodedColumn;
-  /** Aggregator states, from the aggregator's `columns` writer, when it has columns... */
-  readonly accColumns?: unknown;
-  /** ...else one per window, via `aggregate.toJSON`. */
-  readonly accs?: readonly unknown[];
-  /** Sessions only: keys and ends (float64s) of recently purged sessions, in purge order (see `closedUntil` in session-engine.ts). */
-  readonly closedKeys?: ReadonlyArray<string | number>;
-  readonly closedEnds?: EncodedColumn;
-}
-
-export type TakenWindowSnapshot = Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>;
-
-/** The earlier format: an object per key and per window. */
-interface LegacyWindowSnapshot {
-  readonly kind: WindowKind;
-  readonly maxTime: number | null;
-  readonly watermark: number | null;
-  readonly keys: ReadonlyArray<{ readonly key: string | number; readonly windows: readonly WindowStateSnapshot[] }>;
-  readonly closed?: ReadonlyArray<readonly [key: string | number, end: number]>;
-}
-
-/** Any format's columns, decoded, with the aggregator states restored. */
-interface RestoredColumns<S> {
-  readonly keys: ReadonlyArray<string | number>;
-  readonly windowCounts: ArrayLike<number>;
-  readonly starts: ArrayLike<number>;
-  readonly ends: ArrayLike<number>;
-  readonly counts: ArrayLike<number>;
-  readonly flags: ArrayLike<number>;
-  readonly states: readonly S[];
-  readonly closedKeys: ReadonlyArray<string | number>;
-  readonly closedEnds: ArrayLike<number>;
-}
-
-export const DIRTY = 1;
-export const EMITTED = 2;
-
-export type WindowKind = 'tumbling' | 'hopping' | 'session';
+export type { TakenWindowSnapshot, WindowKind, WindowSnapshot, WindowStateSnapshot } from './window-snapshot.ts';
 
 /** How events map to windows: fixed (tumbling/hopping) or per-key sessions. */
 export type WindowAssigner =
@@ -201,7 +131,7 @@ export function windowOperator<T, K extends string | number, S, A>(
     new Observable<WindowResult<K, A>>((subscriber) => {
       const scope = currentScope();
       const side = resolveSideOutput(assigner.kind, opts.sideOutput, scope);
-      const engine: WindowEngineLike<T> =
+      const engine: EventTimeEngine<T, K, S, A> =
         assigner.kind === 'session' ? new SessionEngine(assigner.gapMs, opts, subscriber, side) : new WindowEngine(assigner, opts, subscriber, side);
       if (scope) {
         const { id, restored } = scope.register(assigner.kind, opts.id, {
@@ -228,17 +158,6 @@ export function windowOperator<T, K extends string | number, S, A>(
         complete: () => engine.complete(),
       });
     });
-}
-
-/** What `windowOperator` needs of an engine (fixed windows or sessions). */
-export interface WindowEngineLike<T> {
-  stage: string;
-  next(event: T): void;
-  complete(): void;
-  flush(): void;
-  stats(): Readonly<Record<string, number>>;
-  snapshot(): TakenWindowSnapshot;
-  restore(json: unknown): void;
 }
 
 interface KeyState<K, S> {
@@ -327,74 +246,25 @@ class WindowHeap<K, S> {
 }
 
 /** Per-subscription state and logic of a fixed-window operator (tumbling, hopping). */
-class WindowEngine<T, K extends string | number, S, A> implements WindowEngineLike<T> {
-  stage: string;
+class WindowEngine<T, K extends string | number, S, A> extends EventTimeEngine<T, K, S, A> {
   private readonly keys = new Map<K, KeyState<K, S>>();
   /** The key state `keyState` returned last, while it is in `keys`. */
   private lastKey: KeyState<K, S> | undefined;
   private nextRank = 0;
-  private maxTime = -Infinity;
-  private watermark = -Infinity;
   private readonly open = new WindowHeap<K, S>();
   private readonly late = new WindowHeap<K, S>();
-  private readonly timeOf: (event: T) => number;
-  private readonly keyOf: (event: T) => K;
-  private readonly agg: Aggregator<T, S, A>;
-  private readonly outOfOrder: number;
-  private readonly lateness: number;
   private readonly size: number;
   private readonly slide: number;
-  private seen = 0;
-  private lateCount = 0;
-  private invalid = 0;
-  private windowsOpen = 0;
-  private fired = 0;
 
   constructor(
     private readonly assigner: { readonly kind: 'tumbling' | 'hopping'; readonly sizeMs: number; readonly slideMs: number },
     options: ResolvedWindowOptions<T, K, S, A>,
-    private readonly subscriber: Subscriber<WindowResult<K, A>>,
-    private readonly side: (output: SideOutput, origin?: Origin) => void,
+    subscriber: Subscriber<WindowResult<K, A>>,
+    side: (output: SideOutput, origin?: Origin) => void,
   ) {
-    this.stage = options.id ?? assigner.kind;
-    this.timeOf = options.time;
-    this.keyOf = options.key;
-    this.agg = options.aggregate;
-    this.outOfOrder = options.maxOutOfOrderMs;
-    this.lateness = options.allowedLatenessMs;
+    super(assigner.kind, options, subscriber, side);
     this.size = assigner.sizeMs;
     this.slide = assigner.slideMs;
-  }
-
-  next(event: T): void {
-    const subscriber = this.subscriber;
-    try {
-      this.seen++;
-      const t = this.timeOf(event);
-      if (!Number.isFinite(t)) {
-        this.invalid++;
-        this.side({ kind: 'dead-letter', stage: this.stage, reason: `invalid event time: ${t}`, payload: stringify(event) });
-        return;
-      }
-      this.assign(event, t, this.keyOf(event));
-      if (t > this.maxTime && !subscriber.closed) {
-        this.maxTime = t;
-        this.advance(t - this.outOfOrder);
-      }
-    } catch (err) {
-      subscriber.error(err);
-    }
-  }
-
-  complete(): void {
-    try {
-      // End of a bounded input: the watermark jumps to +Infinity and every window is final.
-      this.advance(Infinity);
-    } catch (err) {
-      this.subscriber.error(err);
-      return;
-    }
-    this.subscriber.complete();
   }
 
   /** Emit every window changed since its last emission (final: false), in window order. */
@@ -415,96 +285,30 @@ class WindowEngine<T, K extends string | number, S, A> implements WindowEngineLi
     }
   }
 
-  stats(): Readonly<Record<string, number>> {
-    return {
-      in: this.seen,
-      late: this.lateCount,
-      invalid: this.invalid,
-      windowsOpen: this.windowsOpen,
-      fired: this.fired,
-      watermark: this.watermark,
-    };
-  }
-
   snapshot(): TakenWindowSnapshot {
-    // Sized up front and filled by index: this runs inside a synchronous cut.
-    const windowCounts = new Uint32Array(this.keys.size);
-    const keys = new Array<string | number>(this.keys.size);
-    const total = this.windowsOpen;
-    const starts = new Float64Array(total);
-    const ends = new Float64Array(total);
-    const counts = new Float64Array(total);
-    const flags = new Uint8Array(total);
-    // The aggregator's states into its columns if it has them, else their JSON, one per window.
-    const writer = this.agg.columns?.writer(total);
-    const accs = writer ? undefined : new Array<unknown>(total);
-    let i = 0;
-    let k = 0;
-    const put = (w: Win<K, S>): void => {
-      starts[i] = w.start;
-      ends[i] = w.end;
-      counts[i] = w.count;
-      flags[i] = (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0);
-      if (writer) writer.set(i, w.acc);
-      else accs![i] = this.agg.toJSON(w.acc);
-      i++;
-    };
+    const snapshot = new SnapshotBuilder(this.keys.size, this.windowsOpen, this.agg);
     for (const ks of this.keys.values()) {
-      const before = i;
-      ks.byStart.forEach(put);
-      keys[k] = ks.key;
-      windowCounts[k++] = i - before;
+      for (const w of ks.byStart.values()) snapshot.window(w.start, w.end, w.count, (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0), w.acc);
+      snapshot.key(ks.key);
     }
-    keys.length = k; // i === total below, unless the count is off (never expected)
-    if (accs) accs.length = i;
-    return {
-      kind: this.assigner.kind,
-      maxTime: finiteOrNull(this.maxTime),
-      watermark: finiteOrNull(this.watermark),
-      keys,
-      windowCounts: new TypedColumn(windowCounts.subarray(0, k)),
-      starts: new TypedColumn(starts.subarray(0, i)),
-      ends: new TypedColumn(ends.subarray(0, i)),
-      counts: new TypedColumn(counts.subarray(0, i)),
-      flags: new TypedColumn(flags.subarray(0, i)),
-      ...(writer ? { accColumns: writer.done(i) } : { accs: accs! }),
-    };
+    return snapshot.build(this.assigner.kind, this.maxTime, this.watermark);
   }
 
   restore(json: unknown): void {
-    const snapshot = parseSnapshot(this.assigner.kind, json, this.agg);
+    const snapshot = decodeSnapshot(this.assigner.kind, json, this.agg);
     this.maxTime = snapshot.maxTime ?? -Infinity;
     this.watermark = Math.max(snapshot.watermark ?? -Infinity, this.maxTime - this.outOfOrder);
-    const add = (ks: KeyState<K, S>, start: number, end: number, acc: S, count: number, dirty: boolean, emitted: boolean): void => {
-      const w = this.createWindow(ks, start, end, acc);
+    snapshot.forEachWindow((key, start, end, acc, count, flags) => {
+      const w = this.createWindow(this.keyState(key as K), start, end, acc);
       w.count = count;
-      w.dirty = dirty;
-      w.emitted = emitted;
-    };
-    if ('columns' in snapshot) {
-      const c = snapshot.columns;
-      let i = 0;
-      for (let k = 0; k < c.keys.length; k++) {
-        const n = c.windowCounts[k]!;
-        if (n === 0) continue;
-        const ks = this.keyState(c.keys[k] as K);
-        for (const end = i + n; i < end; i++) {
-          const f = c.flags[i]!;
-          add(ks, c.starts[i]!, c.ends[i]!, c.states[i]!, c.counts[i]!, (f & DIRTY) !== 0, (f & EMITTED) !== 0);
-        }
-      }
-      return;
-    }
-    for (const { key, windows } of snapshot.keys) {
-      if (windows.length === 0) continue;
-      const ks = this.keyState(key as K);
-      for (const w of windows) add(ks, w.start, w.end, this.agg.fromJSON(w.acc), w.count, w.dirty, w.emitted);
-    }
+      w.dirty = (flags & DIRTY) !== 0;
+      w.emitted = (flags & EMITTED) !== 0;
+    });
   }
 
   // --- assignment -------------------------------------------------------------------------------
 
-  private assign(event: T, t: number, key: K): void {
+  protected assign(event: T, t: number, key: K): void {
     const { size, slide, lateness, watermark } = this;
     const last = Math.floor(t / slide) * slide; // the latest window start <= t
     let first = last;
@@ -528,11 +332,6 @@ class WindowEngine<T, K extends string | number, S, A> implements WindowEngineLi
     w.acc = this.agg.add(w.acc, event);
     w.count++;
     w.dirty = true;
-  }
-
-  private reportLate(event: T, t: number): void {
-    this.lateCount++;
-    this.side({ kind: 'late', stage: this.stage, event, eventTime: t, watermark: this.watermark });
   }
 
   // --- window lifecycle -------------------------------------------------------------------------
@@ -571,7 +370,7 @@ class WindowEngine<T, K extends string | number, S, A> implements WindowEngineLi
     }
   }
 
-  private advance(watermark: number): void {
+  protected advance(watermark: number): void {
     if (!(watermark > this.watermark)) return;
     this.watermark = watermark;
     const { open, late, lateness, subscriber } = this;
@@ -606,115 +405,4 @@ class WindowEngine<T, K extends string | number, S, A> implements WindowEngineLi
     this.fired++;
     this.subscriber.next({ key: w.ks.key, start: w.start, end: w.end, value: this.agg.result(w.acc), count: w.count, final });
   }
-}
-
-export function finiteOrNull(n: number): number | null {
-  return Number.isFinite(n) ? n : null;
-}
-
-export function stringify(event: unknown): string {
-  try {
-    return JSON.stringify(event) ?? String(event);
-  } catch {
-    return String(event);
-  }
-}
-
-/**
- * Validate a snapshot of any format and decode its columns (restoring the aggregator states), or
- * return the legacy format as it is.
- */
-export function parseSnapshot<S>(
-  kind: WindowKind,
-  json: unknown,
-  agg: Aggregator<never, S, unknown>,
-): { readonly maxTime: number | null; readonly watermark: number | null } & ({ readonly columns: RestoredColumns<S> } | LegacyWindowSnapshot) {
-  const fail = (why: string): never => {
-    throw new Error(`${kind}: cannot restore snapshot: ${why}`);
-  };
-  if (typeof json !== 'object' || json === null) return fail('not an object');
-  const s = json as Record<string, unknown>;
-  if (s['kind'] !== kind) return fail(`it was taken from a ${String(s['kind'])} operator`);
-  const nullableNumber = (v: unknown) => v === null || typeof v === 'number';
-  if (!nullableNumber(s['maxTime']) || !nullableNumber(s['watermark'])) return fail('maxTime/watermark must be numbers or null');
-  const times = { maxTime: s['maxTime'] as number | null, watermark: s['watermark'] as number | null };
-  const keysOf = (name: string): Array<string | number> => {
-    const keys = s[name];
-    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' || typeof k === 'number')) return fail(`${name} must be an array of strings and numbers`);
-    return keys as Array<string | number>;
-  };
-  const closed = s['closed'];
-  if (closed !== undefined) {
-    const valid =
-      Array.isArray(closed) &&
-      closed.every((c: unknown) => Array.isArray(c) && (typeof c[0] === 'string' || typeof c[0] === 'number') && typeof c[1] === 'number');
-    if (!valid) return fail('closed must be [key, end] pairs');
-  }
-  if (!Array.isArray(s['keys'])) return fail('keys must be an array');
-  if ('windowCounts' in s) {
-    // Columns: typed arrays (bytes, or base64 text), or, in the format before, arrays of numbers (with
-    // `closed` as [key, end] pairs).
-    const typed = isEncodedColumn(s['starts']);
-    const column = <A extends ArrayLike<number>>(name: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): ArrayLike<number> => {
-      const value = s[name];
-      if (!typed) {
-        if (!Array.isArray(value) || !value.every((v) => typeof v === 'number')) return fail(`${name} must be an array of numbers`);
-        return value as number[];
-      }
-      if (!isEncodedColumn(value)) return fail(`${name} must be a typed column`);
-      return decodeColumn(value, make as never, bytes, `${kind}: cannot restore snapshot: ${name} is truncated`) as unknown as A;
-    };
-    const keys = keysOf('keys');
-    const windowCounts = column('windowCounts', uint32s, 4);
-    if (windowCounts.length !== keys.length) return fail('windowCounts must have one entry per key');
-    let windows = 0;
-    for (let k = 0; k < windowCounts.length; k++) windows += windowCounts[k]!;
-    const starts = column('starts', float64s, 8);
-    const ends = column('ends', float64s, 8);
-    const counts = column('counts', float64s, 8);
-    const flags = column('flags', uint8s, 1);
-    for (const [name, c] of [['starts', starts], ['ends', ends], ['counts', counts], ['flags', flags]] as const) {
-      if (c.length !== windows) return fail(`${name} must have one entry per window`);
-    }
-    let states: S[];
-    if (typed && 'accColumns' in s) {
-      if (agg.columns === undefined) return fail('its aggregator states are columns, and this aggregator has none');
-      states = agg.columns.fromColumns(s['accColumns'], windows);
-    } else {
-      const accs = s['accs'];
-      if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
-      states = accs.map((acc: unknown) => agg.fromJSON(acc));
-    }
-    if (!typed) {
-      const pairs = (closed ?? []) as ReadonlyArray<readonly [string | number, number]>;
-      const closedColumns = { closedKeys: pairs.map((p) => p[0]), closedEnds: pairs.map((p) => p[1]) };
-      return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, ...closedColumns } };
-    }
-    const closedKeys = s['closedKeys'] === undefined ? [] : keysOf('closedKeys');
-    const closedEnds = s['closedEnds'] === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
-    if (closedEnds.length !== closedKeys.length) return fail('closedEnds must have one entry per closed key');
-    return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, closedKeys, closedEnds } };
-  }
-  for (const entry of s['keys'] as unknown[]) {
-    if (typeof entry !== 'object' || entry === null) return fail('malformed key entry');
-    const { key, windows } = entry as Record<string, unknown>;
-    if (typeof key !== 'string' && typeof key !== 'number') return fail('keys must be strings or numbers');
-    if (!Array.isArray(windows)) return fail('windows must be an array');
-    for (const w of windows as unknown[]) {
-      const ws = w as Record<string, unknown> | null;
-      if (
-        typeof ws !== 'object' ||
-        ws === null ||
-        typeof ws['start'] !== 'number' ||
-        typeof ws['end'] !== 'number' ||
-        typeof ws['count'] !== 'number' ||
-        typeof ws['dirty'] !== 'boolean' ||
-        typeof ws['emitted'] !== 'boolean' ||
-        !('acc' in ws)
-      ) {
-        return fail('malformed window');
-      }
-    }
-  }
-  return json as LegacyWindowSnapshot;
 }

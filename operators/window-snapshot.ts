@@ -1,0 +1,291 @@
+/**
+ * The checkpointed state of a window operator (fixed windows and sessions alike), and how a
+ * snapshot of any format it has had is decoded.
+ */
+import type { Aggregator } from './aggregators.ts';
+import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
+
+/** A window as stored in checkpoints of the earlier, one-object-per-window format (still restored). */
+export interface WindowStateSnapshot {
+  readonly start: number;
+  readonly end: number;
+  /** The aggregator state, via `aggregate.toJSON`. */
+  readonly acc: unknown;
+  readonly count: number;
+  /** Changed since its last emission. */
+  readonly dirty: boolean;
+  /** Emitted at least once. */
+  readonly emitted: boolean;
+}
+
+/**
+ * The checkpointed state of a window operator, by column: one entry per key in `keys` and
+ * `windowCounts` (keys in first-seen order), one entry per window, key by key, in the others.
+ * Numeric columns are typed arrays (see typed-columns.ts), and the aggregator states are
+ * columns too when the aggregator has them (`count`, `sum`, `min`, `max` and `combine`s of them):
+ * a session operator holds a window per active user, and taking the snapshot is part of a
+ * synchronous, consistent cut, where copying numbers costs far less than an object per window.
+ */
+export interface WindowSnapshot {
+  readonly kind: WindowKind;
+  readonly maxTime: number | null;
+  readonly watermark: number | null;
+  readonly keys: ReadonlyArray<string | number>;
+  /** How many of the windows below belong to each key: uint32s. */
+  readonly windowCounts: EncodedColumn;
+  /** float64s. */
+  readonly starts: EncodedColumn;
+  readonly ends: EncodedColumn;
+  /** Events folded into each window: float64s. */
+  readonly counts: EncodedColumn;
+  /** Bit 1: changed since its last emission; bit 2: emitted at least once. uint8s. */
+  readonly flags: EncodedColumn;
+  /** Aggregator states, from the aggregator's `columns` writer, when it has columns... */
+  readonly accColumns?: unknown;
+  /** ...else one per window, via `aggregate.toJSON`. */
+  readonly accs?: readonly unknown[];
+  /** Sessions only: keys and ends (float64s) of recently purged sessions, in purge order (see `closedUntil` in session-engine.ts). */
+  readonly closedKeys?: ReadonlyArray<string | number>;
+  readonly closedEnds?: EncodedColumn;
+}
+
+export type TakenWindowSnapshot = Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>;
+
+/** The earlier format: an object per key and per window. */
+interface LegacyWindowSnapshot {
+  readonly kind: WindowKind;
+  readonly maxTime: number | null;
+  readonly watermark: number | null;
+  readonly keys: ReadonlyArray<{ readonly key: string | number; readonly windows: readonly WindowStateSnapshot[] }>;
+  readonly closed?: ReadonlyArray<readonly [key: string | number, end: number]>;
+}
+
+/** Any format's columns, decoded, with the aggregator states restored. */
+interface RestoredColumns<S> {
+  readonly keys: ReadonlyArray<string | number>;
+  readonly windowCounts: ArrayLike<number>;
+  readonly starts: ArrayLike<number>;
+  readonly ends: ArrayLike<number>;
+  readonly counts: ArrayLike<number>;
+  readonly flags: ArrayLike<number>;
+  readonly states: readonly S[];
+  readonly closedKeys: ReadonlyArray<string | number>;
+  readonly closedEnds: ArrayLike<number>;
+}
+
+export const DIRTY = 1;
+export const EMITTED = 2;
+
+export type WindowKind = 'tumbling' | 'hopping' | 'session';
+
+
+/**
+ * Fills a snapshot's columns window by window, closing each key's run with `key`. Sized up front
+ * and filled by index: a snapshot is taken inside a synchronous cut.
+ */
+export class SnapshotBuilder<S> {
+  private readonly keys: Array<string | number>;
+  private readonly windowCounts: Uint32Array;
+  private readonly starts: Float64Array;
+  private readonly ends: Float64Array;
+  private readonly counts: Float64Array;
+  private readonly flags: Uint8Array;
+  /** The aggregator's states into its columns if it has them, else their JSON, one per window. */
+  private readonly writer: ReturnType<NonNullable<Aggregator<never, S, unknown>['columns']>['writer']> | undefined;
+  private readonly accs: unknown[] | undefined;
+  private i = 0;
+  private k = 0;
+  private keyStart = 0;
+
+  constructor(
+    keys: number,
+    windows: number,
+    private readonly agg: Aggregator<never, S, unknown>,
+  ) {
+    this.keys = new Array<string | number>(keys);
+    this.windowCounts = new Uint32Array(keys);
+    this.starts = new Float64Array(windows);
+    this.ends = new Float64Array(windows);
+    this.counts = new Float64Array(windows);
+    this.flags = new Uint8Array(windows);
+    this.writer = agg.columns?.writer(windows);
+    this.accs = this.writer ? undefined : new Array<unknown>(windows);
+  }
+
+  window(start: number, end: number, count: number, flags: number, acc: S): void {
+    const i = this.i++;
+    this.starts[i] = start;
+    this.ends[i] = end;
+    this.counts[i] = count;
+    this.flags[i] = flags;
+    if (this.writer) this.writer.set(i, acc);
+    else this.accs![i] = this.agg.toJSON(acc);
+  }
+
+  /** The windows since the last `key` call belong to `key`. */
+  key(key: string | number): void {
+    this.keys[this.k] = key;
+    this.windowCounts[this.k++] = this.i - this.keyStart;
+    this.keyStart = this.i;
+  }
+
+  build(kind: WindowKind, maxTime: number, watermark: number): TakenWindowSnapshot {
+    const { i, k } = this;
+    this.keys.length = k; // k and i are the sizes given, unless a count is off (never expected)
+    if (this.accs) this.accs.length = i;
+    return {
+      kind,
+      maxTime: Number.isFinite(maxTime) ? maxTime : null,
+      watermark: Number.isFinite(watermark) ? watermark : null,
+      keys: this.keys,
+      windowCounts: new TypedColumn(this.windowCounts.subarray(0, k)),
+      starts: new TypedColumn(this.starts.subarray(0, i)),
+      ends: new TypedColumn(this.ends.subarray(0, i)),
+      counts: new TypedColumn(this.counts.subarray(0, i)),
+      flags: new TypedColumn(this.flags.subarray(0, i)),
+      ...(this.writer ? { accColumns: this.writer.done(i) } : { accs: this.accs! }),
+    };
+  }
+}
+
+/** A snapshot decoded: its times first (windows go to heaps by the watermark), then its windows and purged sessions. */
+export interface DecodedSnapshot<S> {
+  readonly maxTime: number | null;
+  readonly watermark: number | null;
+  /** Every window, key by key in the snapshot's key order; `flags` as in `WindowSnapshot.flags`. */
+  forEachWindow(visit: (key: string | number, start: number, end: number, acc: S, count: number, flags: number) => void): void;
+  /** Sessions only: keys and ends of recently purged sessions, in purge order. */
+  forEachClosed(visit: (key: string | number, end: number) => void): void;
+}
+
+/** Decode a snapshot of any format (throws a plain message naming the operator kind if it is not one). */
+export function decodeSnapshot<S>(kind: WindowKind, json: unknown, agg: Aggregator<never, S, unknown>): DecodedSnapshot<S> {
+  const snapshot = parseSnapshot(kind, json, agg);
+  if ('columns' in snapshot) {
+    const c = snapshot.columns;
+    return {
+      maxTime: snapshot.maxTime,
+      watermark: snapshot.watermark,
+      forEachWindow(visit) {
+        let i = 0;
+        for (let k = 0; k < c.keys.length; k++) {
+          for (const end = i + c.windowCounts[k]!; i < end; i++) visit(c.keys[k]!, c.starts[i]!, c.ends[i]!, c.states[i]!, c.counts[i]!, c.flags[i]!);
+        }
+      },
+      forEachClosed(visit) {
+        for (let j = 0; j < c.closedKeys.length; j++) visit(c.closedKeys[j]!, c.closedEnds[j]!);
+      },
+    };
+  }
+  return {
+    maxTime: snapshot.maxTime,
+    watermark: snapshot.watermark,
+    forEachWindow(visit) {
+      for (const { key, windows } of snapshot.keys) {
+        for (const w of windows) visit(key, w.start, w.end, agg.fromJSON(w.acc), w.count, (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0));
+      }
+    },
+    forEachClosed(visit) {
+      for (const [key, end] of snapshot.closed ?? []) visit(key, end);
+    },
+  };
+}
+
+/**
+ * Validate a snapshot of any format and decode its columns (restoring the aggregator states), or
+ * return the legacy format as it is.
+ */
+function parseSnapshot<S>(
+  kind: WindowKind,
+  json: unknown,
+  agg: Aggregator<never, S, unknown>,
+): { readonly maxTime: number | null; readonly watermark: number | null } & ({ readonly columns: RestoredColumns<S> } | LegacyWindowSnapshot) {
+  const fail = (why: string): never => {
+    throw new Error(`${kind}: cannot restore snapshot: ${why}`);
+  };
+  if (typeof json !== 'object' || json === null) return fail('not an object');
+  const s = json as Record<string, unknown>;
+  if (s['kind'] !== kind) return fail(`it was taken from a ${String(s['kind'])} operator`);
+  const nullableNumber = (v: unknown) => v === null || typeof v === 'number';
+  if (!nullableNumber(s['maxTime']) || !nullableNumber(s['watermark'])) return fail('maxTime/watermark must be numbers or null');
+  const times = { maxTime: s['maxTime'] as number | null, watermark: s['watermark'] as number | null };
+  const keysOf = (name: string): Array<string | number> => {
+    const keys = s[name];
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' || typeof k === 'number')) return fail(`${name} must be an array of strings and numbers`);
+    return keys as Array<string | number>;
+  };
+  const closed = s['closed'];
+  if (closed !== undefined) {
+    const valid =
+      Array.isArray(closed) &&
+      closed.every((c: unknown) => Array.isArray(c) && (typeof c[0] === 'string' || typeof c[0] === 'number') && typeof c[1] === 'number');
+    if (!valid) return fail('closed must be [key, end] pairs');
+  }
+  if (!Array.isArray(s['keys'])) return fail('keys must be an array');
+  if ('windowCounts' in s) {
+    // Columns: typed arrays (bytes, or base64 text), or, in the format before, arrays of numbers (with
+    // `closed` as [key, end] pairs).
+    const typed = isEncodedColumn(s['starts']);
+    const column = <A extends ArrayLike<number>>(name: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): ArrayLike<number> => {
+      const value = s[name];
+      if (!typed) {
+        if (!Array.isArray(value) || !value.every((v) => typeof v === 'number')) return fail(`${name} must be an array of numbers`);
+        return value as number[];
+      }
+      if (!isEncodedColumn(value)) return fail(`${name} must be a typed column`);
+      return decodeColumn(value, make as never, bytes, `${kind}: cannot restore snapshot: ${name} is truncated`) as unknown as A;
+    };
+    const keys = keysOf('keys');
+    const windowCounts = column('windowCounts', uint32s, 4);
+    if (windowCounts.length !== keys.length) return fail('windowCounts must have one entry per key');
+    let windows = 0;
+    for (let k = 0; k < windowCounts.length; k++) windows += windowCounts[k]!;
+    const starts = column('starts', float64s, 8);
+    const ends = column('ends', float64s, 8);
+    const counts = column('counts', float64s, 8);
+    const flags = column('flags', uint8s, 1);
+    for (const [name, c] of [['starts', starts], ['ends', ends], ['counts', counts], ['flags', flags]] as const) {
+      if (c.length !== windows) return fail(`${name} must have one entry per window`);
+    }
+    let states: S[];
+    if (typed && 'accColumns' in s) {
+      if (agg.columns === undefined) return fail('its aggregator states are columns, and this aggregator has none');
+      states = agg.columns.fromColumns(s['accColumns'], windows);
+    } else {
+      const accs = s['accs'];
+      if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
+      states = accs.map((acc: unknown) => agg.fromJSON(acc));
+    }
+    if (!typed) {
+      const pairs = (closed ?? []) as ReadonlyArray<readonly [string | number, number]>;
+      const closedColumns = { closedKeys: pairs.map((p) => p[0]), closedEnds: pairs.map((p) => p[1]) };
+      return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, ...closedColumns } };
+    }
+    const closedKeys = s['closedKeys'] === undefined ? [] : keysOf('closedKeys');
+    const closedEnds = s['closedEnds'] === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
+    if (closedEnds.length !== closedKeys.length) return fail('closedEnds must have one entry per closed key');
+    return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, closedKeys, closedEnds } };
+  }
+  for (const entry of s['keys'] as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) return fail('malformed key entry');
+    const { key, windows } = entry as Record<string, unknown>;
+    if (typeof key !== 'string' && typeof key !== 'number') return fail('keys must be strings or numbers');
+    if (!Array.isArray(windows)) return fail('windows must be an array');
+    for (const w of windows as unknown[]) {
+      const ws = w as Record<string, unknown> | null;
+      if (
+        typeof ws !== 'object' ||
+        ws === null ||
+        typeof ws['start'] !== 'number' ||
+        typeof ws['end'] !== 'number' ||
+        typeof ws['count'] !== 'number' ||
+        typeof ws['dirty'] !== 'boolean' ||
+        typeof ws['emitted'] !== 'boolean' ||
+        !('acc' in ws)
+      ) {
+        return fail('malformed window');
+      }
+    }
+  }
+  return json as LegacyWindowSnapshot;
+}
