@@ -1,6 +1,6 @@
 import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
-import { currentScope, resolveSideOutput } from './scope.ts';
+import { currentScope, eventAsJson, resolveSideOutput } from './scope.ts';
 import type { Origin, SideOutput } from './scope.ts';
 
 /** The lookup cache: an LRU bounded by entry count, with a processing-time TTL. */
@@ -254,7 +254,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
 
       const deadLetter = (event: T, reason: string, origin: Origin): void => {
         deadLetters++;
-        side({ kind: 'dead-letter', stage, reason, payload: stringify(event) }, origin);
+        side({ kind: 'dead-letter', stage, reason, payload: eventAsJson(event) }, origin);
       };
 
       /**
@@ -452,14 +452,6 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
         },
       });
     });
-}
-
-function stringify(event: unknown): string {
-  try {
-    return JSON.stringify(event) ?? String(event);
-  } catch {
-    return String(event);
-  }
 }
 
 function errorMessage(err: unknown): string {

@@ -6,7 +6,7 @@
  */
 import type { Subscriber } from 'rxjs';
 import type { Aggregator } from './aggregators.ts';
-import type { Origin, SideOutput } from './scope.ts';
+import { type Origin, type SideOutput, eventAsJson } from './scope.ts';
 import type { ResolvedWindowOptions, WindowResult } from './window-core.ts';
 import type { TakenWindowSnapshot } from './window-snapshot.ts';
 
@@ -57,7 +57,7 @@ export abstract class EventTimeEngine<T, K extends string | number, S, A> {
       const t = this.timeOf(event);
       if (!Number.isFinite(t)) {
         this.invalid++;
-        this.side({ kind: 'dead-letter', stage: this.stage, reason: `invalid event time: ${t}`, payload: stringify(event) });
+        this.side({ kind: 'dead-letter', stage: this.stage, reason: `invalid event time: ${t}`, payload: eventAsJson(event) });
         return;
       }
       this.assign(event, t, this.keyOf(event));
@@ -95,13 +95,5 @@ export abstract class EventTimeEngine<T, K extends string | number, S, A> {
   protected reportLate(event: T, t: number): void {
     this.lateCount++;
     this.side({ kind: 'late', stage: this.stage, event, eventTime: t, watermark: this.watermark });
-  }
-}
-
-function stringify(event: unknown): string {
-  try {
-    return JSON.stringify(event) ?? String(event);
-  } catch {
-    return String(event);
   }
 }

@@ -35,6 +35,15 @@ export type SideOutput =
       readonly watermark: number;
     };
 
+/** A dead letter's payload for an event past validation: the event as JSON, or as text if it has none. */
+export function eventAsJson(event: unknown): string {
+  try {
+    return JSON.stringify(event) ?? String(event);
+  } catch {
+    return String(event);
+  }
+}
+
 /** What a stateful or async operator exposes to the runner, per subscription. */
 export interface OperatorHandle {
   /** JSON-serializable state; restoring it must reproduce identical future output. */
