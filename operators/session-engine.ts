@@ -74,7 +74,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     const { sessions, keys } = this;
     const snapshot = new SnapshotBuilder(this.index.size, this.windowsOpen, this.agg);
     for (const [value, slot] of this.index) {
-      if (keys.sessions[slot] === 0) continue; // kept for `closedUntil` only: in `closed` below
+      if (keys.first[slot] === NONE) continue; // kept for `closedUntil` only: in `closed` below
       for (let s = keys.first[slot]!; s !== NONE; s = sessions.next[s]!) {
         snapshot.window(sessions.start[s]!, sessions.end[s]!, sessions.count[s]!, sessions.flags[s]!, sessions.acc[s] as S);
       }
@@ -130,7 +130,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
       }
     }
     if (target === NONE) {
-      const slot = k === NONE ? this.newKey(key) : this.keys.sessions[k] === 0 ? this.revive(k) : k;
+      const slot = k === NONE ? this.newKey(key) : this.keys.first[k] === NONE ? this.revive(k) : k;
       const s = this.createSession(slot, t, end, this.agg.init());
       this.addTo(s, event);
       if (end <= watermark) this.emit(s, false);
@@ -202,7 +202,6 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     keys.rank[k] = this.nextRank++;
     keys.closedUntil[k] = -Infinity;
     keys.first[k] = NONE;
-    keys.sessions[k] = 0;
     this.index.set(key, k);
     return k;
   }
@@ -248,7 +247,6 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
       while (sessions.next[last] !== NONE) last = sessions.next[last]!;
       sessions.next[last] = s;
     }
-    keys.sessions[k] = keys.sessions[k]! + 1;
     this.windowsOpen++;
     (end > this.watermark ? this.open : this.late).push(s);
     return s;
@@ -268,9 +266,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     sessions.acc[s] = undefined;
     sessions.release(s);
     this.windowsOpen--;
-    const left = keys.sessions[k]! - 1;
-    keys.sessions[k] = left;
-    if (left === 0 && keys.closedUntil[k] === -Infinity) this.forget(k);
+    if (keys.first[k] === NONE && keys.closedUntil[k] === -Infinity) this.forget(k);
   }
 
   protected advance(watermark: number): void {
@@ -337,7 +333,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
       // Not if a later purge of the key moved it on, or the slot holds another key by now.
       if (keys.generation[k] === this.closedGenerations[head] && keys.closedUntil[k] === ends[head]) {
         keys.closedUntil[k] = -Infinity;
-        if (keys.sessions[k] === 0) this.forget(k);
+        if (keys.first[k] === NONE) this.forget(k);
       }
       head++;
     }

@@ -85,10 +85,8 @@ export class KeySlots<K> extends Slots {
   rank = new Float64Array(INITIAL_SLOTS);
   /** The end of the key's latest purged session, or -Infinity (see `SessionEngine`). */
   closedUntil = new Float64Array(INITIAL_SLOTS);
-  /** The key's first session, or NONE. */
+  /** The key's first session, or NONE when it has none (kept for `closedUntil` only). */
   first = new Int32Array(INITIAL_SLOTS);
-  /** Live sessions of the key. */
-  sessions = new Uint32Array(INITIAL_SLOTS);
   /** Bumped when the slot is freed, so a queued reference to the key it held can tell. */
   generation = new Uint32Array(INITIAL_SLOTS);
 
@@ -96,7 +94,6 @@ export class KeySlots<K> extends Slots {
     this.rank = grown(this.rank, capacity);
     this.closedUntil = grown(this.closedUntil, capacity);
     this.first = grown(this.first, capacity);
-    this.sessions = grown(this.sessions, capacity);
     this.generation = grown(this.generation, capacity);
   }
 }
