@@ -1,6 +1,6 @@
 /** Types of bin/compiled.js (plain JavaScript: it runs before anything is compiled). */
 
-/** The directory of the compiled project for the sources as they are now, built if needed. */
+/** The directory of the compiled project for the sources as they were when this process first asked, built if needed. */
 export function compiledProject(): Promise<string>;
 /** The compiled twin of a project source file (absolute, or relative to the project root). */
 export function compiledPath(sourceFile: string): Promise<string>;

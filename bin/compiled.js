@@ -54,11 +54,19 @@ function isProjectFile(path) {
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) && !rel.split(sep).includes('node_modules');
 }
 
+/** This process's build: the CLI and the pipeline file it loads must import the same compiled modules. */
+let current;
+
 /**
- * The directory of the compiled project for the sources as they are now, built if needed. Its
- * layout mirrors the sources': `core/runner.ts` is `<dir>/core/runner.js`.
+ * The directory of the compiled project for the sources as they were when this process first
+ * asked, built if needed. Its layout mirrors the sources': `core/runner.ts` is `<dir>/core/runner.js`.
  */
-export async function compiledProject() {
+export function compiledProject() {
+  current ??= buildProject();
+  return current;
+}
+
+async function buildProject() {
   const files = sources();
   const assets = assetFiles();
   const dir = join(CACHE, buildKey([...files, ...assets]));
