@@ -45,6 +45,20 @@ describe('PipelineEngine side outputs', () => {
     expect(engine.cut(true, false).deadLetters).toMatchObject([{ origin: { seq: 2 } }]);
     expect(engine.bufferedSideOutputs).toBe(0);
   });
+
+  it('keeps a copy of a side output source bytes, not a view into the socket read they came in', () => {
+    const engine = new PipelineEngine(definition, context);
+    // Received payloads are views into a larger read shared by the messages around them.
+    const read = new Uint8Array(65_536);
+    const bytes = new TextEncoder().encode('not json');
+    read.set(bytes, 100);
+    engine.push({ payload: read.subarray(100, 100 + bytes.length), subject: 'page.views.test.0', seq: 1, published: 0 });
+    const [letter] = engine.cut(false, true).deadLetters;
+    for (const held of [letter?.payload, letter?.origin?.payload]) {
+      expect(held).toEqual(bytes);
+      expect((held as Uint8Array).buffer.byteLength).toBe(bytes.length);
+    }
+  });
 });
 
 describe('PipelineEngine rows', () => {

@@ -241,11 +241,25 @@ export class PipelineEngine {
   }
 
   private side(output: SideOutput, origin: unknown): void {
-    const source = (origin ?? this.current) as SourceRecord | undefined;
+    const received = (origin ?? this.current) as SourceRecord | undefined;
+    const source = detached(received);
     if (output.kind === 'dead-letter') {
-      this.deadLetters.push({ stage: output.stage, reason: output.reason, payload: output.payload, origin: source });
+      const { payload: bytes } = output;
+      const payload = bytes === received?.payload ? source!.payload : bytes instanceof Uint8Array ? bytes.slice() : bytes;
+      this.deadLetters.push({ stage: output.stage, reason: output.reason, payload, origin: source });
     } else {
       this.late.push({ stage: output.stage, event: output.event, eventTime: output.eventTime, watermark: output.watermark, origin: source });
     }
   }
+}
+
+/**
+ * A copy of `record` that holds its own bytes. A received payload is a view into the socket read it
+ * came in (64 KB, shared by the messages around it): a side output that waits for its write (up to a
+ * second) would keep the whole read alive long enough to be promoted, and such reads pile up outside
+ * V8's heap until a full collection.
+ */
+function detached(record: SourceRecord | undefined): SourceRecord | undefined {
+  if (record === undefined) return undefined;
+  return { payload: record.payload.slice(), subject: record.subject, seq: record.seq, published: record.published };
 }
