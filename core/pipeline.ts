@@ -46,6 +46,14 @@ export const PipelineSettings = z
     /** Messages per pull request (the consumer keeps up to this many buffered). @default 2_000 */
     pullBatch: z.number().int().min(1).max(100_000).default(2_000),
     /**
+     * With nothing waiting, let messages accumulate this long before the next pull, so the server
+     * delivers them in one go instead of one at a time as they are stored (see
+     * sources/batched-pull.ts): up to this much latency for a fraction of the server's and the
+     * pipeline's CPU per message. 0: a standing pull (`consume()`), each message delivered as it is
+     * stored. @default 100
+     */
+    pullLingerMs: z.number().int().min(0).max(10_000).default(100),
+    /**
      * Write buffered rows to ClickHouse at least this often: the main part of publish-to-visible
      * latency. Each table gets at most one insert per interval. @default 250
      */

@@ -3,6 +3,7 @@ import { type ConsumerMessages, jetstream, jetstreamManager } from '@nats-io/jet
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
+import { BatchedPull, PullInterrupted } from '../sources/batched-pull.ts';
 import { isConsumerGone, openDurableConsumer } from '../sources/durable-consumer.ts';
 import { ensureStream } from '../sources/streams.ts';
 import { type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
@@ -211,7 +212,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       };
     };
     /** The consume loop running now, if any. */
-    let consuming: ConsumerMessages | undefined;
+    let consuming: ConsumerMessages | BatchedPull | undefined;
     const statusTimer = setInterval(() => {
       const watched = consuming;
       consumer
@@ -231,17 +232,20 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     try {
       for (;;) {
         // A missing consumer ends the loop (instead of waiting for it to reappear): it is recreated below.
-        const messages = await consumer.consume({ max_messages: settings.pullBatch, abort_on_missing_resource: true });
+        const messages =
+          settings.pullLingerMs > 0
+            ? new BatchedPull(consumer, { batch: settings.pullBatch, lingerMs: settings.pullLingerMs })
+            : await consumer.consume({ max_messages: settings.pullBatch, abort_on_missing_resource: true });
         consuming = messages;
         const onAbort = (): void => void messages.stop();
         options.signal.addEventListener('abort', onAbort, { once: true });
         if (options.signal.aborted) onAbort();
-        let outcome: 'done' | 'gap' | 'gone';
+        let outcome: 'done' | 'gap' | 'gone' | PullInterrupted;
         try {
           outcome = await feed.run(messages, deliveredConsumerSeq);
         } catch (error) {
-          if (!isConsumerGone(error) || options.signal.aborted) throw error;
-          outcome = 'gone';
+          if (options.signal.aborted || !(isConsumerGone(error) || error instanceof PullInterrupted)) throw error;
+          outcome = error instanceof PullInterrupted ? error : 'gone';
         } finally {
           consuming = undefined;
           options.signal.removeEventListener('abort', onAbort);
@@ -250,11 +254,13 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
         await messages.close().catch(() => {});
         // State and buffered rows stay as they are; the consumer restarts right after them, so the
         // lost delivery comes again and no ack can pass it.
-        log(
+        const why =
           outcome === 'gap'
-            ? `a delivery was lost in transit (reconnect?): repositioning the consumer after stream seq ${feed.lastSeq}`
-            : `the consumer is gone (server restart, or deleted): recreating it after stream seq ${feed.lastSeq}`,
-        );
+            ? 'a delivery was lost in transit (reconnect?)'
+            : outcome === 'gone'
+              ? 'the consumer is gone (server restart, or deleted)'
+              : `${outcome.message}`;
+        log(`${why}: ${outcome === 'gone' ? 'recreating it' : 'repositioning the consumer'} after stream seq ${feed.lastSeq}`);
         ({ consumer, deliveredConsumerSeq } = await openDurableConsumer(js, jsm, consumerSpec, feed.lastSeq + 1));
       }
     } finally {

@@ -1,0 +1,183 @@
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { errors } from '@nats-io/transport-node';
+import { isConsumerGone } from './durable-consumer.ts';
+
+export interface BatchedPullOptions {
+  /** Most messages one pull asks for; at most about twice this many wait in memory to be read. */
+  batch: number;
+  /** With nothing waiting, how long to let messages accumulate before the next pull. */
+  lingerMs: number;
+  /**
+   * How long a pull waits for messages it asked for that are not there (none, unless the stream
+   * dropped some by its limits); nats.js fails a pull after two missed server heartbeats, sent every
+   * half of this, so it is also how long the event loop may stall under load before a pull is
+   * taken for lost. @default 30_000
+   */
+  expiresMs?: number;
+}
+
+const MAX_RETRY_DELAY_MS = 2_000;
+
+/**
+ * A pull failed on the way (a reconnect, missed heartbeats): some of what it asked for may never
+ * arrive, so the consumer must be repositioned after the last message processed.
+ */
+export class PullInterrupted extends Error {
+  constructor(cause: unknown) {
+    super(`a pull was interrupted: ${String(cause)}`, { cause });
+    this.name = 'PullInterrupted';
+  }
+}
+
+/**
+ * The messages of a durable pull consumer, pulled only when they are already waiting, so the server
+ * delivers each pull's messages at once.
+ *
+ * Why not `consume()`: its pull request stays open, so a pipeline that keeps up is handed every
+ * message the moment it is stored, one delivery (a write, a wakeup of the server and of this
+ * process) per message. At 20k messages/s nats-server 2.9 spent ~17-27 µs of CPU per message on
+ * that, beside ~12 to store it; pulling what had accumulated every 100 ms, ~9. Here a pull asks for
+ * what the consumer says is waiting (its pending count, read off the last delivery or asked for with
+ * a consumer info), and when nothing is, the next pull waits `lingerMs`: up to that much latency,
+ * for a fraction of the delivery cost.
+ *
+ * Messages are taken off the connection as they arrive, into a queue the iteration reads, and the
+ * next pull goes out as soon as the last one's messages are in, while they are still being read: a
+ * backfill does not wait a round trip per batch. One pull at a time: nats-server hands a consumer's
+ * waiting pulls messages in turn, so two at once would split the stream between them. And nats.js
+ * watches a pull's heartbeats until its messages are read, not received: a pull read after a long
+ * cut would fail although everything it asked for had come.
+ *
+ * A deleted consumer ends the iteration with the server's error (see `isConsumerGone`), a pull that
+ * fails otherwise with `PullInterrupted`, each after the messages received before it.
+ */
+export class BatchedPull implements AsyncIterable<JsMsg> {
+  private stopped = false;
+  private failure: Error | undefined;
+  /** Received and not yet read: `queue[head]` onwards. */
+  private queue: Array<JsMsg | undefined> = [];
+  private head = 0;
+  private pumpDone = false;
+  /** The pull in flight. */
+  private pull: ConsumerMessages | undefined;
+  /** Wakes the reader (a message came, or the pump ended), the pump (room in the queue), a linger. */
+  private wakeReader: (() => void) | undefined;
+  private wakePump: (() => void) | undefined;
+  private wakeLinger: (() => void) | undefined;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly options: BatchedPullOptions,
+  ) {}
+
+  /** End the iteration now; with an error, the iteration throws it. */
+  stop(error?: Error): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.failure = error;
+    this.pull?.stop();
+    for (const wake of [this.wakeReader, this.wakePump, this.wakeLinger]) wake?.();
+  }
+
+  /** As `stop()`: what is not read yet is dropped (the consumer is repositioned before it is used again). */
+  async close(): Promise<void> {
+    this.stop();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<JsMsg> {
+    void this.pump().then(
+      () => this.pumped(undefined),
+      (error: unknown) => this.pumped(error instanceof Error ? error : new Error(String(error))),
+    );
+    try {
+      while (!this.stopped) {
+        if (this.head < this.queue.length) {
+          const msg = this.queue[this.head]!;
+          this.queue[this.head++] = undefined;
+          if (this.head >= 4_096 && this.head * 2 >= this.queue.length) {
+            this.queue = this.queue.slice(this.head);
+            this.head = 0;
+          }
+          if (this.wakePump && this.queue.length - this.head < this.options.batch) this.wakePump();
+          yield msg;
+        } else if (this.pumpDone) {
+          break;
+        } else {
+          await new Promise<void>((resolve) => (this.wakeReader = resolve));
+          this.wakeReader = undefined;
+        }
+      }
+    } finally {
+      this.stop(this.failure);
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  private pumped(error: Error | undefined): void {
+    this.pumpDone = true;
+    if (error && !this.stopped) this.failure = error;
+    this.wakeReader?.();
+  }
+
+  /** Pulls into the queue until stopped: what is waiting, at most `batch` at a time, when there is room. */
+  private async pump(): Promise<void> {
+    const { batch, lingerMs, expiresMs = 30_000 } = this.options;
+    let waiting = await this.waiting();
+    while (!this.stopped) {
+      if (waiting === 0) {
+        await this.wait((wake) => (this.wakeLinger = wake), lingerMs);
+        if (!this.stopped) waiting = await this.waiting();
+        continue;
+      }
+      if (this.queue.length - this.head >= batch) {
+        await this.wait((wake) => (this.wakePump = wake));
+        continue;
+      }
+      const asked = Math.min(waiting, batch);
+      this.pull = await this.consumer.fetch({ max_messages: asked, expires: expiresMs });
+      if (this.stopped) this.pull.stop();
+      let last: JsMsg | undefined;
+      try {
+        for await (const msg of this.pull) {
+          last = msg;
+          this.queue.push(msg);
+          this.wakeReader?.();
+        }
+      } catch (error) {
+        throw isConsumerGone(error) ? error : new PullInterrupted(error);
+      } finally {
+        this.pull = undefined;
+      }
+      // Nothing else was in flight: what was still waiting when the last message left the server.
+      waiting = last === undefined ? 0 : last.info.pending;
+    }
+  }
+
+  /** The consumer's count of messages not yet delivered; asked again while the server does not answer (a restart, a reconnect). */
+  private async waiting(): Promise<number> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.consumer.info(false)).num_pending;
+      } catch (error) {
+        const transient = error instanceof errors.TimeoutError || error instanceof errors.NoRespondersError || error instanceof errors.RequestError;
+        if (!transient || this.stopped) throw error;
+        await this.wait((wake) => (this.wakeLinger = wake), Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** attempt));
+        if (this.stopped) return 0;
+      }
+    }
+  }
+
+  /** Resolves when woken through `register`, on `stop()`, or after `ms` if given. */
+  private wait(register: (wake: () => void) => void, ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      const self = this;
+      function done(): void {
+        clearTimeout(timer);
+        self.wakeLinger = self.wakePump = undefined;
+        resolve();
+      }
+      register(done);
+    });
+  }
+}
