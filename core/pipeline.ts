@@ -43,7 +43,7 @@ export interface SourcePartitions {
 /** Runtime tuning; every field has a default chosen for one process on a small machine. */
 export const PipelineSettings = z
   .object({
-    /** Messages per pull request (the consumer keeps up to this many buffered). @default 2_000 */
+    /** Most messages one pull asks for (about twice this many wait in memory to be read). @default 2_000 */
     pullBatch: z.number().int().min(1).max(100_000).default(2_000),
     /**
      * With nothing waiting, let messages accumulate this long before the next pull, so the server
