@@ -35,7 +35,7 @@ export class PullInterrupted extends Error {
  *
  * Why not `consume()`: its pull request stays open, so a pipeline that keeps up is handed every
  * message the moment it is stored, one delivery (a write, a wakeup of the server and of this
- * process) per message. At 20k messages/s nats-server 2.9 spent ~17-27 µs of CPU per message on
+ * process) per message. At 20k messages/s nats-server 2.9 spent ~17-31 µs of CPU per message on
  * that, beside ~12 to store it; pulling what had accumulated every 100 ms, ~9. Here a pull asks for
  * what the consumer says is waiting (its pending count, read off the last delivery or asked for with
  * a consumer info), and when nothing is, the next pull waits `lingerMs`: up to that much latency,
