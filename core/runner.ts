@@ -261,7 +261,13 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
               ? 'the consumer is gone (server restart, or deleted)'
               : `${outcome.message}`;
         log(`${why}: ${outcome === 'gone' ? 'recreating it' : 'repositioning the consumer'} after stream seq ${feed.lastSeq}`);
-        ({ consumer, deliveredConsumerSeq } = await openDurableConsumer(js, jsm, consumerSpec, feed.lastSeq + 1));
+        // The server may be restarting (a pull can fail on its shutdown): ask until it answers.
+        try {
+          ({ consumer, deliveredConsumerSeq } = await retry(() => openDurableConsumer(js, jsm, consumerSpec, feed.lastSeq + 1), options.signal, log));
+        } catch (error) {
+          if (options.signal.aborted) break;
+          throw error;
+        }
       }
     } finally {
       clearInterval(statusTimer);
