@@ -259,7 +259,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
             ? 'a delivery was lost in transit (reconnect?)'
             : outcome === 'gone'
               ? 'the consumer is gone (server restart, or deleted)'
-              : `${outcome.message}`;
+              : outcome.message;
         log(`${why}: ${outcome === 'gone' ? 'recreating it' : 'repositioning the consumer'} after stream seq ${feed.lastSeq}`);
         // The server may be restarting (a pull can fail on its shutdown): ask until it answers.
         try {
