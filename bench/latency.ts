@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { RuntimeConfig } from '../core/config.ts';
+import type { PipelineSettingsInput } from '../core/pipeline.ts';
 import { quoteIdent } from '../core/identifiers.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
 import { ensureStream } from '../sources/streams.ts';
@@ -28,6 +29,8 @@ export interface LatencyOptions {
   readonly warmupSeconds?: number;
   /** How often ClickHouse is asked how many rows are visible. @default 50 */
   readonly pollMs?: number;
+  /** Override the pipeline's settings (to measure a tuning change; `npm run bench` uses none). */
+  readonly settings?: PipelineSettingsInput;
 }
 
 export interface LatencyResult {
@@ -75,7 +78,7 @@ export async function measureLatency(
   names: PhaseNames,
   options: LatencyOptions,
 ): Promise<LatencyResult> {
-  const { rate, seconds, warmupSeconds = 0, pollMs = 50 } = options;
+  const { rate, seconds, warmupSeconds = 0, pollMs = 50, settings } = options;
   await ensureStream(jsm, { name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
   // The pipeline in a process of its own, as `rxa run` runs it: on this thread, a busy pipeline
   // would delay the polls' responses and so inflate the very latency being measured.
@@ -83,7 +86,7 @@ export async function measureLatency(
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const tally = new CheckpointTally();
   let stopping = false;
-  const pipeline = await BenchChild.start(CHILD_ENTRY, { config, names } satisfies LivePipelineJob, {
+  const pipeline = await BenchChild.start(CHILD_ENTRY, { config, names, ...(settings ? { settings } : {}) } satisfies LivePipelineJob, {
     onLine: (line) => {
       if (line === 'ready') markReady();
       else if (line.startsWith(CHECKPOINT_LINE) && !stopping) tally.observe(JSON.parse(line.slice(CHECKPOINT_LINE.length)) as CheckpointStatus);

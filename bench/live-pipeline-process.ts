@@ -4,6 +4,7 @@
  * is open, and a line after each checkpoint (see `CHECKPOINT_LINE`).
  */
 import type { RuntimeConfig } from '../core/config.ts';
+import type { PipelineSettingsInput } from '../core/pipeline.ts';
 import { runPipeline } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { CHECKPOINT_LINE, type CheckpointStatus } from './checkpoint-tally.ts';
@@ -12,14 +13,17 @@ import type { PhaseNames } from './names.ts';
 export interface LivePipelineJob {
   readonly config: RuntimeConfig;
   readonly names: PhaseNames;
+  /** Override the pipeline's settings (to measure a tuning change; `npm run bench` uses none). */
+  readonly settings?: PipelineSettingsInput;
 }
 
-const { config, names } = JSON.parse(process.argv[2] ?? '') as LivePipelineJob;
+const { config, names, settings } = JSON.parse(process.argv[2] ?? '') as LivePipelineJob;
 const controller = new AbortController();
 process.once('SIGTERM', () => controller.abort());
 let ready = false;
 let checkpoints = 0;
-await runPipeline(createClickstreamPipeline({ name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix }), {
+const pipeline = createClickstreamPipeline({ name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix });
+await runPipeline(settings ? { ...pipeline, settings: { ...pipeline.settings, ...settings } } : pipeline, {
   config,
   signal: controller.signal,
   onStatus: ({ checkpoints: count, lastCheckpointBytes, lastCheckpointMs }) => {
