@@ -31,6 +31,19 @@ export interface LatencyOptions {
   readonly pollMs?: number;
   /** Override the pipeline's settings (to measure a tuning change; `npm run bench` uses none). */
   readonly settings?: PipelineSettingsInput;
+  /** Also return the latency by slices of publish time of this length (`timeline`), to see where a tail comes from. */
+  readonly timelineMs?: number;
+}
+
+/** The events published in one slice of time, and the checkpoints whose saves ended in it. */
+export interface LatencySlice {
+  /** Start of the slice, ms after the first publish. */
+  readonly atMs: number;
+  readonly events: number;
+  readonly p50Ms: number;
+  readonly maxMs: number;
+  /** Save times (ms) of checkpoints reported saved in this slice (reports come about once a second). */
+  readonly checkpointSavesMs: readonly number[];
 }
 
 export interface LatencyResult {
@@ -50,6 +63,8 @@ export interface LatencyResult {
   readonly checkpoints: CheckpointFigures;
   /** The events of the warm-up, measured the same way. */
   readonly warmup: { readonly events: number; readonly p99Ms: number; readonly maxMs: number };
+  /** With `timelineMs`: every event's latency by slice of its publish time, warm-up included. */
+  readonly timeline?: readonly LatencySlice[];
 }
 
 /** Users for the live phase: enough for lifelike visits, small enough to build in under a second. */
@@ -78,18 +93,23 @@ export async function measureLatency(
   names: PhaseNames,
   options: LatencyOptions,
 ): Promise<LatencyResult> {
-  const { rate, seconds, warmupSeconds = 0, pollMs = 50, settings } = options;
+  const { rate, seconds, warmupSeconds = 0, pollMs = 50, settings, timelineMs } = options;
   await ensureStream(jsm, { name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
   // The pipeline in a process of its own, as `rxa run` runs it: on this thread, a busy pipeline
   // would delay the polls' responses and so inflate the very latency being measured.
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const tally = new CheckpointTally();
+  const checkpointReports: Array<{ at: number; saveMs: number }> = [];
   let stopping = false;
   const pipeline = await BenchChild.start(CHILD_ENTRY, { config, names, ...(settings ? { settings } : {}) } satisfies LivePipelineJob, {
     onLine: (line) => {
       if (line === 'ready') markReady();
-      else if (line.startsWith(CHECKPOINT_LINE) && !stopping) tally.observe(JSON.parse(line.slice(CHECKPOINT_LINE.length)) as CheckpointStatus);
+      else if (line.startsWith(CHECKPOINT_LINE) && !stopping) {
+        const status = JSON.parse(line.slice(CHECKPOINT_LINE.length)) as CheckpointStatus;
+        tally.observe(status);
+        checkpointReports.push({ at: performance.timeOrigin + performance.now(), saveMs: status.lastCheckpointMs });
+      }
     },
   });
   // A pipeline failure must not leave this phase waiting forever.
@@ -172,7 +192,30 @@ export async function measureLatency(
     warmup: { events: warmup.length, p99Ms: percentile(warmup, 99), maxMs: warmup.length > 0 ? warmup[warmup.length - 1]! : NaN },
     serverCpuMicrosPerEvent: serverCpuMicrosPerEvent(serversAtStart, serversAtEnd, published.published),
     checkpoints: tally.figures(),
+    ...(timelineMs ? { timeline: slices(sentAt.subarray(0, rows), latencies, checkpointReports, timelineMs) } : {}),
   };
+}
+
+/** Latency by slice of publish time (`sentAt` in publish order), with the checkpoint reports in each. */
+function slices(sentAt: Float64Array, latencies: Float64Array, checkpoints: ReadonlyArray<{ at: number; saveMs: number }>, ms: number): LatencySlice[] {
+  const first = sentAt[0] ?? 0;
+  const out: LatencySlice[] = [];
+  for (let i = 0; i < sentAt.length; ) {
+    const index = Math.floor((sentAt[i]! - first) / ms);
+    let j = i;
+    while (j < sentAt.length && Math.floor((sentAt[j]! - first) / ms) === index) j++;
+    const slice = latencies.slice(i, j).sort();
+    const from = first + index * ms;
+    out.push({
+      atMs: index * ms,
+      events: j - i,
+      p50Ms: percentile(slice, 50),
+      maxMs: slice[slice.length - 1]!,
+      checkpointSavesMs: checkpoints.filter((c) => c.at >= from && c.at < from + ms).map((c) => Math.round(c.saveMs)),
+    });
+    i = j;
+  }
+  return out;
 }
 
 /** Run the paced publisher on its own thread (see live-publisher.ts); resolves with its totals. */

@@ -30,9 +30,10 @@ const options = new Command()
   .option('--rate <n>', 'offered rate, events/s', positiveInt, 20_000)
   .option('--seconds <n>', 'measured duration', positiveInt, 30)
   .option('--warmup-seconds <n>', 'published first at the same rate, not measured', positiveInt, 5)
+  .option('--timeline <ms>', 'also print the latency by slice of publish time of this length, with the checkpoints saved in each (stderr)', positiveInt)
   .option('--settings <json>', 'override pipeline settings, e.g. \'{"flushIntervalMs":500}\'', (v: string) => JSON.parse(v) as PipelineSettingsInput)
   .parse()
-  .opts<{ rate: number; seconds: number; warmupSeconds: number; settings?: PipelineSettingsInput }>();
+  .opts<{ rate: number; seconds: number; warmupSeconds: number; timeline?: number; settings?: PipelineSettingsInput }>();
 
 /** ClickHouse's cumulative counters that say what its CPU went to. */
 const COUNTERS = ['InsertQuery', 'InsertedRows', 'MergedRows', 'UserTimeMicroseconds', 'SystemTimeMicroseconds'] as const;
@@ -58,12 +59,23 @@ try {
     jsm,
     clickhouse,
     names,
-    { rate: options.rate, seconds: options.seconds, warmupSeconds: options.warmupSeconds, ...(options.settings ? { settings: options.settings } : {}) },
+    {
+      rate: options.rate,
+      seconds: options.seconds,
+      warmupSeconds: options.warmupSeconds,
+      ...(options.settings ? { settings: options.settings } : {}),
+      ...(options.timeline ? { timelineMs: options.timeline } : {}),
+    },
   );
+  const { timeline, ...figures } = result;
+  for (const slice of timeline ?? []) {
+    const saves = slice.checkpointSavesMs.length > 0 ? `  checkpoint saved (${slice.checkpointSavesMs.join(', ')} ms)` : '';
+    process.stderr.write(`${(slice.atMs / 1000).toFixed(1).padStart(6)} s  ${String(slice.events).padStart(6)} events  p50 ${String(Math.round(slice.p50Ms)).padStart(5)} ms  max ${String(Math.round(slice.maxMs)).padStart(5)} ms${saves}\n`);
+  }
   const after = await counters(clickhouse);
   // Server-wide counters: anything else using this ClickHouse meanwhile is counted too.
   const clickhouseCounters = Object.fromEntries(COUNTERS.map((c) => [c, after[c]! - before[c]!]));
-  process.stdout.write(`${JSON.stringify({ ...result, settings: options.settings ?? {}, clickhouseCounters })}\n`);
+  process.stdout.write(`${JSON.stringify({ ...figures, settings: options.settings ?? {}, clickhouseCounters })}\n`);
 } finally {
   await dropPhase(jsm, clickhouse, names);
   await clickhouse.close();
