@@ -10,18 +10,13 @@
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { positiveInt } from '../bench/cli-options.ts';
 import { PipelineEngine, type SourceRecord } from '../core/engine.ts';
 import type { BuildContext } from '../core/pipeline.ts';
 import { sitePages } from '../generator/site.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { bulkWorkload } from '../bench/workload.ts';
-
-function positiveInt(value: string): number {
-  const n = Number(value.replace(/[_,]/g, ''));
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 const opts = new Command()
   .name('bench-engine')

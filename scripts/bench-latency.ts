@@ -12,24 +12,19 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { nonNegativeInt, positiveInt } from '../bench/cli-options.ts';
 import { measureLatency } from '../bench/latency.ts';
 import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
 
-function positiveInt(value: string): number {
-  const n = Number(value.replace(/[_,]/g, ''));
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
 const options = new Command()
   .name('bench-latency')
   .option('--rate <n>', 'offered rate, events/s', positiveInt, 20_000)
   .option('--seconds <n>', 'measured duration', positiveInt, 30)
-  .option('--warmup-seconds <n>', 'published first at the same rate, not measured', positiveInt, 5)
+  .option('--warmup-seconds <n>', 'published first at the same rate, not measured', nonNegativeInt, 5)
   .option('--timeline <ms>', 'also print the latency by slice of publish time of this length, with the checkpoints saved in each (stderr)', positiveInt)
   .option('--settings <json>', 'override pipeline settings, e.g. \'{"flushIntervalMs":500}\'', (v: string) => JSON.parse(v) as PipelineSettingsInput)
   .parse()

@@ -12,18 +12,13 @@ import { resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Command, InvalidArgumentError } from 'commander';
+import { positiveInt } from '../bench/cli-options.ts';
 import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
 import { PARTITIONS, publishBulk } from '../bench/publish-bulk.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
-
-function positiveInt(value: string): number {
-  const n = Number(value.replace(/[_,]/g, ''));
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
 
 const { events: count, cpuProf, settings, instances } = new Command()
   .name('bench-pipeline')

@@ -13,7 +13,8 @@
 import { cpus, loadavg } from 'node:os';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { nonNegativeInt, positiveInt } from '../bench/cli-options.ts';
 import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
 import { measureLatency } from '../bench/latency.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
@@ -33,16 +34,6 @@ interface BenchOptions {
   latencySeconds: number;
   latencyWarmupSeconds: number;
   json: boolean;
-}
-
-function nonNegativeInt(value: string): number {
-  return value === '0' ? 0 : positiveInt(value);
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value.replace(/[_,]/g, ''));
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
 }
 
 const options = new Command()
