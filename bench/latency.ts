@@ -10,6 +10,7 @@ import { CHECKPOINT_LINE, type CheckpointFigures, type CheckpointStatus, Checkpo
 import { BenchChild } from './child.ts';
 import type { LivePipelineJob } from './live-pipeline-process.ts';
 import type { PhaseNames } from './names.ts';
+import { type CheckpointReport, type LatencySlice, latencyTimeline } from './latency-timeline.ts';
 import { PARTITIONS } from './publish-bulk.ts';
 import { percentile } from './percentile.ts';
 import { type ServerName, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
@@ -33,17 +34,6 @@ export interface LatencyOptions {
   readonly settings?: PipelineSettingsInput;
   /** Also return the latency by slices of publish time of this length (`timeline`), to see where a tail comes from. */
   readonly timelineMs?: number;
-}
-
-/** The events published in one slice of time, and the checkpoints whose saves ended in it. */
-export interface LatencySlice {
-  /** Start of the slice, ms after the first publish. */
-  readonly atMs: number;
-  readonly events: number;
-  readonly p50Ms: number;
-  readonly maxMs: number;
-  /** Save times (ms) of checkpoints reported saved in this slice (reports come about once a second). */
-  readonly checkpointSavesMs: readonly number[];
 }
 
 export interface LatencyResult {
@@ -100,7 +90,7 @@ export async function measureLatency(
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const tally = new CheckpointTally();
-  const checkpointReports: Array<{ at: number; saveMs: number }> = [];
+  const checkpointReports: CheckpointReport[] = [];
   let stopping = false;
   const pipeline = await BenchChild.start(CHILD_ENTRY, { config, names, ...(settings ? { settings } : {}) } satisfies LivePipelineJob, {
     onLine: (line) => {
@@ -192,30 +182,8 @@ export async function measureLatency(
     warmup: { events: warmup.length, p99Ms: percentile(warmup, 99), maxMs: warmup.length > 0 ? warmup[warmup.length - 1]! : NaN },
     serverCpuMicrosPerEvent: serverCpuMicrosPerEvent(serversAtStart, serversAtEnd, published.published),
     checkpoints: tally.figures(),
-    ...(timelineMs ? { timeline: slices(sentAt.subarray(0, rows), latencies, checkpointReports, timelineMs) } : {}),
+    ...(timelineMs ? { timeline: latencyTimeline(sentAt.subarray(0, rows), latencies, checkpointReports, timelineMs) } : {}),
   };
-}
-
-/** Latency by slice of publish time (`sentAt` in publish order), with the checkpoint reports in each. */
-function slices(sentAt: Float64Array, latencies: Float64Array, checkpoints: ReadonlyArray<{ at: number; saveMs: number }>, ms: number): LatencySlice[] {
-  const first = sentAt[0] ?? 0;
-  const out: LatencySlice[] = [];
-  for (let i = 0; i < sentAt.length; ) {
-    const index = Math.floor((sentAt[i]! - first) / ms);
-    let j = i;
-    while (j < sentAt.length && Math.floor((sentAt[j]! - first) / ms) === index) j++;
-    const slice = latencies.slice(i, j).sort();
-    const from = first + index * ms;
-    out.push({
-      atMs: index * ms,
-      events: j - i,
-      p50Ms: percentile(slice, 50),
-      maxMs: slice[slice.length - 1]!,
-      checkpointSavesMs: checkpoints.filter((c) => c.at >= from && c.at < from + ms).map((c) => Math.round(c.saveMs)),
-    });
-    i = j;
-  }
-  return out;
 }
 
 /** Run the paced publisher on its own thread (see live-publisher.ts); resolves with its totals. */
