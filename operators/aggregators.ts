@@ -5,7 +5,7 @@
  * states (session windows merging), reads a result, and converts its state to and from JSON for
  * checkpoints. States are plain numbers, typed-array sets and Maps, so folding an event allocates nothing.
  */
-import { fingerprint } from './fingerprint-map.ts';
+import { fingerprintValue } from './fingerprint-map.ts';
 import { FingerprintSet } from './fingerprint-set.ts';
 import { TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from './typed-columns.ts';
 
@@ -182,28 +182,6 @@ export function distinct<T>(value: (event: T) => string | number | undefined): A
       return set;
     },
   };
-}
-
-/**
- * The fingerprint of the last value asked for. Every `distinct` shares it: one event's user id is
- * added to a hopping window's overlapping windows and to several distinct counts in a row.
- */
-const lastFingerprint = new Uint32Array(2);
-let lastValue: string | number | undefined;
-
-/** `v`'s fingerprint (valid until the next call). A number's differs from its string form's, so 1 and '1' stay apart. */
-function fingerprintValue(v: string | number): Uint32Array {
-  if (v === lastValue) return lastFingerprint;
-  const out = lastFingerprint;
-  if (typeof v === 'string') {
-    fingerprint(v, out);
-  } else {
-    fingerprint(String(v), out);
-    out[0] = out[0]! ^ 0x9e3779b9;
-    if (out[0] === 0 && out[1] === 0) out[1] = 1; // 0:0 marks an empty slot
-  }
-  lastValue = v;
-  return out;
 }
 
 /**

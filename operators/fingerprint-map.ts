@@ -28,6 +28,29 @@ export function fingerprint(key: string, out: Uint32Array): void {
   out[1] = h2 === 0 && h1 === 0 ? 1 : h2; // 0:0 marks an empty slot
 }
 
+/**
+ * The fingerprint of the last value asked for. Every `distinct` and session key lookup shares it:
+ * one event's user id is added to a hopping window's overlapping windows, to several distinct
+ * counts and looked up as a session key in a row.
+ */
+const lastFingerprint = new Uint32Array(2);
+let lastValue: string | number | undefined;
+
+/** `v`'s fingerprint (valid until the next call). A number's differs from its string form's, so 1 and '1' stay apart. */
+export function fingerprintValue(v: string | number): Uint32Array {
+  if (v === lastValue) return lastFingerprint;
+  const out = lastFingerprint;
+  if (typeof v === 'string') {
+    fingerprint(v, out);
+  } else {
+    fingerprint(String(v), out);
+    out[0] = out[0]! ^ 0x9e3779b9;
+    if (out[0] === 0 && out[1] === 0) out[1] = 1; // 0:0 marks an empty slot
+  }
+  lastValue = v;
+  return out;
+}
+
 const MIN_CAPACITY = 1024;
 
 /** The power-of-two slot count, at least `min`, that holds `expected` fingerprints under the 0.75 load limit. */

@@ -13,15 +13,20 @@
 import type { Subscriber } from 'rxjs';
 import { EventTimeEngine } from './event-time-engine.ts';
 import type { Origin, SideOutput } from './scope.ts';
-import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, SessionHeap, SessionSlots } from './session-store.ts';
+import { KeyArena } from './key-arena.ts';
+import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, RankLog, SessionHeap, SessionSlots } from './session-store.ts';
 import { TypedColumn } from './typed-columns.ts';
 import type { ResolvedWindowOptions, WindowResult } from './window-core.ts';
 import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, decodeSnapshot } from './window-snapshot.ts';
 
 export class SessionEngine<T, K extends string | number, S, A> extends EventTimeEngine<T, K, S, A> {
-  /** Key value → key slot, in first-seen order (a key that returns after its sessions were purged moves to the end). */
-  private readonly index = new Map<K, number>();
-  private readonly keys = new KeySlots<K>();
+  /** Key value ↔ key slot. */
+  private readonly arena = new KeyArena<K>();
+  private readonly keys = new KeySlots();
+  /** Key slots in first-seen order (a key that returns after its sessions were purged moves to the end). */
+  private readonly ranked = new RankLog();
+  /** Whether a `ranked` entry is current: its slot holds a key, ranked as the entry says. */
+  private readonly current = (slot: number, rank: number): boolean => this.keys.rank[slot] === rank && this.arena.holds(slot);
   private readonly sessions = new SessionSlots<S>();
   private readonly open: SessionHeap;
   private readonly late: SessionHeap;
@@ -41,8 +46,8 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
   ) {
     super('session', options, subscriber, side);
     this.gap = gapMs;
-    this.open = new SessionHeap(IN_OPEN, this.sessions as SessionSlots<unknown>, this.keys as KeySlots<unknown>);
-    this.late = new SessionHeap(IN_LATE, this.sessions as SessionSlots<unknown>, this.keys as KeySlots<unknown>);
+    this.open = new SessionHeap(IN_OPEN, this.sessions as SessionSlots<unknown>, this.keys);
+    this.late = new SessionHeap(IN_LATE, this.sessions as SessionSlots<unknown>, this.keys);
   }
 
   /** Emit every session changed since its last emission (final: false), in session order. */
@@ -71,26 +76,35 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
   }
 
   snapshot(): TakenWindowSnapshot {
-    const { sessions, keys } = this;
-    const snapshot = new SnapshotBuilder(this.index.size, this.windowsOpen, this.agg);
-    for (const [value, slot] of this.index) {
-      if (keys.first[slot] === NONE) continue; // kept for `closedUntil` only: in `closed` below
+    const { sessions, keys, arena, ranked } = this;
+    // Keys with sessions, in rank order (a key kept for `closedUntil` only is in `closedKeys`), in one walk.
+    const snapshot = new SnapshotBuilder(arena.size, this.windowsOpen, this.agg);
+    const keyColumns = arena.columns(arena.size);
+    for (let j = 0; j < ranked.length; j++) {
+      const slot = ranked.slot(j);
+      if (keys.rank[slot] !== ranked.rank(j) || keys.first[slot] === NONE || !arena.holds(slot)) continue;
       for (let s = keys.first[slot]!; s !== NONE; s = sessions.next[s]!) {
         snapshot.window(sessions.start[s]!, sessions.end[s]!, sessions.count[s]!, sessions.flags[s]!, sessions.acc[s] as S);
       }
-      snapshot.key(value);
+      snapshot.endKey();
+      keyColumns.add(slot);
     }
-    const closedKeys: Array<string | number> = [];
-    const closedEnds: number[] = [];
+    const closedKeys = arena.columns(this.closedEnds.length - this.closedHead);
+    const closedEnds = new Float64Array(this.closedEnds.length - this.closedHead);
+    let closed = 0;
     for (let j = this.closedHead; j < this.closedEnds.length; j++) {
       const slot = this.closedKeys[j]!;
       const end = this.closedEnds[j]!;
       if (keys.generation[slot] === this.closedGenerations[j] && keys.closedUntil[slot] === end) {
-        closedKeys.push(keys.value[slot]!);
-        closedEnds.push(end);
+        closedKeys.add(slot);
+        closedEnds[closed++] = end;
       }
     }
-    return { ...snapshot.build('session', this.maxTime, this.watermark), closedKeys, closedEnds: new TypedColumn(Float64Array.from(closedEnds)) };
+    return {
+      ...snapshot.build('session', this.maxTime, this.watermark, keyColumns.done()),
+      closedKeys: closedKeys.done(),
+      closedEnds: new TypedColumn(closedEnds.subarray(0, closed)),
+    };
   }
 
   restore(json: unknown): void {
@@ -110,7 +124,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
   protected assign(event: T, t: number, key: K): void {
     const { gap, lateness, watermark } = this;
     const end = t + gap;
-    const k = this.index.get(key) ?? NONE;
+    const k = this.arena.find(key);
     // Before the end of this key's latest purged session: it belongs to a session already final.
     if (k !== NONE && t < this.keys.closedUntil[k]!) return this.reportLate(event, t);
     // The event's own session [t, t + gap) is complete (plus lateness): late, even when an open
@@ -192,37 +206,40 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
 
   /** The key's slot, a new one ranked last if the key is not held. */
   private keySlot(key: K): number {
-    return this.index.get(key) ?? this.newKey(key);
+    const k = this.arena.find(key);
+    return k === NONE ? this.newKey(key) : k;
   }
 
   private newKey(key: K): number {
     const keys = this.keys;
     const k = keys.alloc();
-    keys.value[k] = key;
-    keys.rank[k] = this.nextRank++;
+    this.arena.insert(key, k);
     keys.closedUntil[k] = -Infinity;
     keys.first[k] = NONE;
-    this.index.set(key, k);
+    this.rank(k);
     return k;
   }
 
   /**
-   * A key kept for `closedUntil` only opens a session again: it ranks and iterates (in `index`,
-   * hence in snapshots) as a key seen for the first time, so runs restored from a checkpoint break
-   * ties between equal ends the same way.
+   * A key kept for `closedUntil` only opens a session again: it ranks (and is listed in snapshots)
+   * as a key seen for the first time, so runs restored from a checkpoint break ties between equal
+   * ends the same way.
    */
   private revive(k: number): number {
-    const key = this.keys.value[k]!;
-    this.keys.rank[k] = this.nextRank++;
-    this.index.delete(key);
-    this.index.set(key, k);
+    this.rank(k);
     return k;
+  }
+
+  /** Rank the key last. */
+  private rank(k: number): void {
+    const rank = this.nextRank++;
+    this.keys.rank[k] = rank;
+    this.ranked.append(k, rank, this.current);
   }
 
   private forget(k: number): void {
     const keys = this.keys;
-    this.index.delete(keys.value[k]!);
-    keys.value[k] = undefined;
+    this.arena.remove(k);
     keys.generation[k] = keys.generation[k]! + 1;
     keys.release(k);
   }
@@ -303,7 +320,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
   private purge(s: number): void {
     const sessions = this.sessions;
     const k = sessions.key[s]!;
-    const key = this.keys.value[k]!;
+    const key = this.arena.value(k);
     const start = sessions.start[s]!;
     const end = sessions.end[s]!;
     const count = sessions.count[s]!;
@@ -355,7 +372,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     const sessions = this.sessions;
     sessions.flags[s] = (sessions.flags[s]! & ~DIRTY) | EMITTED;
     this.fired++;
-    const key = this.keys.value[sessions.key[s]!]!;
+    const key = this.arena.value(sessions.key[s]!);
     this.subscriber.next({ key, start: sessions.start[s]!, end: sessions.end[s]!, value: this.agg.result(sessions.acc[s] as S), count: sessions.count[s]!, final });
   }
 }

@@ -6,8 +6,8 @@
  * a session cost ~450 bytes of JS heap (its key's record, the window record, a boxed number per
  * time field, an array of the key's sessions), all of it traced by every full collection and
  * walked one object at a time by a checkpoint's snapshot. Here the numbers of a session are ~50
- * bytes in flat arrays the GC never looks into; what is left on the heap per key is its value
- * (the user id), its Map entry and the aggregator state.
+ * bytes in flat arrays the GC never looks into, and the keys themselves are bytes in a
+ * `KeyArena`; what is left on the heap per session is its aggregator state.
  */
 
 /** No slot. */
@@ -78,9 +78,8 @@ export class SessionSlots<S> extends Slots {
   }
 }
 
-/** Keys with live sessions or a recently purged one (see `closedUntil`). */
-export class KeySlots<K> extends Slots {
-  value: Array<K | undefined> = [];
+/** Keys with live sessions or a recently purged one (see `closedUntil`); their values are in a `KeyArena` under the same slot. */
+export class KeySlots extends Slots {
   /** First-seen order among keys; ties between equal session ends are broken by it. */
   rank = new Float64Array(INITIAL_SLOTS);
   /** The end of the key's latest purged session, or -Infinity (see `SessionEngine`). */
@@ -99,6 +98,52 @@ export class KeySlots<K> extends Slots {
 }
 
 /**
+ * Key slots in rank order (first-seen, see `KeySlots.rank`), for snapshots: each slot is appended
+ * with its rank when it is ranked, and an entry whose slot has been ranked again since, or freed,
+ * is stale and skipped (and dropped when the log fills up).
+ */
+export class RankLog {
+  private slots = new Int32Array(INITIAL_SLOTS);
+  private ranks = new Float64Array(INITIAL_SLOTS);
+  private size = 0;
+
+  /** Entries, current or stale. */
+  get length(): number {
+    return this.size;
+  }
+
+  slot(j: number): number {
+    return this.slots[j]!;
+  }
+
+  rank(j: number): number {
+    return this.ranks[j]!;
+  }
+
+  append(slot: number, rank: number, current: (slot: number, rank: number) => boolean): void {
+    if (this.size === this.slots.length) {
+      this.compact(current);
+      if (this.size > this.slots.length / 2) {
+        this.slots = grown(this.slots, this.slots.length * 2);
+        this.ranks = grown(this.ranks, this.ranks.length * 2);
+      }
+    }
+    this.slots[this.size] = slot;
+    this.ranks[this.size++] = rank;
+  }
+
+  private compact(current: (slot: number, rank: number) => boolean): void {
+    let n = 0;
+    for (let j = 0; j < this.size; j++) {
+      if (!current(this.slots[j]!, this.ranks[j]!)) continue;
+      this.slots[n] = this.slots[j]!;
+      this.ranks[n++] = this.ranks[j]!;
+    }
+    this.size = n;
+  }
+}
+
+/**
  * An indexed binary min-heap of session slots ordered by (due, key rank, start), supporting
  * remove and re-key in O(log n); each session's position is kept in `sessions.position`.
  */
@@ -109,7 +154,7 @@ export class SessionHeap {
   constructor(
     private readonly tag: number,
     private readonly sessions: SessionSlots<unknown>,
-    private readonly keys: KeySlots<unknown>,
+    private readonly keys: KeySlots,
   ) {}
 
   peek(): number {

@@ -1,5 +1,6 @@
 import type { WindowResult } from './window-core.ts';
 import { fingerprint } from './fingerprint-map.ts';
+import { keysFromColumns } from './key-arena.ts';
 import { decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
 import { expect } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
@@ -175,4 +176,13 @@ export function column(text: unknown, type: 'float64' | 'uint32' | 'uint8'): num
   const error = `truncated ${type} column`;
   const view = type === 'float64' ? decodeColumn(text, float64s, 8, error) : type === 'uint32' ? decodeColumn(text, uint32s, 4, error) : decodeColumn(text, uint8s, 1, error);
   return Array.from(view);
+}
+
+/** Keys of a checkpoint written as key columns (see `KeyColumns`), as plain values, for expectations. */
+export function keyColumns(value: unknown): Array<string | number> {
+  const { utf8, lengths, numbers } = value as Record<string, unknown>;
+  const fail = (why: string): never => {
+    throw new Error(why);
+  };
+  return keysFromColumns(Uint8Array.from(column(utf8, 'uint8')), column(lengths, 'uint32'), numbers === undefined ? undefined : column(numbers, 'uint8'), fail);
 }

@@ -3,6 +3,7 @@
  * snapshot of any format it has had is decoded.
  */
 import type { Aggregator } from './aggregators.ts';
+import { type TakenKeyColumns, keysFromColumns } from './key-arena.ts';
 import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
 
 /** A window as stored in checkpoints of the earlier, one-object-per-window format (still restored). */
@@ -30,7 +31,8 @@ export interface WindowSnapshot {
   readonly kind: WindowKind;
   readonly maxTime: number | null;
   readonly watermark: number | null;
-  readonly keys: ReadonlyArray<string | number>;
+  /** As values (fixed windows), or as columns (sessions, whose keys are bytes in a `KeyArena`). */
+  readonly keys: ReadonlyArray<string | number> | KeyColumns;
   /** How many of the windows below belong to each key: uint32s. */
   readonly windowCounts: EncodedColumn;
   /** float64s. */
@@ -45,11 +47,21 @@ export interface WindowSnapshot {
   /** ...else one per window, via `aggregate.toJSON`. */
   readonly accs?: readonly unknown[];
   /** Sessions only: keys and ends (float64s) of recently purged sessions, in purge order (see `closedUntil` in session-engine.ts). */
-  readonly closedKeys?: ReadonlyArray<string | number>;
+  readonly closedKeys?: ReadonlyArray<string | number> | KeyColumns;
   readonly closedEnds?: EncodedColumn;
 }
 
-export type TakenWindowSnapshot = Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>;
+/** Keys as columns: their UTF-8 bytes back to back (uint8s), each one's byte length (uint32s), and, when some key is a number, which ones (uint8s, 1 for a number). */
+export interface KeyColumns {
+  readonly utf8: EncodedColumn;
+  readonly lengths: EncodedColumn;
+  readonly numbers?: EncodedColumn;
+}
+
+export type TakenWindowSnapshot = Omit<
+  Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>,
+  'keys' | 'closedKeys'
+> & { readonly keys: ReadonlyArray<string | number> | TakenKeyColumns; readonly closedKeys?: ReadonlyArray<string | number> | TakenKeyColumns };
 
 /** The earlier format: an object per key and per window. */
 interface LegacyWindowSnapshot {
@@ -125,11 +137,17 @@ export class SnapshotBuilder<S> {
   /** The windows since the last `key` call belong to `key`. */
   key(key: string | number): void {
     this.keys[this.k] = key;
+    this.endKey();
+  }
+
+  /** The windows since the last call belong to the next key of the columns given to `build`. */
+  endKey(): void {
     this.windowCounts[this.k++] = this.i - this.keyStart;
     this.keyStart = this.i;
   }
 
-  build(kind: WindowKind, maxTime: number, watermark: number): TakenWindowSnapshot {
+  /** `keyColumns`: the keys, when `endKey` was called instead of `key`. */
+  build(kind: WindowKind, maxTime: number, watermark: number, keyColumns?: TakenKeyColumns): TakenWindowSnapshot {
     const { i, k } = this;
     this.keys.length = k; // k and i are the sizes given, unless a count is off (never expected)
     if (this.accs) this.accs.length = i;
@@ -137,7 +155,7 @@ export class SnapshotBuilder<S> {
       kind,
       maxTime: Number.isFinite(maxTime) ? maxTime : null,
       watermark: Number.isFinite(watermark) ? watermark : null,
-      keys: this.keys,
+      keys: keyColumns ?? this.keys,
       windowCounts: new TypedColumn(this.windowCounts.subarray(0, k)),
       starts: new TypedColumn(this.starts.subarray(0, i)),
       ends: new TypedColumn(this.ends.subarray(0, i)),
@@ -211,8 +229,22 @@ function parseSnapshot<S>(
   const times = { maxTime: s['maxTime'] as number | null, watermark: s['watermark'] as number | null };
   const keysOf = (name: string): Array<string | number> => {
     const keys = s[name];
+    if (typeof keys === 'object' && keys !== null && !Array.isArray(keys)) return keysFromKeyColumns(name, keys as Record<string, unknown>);
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' || typeof k === 'number')) return fail(`${name} must be an array of strings and numbers`);
     return keys as Array<string | number>;
+  };
+  const keysFromKeyColumns = (name: string, c: Record<string, unknown>): Array<string | number> => {
+    const { utf8, lengths, numbers } = c;
+    if (!isEncodedColumn(utf8) || !isEncodedColumn(lengths) || !(numbers === undefined || isEncodedColumn(numbers))) {
+      return fail(`${name} must be key columns (utf8, lengths, numbers)`);
+    }
+    const truncated = `${kind}: cannot restore snapshot: ${name} is truncated`;
+    return keysFromColumns(
+      decodeColumn(utf8, uint8s, 1, truncated),
+      decodeColumn(lengths, uint32s, 4, truncated),
+      numbers === undefined ? undefined : decodeColumn(numbers, uint8s, 1, truncated),
+      (why) => fail(`${name}: ${why}`),
+    );
   };
   const closed = s['closed'];
   if (closed !== undefined) {
@@ -221,7 +253,6 @@ function parseSnapshot<S>(
       closed.every((c: unknown) => Array.isArray(c) && (typeof c[0] === 'string' || typeof c[0] === 'number') && typeof c[1] === 'number');
     if (!valid) return fail('closed must be [key, end] pairs');
   }
-  if (!Array.isArray(s['keys'])) return fail('keys must be an array');
   if ('windowCounts' in s) {
     // Columns: typed arrays (bytes, or base64 text), or, in the format before, arrays of numbers (with
     // `closed` as [key, end] pairs).
@@ -266,6 +297,7 @@ function parseSnapshot<S>(
     if (closedEnds.length !== closedKeys.length) return fail('closedEnds must have one entry per closed key');
     return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, closedKeys, closedEnds } };
   }
+  if (!Array.isArray(s['keys'])) return fail('keys must be an array');
   for (const entry of s['keys'] as unknown[]) {
     if (typeof entry !== 'object' || entry === null) return fail('malformed key entry');
     const { key, windows } = entry as Record<string, unknown>;

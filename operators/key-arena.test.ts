@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { KeyArena, keysFromColumns } from './key-arena.ts';
+import { keyColumns } from './testing.ts';
+
+describe('KeyArena', () => {
+  it('agrees with a Map under random inserts and removals, across growth and compaction', () => {
+    const arena = new KeyArena<string | number>();
+    const reference = new Map<string | number, number>();
+    const freeSlots: number[] = [];
+    let nextSlot = 0;
+    let seed = 5;
+    const rand = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+    // Strings of every UTF-8 length, the empty string, and numbers whose text equals a string key.
+    const keyOf = (i: number): string | number => (i % 7 === 0 ? i : i % 11 === 0 ? `${i}` : i % 13 === 0 ? `ü-€-😀-${i}` : i === 1 ? '' : `user-${i}`);
+    for (let step = 0; step < 60_000; step++) {
+      const key = keyOf(rand(5_000));
+      const slot = arena.find(key);
+      expect(slot).toBe(reference.get(key) ?? -1);
+      if (slot === -1) {
+        const s = freeSlots.pop() ?? nextSlot++;
+        arena.insert(key, s);
+        reference.set(key, s);
+      } else if (rand(3) > 0) {
+        arena.remove(slot);
+        expect(arena.holds(slot)).toBe(false);
+        reference.delete(key);
+        freeSlots.push(slot);
+      }
+      if (step % 1_009 === 0) {
+        expect(arena.size).toBe(reference.size);
+        for (const [k, s] of reference) expect(arena.value(s)).toBe(k);
+      }
+    }
+    for (const [k, s] of reference) {
+      expect(arena.holds(s)).toBe(true);
+      expect(arena.value(s)).toBe(k);
+    }
+  });
+
+  it('tells a number from its text', () => {
+    const arena = new KeyArena<string | number>();
+    arena.insert(7, 0);
+    expect(arena.find('7')).toBe(-1);
+    arena.insert('7', 1);
+    expect([arena.find(7), arena.find('7'), arena.value(0), arena.value(1)]).toEqual([0, 1, 7, '7']);
+  });
+
+  it('copies keys out as columns in the order asked, and reads them back', () => {
+    const arena = new KeyArena<string | number>();
+    const keys = ['b', 'ä', '', 'a-long-key-'.repeat(20), 42, '42'];
+    keys.forEach((key, slot) => arena.insert(key, slot));
+    const columns = (slots: number[]) => {
+      const writer = arena.columns(slots.length);
+      for (const slot of slots) writer.add(slot);
+      return JSON.parse(JSON.stringify(writer.done())) as Record<string, unknown>;
+    };
+    const order = [5, 0, 3, 4, 2, 1];
+    expect(keyColumns(columns(order))).toEqual(order.map((slot) => keys[slot]));
+    expect(columns([0, 1]).numbers).toBeUndefined();
+    expect(keyColumns(columns([]))).toEqual([]);
+  });
+
+  it('rejects key columns whose lengths do not add up', () => {
+    const fail = (why: string): never => {
+      throw new Error(why);
+    };
+    const utf8 = new TextEncoder().encode('abc');
+    expect(keysFromColumns(utf8, [1, 2], undefined, fail)).toEqual(['a', 'bc']);
+    expect(() => keysFromColumns(utf8, [1, 1], undefined, fail)).toThrow(/do not match/);
+    expect(() => keysFromColumns(utf8, [1, 3], undefined, fail)).toThrow(/truncated/);
+    expect(() => keysFromColumns(utf8, [1, 2], [0], fail)).toThrow(/one entry per key/);
+  });
+});
