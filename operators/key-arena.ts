@@ -52,11 +52,6 @@ export class KeyArena<K extends string | number> {
     return this.index.get(fp[0]!, fp[1]!);
   }
 
-  /** Whether `slot` holds a key. */
-  holds(slot: number): boolean {
-    return 2 * slot < this.place.length && this.place[2 * slot]! !== FREE;
-  }
-
   /** Hold `key` (not held yet) at `slot` (free). */
   insert(key: K, slot: number): void {
     if (slot >= this.hi.length) this.growSlots(slot + 1);
@@ -138,8 +133,8 @@ export class KeyArena<K extends string | number> {
 export class KeyColumnsWriter {
   private readonly utf8: Uint8Array;
   private readonly lengths: Uint32Array;
-  private readonly numbers: Uint8Array;
-  private hasNumbers = false;
+  /** Allocated at the first number. */
+  private numbers: Uint8Array | undefined;
   private at = 0;
   private count = 0;
 
@@ -151,7 +146,6 @@ export class KeyColumnsWriter {
   ) {
     this.utf8 = new Uint8Array(liveBytes);
     this.lengths = new Uint32Array(keys);
-    this.numbers = new Uint8Array(keys);
   }
 
   add(slot: number): void {
@@ -165,16 +159,13 @@ export class KeyColumnsWriter {
     else utf8.set(bytes.subarray(from, from + n), at);
     this.at = at + n;
     this.lengths[this.count] = n;
-    if ((size & 1) === 1) {
-      this.numbers[this.count] = 1;
-      this.hasNumbers = true;
-    }
+    if ((size & 1) === 1) (this.numbers ??= new Uint8Array(this.lengths.length))[this.count] = 1;
     this.count++;
   }
 
   done(): TakenKeyColumns {
     const taken = { utf8: new TypedColumn(this.utf8.subarray(0, this.at)), lengths: new TypedColumn(this.lengths.subarray(0, this.count)) };
-    return this.hasNumbers ? { ...taken, numbers: new TypedColumn(this.numbers.subarray(0, this.count)) } : taken;
+    return this.numbers ? { ...taken, numbers: new TypedColumn(this.numbers.subarray(0, this.count)) } : taken;
   }
 }
 

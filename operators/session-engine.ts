@@ -14,7 +14,7 @@ import type { Subscriber } from 'rxjs';
 import { EventTimeEngine } from './event-time-engine.ts';
 import type { Origin, SideOutput } from './scope.ts';
 import { KeyArena } from './key-arena.ts';
-import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, RankLog, SessionHeap, SessionSlots } from './session-store.ts';
+import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, RankOrder, SessionHeap, SessionSlots } from './session-store.ts';
 import { TypedColumn } from './typed-columns.ts';
 import type { ResolvedWindowOptions, WindowResult } from './window-core.ts';
 import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, decodeSnapshot } from './window-snapshot.ts';
@@ -24,9 +24,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
   private readonly arena = new KeyArena<K>();
   private readonly keys = new KeySlots();
   /** Key slots in first-seen order (a key that returns after its sessions were purged moves to the end). */
-  private readonly ranked = new RankLog();
-  /** Whether a `ranked` entry is current: its slot holds a key, ranked as the entry says. */
-  private readonly current = (slot: number, rank: number): boolean => this.keys.rank[slot] === rank && this.arena.holds(slot);
+  private readonly ranked = new RankOrder();
   private readonly sessions = new SessionSlots<S>();
   private readonly open: SessionHeap;
   private readonly late: SessionHeap;
@@ -81,8 +79,8 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     const snapshot = new SnapshotBuilder(arena.size, this.windowsOpen, this.agg);
     const keyColumns = arena.columns(arena.size);
     for (let j = 0; j < ranked.length; j++) {
-      const slot = ranked.slot(j);
-      if (keys.rank[slot] !== ranked.rank(j) || keys.first[slot] === NONE || !arena.holds(slot)) continue;
+      const slot = ranked.entry(j);
+      if (slot === NONE || keys.first[slot] === NONE) continue;
       for (let s = keys.first[slot]!; s !== NONE; s = sessions.next[s]!) {
         snapshot.window(sessions.start[s]!, sessions.end[s]!, sessions.count[s]!, sessions.flags[s]!, sessions.acc[s] as S);
       }
@@ -232,14 +230,14 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
 
   /** Rank the key last. */
   private rank(k: number): void {
-    const rank = this.nextRank++;
-    this.keys.rank[k] = rank;
-    this.ranked.append(k, rank, this.current);
+    this.keys.rank[k] = this.nextRank++;
+    this.ranked.append(k);
   }
 
   private forget(k: number): void {
     const keys = this.keys;
     this.arena.remove(k);
+    this.ranked.remove(k);
     keys.generation[k] = keys.generation[k]! + 1;
     keys.release(k);
   }

@@ -98,48 +98,65 @@ export class KeySlots extends Slots {
 }
 
 /**
- * Key slots in rank order (first-seen, see `KeySlots.rank`), for snapshots: each slot is appended
- * with its rank when it is ranked, and an entry whose slot has been ranked again since, or freed,
- * is stale and skipped (and dropped when the log fills up).
+ * Key slots in rank order (first-seen, see `KeySlots.rank`), for snapshots: a slot is appended when
+ * it is ranked, and its earlier entry blanked, so a snapshot walks the list without looking at
+ * each entry's slot to tell whether it is current; blanks are squeezed out when the list fills up.
  */
-export class RankLog {
-  private slots = new Int32Array(INITIAL_SLOTS);
-  private ranks = new Float64Array(INITIAL_SLOTS);
+export class RankOrder {
+  private entries = new Int32Array(INITIAL_SLOTS);
   private size = 0;
+  private blanks = 0;
+  /** By slot: the index of its entry, or NONE. */
+  private at = new Int32Array(INITIAL_SLOTS).fill(NONE);
 
-  /** Entries, current or stale. */
+  /** Entries, blanks included. */
   get length(): number {
     return this.size;
   }
 
-  slot(j: number): number {
-    return this.slots[j]!;
+  /** The slot of entry `j`, or NONE for a blank. */
+  entry(j: number): number {
+    return this.entries[j]!;
   }
 
-  rank(j: number): number {
-    return this.ranks[j]!;
-  }
-
-  append(slot: number, rank: number, current: (slot: number, rank: number) => boolean): void {
-    if (this.size === this.slots.length) {
-      this.compact(current);
-      if (this.size > this.slots.length / 2) {
-        this.slots = grown(this.slots, this.slots.length * 2);
-        this.ranks = grown(this.ranks, this.ranks.length * 2);
-      }
+  /** Rank `slot` last. */
+  append(slot: number): void {
+    if (slot >= this.at.length) {
+      let capacity = this.at.length;
+      while (capacity <= slot) capacity *= 2;
+      const at = new Int32Array(capacity).fill(NONE);
+      at.set(this.at);
+      this.at = at;
     }
-    this.slots[this.size] = slot;
-    this.ranks[this.size++] = rank;
+    this.remove(slot);
+    if (this.size === this.entries.length) {
+      if (this.blanks >= this.size / 2) this.squeeze();
+      else this.entries = grown(this.entries, this.entries.length * 2);
+    }
+    this.entries[this.size] = slot;
+    this.at[slot] = this.size++;
   }
 
-  private compact(current: (slot: number, rank: number) => boolean): void {
+  /** Drop `slot` from the order (its key is forgotten). */
+  remove(slot: number): void {
+    const j = slot < this.at.length ? this.at[slot]! : NONE;
+    if (j === NONE) return;
+    this.entries[j] = NONE;
+    this.at[slot] = NONE;
+    this.blanks++;
+  }
+
+  private squeeze(): void {
+    const { entries, at } = this;
     let n = 0;
     for (let j = 0; j < this.size; j++) {
-      if (!current(this.slots[j]!, this.ranks[j]!)) continue;
-      this.slots[n] = this.slots[j]!;
-      this.ranks[n++] = this.ranks[j]!;
+      const slot = entries[j]!;
+      if (slot === NONE) continue;
+      entries[n] = slot;
+      at[slot] = n++;
     }
     this.size = n;
+    this.blanks = 0;
   }
 }
 

@@ -96,7 +96,8 @@ export type WindowKind = 'tumbling' | 'hopping' | 'session';
  * and filled by index: a snapshot is taken inside a synchronous cut.
  */
 export class SnapshotBuilder<S> {
-  private readonly keys: Array<string | number>;
+  /** Keys given to `key`: none when the keys come as columns (sessions), so none are allocated up front. */
+  private readonly keys: Array<string | number> = [];
   private readonly windowCounts: Uint32Array;
   private readonly starts: Float64Array;
   private readonly ends: Float64Array;
@@ -114,7 +115,6 @@ export class SnapshotBuilder<S> {
     windows: number,
     private readonly agg: Aggregator<never, S, unknown>,
   ) {
-    this.keys = new Array<string | number>(keys);
     this.windowCounts = new Uint32Array(keys);
     this.starts = new Float64Array(windows);
     this.ends = new Float64Array(windows);
@@ -136,7 +136,7 @@ export class SnapshotBuilder<S> {
 
   /** The windows since the last `key` call belong to `key`. */
   key(key: string | number): void {
-    this.keys[this.k] = key;
+    this.keys.push(key);
     this.endKey();
   }
 
@@ -149,7 +149,6 @@ export class SnapshotBuilder<S> {
   /** `keyColumns`: the keys, when `endKey` was called instead of `key`. */
   build(kind: WindowKind, maxTime: number, watermark: number, keyColumns?: TakenKeyColumns): TakenWindowSnapshot {
     const { i, k } = this;
-    this.keys.length = k; // k and i are the sizes given, unless a count is off (never expected)
     if (this.accs) this.accs.length = i;
     return {
       kind,
