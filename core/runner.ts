@@ -10,6 +10,7 @@ import { type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
 import { createClickHouseClient } from './clickhouse-client.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseConfig } from './config.ts';
+import { releaseSnapshot } from '../operators/snapshot-buffers.ts';
 import { CutWriter } from './cut-writer.ts';
 import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';
@@ -182,6 +183,8 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
             .saveHistory(checkpointKey, saved, settings.checkpointHistoryKeep)
             .catch((error: unknown) => log(`could not save checkpoint history: ${String(error)}`));
         }
+        // Saved: its columns' memory serves the next snapshot (see operators/snapshot-buffers.ts).
+        releaseSnapshot(cut.snapshot);
       },
     });
 

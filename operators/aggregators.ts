@@ -7,6 +7,7 @@
  */
 import { fingerprintValue } from './fingerprint-map.ts';
 import { FingerprintSet } from './fingerprint-set.ts';
+import { float64Column } from './snapshot-buffers.ts';
 import { TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from './typed-columns.ts';
 
 export interface Aggregator<T, S, R> {
@@ -321,7 +322,7 @@ function member(json: unknown, name: string): unknown {
 function numberColumns(name: string): StateColumns<number> {
   return {
     writer: (capacity) => {
-      const column = new Float64Array(capacity);
+      const column = float64Column(capacity);
       return {
         set: (index, state) => {
           column[index] = state;

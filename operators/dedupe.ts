@@ -3,6 +3,7 @@ import type { MonoTypeOperatorFunction } from 'rxjs';
 import { FingerprintMap, fingerprint } from './fingerprint-map.ts';
 import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from './typed-columns.ts';
 import { currentScope } from './scope.ts';
+import { float64Column, uint32Column } from './snapshot-buffers.ts';
 
 export interface DedupeOptions<T> {
   /** Identity of an event; events with the same key are duplicates while the key is remembered. */
@@ -156,9 +157,9 @@ class KeyQueue {
 
   snapshot(): Taken<DedupeSnapshot, 'hi' | 'lo' | 'times'> {
     const live = this.seqOf.size;
-    const hi = new Uint32Array(live);
-    const lo = new Uint32Array(live);
-    const times = new Float64Array(live);
+    const hi = uint32Column(live);
+    const lo = uint32Column(live);
+    const times = float64Column(live);
     let n = 0;
     for (let i = this.head; i < this.tail; i++) {
       const t = this.qTimes[i]!;
@@ -168,7 +169,13 @@ class KeyQueue {
       times[n] = t;
       n++;
     }
-    return { maxTime: this.maxTime === -Infinity ? null : this.maxTime, hi: new TypedColumn(hi), lo: new TypedColumn(lo), times: new TypedColumn(times) };
+    // n === live (a key held has one live entry); the views keep a reused buffer's tail out regardless.
+    return {
+      maxTime: this.maxTime === -Infinity ? null : this.maxTime,
+      hi: new TypedColumn(hi.subarray(0, n)),
+      lo: new TypedColumn(lo.subarray(0, n)),
+      times: new TypedColumn(times.subarray(0, n)),
+    };
   }
 
   restore(value: unknown): void {

@@ -8,6 +8,7 @@
  * nothing for the GC to trace, and a snapshot is the entries' bytes.
  */
 import { capacityFor } from './fingerprint-map.ts';
+import { uint32Column } from './snapshot-buffers.ts';
 
 const MIN_CAPACITY = 8;
 
@@ -69,7 +70,7 @@ export class FingerprintSet {
 
   /** The fingerprints as hi, lo pairs, without empty slots. */
   toPairs(): Uint32Array {
-    const out = new Uint32Array(this.count * 2);
+    const out = uint32Column(this.count * 2);
     const s = this.slots;
     let j = 0;
     for (let i = 0; i < s.length; i += 2) {

@@ -12,6 +12,7 @@
  * `FingerprintMap`): two keys are taken for one with probability ~2^-64 per pair.
  */
 import { FingerprintMap, fingerprintValue } from './fingerprint-map.ts';
+import { uint32Column, uint8Column } from './snapshot-buffers.ts';
 import { TypedColumn } from './typed-columns.ts';
 
 /** Keys as a snapshot holds them: UTF-8 bytes back to back, each key's byte length, and which were numbers. */
@@ -144,8 +145,8 @@ export class KeyColumnsWriter {
     keys: number,
     liveBytes: number,
   ) {
-    this.utf8 = new Uint8Array(liveBytes);
-    this.lengths = new Uint32Array(keys);
+    this.utf8 = uint8Column(liveBytes);
+    this.lengths = uint32Column(keys);
   }
 
   add(slot: number): void {
@@ -159,7 +160,7 @@ export class KeyColumnsWriter {
     else utf8.set(bytes.subarray(from, from + n), at);
     this.at = at + n;
     this.lengths[this.count] = n;
-    if ((size & 1) === 1) (this.numbers ??= new Uint8Array(this.lengths.length))[this.count] = 1;
+    if ((size & 1) === 1) (this.numbers ??= uint8Column(this.lengths.length))[this.count] = 1;
     this.count++;
   }
 

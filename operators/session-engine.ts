@@ -15,6 +15,7 @@ import { EventTimeEngine } from './event-time-engine.ts';
 import type { Origin, SideOutput } from './scope.ts';
 import { KeyArena } from './key-arena.ts';
 import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, RankOrder, SessionHeap, SessionSlots } from './session-store.ts';
+import { float64Column } from './snapshot-buffers.ts';
 import { TypedColumn } from './typed-columns.ts';
 import type { ResolvedWindowOptions, WindowResult } from './window-core.ts';
 import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, decodeSnapshot } from './window-snapshot.ts';
@@ -88,7 +89,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
       keyColumns.add(slot);
     }
     const closedKeys = arena.columns(this.closedEnds.length - this.closedHead);
-    const closedEnds = new Float64Array(this.closedEnds.length - this.closedHead);
+    const closedEnds = float64Column(this.closedEnds.length - this.closedHead);
     let closed = 0;
     for (let j = this.closedHead; j < this.closedEnds.length; j++) {
       const slot = this.closedKeys[j]!;

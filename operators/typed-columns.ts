@@ -15,6 +15,11 @@
 export class TypedColumn {
   constructor(private readonly array: Uint8Array | Uint32Array | Float64Array) {}
 
+  /** The memory the column's array is a view of (see snapshot-buffers.ts). */
+  get buffer(): ArrayBufferLike {
+    return this.array.buffer;
+  }
+
   /** The array's bytes, not copied (platform byte order, little-endian on every target Node runs on). */
   bytes(): Uint8Array {
     return new Uint8Array(this.array.buffer, this.array.byteOffset, this.array.byteLength);

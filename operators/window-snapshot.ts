@@ -4,6 +4,7 @@
  */
 import type { Aggregator } from './aggregators.ts';
 import { type TakenKeyColumns, keysFromColumns } from './key-arena.ts';
+import { float64Column, uint32Column, uint8Column } from './snapshot-buffers.ts';
 import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
 
 /** A window as stored in checkpoints of the earlier, one-object-per-window format (still restored). */
@@ -115,11 +116,11 @@ export class SnapshotBuilder<S> {
     windows: number,
     private readonly agg: Aggregator<never, S, unknown>,
   ) {
-    this.windowCounts = new Uint32Array(keys);
-    this.starts = new Float64Array(windows);
-    this.ends = new Float64Array(windows);
-    this.counts = new Float64Array(windows);
-    this.flags = new Uint8Array(windows);
+    this.windowCounts = uint32Column(keys);
+    this.starts = float64Column(windows);
+    this.ends = float64Column(windows);
+    this.counts = float64Column(windows);
+    this.flags = uint8Column(windows);
     this.writer = agg.columns?.writer(windows);
     this.accs = this.writer ? undefined : new Array<unknown>(windows);
   }

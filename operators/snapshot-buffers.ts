@@ -1,0 +1,86 @@
+/**
+ * Memory for snapshot columns, reused from one checkpoint to the next.
+ *
+ * Why: a checkpoint's columns are tens of megabytes of typed arrays (dedupe's fingerprints, the
+ * windows' `distinct` sets, the sessions), copied inside the runner's synchronous cut. Written into
+ * fresh memory, every 4 KB page faults on its first write, and on a virtual machine that is most
+ * of the copy's cost: filling 40 MB of fresh arrays took 115-143 ms here, the same arrays reused
+ * 4-7 ms. So snapshot columns of at least `MIN_POOLED_BYTES` come from here, and the runner gives a
+ * checkpoint's buffers back once the checkpoint is saved (`releaseSnapshot`), for the next cut.
+ * Nothing else may hold a column after its release: the next snapshot overwrites it.
+ */
+import { TypedColumn } from './typed-columns.ts';
+
+/** Smaller columns are left to the allocator: few pages each. */
+const MIN_POOLED_BYTES = 64 * 1024;
+
+export class SnapshotBuffers {
+  /** Free buffers, smallest first. */
+  private free: ArrayBuffer[] = [];
+  /** Buffers this pool handed out: only those are taken back. */
+  private readonly own = new WeakSet<ArrayBuffer>();
+
+  /** Free bytes held, for tests and status. */
+  get freeBytes(): number {
+    return this.free.reduce((n, b) => n + b.byteLength, 0);
+  }
+
+  /** A buffer of at least `bytes`, with arbitrary contents: the smallest free one no more than twice as large, else a new one. */
+  take(bytes: number): ArrayBuffer {
+    if (bytes < MIN_POOLED_BYTES) return new ArrayBuffer(bytes);
+    const i = this.free.findIndex((b) => b.byteLength >= bytes);
+    if (i >= 0 && this.free[i]!.byteLength <= 2 * bytes) return this.free.splice(i, 1)[0]!;
+    // A little headroom: state grows between checkpoints, and a buffer just too small is no use.
+    const buffer = new ArrayBuffer(Math.ceil((bytes * 1.125) / 8) * 8);
+    this.own.add(buffer);
+    return buffer;
+  }
+
+  /**
+   * Take back a saved checkpoint's buffers (others are ignored). Free buffers beyond what this
+   * checkpoint gave back are dropped, so the pool holds about one checkpoint's columns.
+   */
+  give(buffers: Iterable<ArrayBuffer>): void {
+    const given = new Set<ArrayBuffer>();
+    for (const b of buffers) if (this.own.has(b) && !this.free.includes(b)) given.add(b);
+    let givenBytes = 0;
+    for (const b of given) givenBytes += b.byteLength;
+    // Left over from earlier checkpoints, oldest first: kept only while the total stays within 1.5x.
+    let total = givenBytes;
+    const kept = this.free.filter((b) => (total += b.byteLength) <= 1.5 * givenBytes);
+    this.free = [...kept, ...given].sort((a, b) => a.byteLength - b.byteLength);
+  }
+}
+
+/** The process's pool: every operator's snapshot columns, given back by the runner. */
+export const snapshotBuffers = new SnapshotBuffers();
+
+export function float64Column(length: number): Float64Array {
+  return new Float64Array(snapshotBuffers.take(length * 8), 0, length);
+}
+
+export function uint32Column(length: number): Uint32Array {
+  return new Uint32Array(snapshotBuffers.take(length * 4), 0, length);
+}
+
+/** Zeroed: callers set only some bytes. */
+export function uint8Column(length: number): Uint8Array {
+  return new Uint8Array(snapshotBuffers.take(length), 0, length).fill(0);
+}
+
+/** Give a saved snapshot's column buffers back to the pool (walks the snapshot's objects and arrays). */
+export function releaseSnapshot(snapshot: unknown): void {
+  const buffers: ArrayBuffer[] = [];
+  const visit = (value: unknown): void => {
+    if (value instanceof TypedColumn) {
+      const buffer = value.buffer;
+      if (buffer instanceof ArrayBuffer) buffers.push(buffer);
+    } else if (Array.isArray(value)) {
+      for (const v of value) if (typeof v === 'object' && v !== null) visit(v);
+    } else if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) {
+      for (const v of Object.values(value)) if (typeof v === 'object' && v !== null) visit(v);
+    }
+  };
+  visit(snapshot);
+  snapshotBuffers.give(buffers);
+}
