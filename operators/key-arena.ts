@@ -59,7 +59,7 @@ export class KeyArena<K extends string | number> {
     const text = typeof key === 'number' ? String(key) : (key as string);
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     if (this.used + 3 * text.length > this.bytes.length) this.makeRoom(3 * text.length);
-    const written = this.bytes.write(text, this.used, 'utf8');
+    const written = writeUtf8(this.bytes, text, this.used);
     this.place[2 * slot] = this.used;
     this.place[2 * slot + 1] = 2 * written + (typeof key === 'number' ? 1 : 0);
     this.used += written;
@@ -128,6 +128,21 @@ export class KeyArena<K extends string | number> {
     lo.set(this.lo);
     this.lo = lo;
   }
+}
+
+/**
+ * `text` as UTF-8 into `bytes` at `at` (room checked by the caller); returns the byte count. ASCII,
+ * what keys mostly are, is copied here: `Buffer#write` is a call into C++ costing more than a
+ * short key's loop, and a session operator inserts a key per new user.
+ */
+function writeUtf8(bytes: Buffer, text: string, at: number): number {
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return bytes.write(text, at, 'utf8');
+    bytes[at + i] = c;
+  }
+  return n;
 }
 
 /** Copies keys out of an arena, slot by slot, into snapshot columns (see `KeyArena.columns`). */
