@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeyArena, keysFromColumns } from './key-arena.ts';
+import { releaseSnapshot } from './snapshot-buffers.ts';
 import { keyColumns } from './testing.ts';
 
 describe('KeyArena', () => {
@@ -58,6 +59,28 @@ describe('KeyArena', () => {
     expect(keyColumns(columns(order))).toEqual(order.map((slot) => keys[slot]));
     expect(columns([0, 1]).numbers).toBeUndefined();
     expect(keyColumns(columns([]))).toEqual([]);
+  });
+
+  it('writes correct columns into memory reused from a released snapshot', () => {
+    // Enough keys for pooled columns (64 KB and more); the number moves between the two snapshots.
+    const n = 70_000;
+    const arena = new KeyArena<string | number>();
+    arena.insert(1, 0);
+    for (let slot = 1; slot < n; slot++) arena.insert(`k${slot}`, slot);
+    const take = (order: number[]) => {
+      const writer = arena.columns(order.length);
+      for (const slot of order) writer.add(slot);
+      return writer.done();
+    };
+    const forward = [...Array(n).keys()];
+    const first = take(forward);
+    expect(keyColumns(JSON.parse(JSON.stringify(first)))[0]).toBe(1);
+    releaseSnapshot(first);
+    const backward = [...forward].reverse();
+    const keys = keyColumns(JSON.parse(JSON.stringify(take(backward))));
+    expect(keys[0]).toBe(`k${n - 1}`);
+    expect(keys[n - 1]).toBe(1);
+    expect(keys.filter((k) => typeof k === 'number')).toEqual([1]);
   });
 
   it('rejects key columns whose lengths do not add up', () => {

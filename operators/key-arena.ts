@@ -175,7 +175,7 @@ export class KeyColumnsWriter {
     else utf8.set(bytes.subarray(from, from + n), at);
     this.at = at + n;
     this.lengths[this.count] = n;
-    if ((size & 1) === 1) (this.numbers ??= uint8Column(this.lengths.length))[this.count] = 1;
+    if ((size & 1) === 1) (this.numbers ??= uint8Column(this.lengths.length).fill(0))[this.count] = 1;
     this.count++;
   }
 

@@ -63,9 +63,8 @@ export function uint32Column(length: number): Uint32Array {
   return new Uint32Array(snapshotBuffers.take(length * 4), 0, length);
 }
 
-/** Zeroed: callers set only some bytes. */
 export function uint8Column(length: number): Uint8Array {
-  return new Uint8Array(snapshotBuffers.take(length), 0, length).fill(0);
+  return new Uint8Array(snapshotBuffers.take(length), 0, length);
 }
 
 /** Give a saved snapshot's column buffers back to the pool (walks the snapshot's objects and arrays). */
