@@ -124,8 +124,8 @@ export class RankOrder {
     if (slot >= this.at.length) {
       let capacity = this.at.length;
       while (capacity <= slot) capacity *= 2;
-      const at = new Int32Array(capacity).fill(NONE);
-      at.set(this.at);
+      const at = grown(this.at, capacity);
+      at.fill(NONE, this.at.length);
       this.at = at;
     }
     this.remove(slot);

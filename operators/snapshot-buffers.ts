@@ -74,10 +74,8 @@ export function releaseSnapshot(snapshot: unknown): void {
     if (value instanceof TypedColumn) {
       const buffer = value.buffer;
       if (buffer instanceof ArrayBuffer) buffers.push(buffer);
-    } else if (Array.isArray(value)) {
-      for (const v of value) if (typeof v === 'object' && v !== null) visit(v);
     } else if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) {
-      for (const v of Object.values(value)) if (typeof v === 'object' && v !== null) visit(v);
+      for (const v of Object.values(value)) visit(v);
     }
   };
   visit(snapshot);
