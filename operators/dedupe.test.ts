@@ -137,6 +137,25 @@ describe('dedupe', () => {
     expect(column(serialized(scope).times, 'float64')).toHaveLength(101);
   });
 
+  it('keeps insertion order and every held key when its ring wraps around and then grows', () => {
+    // 500 live keys wrap the 1,024-slot ring several times; then time stands still while 3,000 new
+    // keys arrive, so the ring grows with its live keys straddling the wrap.
+    const events: Ev[] = [];
+    for (let i = 0; i < 5_000; i++) events.push({ id: `w${i}`, t: i });
+    for (let i = 0; i < 3_000; i++) events.push({ id: `g${i}`, t: 5_000 });
+    const scope = new FakeScope();
+    const source = new Subject<Ev>();
+    const out: Ev[] = [];
+    runInScope(scope, () => source.pipe(dedupe(opts({ ttlMs: 500 }))).subscribe((e) => out.push(e)));
+    for (const e of events) source.next(e);
+    const times = column(serialized(scope).times, 'float64');
+    // Held: w4500..w4999 (within 500 of 5,000) and every g, in the order they came.
+    expect(times).toEqual([...Array.from({ length: 500 }, (_, i) => 4_500 + i), ...Array<number>(3_000).fill(5_000)]);
+    // Re-sent keys from both sides of the growth are still held; an expired one is new again.
+    for (const id of ['w4500', 'w4999', 'g0', 'g2999', 'w4499']) source.next({ id, t: 5_000 });
+    expect(out.slice(events.length).map((e) => e.id)).toEqual(['w4499']);
+  });
+
   it('serializes a snapshot as it was when taken, not as the state is when it is serialized', () => {
     // The runner serializes a snapshot after its cut, while events keep arriving.
     const scope = new FakeScope();

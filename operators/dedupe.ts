@@ -55,11 +55,11 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
 /**
  * Drop events whose key was already seen within `ttlMs` of event time.
  *
- * Keys are remembered by their 64-bit fingerprint (see `FingerprintMap`: flat typed arrays, ~30
- * bytes per key with its queue slot, nothing for the GC to walk). Expiry is lazy and amortized (no
- * timers): remembered keys sit in an insertion-ordered queue that is trimmed from the front as event
- * time advances, and a key found in the map is also checked against the TTL, so out-of-order
- * insertion never makes an expired key suppress an event.
+ * Keys are remembered by their 64-bit fingerprint (see `FingerprintMap`: flat typed arrays, 16
+ * bytes per slot of the index and 16 of the insertion-ordered ring, both at power-of-two
+ * capacity; nothing for the GC to walk). Expiry is lazy and amortized (no timers): the ring is
+ * trimmed from the front as event time advances, and a key found in the index is also checked
+ * against the TTL, so out-of-order insertion never makes an expired key suppress an event.
  *
  * @example
  * ```ts
@@ -97,18 +97,23 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
     });
 }
 
-/** Remembered keys: fingerprint -> queue slot, and the queue of slots in insertion order. */
+/**
+ * Remembered keys: fingerprint -> sequence number, and the keys in insertion order in a ring.
+ *
+ * The ring holds each key's fingerprint and time at slot `seq & mask`; keys are appended at `tail`
+ * and trimmed from `head` as event time advances, so it needs room for the live keys only (a queue
+ * slid down its arrays needed twice that: 32 MB instead of 16 at 600k keys).
+ */
 class KeyQueue {
-  /** Fingerprint -> sequence number of its live queue slot. */
+  /** Fingerprint -> sequence number of its live ring slot. */
   private readonly seqOf = new FingerprintMap();
-  // The queue, in three parallel arrays; a slot whose key was forgotten and inserted again has a
-  // NaN time (dead), so the per-event trim can tell live from dead without a lookup.
+  // The ring, in three parallel arrays of a power-of-two length; a slot whose key was forgotten and
+  // inserted again has a NaN time (dead), so the per-event trim can tell live from dead without a lookup.
   private qHi = new Uint32Array(1024);
   private qLo = new Uint32Array(1024);
   private qTimes = new Float64Array(1024);
-  /** Sequence number of slot 0. */
-  private base = 0;
-  /** First slot not yet dropped, and one past the last used. */
+  private mask = 1023;
+  /** Sequence numbers of the first slot not yet dropped, and of the next to be used. */
   private head = 0;
   private tail = 0;
   private maxTime = -Infinity;
@@ -127,7 +132,7 @@ class KeyQueue {
   /** Whether an event with this key and time is new (and then remember it). */
   admit(key: string, time: number): boolean {
     this.seen++;
-    // NaN marks dead queue slots: an event without a usable time is remembered as already expired.
+    // NaN marks dead ring slots: an event without a usable time is remembered as already expired.
     const t = time === time ? time : -Infinity;
     fingerprint(key, this.fp);
     const hi = this.fp[0]!;
@@ -137,10 +142,10 @@ class KeyQueue {
     let emit: boolean;
     if (seq < 0) {
       emit = true;
-    } else if (this.maxTime - this.qTimes[seq - this.base]! > this.ttlMs) {
+    } else if (this.maxTime - this.qTimes[seq & this.mask]! > this.ttlMs) {
       // Expired but not yet trimmed (it was inserted behind a newer key): forget it now.
       this.expired++;
-      this.qTimes[seq - this.base] = NaN;
+      this.qTimes[seq & this.mask] = NaN;
       emit = true;
     } else {
       emit = false;
@@ -160,12 +165,14 @@ class KeyQueue {
     const hi = uint32Column(live);
     const lo = uint32Column(live);
     const times = float64Column(live);
+    const { qHi, qLo, qTimes, mask } = this;
     let n = 0;
-    for (let i = this.head; i < this.tail; i++) {
-      const t = this.qTimes[i]!;
+    for (let seq = this.head; seq < this.tail; seq++) {
+      const i = seq & mask;
+      const t = qTimes[i]!;
       if (t !== t) continue; // dead
-      hi[n] = this.qHi[i]!;
-      lo[n] = this.qLo[i]!;
+      hi[n] = qHi[i]!;
+      lo[n] = qLo[i]!;
       times[n] = t;
       n++;
     }
@@ -197,55 +204,53 @@ class KeyQueue {
   }
 
   private insert(hi: number, lo: number, t: number): void {
-    if (this.tail === this.qTimes.length) this.makeRoom();
-    this.seqOf.set(hi, lo, this.base + this.tail);
-    this.qHi[this.tail] = hi;
-    this.qLo[this.tail] = lo;
-    this.qTimes[this.tail] = t;
+    if (this.tail - this.head > this.mask) this.grow();
+    const i = this.tail & this.mask;
+    this.seqOf.set(hi, lo, this.tail);
+    this.qHi[i] = hi;
+    this.qLo[i] = lo;
+    this.qTimes[i] = t;
     this.tail++;
   }
 
   /** Drop expired keys from the front, then evict the oldest while over capacity. */
   private trim(): void {
     const horizon = this.maxTime - this.ttlMs;
-    const { qTimes, qHi, qLo } = this;
+    const { qTimes, qHi, qLo, mask } = this;
     let head = this.head;
     while (head < this.tail) {
-      const t = qTimes[head]!;
+      const i = head & mask;
+      const t = qTimes[i]!;
       if (t === t) {
         if (t < horizon) this.expired++;
         else if (this.seqOf.size > this.maxKeys) this.evicted++;
         else break;
-        this.seqOf.delete(qHi[head]!, qLo[head]!);
+        this.seqOf.delete(qHi[i]!, qLo[i]!);
       }
       head++;
     }
     this.head = head;
   }
 
-  /** The queue is full at its end: slide the live part to the front, doubling it if more than half is live. */
-  private makeRoom(): void {
-    const { head, tail } = this;
-    const live = tail - head;
-    if (live * 2 > this.qTimes.length) {
-      const capacity = this.qTimes.length * 2;
-      const hi = new Uint32Array(capacity);
-      const lo = new Uint32Array(capacity);
-      const times = new Float64Array(capacity);
-      hi.set(this.qHi.subarray(head, tail));
-      lo.set(this.qLo.subarray(head, tail));
-      times.set(this.qTimes.subarray(head, tail));
-      this.qHi = hi;
-      this.qLo = lo;
-      this.qTimes = times;
-    } else {
-      this.qHi.copyWithin(0, head, tail);
-      this.qLo.copyWithin(0, head, tail);
-      this.qTimes.copyWithin(0, head, tail);
+  /** The ring is full: double it, each slot moving to its sequence number's place in the larger ring. */
+  private grow(): void {
+    const { qHi, qLo, qTimes, mask } = this;
+    const capacity = (mask + 1) * 2;
+    const hi = new Uint32Array(capacity);
+    const lo = new Uint32Array(capacity);
+    const times = new Float64Array(capacity);
+    const newMask = capacity - 1;
+    for (let seq = this.head; seq < this.tail; seq++) {
+      const from = seq & mask;
+      const to = seq & newMask;
+      hi[to] = qHi[from]!;
+      lo[to] = qLo[from]!;
+      times[to] = qTimes[from]!;
     }
-    this.base += head;
-    this.tail = live;
-    this.head = 0;
+    this.qHi = hi;
+    this.qLo = lo;
+    this.qTimes = times;
+    this.mask = newMask;
   }
 }
 
