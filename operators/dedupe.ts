@@ -55,7 +55,7 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
 /**
  * Drop events whose key was already seen within `ttlMs` of event time.
  *
- * Keys are remembered by their 64-bit fingerprint (see `FingerprintMap`: flat typed arrays, 16
+ * Keys are remembered by their 64-bit fingerprint (see `FingerprintMap`: flat typed arrays, 12
  * bytes per slot of the index and 16 of the insertion-ordered ring, both at power-of-two
  * capacity; nothing for the GC to walk). Expiry is lazy and amortized (no timers): the ring is
  * trimmed from the front as event time advances, and a key found in the index is also checked
@@ -105,7 +105,10 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
  * slid down its arrays needed twice that: 32 MB instead of 16 at 600k keys).
  */
 class KeyQueue {
-  /** Fingerprint -> sequence number of its live ring slot. */
+  /**
+   * Fingerprint -> sequence number of its live ring slot, modulo 2^32 (the map's values are 32-bit):
+   * the ring's length is a power of two no larger, so `seq & mask` is the slot either way.
+   */
   private readonly seqOf = new FingerprintMap();
   // The ring, in three parallel arrays of a power-of-two length; a slot whose key was forgotten and
   // inserted again has a NaN time (dead), so the per-event trim can tell live from dead without a lookup.

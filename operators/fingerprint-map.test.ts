@@ -36,6 +36,13 @@ describe('FingerprintMap', () => {
     }
   });
 
+  it('stores values as 32-bit unsigned integers', () => {
+    const map = new FingerprintMap();
+    map.set(1, 2, 2 ** 32 - 1);
+    map.set(3, 4, 2 ** 32 + 5);
+    expect([map.get(1, 2), map.get(3, 4)]).toEqual([2 ** 32 - 1, 5]);
+  });
+
   it('finds entries whose probe run wraps around the end of the table', () => {
     const map = new FingerprintMap();
     // Same home slot (the last one, 1023) for all three: they wrap to slots 0 and 1.
