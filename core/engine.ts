@@ -245,7 +245,7 @@ export class PipelineEngine {
     const source = detached(received);
     if (output.kind === 'dead-letter') {
       const { payload: bytes } = output;
-      const payload = bytes === received?.payload ? source!.payload : bytes instanceof Uint8Array ? bytes.slice() : bytes;
+      const payload = bytes === received?.payload ? source!.payload : bytes instanceof Uint8Array ? ownBytes(bytes) : bytes;
       this.deadLetters.push({ stage: output.stage, reason: output.reason, payload, origin: source });
     } else {
       this.late.push({ stage: output.stage, event: output.event, eventTime: output.eventTime, watermark: output.watermark, origin: source });
@@ -261,5 +261,10 @@ export class PipelineEngine {
  */
 function detached(record: SourceRecord | undefined): SourceRecord | undefined {
   if (record === undefined) return undefined;
-  return { payload: record.payload.slice(), subject: record.subject, seq: record.seq, published: record.published };
+  return { payload: ownBytes(record.payload), subject: record.subject, seq: record.seq, published: record.published };
+}
+
+/** A copy of `bytes` in memory of its own (a Buffer's `slice`, unlike a Uint8Array's, is a view). */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes);
 }
