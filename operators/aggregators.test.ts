@@ -155,6 +155,39 @@ describe('aggregators', () => {
     expect(combine({ n: count<Ev>(), users: distinct((e: Ev) => e.user) }).columns).toBeUndefined();
   });
 
+  it('number states (count, sum, min, max and combines of them) behave as the states they stand for', () => {
+    const agg = combine({
+      pages: count<Ev>((e) => e.page !== undefined),
+      revenue: sum((e: Ev) => e.price),
+      cheapest: min((e: Ev) => e.price),
+      ['__proto__']: max((e: Ev) => e.price),
+    } as Record<string, Aggregator<Ev, number, number | null>>);
+    const numbers = agg.numbers!;
+    expect(numbers.width).toBe(4);
+    // Three states side by side: 0 stays empty, 1 folds the first half, 2 the rest and is merged into 1.
+    const states = new Float64Array(3 * 4);
+    for (const at of [0, 4, 8]) numbers.init(states, at);
+    for (const e of events.slice(0, 3)) numbers.add(states, 4, e);
+    for (const e of events.slice(3)) numbers.add(states, 8, e);
+    numbers.merge(states, 4, 8);
+    expect(numbers.result(states, 0)).toEqual(agg.result(agg.init()));
+    expect(numbers.result(states, 4)).toEqual(agg.result(fold(agg, events)));
+    // Checkpoint columns exactly as the columns writer writes them from the states themselves.
+    const fromNumbers = numbers.writer(2);
+    fromNumbers.set(0, states, 0);
+    fromNumbers.set(1, states, 4);
+    const fromValues = agg.columns!.writer(2);
+    fromValues.set(0, agg.init());
+    fromValues.set(1, fold(agg, events));
+    expect(JSON.stringify(fromNumbers.done(2))).toBe(JSON.stringify(fromValues.done(2)));
+    // A restored state is stored as numbers.
+    numbers.store(states, 8, fold(agg, events.slice(1)));
+    expect(numbers.result(states, 8)).toEqual(agg.result(fold(agg, events.slice(1))));
+    // distinct and topK states are not numbers: neither is a combine with them.
+    expect(combine({ n: count<Ev>(), users: distinct((e: Ev) => e.user) }).numbers).toBeUndefined();
+    expect(topK((e: Ev) => e.page, 2).numbers).toBeUndefined();
+  });
+
   it('AggregateResult maps a record of aggregators to their results', () => {
     type R = AggregateResult<{ a: Aggregator<Ev, number, number>; b: Aggregator<Ev, Set<string>, string[]> }>;
     expectTypeOf<R>().toEqualTypeOf<{ a: number; b: string[] }>();

@@ -28,6 +28,33 @@ export interface Aggregator<T, S, R> {
   fromJSON(json: unknown): S;
   /** Optional: many states at once, by column (see {@link StateColumns}). */
   readonly columns?: StateColumns<S>;
+  /** Optional: states that are a few numbers each, kept in a typed array (see {@link NumberStates}). */
+  readonly numbers?: NumberStates<T, S, R>;
+}
+
+/**
+ * States of `width` numbers each (`count`, `sum`, `min`, `max` and `combine`s of them), kept by a
+ * window operator that holds very many (sessions: one per active user) in one Float64Array, the
+ * state at `at` taking `states[at]` to `states[at + width - 1]`: no JS value per state for the GC to
+ * trace, and a checkpoint copies numbers. Same semantics as the aggregator's own functions.
+ */
+export interface NumberStates<T, S, R> {
+  readonly width: number;
+  init(states: Float64Array, at: number): void;
+  add(states: Float64Array, at: number, event: T): void;
+  /** Fold the state at `from` into the one at `into` (session windows merging). */
+  merge(states: Float64Array, into: number, from: number): void;
+  result(states: Float64Array, at: number): R;
+  /** Write a state as the aggregator makes it (`init`, `fromJSON`, `columns`) at `at` (restoring). */
+  store(states: Float64Array, at: number, state: S): void;
+  /** Checkpoint columns filled from states in place: the same JSON as the `columns` writer's. */
+  writer(capacity: number): NumberStateWriter;
+}
+
+export interface NumberStateWriter {
+  /** Copy the state at `at` into row `index`, now: the state keeps changing after the cut. */
+  set(index: number, states: Float64Array, at: number): void;
+  done(length: number): unknown;
 }
 
 /**
@@ -72,7 +99,7 @@ export interface TopKEntry {
  * @example `tumbling({ sizeMs: 60_000, time: (e) => e.ts, aggregate: count() })`
  */
 export function count<T>(filter?: (event: T) => boolean): Aggregator<T, number, number> {
-  return {
+  return withNumbers({
     init: () => 0,
     add: filter ? (n, e) => (filter(e) ? n + 1 : n) : (n) => n + 1,
     merge: (a, b) => a + b,
@@ -80,7 +107,7 @@ export function count<T>(filter?: (event: T) => boolean): Aggregator<T, number, 
     toJSON: (n) => n,
     fromJSON: (json) => expectNumber('count', json),
     columns: numberColumns('count'),
-  };
+  });
 }
 
 /**
@@ -88,7 +115,7 @@ export function count<T>(filter?: (event: T) => boolean): Aggregator<T, number, 
  * @example `sum((e: Purchase) => e.price * e.quantity)`
  */
 export function sum<T>(value: (event: T) => number | undefined): Aggregator<T, number, number> {
-  return {
+  return withNumbers({
     init: () => 0,
     add: (total, e) => {
       const v = value(e);
@@ -99,7 +126,7 @@ export function sum<T>(value: (event: T) => number | undefined): Aggregator<T, n
     toJSON: (total) => total,
     fromJSON: (json) => expectNumber('sum', json),
     columns: numberColumns('sum'),
-  };
+  });
 }
 
 /**
@@ -124,7 +151,7 @@ function extreme<T>(
   empty: number,
   pick: (a: number, b: number) => number,
 ): Aggregator<T, number, number | null> {
-  return {
+  return withNumbers({
     init: () => empty,
     add: (current, e) => {
       const v = value(e);
@@ -137,7 +164,7 @@ function extreme<T>(
     fromJSON: (json) => (json === null ? empty : expectNumber(name, json)),
     // A column keeps ±Infinity as it is.
     columns: numberColumns(name),
-  };
+  });
 }
 
 /**
@@ -283,7 +310,80 @@ export function combine<T, A extends Record<string, Aggregator<T, unknown, unkno
       return state as CombinedState<A>;
     },
     ...(parts.every((p) => p.columns !== undefined) ? { columns: combinedColumns(names, parts) as StateColumns<CombinedState<A>> } : {}),
+    ...(parts.every((p) => p.numbers !== undefined)
+      ? { numbers: combinedNumbers(names, parts.map((p) => p.numbers!)) as unknown as NumberStates<T, CombinedState<A>, AggregateResult<A>> }
+      : {}),
   };
+}
+
+/** `combine`'s number states when every member has them: the members' numbers side by side. */
+function combinedNumbers(names: readonly string[], parts: ReadonlyArray<NumberStates<unknown, unknown, unknown>>): NumberStates<unknown, unknown[], Record<string, unknown>> {
+  const n = parts.length;
+  const offsets: number[] = [];
+  let width = 0;
+  for (const p of parts) {
+    offsets.push(width);
+    width += p.width;
+  }
+  const results = numberRecordBuilder(names, offsets);
+  return {
+    width,
+    init: (states, at) => {
+      for (let i = 0; i < n; i++) parts[i]!.init(states, at + offsets[i]!);
+    },
+    add: (states, at, e) => {
+      for (let i = 0; i < n; i++) parts[i]!.add(states, at + offsets[i]!, e);
+    },
+    merge: (states, into, from) => {
+      for (let i = 0; i < n; i++) parts[i]!.merge(states, into + offsets[i]!, from + offsets[i]!);
+    },
+    result: (states, at) => results(states, at, parts),
+    store: (states, at, state) => {
+      for (let i = 0; i < n; i++) parts[i]!.store(states, at + offsets[i]!, state[i]);
+    },
+    writer: (capacity) => {
+      const writers = parts.map((p) => p.writer(capacity));
+      return {
+        set: (index, states, at) => {
+          for (let i = 0; i < n; i++) writers[i]!.set(index, states, at + offsets[i]!);
+        },
+        // As `combinedColumns` writes them: a checkpoint reads the same either way.
+        done: (length) => Object.fromEntries(names.map((name, i) => [name, writers[i]!.done(length)])),
+      };
+    },
+  };
+}
+
+/**
+ * An aggregator whose state is one number, with the same functions over a typed array: what
+ * `count`, `sum`, `min` and `max` are.
+ */
+function withNumbers<T, R>(agg: Omit<Aggregator<T, number, R>, 'numbers'> & { readonly columns: StateColumns<number> }): Aggregator<T, number, R> {
+  const { init, add, merge, result, columns } = agg;
+  const numbers: NumberStates<T, number, R> = {
+    width: 1,
+    init: (states, at) => {
+      states[at] = init();
+    },
+    add: (states, at, e) => {
+      states[at] = add(states[at]!, e);
+    },
+    merge: (states, into, from) => {
+      states[into] = merge(states[into]!, states[from]!);
+    },
+    result: (states, at) => result(states[at]!),
+    store: (states, at, state) => {
+      states[at] = state;
+    },
+    writer: (capacity) => {
+      const writer = columns.writer(capacity);
+      return {
+        set: (index, states, at) => writer.set(index, states[at]!),
+        done: (length) => writer.done(length),
+      };
+    },
+  };
+  return { ...agg, numbers };
 }
 
 /** `combine`'s columns when every member has columns: a record of the members' columns. */
@@ -351,6 +451,22 @@ function recordBuilder(names: readonly string[], method: 'result' | 'toJSON'): (
     return `${key}: parts[${i}].${method}(state[${i}])`;
   });
   return new Function('state', 'parts', `return { ${fields.join(', ')} };`) as (state: unknown[], parts: ReadonlyArray<Aggregator<unknown, unknown, unknown>>) => Record<string, unknown>;
+}
+
+/** `recordBuilder` over number states: `({ name0: parts[0].result(states, at + offset0), ... })`. */
+function numberRecordBuilder(
+  names: readonly string[],
+  offsets: readonly number[],
+): (states: Float64Array, at: number, parts: ReadonlyArray<NumberStates<unknown, unknown, unknown>>) => Record<string, unknown> {
+  const fields = names.map((name, i) => {
+    const key = name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name);
+    return `${key}: parts[${i}].result(states, at + ${offsets[i]!})`;
+  });
+  return new Function('states', 'at', 'parts', `return { ${fields.join(', ')} };`) as (
+    states: Float64Array,
+    at: number,
+    parts: ReadonlyArray<NumberStates<unknown, unknown, unknown>>,
+  ) => Record<string, unknown>;
 }
 
 function expectNumber(name: string, json: unknown): number {

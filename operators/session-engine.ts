@@ -26,7 +26,10 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
   private readonly keys = new KeySlots();
   /** Key slots in first-seen order (a key that returns after its sessions were purged moves to the end). */
   private readonly ranked = new RankOrder();
-  private readonly sessions = new SessionSlots<S>();
+  /** The aggregator's states as numbers in `sessions.states`, when it has them; else `sessions.acc`. */
+  private readonly numbers = this.agg.numbers;
+  private readonly width = this.numbers?.width ?? 0;
+  private readonly sessions = new SessionSlots<S>(this.width);
   private readonly open: SessionHeap;
   private readonly late: SessionHeap;
   /** Purged sessions' key slots (with the slot's generation) and ends, in purge order, for `closedUntil` to expire. */
@@ -77,13 +80,15 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
   snapshot(): TakenWindowSnapshot {
     const { sessions, keys, arena, ranked } = this;
     // Keys with sessions, in rank order (a key kept for `closedUntil` only is in `closedKeys`), in one walk.
-    const snapshot = new SnapshotBuilder(arena.size, this.windowsOpen, this.agg);
+    const { numbers, width } = this;
+    const snapshot = new SnapshotBuilder(arena.size, this.windowsOpen, this.agg, numbers);
     const keyColumns = arena.columns(arena.size);
     for (let j = 0; j < ranked.length; j++) {
       const slot = ranked.entry(j);
       if (slot === NONE || keys.first[slot] === NONE) continue;
       for (let s = keys.first[slot]!; s !== NONE; s = sessions.next[s]!) {
-        snapshot.window(sessions.start[s]!, sessions.end[s]!, sessions.count[s]!, sessions.flags[s]!, sessions.acc[s] as S);
+        if (numbers) snapshot.windowAt(sessions.start[s]!, sessions.end[s]!, sessions.count[s]!, sessions.flags[s]!, sessions.states, s * width);
+        else snapshot.window(sessions.start[s]!, sessions.end[s]!, sessions.count[s]!, sessions.flags[s]!, sessions.acc[s] as S);
       }
       snapshot.endKey();
       keyColumns.add(slot);
@@ -144,7 +149,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     }
     if (target === NONE) {
       const slot = k === NONE ? this.newKey(key) : this.keys.first[k] === NONE ? this.revive(k) : k;
-      const s = this.createSession(slot, t, end, this.agg.init());
+      const s = this.createSession(slot, t, end);
       this.addTo(s, event);
       if (end <= watermark) this.emit(s, false);
       return;
@@ -166,7 +171,8 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
   /** Merge session `other` into `target` and drop `other` (without emitting it). */
   private absorb(target: number, other: number): void {
     const sessions = this.sessions;
-    sessions.acc[target] = this.agg.merge(sessions.acc[target] as S, sessions.acc[other] as S);
+    if (this.numbers) this.numbers.merge(sessions.states, target * this.width, other * this.width);
+    else sessions.acc[target] = this.agg.merge(sessions.acc[target] as S, sessions.acc[other] as S);
     sessions.count[target] = sessions.count[target]! + sessions.count[other]!;
     if (sessions.start[other]! < sessions.start[target]!) sessions.start[target] = sessions.start[other]!;
     if (sessions.end[other]! > sessions.end[target]!) sessions.end[target] = sessions.end[other]!;
@@ -196,7 +202,8 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
 
   private addTo(s: number, event: T): void {
     const sessions = this.sessions;
-    sessions.acc[s] = this.agg.add(sessions.acc[s] as S, event);
+    if (this.numbers) this.numbers.add(sessions.states, s * this.width, event);
+    else sessions.acc[s] = this.agg.add(sessions.acc[s] as S, event);
     sessions.count[s] = sessions.count[s]! + 1;
     sessions.flags[s] = sessions.flags[s]! | DIRTY;
   }
@@ -243,8 +250,11 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     keys.release(k);
   }
 
-  /** Create a session, add it to its key's list (last) and to the heap matching the watermark. */
-  private createSession(k: number, start: number, end: number, acc: S): number {
+  /**
+   * Create a session with state `acc` (restoring) or a fresh one, add it to its key's list (last)
+   * and to the heap matching the watermark.
+   */
+  private createSession(k: number, start: number, end: number, acc?: S): number {
     const sessions = this.sessions;
     const s = sessions.alloc();
     // `alloc` may have grown the arrays: read them from `sessions` from here on.
@@ -255,7 +265,12 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     sessions.heap[s] = IN_NO_HEAP;
     sessions.key[s] = k;
     sessions.next[s] = NONE;
-    sessions.acc[s] = acc;
+    if (this.numbers) {
+      if (acc === undefined) this.numbers.init(sessions.states, s * this.width);
+      else this.numbers.store(sessions.states, s * this.width, acc);
+    } else {
+      sessions.acc[s] = acc ?? this.agg.init();
+    }
     const keys = this.keys;
     let last = keys.first[k]!;
     if (last === NONE) keys.first[k] = s;
@@ -279,7 +294,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
       while (sessions.next[previous] !== s) previous = sessions.next[previous]!;
       sessions.next[previous] = sessions.next[s]!;
     }
-    sessions.acc[s] = undefined;
+    if (!this.numbers) sessions.acc[s] = undefined;
     sessions.release(s);
     this.windowsOpen--;
     if (keys.first[k] === NONE && keys.closedUntil[k] === -Infinity) this.forget(k);
@@ -323,12 +338,13 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     const start = sessions.start[s]!;
     const end = sessions.end[s]!;
     const count = sessions.count[s]!;
-    const acc = sessions.acc[s] as S;
+    // Read before the slot is freed (a number state's slot is reused as it is).
+    const value = this.result(s);
     // Closed before it is dropped: its key then stays held for `closedUntil`.
     if (this.watermark < Infinity) this.closeSession(k, end);
     this.dropSession(s);
     this.fired++;
-    this.subscriber.next({ key, start, end, value: this.agg.result(acc), count, final: true });
+    this.subscriber.next({ key, start, end, value, count, final: true });
   }
 
   private closeSession(k: number, end: number): void {
@@ -372,6 +388,10 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     sessions.flags[s] = (sessions.flags[s]! & ~DIRTY) | EMITTED;
     this.fired++;
     const key = this.arena.value(sessions.key[s]!);
-    this.subscriber.next({ key, start: sessions.start[s]!, end: sessions.end[s]!, value: this.agg.result(sessions.acc[s] as S), count: sessions.count[s]!, final });
+    this.subscriber.next({ key, start: sessions.start[s]!, end: sessions.end[s]!, value: this.result(s), count: sessions.count[s]!, final });
+  }
+
+  private result(s: number): A {
+    return this.numbers ? this.numbers.result(this.sessions.states, s * this.width) : this.agg.result(this.sessions.acc[s] as S);
   }
 }

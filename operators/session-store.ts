@@ -7,7 +7,8 @@
  * time field, an array of the key's sessions), all of it traced by every full collection and
  * walked one object at a time by a checkpoint's snapshot. Here the numbers of a session are ~50
  * bytes in flat arrays the GC never looks into, and the keys themselves are bytes in a
- * `KeyArena`; what is left on the heap per session is its aggregator state.
+ * `KeyArena`; so are the aggregator states when they are numbers (`count`, `sum`, `min`, `max`
+ * and `combine`s of them), else a JS value per session is all that is left on the heap.
  */
 
 /** No slot. */
@@ -62,10 +63,18 @@ export class SessionSlots<S> extends Slots {
   key = new Int32Array(INITIAL_SLOTS);
   /** The next session of the same key, or NONE: a key's sessions are a list (usually of one). */
   next = new Int32Array(INITIAL_SLOTS);
-  /** Aggregator states: any JS value. */
+  /** Aggregator states as JS values, when the aggregator has no number states... */
   acc: Array<S | undefined> = [];
+  /** ...else `width` numbers per session, session s's at `s * width` (see `NumberStates`). */
+  states: Float64Array;
+
+  constructor(readonly width = 0) {
+    super();
+    this.states = new Float64Array(INITIAL_SLOTS * width);
+  }
 
   protected grow(capacity: number): void {
+    this.states = grown(this.states, capacity * this.width);
     this.start = grown(this.start, capacity);
     this.end = grown(this.end, capacity);
     this.due = grown(this.due, capacity);

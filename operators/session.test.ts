@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { take } from 'rxjs';
-import { combine, count, topK } from './aggregators.ts';
+import { combine, count, max, min, sum, topK } from './aggregators.ts';
 import { runInScope } from './scope.ts';
 import { session } from './session.ts';
 import type { SessionOptions } from './session.ts';
@@ -172,16 +172,7 @@ describe('session', () => {
   });
 
   it('restores from a snapshot and produces the same output as an uninterrupted run', () => {
-    let seed = 3;
-    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
-    const steps: Array<Step<Ev>> = [];
-    let t = 0;
-    for (let i = 0; i < 500; i++) {
-      t += Math.floor(rand() * 6);
-      // 8 users, each active every ~20 ms on average: sessions start, merge and end; disorder up to 50 ms.
-      steps.push(step(t - Math.floor(rand() * 50), `u${Math.floor(rand() * 8)}`, `/p${Math.floor(rand() * 3)}`));
-      if (i % 6 === 0) steps.push('flush');
-    }
+    const steps = randomSteps();
     const agg = combine({ n: count<Ev>(), pages: topK((x: Ev) => x.page, 2) });
     const make = () =>
       session({ id: 's', gapMs: 12, time: (x: Ev) => x.t, key: (x) => x.k, aggregate: agg, maxOutOfOrderMs: 10, allowedLatenessMs: 15, flushEarly: true });
@@ -199,6 +190,28 @@ describe('session', () => {
       for (let i = 1; i < sessions.length; i++) expect(sessions[i]!.start).toBeGreaterThanOrEqual(sessions[i - 1]!.end);
     }
     expect(finals.reduce((n, r) => n + r.count, 0) + whole.sides.length).toBe(500);
+  });
+
+  it('keeps number states in typed arrays, with the output and checkpoints of states kept as values', () => {
+    const steps = randomSteps();
+    const numeric = () => combine({ n: count<Ev>(), pages: sum((x: Ev) => x.page?.length), first: min((x: Ev) => x.t), last: max((x: Ev) => x.t) });
+    // The same aggregator without its number states: its states are JS values, as before they existed.
+    const asValues = () => {
+      const { numbers, ...agg } = numeric();
+      expect(numbers?.width).toBe(4);
+      return agg;
+    };
+    const make = (agg: () => ReturnType<typeof numeric>) => () =>
+      session({ id: 's', gapMs: 12, time: (x: Ev) => x.t, key: (x) => x.k, aggregate: agg(), maxOutOfOrderMs: 10, allowedLatenessMs: 15, flushEarly: true });
+    const whole = expectRestoreEquivalence(make(numeric), 's', steps, [0, 8, 100, 333, steps.length], (a, b) => expect(a).toEqual(b));
+    expect(whole.log).toEqual(drive(make(asValues)(), 's', steps).log);
+    expect(whole.out.filter((r) => r.final).length).toBeGreaterThan(20);
+    // A checkpoint of either kind restores into the other.
+    for (const [from, to] of [[numeric, asValues], [asValues, numeric]] as const) {
+      const first = drive(make(from)(), 's', [...steps.slice(0, 250), 'snapshot'], { complete: false });
+      const second = drive(make(to)(), 's', steps.slice(250), { restored: first.snapshot });
+      expect([...first.log, ...second.log]).toEqual(whole.log);
+    }
   });
 
   it('keeps exact sessions for thousands of keys, as its store grows and reuses slots', () => {
@@ -286,3 +299,17 @@ describe('session', () => {
     );
   });
 });
+
+/** 500 events of 8 users, each active every ~20 ms on average (sessions start, merge and end), disorder up to 50 ms, with flushes. */
+function randomSteps(): Array<Step<Ev>> {
+  let seed = 3;
+  const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+  const steps: Array<Step<Ev>> = [];
+  let t = 0;
+  for (let i = 0; i < 500; i++) {
+    t += Math.floor(rand() * 6);
+    steps.push(step(t - Math.floor(rand() * 50), `u${Math.floor(rand() * 8)}`, `/p${Math.floor(rand() * 3)}`));
+    if (i % 6 === 0) steps.push('flush');
+  }
+  return steps;
+}

@@ -2,7 +2,7 @@
  * The checkpointed state of a window operator (fixed windows and sessions alike), and how a
  * snapshot of any format it has had is decoded.
  */
-import type { Aggregator } from './aggregators.ts';
+import type { Aggregator, NumberStateWriter, NumberStates } from './aggregators.ts';
 import { type TakenKeyColumns, keysFromColumns } from './key-arena.ts';
 import { float64Column, uint32Column, uint8Column } from './snapshot-buffers.ts';
 import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
@@ -106,33 +106,48 @@ export class SnapshotBuilder<S> {
   private readonly flags: Uint8Array;
   /** The aggregator's states into its columns if it has them, else their JSON, one per window. */
   private readonly writer: ReturnType<NonNullable<Aggregator<never, S, unknown>['columns']>['writer']> | undefined;
+  /** Or, for states kept as numbers (`windowAt`), from them in place. */
+  private readonly numberWriter: NumberStateWriter | undefined;
   private readonly accs: unknown[] | undefined;
   private i = 0;
   private k = 0;
   private keyStart = 0;
 
+  /** `numbers`: the states come as numbers in place (`windowAt`), not as values (`window`). */
   constructor(
     keys: number,
     windows: number,
     private readonly agg: Aggregator<never, S, unknown>,
+    numbers?: NumberStates<never, S, unknown>,
   ) {
     this.windowCounts = uint32Column(keys);
     this.starts = float64Column(windows);
     this.ends = float64Column(windows);
     this.counts = float64Column(windows);
     this.flags = uint8Column(windows);
-    this.writer = agg.columns?.writer(windows);
-    this.accs = this.writer ? undefined : new Array<unknown>(windows);
+    this.numberWriter = numbers?.writer(windows);
+    this.writer = this.numberWriter ? undefined : agg.columns?.writer(windows);
+    this.accs = this.writer || this.numberWriter ? undefined : new Array<unknown>(windows);
   }
 
   window(start: number, end: number, count: number, flags: number, acc: S): void {
+    const i = this.times(start, end, count, flags);
+    if (this.writer) this.writer.set(i, acc);
+    else this.accs![i] = this.agg.toJSON(acc);
+  }
+
+  /** A window whose state is the numbers at `states[at]` on (see `NumberStates`). */
+  windowAt(start: number, end: number, count: number, flags: number, states: Float64Array, at: number): void {
+    this.numberWriter!.set(this.times(start, end, count, flags), states, at);
+  }
+
+  private times(start: number, end: number, count: number, flags: number): number {
     const i = this.i++;
     this.starts[i] = start;
     this.ends[i] = end;
     this.counts[i] = count;
     this.flags[i] = flags;
-    if (this.writer) this.writer.set(i, acc);
-    else this.accs![i] = this.agg.toJSON(acc);
+    return i;
   }
 
   /** The windows since the last `key` call belong to `key`. */
@@ -161,7 +176,7 @@ export class SnapshotBuilder<S> {
       ends: new TypedColumn(this.ends.subarray(0, i)),
       counts: new TypedColumn(this.counts.subarray(0, i)),
       flags: new TypedColumn(this.flags.subarray(0, i)),
-      ...(this.writer ? { accColumns: this.writer.done(i) } : { accs: this.accs! }),
+      ...(this.numberWriter ? { accColumns: this.numberWriter.done(i) } : this.writer ? { accColumns: this.writer.done(i) } : { accs: this.accs! }),
     };
   }
 }
