@@ -4,6 +4,7 @@
  * is open, and a line after each checkpoint (see `CHECKPOINT_LINE`).
  */
 import type { RuntimeConfig } from '../core/config.ts';
+import { tunePipelineHeap } from '../core/heap-tuning.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
 import { runPipeline } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
@@ -18,6 +19,8 @@ export interface LivePipelineJob {
 }
 
 const { config, names, settings } = JSON.parse(process.argv[2] ?? '') as LivePipelineJob;
+// As `rxa run` does.
+tunePipelineHeap(config.heapGrowingPercent);
 const controller = new AbortController();
 process.once('SIGTERM', () => controller.abort());
 let ready = false;

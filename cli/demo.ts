@@ -1,4 +1,5 @@
 import type { RuntimeConfig } from '../core/config.ts';
+import { tunePipelineHeap } from '../core/heap-tuning.ts';
 import { runPartitions } from '../core/run-partitions.ts';
 import clickstream, { CLICKSTREAM_PARTITIONS } from '../pipelines/clickstream.ts';
 import { runGenerator } from './gen.ts';
@@ -12,6 +13,7 @@ import { statusPrinter } from './status-line.ts';
  * Services are started beforehand by scripts/demo.sh (scripts/services.sh).
  */
 export async function runDemo(config: RuntimeConfig, options: { rate: number; port?: number; signal: AbortSignal }): Promise<void> {
+  tunePipelineHeap(config.heapGrowingPercent);
   let published = 0;
   const printer = statusPrinter(true, () => `published ${published.toLocaleString('en-US')}`);
   console.log(`ClickHouse: ${config.clickhouse.url} database ${config.clickhouse.database} · NATS: ${config.nats.servers}`);

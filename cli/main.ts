@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { configFromEnv } from '../core/config.ts';
+import { tunePipelineHeap } from '../core/heap-tuning.ts';
 import { loadPipeline } from '../core/load-pipeline.ts';
 import { selectPartitions } from '../core/partitions.ts';
 import { runPartitions } from '../core/run-partitions.ts';
@@ -31,6 +32,7 @@ program
     const controller = stopOnSignals();
     const printer = statusPrinter(!opts.quiet);
     const config = configFromEnv();
+    tunePipelineHeap(config.heapGrowingPercent);
     // Health metrics go to rxa_pipeline_metrics always; the page and /metrics only with --serve.
     const observability = await startObservability(config, definition.name, { ...(opts.serve !== undefined ? { serve: opts.serve } : {}), onLog: printer.log });
     if (observability.url) printer.log(`live dashboards: ${observability.url} · Prometheus metrics: ${observability.url}metrics`);

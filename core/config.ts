@@ -29,6 +29,11 @@ export const RuntimeConfig = z
       .prefault({}),
     /** Object store bucket holding pipeline checkpoints. @default 'rxa_checkpoints' */
     checkpointBucket: natsName.default('rxa_checkpoints'),
+    /**
+     * V8's heap growing factor in a pipeline process, as `--heap-growing-percent` (0: V8's own
+     * heuristic). See core/heap-tuning.ts. @default 100
+     */
+    heapGrowingPercent: z.number().int().min(0).max(1_000).default(100),
   })
   .strict();
 
@@ -48,6 +53,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: R
     },
     ...(env.RXA_CHECKPOINT_BUCKET ? { checkpointBucket: env.RXA_CHECKPOINT_BUCKET } : {}),
     ...(overrides.checkpointBucket ? { checkpointBucket: overrides.checkpointBucket } : {}),
+    ...(env.RXA_HEAP_GROWING_PERCENT ? { heapGrowingPercent: Number(env.RXA_HEAP_GROWING_PERCENT) } : {}),
+    ...(overrides.heapGrowingPercent !== undefined ? { heapGrowingPercent: overrides.heapGrowingPercent } : {}),
   };
   return parseConfig(RuntimeConfig, fromEnv, 'config');
 }
