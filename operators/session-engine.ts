@@ -20,6 +20,9 @@ import { TypedColumn } from './typed-columns.ts';
 import type { ResolvedWindowOptions, WindowResult } from './window-core.ts';
 import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, decodeSnapshot } from './window-snapshot.ts';
 
+/** A new session's state: the aggregator's `init` (any value, `undefined` included, may be a restored state). */
+const FRESH: unique symbol = Symbol('fresh');
+
 export class SessionEngine<T, K extends string | number, S, A> extends EventTimeEngine<T, K, S, A> {
   /** Key value ↔ key slot. */
   private readonly arena = new KeyArena<K>();
@@ -254,7 +257,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
    * Create a session with state `acc` (restoring) or a fresh one, add it to its key's list (last)
    * and to the heap matching the watermark.
    */
-  private createSession(k: number, start: number, end: number, acc?: S): number {
+  private createSession(k: number, start: number, end: number, acc: S | typeof FRESH = FRESH): number {
     const sessions = this.sessions;
     const s = sessions.alloc();
     // `alloc` may have grown the arrays: read them from `sessions` from here on.
@@ -266,10 +269,10 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     sessions.key[s] = k;
     sessions.next[s] = NONE;
     if (this.numbers) {
-      if (acc === undefined) this.numbers.init(sessions.states, s * this.width);
+      if (acc === FRESH) this.numbers.init(sessions.states, s * this.width);
       else this.numbers.store(sessions.states, s * this.width, acc);
     } else {
-      sessions.acc[s] = acc ?? this.agg.init();
+      sessions.acc[s] = acc === FRESH ? this.agg.init() : acc;
     }
     const keys = this.keys;
     let last = keys.first[k]!;
