@@ -13,7 +13,10 @@ export interface CrashScenario {
   events: number;
   kills: number;
   seed?: number;
-  /** Each run consumes this long (uniformly random) before `kill -9`. */
+  /**
+   * A run lives at most this long (uniformly random) before `kill -9`; sooner when the consumer has
+   * delivered past the run's point of the stream (see `runCrashScenario`).
+   */
   minRunMs?: number;
   maxRunMs?: number;
   log?: (message: string) => void;
@@ -78,19 +81,35 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
       }
     };
 
+    const delivered = async (): Promise<number> => {
+      try {
+        return (await jsm.consumers.info(names.stream, names.name)).delivered.stream_seq;
+      } catch {
+        return 0;
+      }
+    };
+    /** Polls `condition` until it holds or `ms` have passed. */
+    const until = async (condition: () => Promise<boolean>, ms: number): Promise<void> => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline && !(await condition())) await sleep(25);
+    };
+
     const ackFloors: number[] = [];
     for (let kill = 1; kill <= scenario.kills; kill++) {
       const run = start();
       child = run.process;
       const exited = once(child, 'exit');
       await run.consuming;
-      // Every second kill lands just after a checkpoint (restore from state); the others anywhere
-      // (often before the first checkpoint of the run: reprocess from the previous one).
+      // Kill k lands in the k-th of `kills` equal parts of the stream, however fast the pipeline
+      // runs (a time alone let a fast run finish the stream before the later kills)...
+      const target = Math.floor((lastSeq * (kill - 1 + 0.2 + Math.random() * 0.7)) / scenario.kills);
       if (kill % 2 === 0) {
-        await waitFor(async () => (await ackFloor()) > 0, 120_000, 'a checkpoint');
+        // ...every second one just after the run's first checkpoint if that comes first (restore from state)...
+        await until(async () => (await ackFloor()) > 0 || (await delivered()) >= target, 120_000);
         await sleep(Math.random() * 300);
       } else {
-        await sleep(minRunMs + Math.random() * (maxRunMs - minRunMs));
+        // ...the others anywhere, often before the run's first checkpoint (reprocess from the previous one).
+        await until(async () => (await delivered()) >= target, minRunMs + Math.random() * (maxRunMs - minRunMs));
       }
       child.kill('SIGKILL');
       await exited;
@@ -99,8 +118,11 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
       log(`kill -9 #${kill}: acked up to seq ${ackFloors[ackFloors.length - 1]} of ${lastSeq}`);
     }
 
-    child = start().process;
+    const last = start();
+    child = last.process;
     const exited = once(child, 'exit');
+    // Not before it is running: a SIGTERM before its handlers are installed kills it (exit code null).
+    await last.consuming;
     await waitFor(async () => (await ackFloor()) >= lastSeq, 600_000, 'the last run to ack the whole stream');
     child.kill('SIGTERM');
     const [exitCode] = (await exited) as [number | null];
