@@ -348,7 +348,7 @@ function combinedNumbers(names: readonly string[], parts: ReadonlyArray<NumberSt
           for (let i = 0; i < n; i++) writers[i]!.set(index, states, at + offsets[i]!);
         },
         // As `combinedColumns` writes them: a checkpoint reads the same either way.
-        done: (length) => Object.fromEntries(names.map((name, i) => [name, writers[i]!.done(length)])),
+        done: (length) => membersDone(names, writers, length),
       };
     },
   };
@@ -396,8 +396,7 @@ function combinedColumns(names: readonly string[], parts: ReadonlyArray<Aggregat
         set: (index, state) => {
           for (let i = 0; i < n; i++) writers[i]!.set(index, state[i]);
         },
-        // fromEntries defines properties: a member named `__proto__` stays a member.
-        done: (length) => Object.fromEntries(names.map((name, i) => [name, writers[i]!.done(length)])),
+        done: (length) => membersDone(names, writers, length),
       };
     },
     fromColumns: (json, length) => {
@@ -445,11 +444,7 @@ function numberColumns(name: string): StateColumns<number> {
  * generic lookup per member (a session snapshot took 1.1 µs per session that way).
  */
 function recordBuilder(names: readonly string[], method: 'result' | 'toJSON'): (state: unknown[], parts: ReadonlyArray<Aggregator<unknown, unknown, unknown>>) => Record<string, unknown> {
-  const fields = names.map((name, i) => {
-    // A literal's `"__proto__": v` would set the prototype; the computed form defines the property.
-    const key = name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name);
-    return `${key}: parts[${i}].${method}(state[${i}])`;
-  });
+  const fields = names.map((name, i) => `${literalKey(name)}: parts[${i}].${method}(state[${i}])`);
   return new Function('state', 'parts', `return { ${fields.join(', ')} };`) as (state: unknown[], parts: ReadonlyArray<Aggregator<unknown, unknown, unknown>>) => Record<string, unknown>;
 }
 
@@ -458,15 +453,22 @@ function numberRecordBuilder(
   names: readonly string[],
   offsets: readonly number[],
 ): (states: Float64Array, at: number, parts: ReadonlyArray<NumberStates<unknown, unknown, unknown>>) => Record<string, unknown> {
-  const fields = names.map((name, i) => {
-    const key = name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name);
-    return `${key}: parts[${i}].result(states, at + ${offsets[i]!})`;
-  });
+  const fields = names.map((name, i) => `${literalKey(name)}: parts[${i}].result(states, at + ${offsets[i]!})`);
   return new Function('states', 'at', 'parts', `return { ${fields.join(', ')} };`) as (
     states: Float64Array,
     at: number,
     parts: ReadonlyArray<NumberStates<unknown, unknown, unknown>>,
   ) => Record<string, unknown>;
+}
+
+/** `name` as a key of a generated object literal: a literal's `"__proto__": v` would set the prototype; the computed form defines the property. */
+function literalKey(name: string): string {
+  return name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name);
+}
+
+/** A `combine`'s checkpoint columns: each member's, under its name (fromEntries defines properties: a member named `__proto__` stays a member). */
+function membersDone(names: readonly string[], writers: ReadonlyArray<{ done(length: number): unknown }>, length: number): unknown {
+  return Object.fromEntries(names.map((name, i) => [name, writers[i]!.done(length)]));
 }
 
 function expectNumber(name: string, json: unknown): number {
