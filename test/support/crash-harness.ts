@@ -72,22 +72,16 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
     // The pipeline acks right after each checkpoint, so the consumer's ack floor is the checkpointed
     // position. (A restarted run recreates the consumer at its checkpoint; until that run's first
     // checkpoint the floor reads 0.) The checkpoint object itself is not read here: reading it
-    // while the pipeline replaces it races with the chunk purge.
-    const ackFloor = async (): Promise<number> => {
+    // while the pipeline replaces it races with the chunk purge. Both read 0 while there is no consumer.
+    const consumer = async (): Promise<{ ackFloor: number; delivered: number }> => {
       try {
-        return (await jsm.consumers.info(names.stream, names.name)).ack_floor.stream_seq;
+        const info = await jsm.consumers.info(names.stream, names.name);
+        return { ackFloor: info.ack_floor.stream_seq, delivered: info.delivered.stream_seq };
       } catch {
-        return 0;
+        return { ackFloor: 0, delivered: 0 };
       }
     };
-
-    const delivered = async (): Promise<number> => {
-      try {
-        return (await jsm.consumers.info(names.stream, names.name)).delivered.stream_seq;
-      } catch {
-        return 0;
-      }
-    };
+    const ackFloor = async (): Promise<number> => (await consumer()).ackFloor;
     /** Polls `condition` until it holds or `ms` have passed. */
     const until = async (condition: () => Promise<boolean>, ms: number): Promise<void> => {
       const deadline = Date.now() + ms;
@@ -105,11 +99,14 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
       const target = Math.floor((lastSeq * (kill - 1 + 0.2 + Math.random() * 0.7)) / scenario.kills);
       if (kill % 2 === 0) {
         // ...every second one just after the run's first checkpoint if that comes first (restore from state)...
-        await until(async () => (await ackFloor()) > 0 || (await delivered()) >= target, 120_000);
+        await until(async () => {
+          const { ackFloor, delivered } = await consumer();
+          return ackFloor > 0 || delivered >= target;
+        }, 120_000);
         await sleep(Math.random() * 300);
       } else {
         // ...the others anywhere, often before the run's first checkpoint (reprocess from the previous one).
-        await until(async () => (await delivered()) >= target, minRunMs + Math.random() * (maxRunMs - minRunMs));
+        await until(async () => (await consumer()).delivered >= target, minRunMs + Math.random() * (maxRunMs - minRunMs));
       }
       child.kill('SIGKILL');
       await exited;
