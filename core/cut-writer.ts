@@ -105,7 +105,7 @@ function sourceDeadLetter(pipeline: string, stream: string, d: DeadLetterRecord)
   };
 }
 
-/** A row ClickHouse rejected; the payload is its JSON line as sent. */
+/** A row ClickHouse rejected; the payload is what was sent, as a JSON object. */
 function rowDeadLetter(pipeline: string, stream: string, table: string, payload: string, reason: string): DeadLetter {
   return {
     pipeline,

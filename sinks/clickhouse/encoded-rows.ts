@@ -1,4 +1,5 @@
-import { type AnyTable, type RowEncoder, rowEncoder } from './table.ts';
+import { rowFromTabSeparated, type TabSeparatedEncoder, tabSeparatedEncoder } from './tab-separated.ts';
+import type { AnyTable } from './table.ts';
 
 /** Rows are written into buffers of this size (a longer line gets a buffer of its own). */
 const CHUNK = 65_536;
@@ -13,10 +14,10 @@ const NEWLINE = 0x0a;
 const pool: Buffer[] = [];
 
 /** Each table's generated row encoder, per partition (generated once, not per batch). */
-const encoders = new WeakMap<AnyTable, Map<number, RowEncoder>>();
+const encoders = new WeakMap<AnyTable, Map<number, TabSeparatedEncoder>>();
 
 /**
- * Rows of one table as `JSONEachRow` lines, encoded when the row is produced and kept as UTF-8
+ * Rows of one table as `TabSeparated` lines (see tab-separated.ts), encoded when the row is produced and kept as UTF-8
  * bytes outside V8's heap until they are written.
  *
  * Why not keep the row objects until the insert: a row waits for its write for a flush interval
@@ -42,7 +43,7 @@ export class EncodedRows {
 
   constructor(
     readonly table: AnyTable,
-    private readonly encode: RowEncoder,
+    private readonly encode: TabSeparatedEncoder,
   ) {}
 
   /** An empty batch for `table`, its rows written with `rxa_partition` = `partition`. */
@@ -50,7 +51,7 @@ export class EncodedRows {
     let byPartition = encoders.get(table);
     if (!byPartition) encoders.set(table, (byPartition = new Map()));
     let encode = byPartition.get(partition);
-    if (!encode) byPartition.set(partition, (encode = rowEncoder(table, partition)));
+    if (!encode) byPartition.set(partition, (encode = tabSeparatedEncoder(table, partition)));
     return new EncodedRows(table, encode);
   }
 
@@ -68,7 +69,7 @@ export class EncodedRows {
   }
 
   push(row: Readonly<Record<string, unknown>>): void {
-    const line = JSON.stringify(this.encode(row));
+    const line = this.encode(row);
     // UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2 units).
     const worst = line.length * 3 + 1;
     let buffer = this.current;
@@ -97,9 +98,9 @@ export class EncodedRows {
     return out;
   }
 
-  /** Row `index`'s JSON line, without its newline (what a dead letter carries). */
+  /** Row `index` as ClickHouse was sent it (`rxa_partition` included), as a JSON object: what a dead letter carries. */
   line(index: number): string {
-    return Buffer.concat(this.slices(index, index + 1)).toString('utf8', 0, this.lineBytes(index) - 1);
+    return JSON.stringify(this.row(index));
   }
 
   /**
@@ -119,7 +120,12 @@ export class EncodedRows {
 
   /** Every row as ClickHouse receives it (tests, debugging). */
   decode(): Record<string, unknown>[] {
-    return Array.from({ length: this.length }, (_, i) => JSON.parse(this.line(i)) as Record<string, unknown>);
+    return Array.from({ length: this.length }, (_, i) => this.row(i));
+  }
+
+  private row(index: number): Record<string, unknown> {
+    const line = Buffer.concat(this.slices(index, index + 1)).toString('utf8', 0, this.lineBytes(index) - 1);
+    return rowFromTabSeparated(this.table, line);
   }
 
   private lineBytes(index: number): number {

@@ -7,7 +7,7 @@ import { EncodedRows } from './encoded-rows.ts';
 import type { AnyTable } from './table.ts';
 
 /**
- * Writes rows to ClickHouse with `INSERT INTO db.table FORMAT JSONEachRow`, one request per batch
+ * Writes rows to ClickHouse with `INSERT INTO db.table FORMAT TabSeparated`, one request per batch
  * (an `EncodedRows`, whose bytes are the request body).
  *
  * - Transient failures (network, server overload, timeouts, missing table during a restart) are
@@ -29,7 +29,7 @@ export interface WriterOptions {
   /** Stop retrying (the insert rejects with the last error) once this aborts. */
   signal?: AbortSignal;
   onRetry?: (table: string, error: unknown, attempt: number, delayMs: number) => void;
-  /** A row the server rejected, as its JSON line (what was sent), and the server's reason. */
+  /** A row the server rejected, as JSON of what was sent (see `EncodedRows.line`), and the server's reason. */
   onRejected?: (table: string, line: string, reason: string) => void;
 }
 
@@ -115,7 +115,7 @@ export class ClickHouseWriter {
 
   private async insertWithRetry(batch: EncodedRows, start: number, end: number): Promise<void> {
     const { initialBackoffMs = 100, maxBackoffMs = 5_000, signal } = this.options;
-    const query = `INSERT INTO ${quoteIdent(this.database)}.${quoteIdent(batch.table.name)} FORMAT JSONEachRow`;
+    const query = `INSERT INTO ${quoteIdent(this.database)}.${quoteIdent(batch.table.name)} FORMAT TabSeparated`;
     for (let attempt = 1; ; attempt++) {
       try {
         // The batch's bytes are the body as they are (client.insert would JSON-encode row objects into one string).
