@@ -4,10 +4,9 @@
  * is open, and a line after each checkpoint (see `CHECKPOINT_LINE`).
  */
 import type { RuntimeConfig } from '../core/config.ts';
-import { tunePipelineHeap } from '../core/heap-tuning.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
-import { runPipeline } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { runCommand } from '../cli/run.ts';
 import { CHECKPOINT_LINE, type CheckpointStatus } from './checkpoint-tally.ts';
 import type { PhaseNames } from './names.ts';
 
@@ -19,15 +18,14 @@ export interface LivePipelineJob {
 }
 
 const { config, names, settings } = JSON.parse(process.argv[2] ?? '') as LivePipelineJob;
-// As `rxa run` does.
-tunePipelineHeap(config.heapGrowingPercent);
 const controller = new AbortController();
 process.once('SIGTERM', () => controller.abort());
 let ready = false;
 let checkpoints = 0;
 const pipeline = createClickstreamPipeline({ name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix });
-await runPipeline(settings ? { ...pipeline, settings: { ...pipeline.settings, ...settings } } : pipeline, {
-  config,
+// Through `rxa run`'s own code (its modules, heap tuning and health metrics), without its status line.
+await runCommand(settings ? { ...pipeline, settings: { ...pipeline.settings, ...settings } } : pipeline, config, {
+  quiet: true,
   signal: controller.signal,
   onStatus: ({ checkpoints: count, lastCheckpointBytes, lastCheckpointMs }) => {
     if (count === checkpoints) return;

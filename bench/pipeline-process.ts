@@ -5,12 +5,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { tunePipelineHeap } from '../core/heap-tuning.ts';
 import { type PipelineThroughputJob, measurePipelineThroughput } from './pipeline-throughput.ts';
 
 const job = JSON.parse(process.argv[2] ?? '') as PipelineThroughputJob;
-// As `rxa run` does.
-tunePipelineHeap(job.config.heapGrowingPercent);
 const nc = await connect({ servers: job.config.nats.servers, name: 'rxa:bench-pipeline-phase', noAsyncTraces: true });
 try {
   const result = await measurePipelineThroughput(job, await jetstreamManager(nc), (s) => {

@@ -4,9 +4,9 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { RuntimeConfig } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
 import { runTarget } from '../core/partitions.ts';
-import { runPartitions } from '../core/run-partitions.ts';
 import type { PipelineStatus } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { runCommand } from '../cli/run.ts';
 import { type CheckpointFigures, CheckpointTally } from './checkpoint-tally.ts';
 import { BenchChild } from './child.ts';
 import type { PhaseNames } from './names.ts';
@@ -109,8 +109,9 @@ export async function measurePipelineThroughput(
   let lastProgress = 0;
   const tally = new CheckpointTally();
   rss.start();
-  const results = await runPartitions(definition, {
-    config: job.config,
+  // Through `rxa run`'s own code: its modules, heap tuning and health metrics are measured too.
+  const results = await runCommand(definition, job.config, {
+    quiet: true,
     signal: controller.signal,
     ...(partitions ? { partitions: partitions.run } : {}),
     statusIntervalMs: 100,

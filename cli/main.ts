@@ -1,18 +1,13 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { configFromEnv } from '../core/config.ts';
-import { tunePipelineHeap } from '../core/heap-tuning.ts';
 import { loadPipeline } from '../core/load-pipeline.ts';
 import { selectPartitions } from '../core/partitions.ts';
-import { runPartitions } from '../core/run-partitions.ts';
-import { CLICKSTREAM_PARTITIONS } from '../pipelines/clickstream.ts';
-import { runGenerator } from './gen.ts';
-import { runDemo } from './demo.ts';
-import { startObservability } from './observe.ts';
-import { resetPipeline } from './reset.ts';
-import { parseStreamPoint, runReplay } from './replay.ts';
 import type { StreamPoint } from '../core/replay.ts';
-import { partitionStatuses } from './partition-status.ts';
-import { statusPrinter } from './status-line.ts';
+import { CLICKSTREAM_PARTITIONS } from '../pipelines/clickstream.ts';
+import { parseStreamPoint } from './stream-point.ts';
+
+// Each command's module is imported when the command runs: `rxa run` then loads neither the
+// generator (faker) nor the demo, which were ~35 MB of its RSS.
 
 const program = new Command()
   .name('rxa')
@@ -29,31 +24,13 @@ program
   .action(async (file: string, opts: { partitions?: string; quiet?: boolean; serve?: number }) => {
     const definition = await loadPipeline(file);
     const partitions = selectPartitions(definition, opts.partitions);
-    const controller = stopOnSignals();
-    const printer = statusPrinter(!opts.quiet);
-    const config = configFromEnv();
-    tunePipelineHeap(config.heapGrowingPercent);
-    // Health metrics go to rxa_pipeline_metrics always; the page and /metrics only with --serve.
-    const observability = await startObservability(config, definition.name, { ...(opts.serve !== undefined ? { serve: opts.serve } : {}), onLog: printer.log });
-    if (observability.url) printer.log(`live dashboards: ${observability.url} · Prometheus metrics: ${observability.url}metrics`);
-    const count = definition.source.partitions?.count;
-    if (count !== undefined) printer.log(`running partitions ${(partitions ?? [...Array(count).keys()]).join(',')} of ${count}`);
-    const statuses = partitionStatuses();
-    try {
-      await runPartitions(definition, {
-        config,
-        signal: controller.signal,
-        ...(partitions ? { partitions } : {}),
-        onStatus: (status, target) => {
-          printer.status(statuses.update(target.partition, status));
-          observability.onStatus(status, target.partition);
-        },
-        onLog: printer.log,
-      });
-    } finally {
-      printer.done();
-      await observability.close();
-    }
+    const { runCommand } = await import('./run.ts');
+    await runCommand(definition, configFromEnv(), {
+      signal: stopOnSignals().signal,
+      ...(partitions ? { partitions } : {}),
+      ...(opts.quiet ? { quiet: true } : {}),
+      ...(opts.serve !== undefined ? { serve: opts.serve } : {}),
+    });
   });
 
 program
@@ -70,6 +47,7 @@ program
   .option('--malformed <fraction>', 'fraction of malformed messages', fraction, 0.005)
   .action(async (opts: GenOptions) => {
     const controller = stopOnSignals();
+    const { runGenerator } = await import('./gen.ts');
     await runGenerator(configFromEnv(), opts, controller.signal);
   });
 
@@ -80,6 +58,7 @@ program
   .option('--port <n>', 'port of the live dashboards (0 = any free port)', positiveInt, 3100)
   .action(async (opts: { rate: number; port: number }) => {
     const controller = stopOnSignals();
+    const { runDemo } = await import('./demo.ts');
     await runDemo(configFromEnv(), { rate: opts.rate, port: opts.port, signal: controller.signal });
   });
 
@@ -95,6 +74,7 @@ program
     const partitions = selectPartitions(definition, opts.partitions);
     const controller = stopOnSignals();
     const range = { from: opts.from, ...(opts.to ? { to: opts.to } : {}) };
+    const { runReplay } = await import('./replay.ts');
     for (const partition of partitions ?? allPartitions(definition.source.partitions?.count)) {
       if (controller.signal.aborted) break;
       const summary = await runReplay(configFromEnv(), definition, { ...range, ...(partition !== undefined ? { partition } : {}) }, controller.signal);
@@ -108,6 +88,7 @@ program
   .argument('<pipeline>', 'path to the pipeline file')
   .action(async (file: string) => {
     const definition = await loadPipeline(file);
+    const { resetPipeline } = await import('./reset.ts');
     const consumers = await resetPipeline(configFromEnv(), definition);
     console.log(`reset ${definition.name}: checkpoints deleted; consumers deleted: ${consumers.length > 0 ? consumers.join(', ') : 'none'}`);
   });

@@ -3,7 +3,7 @@ import type { RuntimeConfig } from '../core/config.ts';
 import { Registry } from 'prom-client';
 import { MetricsReporter } from '../core/metrics.ts';
 import type { PipelineStatus } from '../core/runner.ts';
-import { startLiveServer } from '../live/server.ts';
+import type { startLiveServer } from '../live/server.ts';
 
 /**
  * What `rxa run` and `rxa demo` add around a pipeline: its health metrics written to ClickHouse
@@ -44,7 +44,9 @@ export async function startObservability(
   let server: Awaited<ReturnType<typeof startLiveServer>> | undefined;
   if (options.serve !== undefined) {
     try {
-      server = await startLiveServer({ clickhouse, port: options.serve, metrics: registry });
+      // Loaded only to serve: the page's server and dashboards are ~30 MB of RSS a pipeline without a port does not need.
+      const live = await import('../live/server.ts');
+      server = await live.startLiveServer({ clickhouse, port: options.serve, metrics: registry });
     } catch (error) {
       const busy = (error as { code?: unknown }).code === 'EADDRINUSE';
       options.onLog(`live page not started: ${busy ? `port ${options.serve} is in use (choose another with --port/--serve)` : String(error)}`);

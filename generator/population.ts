@@ -1,4 +1,5 @@
-import { Faker, en } from '@faker-js/faker';
+// The English build alone: the package's index loads every locale (~37 MB of RSS against ~5).
+import { faker } from '@faker-js/faker/locale/en';
 import { Weighted } from './random.ts';
 import type { Random } from './random.ts';
 
@@ -53,7 +54,7 @@ const userAgents = new Weighted<string>([
  * User ids are faker UUIDs (what an anonymous-id cookie looks like), deduplicated so they are unique.
  */
 export function createPopulation(size: number, seed: number, random: Random): ReadonlyArray<User> {
-  const faker = new Faker({ locale: [en] });
+  // The module's one instance, seeded here and drawn from synchronously: no other code uses it.
   faker.seed(seed);
   const seen = new Set<string>();
   const users: User[] = [];

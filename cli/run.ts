@@ -1,0 +1,56 @@
+import type { RuntimeConfig } from '../core/config.ts';
+import { tunePipelineHeap } from '../core/heap-tuning.ts';
+import type { PipelineDefinition } from '../core/pipeline.ts';
+import { type PartitionResult, type RunPartitionsOptions, runPartitions } from '../core/run-partitions.ts';
+import { startObservability } from './observe.ts';
+import { partitionStatuses } from './partition-status.ts';
+import { statusPrinter } from './status-line.ts';
+
+export interface RunCommandOptions extends Pick<RunPartitionsOptions, 'signal' | 'partitions' | 'statusIntervalMs'> {
+  /** No live status line (log lines are still printed). */
+  readonly quiet?: boolean;
+  /** Serve the live dashboards and Prometheus `/metrics` on this port. */
+  readonly serve?: number;
+  /** Called besides the status line and the metrics (the benchmark measures through it). */
+  readonly onStatus?: RunPartitionsOptions['onStatus'];
+  /** Called besides printing the message. */
+  readonly onLog?: (message: string) => void;
+}
+
+/**
+ * `rxa run`: a pipeline with everything the command adds around it (heap tuning, health metrics to
+ * ClickHouse, the live status line, the page with `serve`), until `signal` aborts. The benchmark's
+ * pipeline processes run it through here too, so they load and do what `rxa run` does.
+ */
+export async function runCommand(definition: PipelineDefinition, config: RuntimeConfig, options: RunCommandOptions): Promise<PartitionResult[]> {
+  const { partitions, serve, onStatus, onLog } = options;
+  const printer = statusPrinter(!options.quiet);
+  const log = (message: string): void => {
+    printer.log(message);
+    onLog?.(message);
+  };
+  tunePipelineHeap(config.heapGrowingPercent);
+  // Health metrics go to rxa_pipeline_metrics always; the page and /metrics only with `serve`.
+  const observability = await startObservability(config, definition.name, { ...(serve !== undefined ? { serve } : {}), onLog: log });
+  if (observability.url) log(`live dashboards: ${observability.url} · Prometheus metrics: ${observability.url}metrics`);
+  const count = definition.source.partitions?.count;
+  if (count !== undefined) log(`running partitions ${(partitions ?? [...Array(count).keys()]).join(',')} of ${count}`);
+  const statuses = partitionStatuses();
+  try {
+    return await runPartitions(definition, {
+      config,
+      signal: options.signal,
+      ...(partitions ? { partitions } : {}),
+      ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
+      onStatus: (status, target) => {
+        printer.status(statuses.update(target.partition, status));
+        observability.onStatus(status, target.partition);
+        onStatus?.(status, target);
+      },
+      onLog: log,
+    });
+  } finally {
+    printer.done();
+    await observability.close();
+  }
+}
