@@ -5,6 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { compiledPath } from '../bin/compiled.js';
 
 /**
+ * What `bin/rxa.js`'s launcher line sets unless it is set already (glibc's mmap threshold), so the
+ * benchmark's processes run as `npx rxa run` does (bin/rxa.test.ts checks the two agree).
+ */
+export const LAUNCHER_MMAP_THRESHOLD = '262144';
+
+/**
  * A benchmark phase's pipeline in a process of its own, as `rxa run` runs one: its RSS and its
  * event loop are the pipeline's alone, not shared with the benchmark's publisher, poller or raw phases.
  * The child gets `job` as JSON in argv[2]; its stdout lines go to `onLine`, and stderr lines
@@ -22,7 +28,8 @@ export class BenchChild {
   }
 
   private constructor(script: string, job: unknown, handlers: { onLine: (line: string) => void; onProgress?: (line: string) => void }) {
-    this.child = spawn(process.execPath, [script, JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? LAUNCHER_MMAP_THRESHOLD };
+    this.child = spawn(process.execPath, [script, JSON.stringify(job)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     createInterface({ input: this.child.stdout }).on('line', handlers.onLine);
     createInterface({ input: this.child.stderr }).on('line', (line) => {
       if (line.startsWith('progress ')) handlers.onProgress?.(line.slice('progress '.length));
