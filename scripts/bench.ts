@@ -102,6 +102,9 @@ async function main(): Promise<void> {
       (line) => log(`  pipeline: ${line}`),
     );
     log(`pipeline: ${int(pipeline.perSecond)} events/s (${pipeline.seconds.toFixed(2)} s), peak RSS ${int(pipeline.peakRssMb)} MB`);
+    // As the insert phase's before it: its tables' background merges (12M rows after 10M events)
+    // would otherwise compete with the latency phase for the same two cores.
+    for (const names of [pipe, events]) await dropPhase(jsm, clickhouse, names);
 
     collectGarbage();
     log(`latency: ${int(options.rate)} events/s for ${options.latencySeconds} s after ${options.latencyWarmupSeconds} s of warm-up`);
