@@ -4,6 +4,7 @@ import { loadPipeline } from '../core/load-pipeline.ts';
 import { selectPartitions } from '../core/partitions.ts';
 import type { StreamPoint } from '../core/replay.ts';
 import { CLICKSTREAM_PARTITIONS } from '../pipelines/clickstream.ts';
+import { nonNegativeInt, positiveInt } from './int-options.ts';
 import { parseStreamPoint } from './stream-point.ts';
 
 // Each command's module is imported when the command runs: `rxa run` then loads neither the
@@ -20,7 +21,7 @@ program
   .argument('<pipeline>', 'path to the pipeline file, e.g. pipelines/clickstream.ts')
   .option('--partitions <list>', 'partitioned pipelines: the partitions this process runs, e.g. 0,1 or 2-3 (default: all)')
   .option('--quiet', 'no live status line')
-  .option('--serve <port>', 'serve the live dashboards and Prometheus /metrics on http://127.0.0.1:<port>/', positiveInt)
+  .option('--serve <port>', 'serve the live dashboards and Prometheus /metrics on http://127.0.0.1:<port>/', nonNegativeInt)
   .action(async (file: string, opts: { partitions?: string; quiet?: boolean; serve?: number }) => {
     const definition = await loadPipeline(file);
     const partitions = selectPartitions(definition, opts.partitions);
@@ -36,9 +37,9 @@ program
 program
   .command('gen')
   .description('publish sample clickstream events to JetStream')
-  .option('--rate <n>', 'events per second (wall clock); 0 = as fast as possible', positiveInt, 200)
+  .option('--rate <n>', 'events per second (wall clock); 0 = as fast as possible', nonNegativeInt, 200)
   .option('--count <n>', 'stop after n messages (default: run until Ctrl-C)', positiveInt)
-  .option('--seed <n>', 'random seed', positiveInt, 1)
+  .option('--seed <n>', 'random seed', nonNegativeInt, 1)
   .option('--users <n>', 'user population size', positiveInt, 5_000)
   .option('--partitions <n>', 'publish to clickstream.events.<0..n-1> by user (the clickstream pipeline declares as many)', positiveInt, CLICKSTREAM_PARTITIONS)
   .option('--duplicates <fraction>', 'fraction of re-sent events', fraction, 0.01)
@@ -55,7 +56,7 @@ program
   .command('demo')
   .description('create everything, then run the generator and the clickstream pipeline with a live status line')
   .option('--rate <n>', 'generated events per second', positiveInt, 200)
-  .option('--port <n>', 'port of the live dashboards (0 = any free port)', positiveInt, 3100)
+  .option('--port <n>', 'port of the live dashboards (0 = any free port)', nonNegativeInt, 3100)
   .action(async (opts: { rate: number; port: number }) => {
     const controller = stopOnSignals();
     const { runDemo } = await import('./demo.ts');
@@ -121,12 +122,6 @@ function stopOnSignals(): AbortController {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return controller;
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
-  return n;
 }
 
 function fraction(value: string): number {

@@ -4,7 +4,7 @@ import type { PipelineDefinition } from '../core/pipeline.ts';
 import { type PartitionResult, type RunPartitionsOptions, runPartitions } from '../core/run-partitions.ts';
 import { startObservability } from './observe.ts';
 import { partitionStatuses } from './partition-status.ts';
-import { statusPrinter } from './status-line.ts';
+import { type StatusPrefix, statusPrinter } from './status-line.ts';
 
 export interface RunCommandOptions extends Pick<RunPartitionsOptions, 'signal' | 'partitions' | 'statusIntervalMs'> {
   /** No live status line (log lines are still printed). */
@@ -15,16 +15,20 @@ export interface RunCommandOptions extends Pick<RunPartitionsOptions, 'signal' |
   readonly onStatus?: RunPartitionsOptions['onStatus'];
   /** Called besides printing the message. */
   readonly onLog?: (message: string) => void;
+  /** Figures shown before the pipeline's on the status line (the demo's generator). */
+  readonly statusPrefix?: StatusPrefix;
+  /** Tells where the live page is, once it serves, instead of the default log line. */
+  readonly announce?: (url: string) => void;
 }
 
 /**
  * `rxa run`: a pipeline with everything the command adds around it (heap tuning, health metrics to
- * ClickHouse, the live status line, the page with `serve`), until `signal` aborts. The benchmark's
- * pipeline processes run it through here too, so they load and do what `rxa run` does.
+ * ClickHouse, the live status line, the page with `serve`), until `signal` aborts. `rxa demo` and
+ * the benchmark's pipeline processes run it through here too, so they load and do what `rxa run` does.
  */
 export async function runCommand(definition: PipelineDefinition, config: RuntimeConfig, options: RunCommandOptions): Promise<PartitionResult[]> {
   const { partitions, serve, onStatus, onLog } = options;
-  const printer = statusPrinter(!options.quiet);
+  const printer = statusPrinter(!options.quiet, options.statusPrefix);
   const log = (message: string): void => {
     printer.log(message);
     onLog?.(message);
@@ -32,7 +36,10 @@ export async function runCommand(definition: PipelineDefinition, config: Runtime
   tunePipelineHeap(config.heapGrowingPercent);
   // Health metrics go to rxa_pipeline_metrics always; the page and /metrics only with `serve`.
   const observability = await startObservability(config, definition.name, { ...(serve !== undefined ? { serve } : {}), onLog: log });
-  if (observability.url) log(`live dashboards: ${observability.url} · Prometheus metrics: ${observability.url}metrics`);
+  if (observability.url) {
+    if (options.announce) options.announce(observability.url);
+    else log(`live dashboards: ${observability.url} · Prometheus metrics: ${observability.url}metrics`);
+  }
   const count = definition.source.partitions?.count;
   if (count !== undefined) log(`running partitions ${(partitions ?? [...Array(count).keys()]).join(',')} of ${count}`);
   const statuses = partitionStatuses();

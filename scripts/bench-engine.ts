@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Command } from 'commander';
-import { positiveInt } from '../bench/cli-options.ts';
+import { positiveInt } from '../cli/int-options.ts';
 import { PipelineEngine, type SourceRecord } from '../core/engine.ts';
 import type { BuildContext } from '../core/pipeline.ts';
 import { sitePages } from '../generator/site.ts';

@@ -13,7 +13,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Command } from 'commander';
-import { nonNegativeInt, positiveInt } from '../bench/cli-options.ts';
+import { nonNegativeInt, positiveInt } from '../cli/int-options.ts';
 import { measureLatency } from '../bench/latency.ts';
 import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';

@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Command, InvalidArgumentError } from 'commander';
-import { positiveInt } from '../bench/cli-options.ts';
+import { positiveInt } from '../cli/int-options.ts';
 import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
 import { PARTITIONS, publishBulk } from '../bench/publish-bulk.ts';

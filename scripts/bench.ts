@@ -14,7 +14,7 @@ import { cpus, loadavg } from 'node:os';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Command } from 'commander';
-import { nonNegativeInt, positiveInt } from '../bench/cli-options.ts';
+import { nonNegativeInt, positiveInt } from '../cli/int-options.ts';
 import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
 import { measureLatency } from '../bench/latency.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';

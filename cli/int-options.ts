@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 
-/** Parses a benchmark option's count: digits with optional `_` or `,` separators (`1_000_000`), at least 1. */
+/** Parses a command option's count: digits with optional `_` or `,` separators (`1_000_000`), at least 1. */
 export function positiveInt(value: string): number {
   const n = Number(value.replace(/[_,]/g, ''));
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
