@@ -1,6 +1,8 @@
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { releaseSnapshot, snapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { column } from '../operators/testing.ts';
+import { TypedColumn } from '../operators/typed-columns.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
 import { Click, context, pageViewsPipeline as definition, views } from '../test/fixtures/page-views-pipeline.ts';
 import { PipelineEngine, type SourceRecord } from './engine.ts';
@@ -30,6 +32,35 @@ describe('PipelineEngine.cut', () => {
     engine.push(record('/a', 3_000));
     expect(engine.cut(false, true).rows.get(views)?.decode()).toEqual([{ rxa_partition: 0, window_start: 0, page: '/a', views: 3, version: 3 }]);
     expect(engine.cut(false, true).rows.get(views)?.length).toBe(0);
+  });
+});
+
+describe('PipelineEngine snapshot memory', () => {
+  // 10k windows: their count column (80 KB) is large enough to come from a pool.
+  const countsBuffer = (snapshot: Record<string, unknown> | undefined): ArrayBufferLike => {
+    const counts = (snapshot?.views as { counts: unknown }).counts;
+    if (!(counts instanceof TypedColumn)) throw new Error('no counts column');
+    return counts.buffer;
+  };
+  const fill = (engine: PipelineEngine, pages: number): void => {
+    for (let i = 0; i < pages; i++) engine.push(record(`/p${i}`, 1_000));
+  };
+
+  it('takes the snapshot columns of each engine from a pool of its own, reused by its next snapshot once released', () => {
+    const a = new PipelineEngine(definition, context);
+    const b = new PipelineEngine(definition, context);
+    fill(a, 10_000);
+    fill(b, 10_000);
+    const processPool = snapshotBuffers.freeBytes;
+    const first = a.cut(true, false).snapshot;
+    const other = b.cut(true, false).snapshot;
+    expect(countsBuffer(other)).not.toBe(countsBuffer(first));
+    releaseSnapshot(first);
+    releaseSnapshot(other);
+    expect(snapshotBuffers.freeBytes).toBe(processPool);
+    // Engines checkpointing side by side (partitions in one process) each reuse their own.
+    expect(countsBuffer(a.cut(true, false).snapshot)).toBe(countsBuffer(first));
+    expect(countsBuffer(b.cut(true, false).snapshot)).toBe(countsBuffer(other));
   });
 });
 

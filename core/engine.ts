@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
 import { type OperatorHandle, type OperatorScope, type SideOutput, runInScope } from '../operators/scope.ts';
+import { SnapshotBuffers, withSnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { validate } from '../operators/validate.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
 import type { AnyTable } from '../sinks/clickhouse/table.ts';
@@ -57,6 +58,8 @@ export class PipelineEngine {
   private readonly kindCounters = new Map<string, number>();
   private readonly subscriptions: Subscription[] = [];
   private rows = new Map<AnyTable, EncodedRows>();
+  /** This engine's snapshot columns, reused from checkpoint to checkpoint (see operators/snapshot-buffers.ts). */
+  private readonly snapshotBuffers = new SnapshotBuffers();
   private buffered = 0;
   private deadLetters: DeadLetterRecord[] = [];
   private late: LateRecord[] = [];
@@ -218,11 +221,13 @@ export class PipelineEngine {
   }
 
   private snapshot(): Record<string, unknown> {
-    const state: Record<string, unknown> = {};
-    for (const [id, handle] of this.handles) {
-      if (handle.snapshot) state[id] = handle.snapshot();
-    }
-    return state;
+    return withSnapshotBuffers(this.snapshotBuffers, () => {
+      const state: Record<string, unknown> = {};
+      for (const [id, handle] of this.handles) {
+        if (handle.snapshot) state[id] = handle.snapshot();
+      }
+      return state;
+    });
   }
 
   private register(kind: string, id: string | undefined, handle: OperatorHandle): { id: string; restored: unknown } {
