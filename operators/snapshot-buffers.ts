@@ -25,7 +25,7 @@ export class SnapshotBuffers {
   /** Free buffers, smallest first. */
   private free: ArrayBuffer[] = [];
 
-  /** Free bytes held, for tests and status. */
+  /** Free bytes held (for tests). */
   get freeBytes(): number {
     return this.free.reduce((n, b) => n + b.byteLength, 0);
   }
