@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeyArena, keysFromColumns } from './key-arena.ts';
-import { releaseSnapshot } from './snapshot-buffers.ts';
+import { SnapshotBuffers, releaseSnapshot, withSnapshotBuffers } from './snapshot-buffers.ts';
 import { keyColumns } from './testing.ts';
 
 describe('KeyArena', () => {
@@ -59,25 +59,43 @@ describe('KeyArena', () => {
     expect(keyColumns(columns(order))).toEqual(order.map((slot) => keys[slot]));
     expect(columns([0, 1]).numbers).toBeUndefined();
     expect(keyColumns(columns([]))).toEqual([]);
+    // Columns take the bytes of the keys written, not the arena's: 'b' and 'ä' are three, and
+    // with their two lengths the snapshot's slab needs 16 (at offsets of 8), not the long key's 220.
+    const pool = new SnapshotBuffers();
+    const two = () => withSnapshotBuffers(pool, () => {
+      const writer = arena.columns(2);
+      writer.add(0);
+      writer.add(1);
+      return writer.done();
+    });
+    releaseSnapshot(two());
+    const taken = two();
+    expect(keyColumns(JSON.parse(JSON.stringify(taken)))).toEqual(['b', 'ä']);
+    expect(taken.utf8.buffer.byteLength).toBeLessThan(32);
   });
 
   it('writes correct columns into memory reused from a released snapshot', () => {
-    // Enough keys for pooled columns (64 KB and more); the number moves between the two snapshots.
+    // The number moves between the snapshots, whose columns share one slab (snapshot-buffers.ts).
     const n = 70_000;
     const arena = new KeyArena<string | number>();
     arena.insert(1, 0);
     for (let slot = 1; slot < n; slot++) arena.insert(`k${slot}`, slot);
-    const take = (order: number[]) => {
-      const writer = arena.columns(order.length);
-      for (const slot of order) writer.add(slot);
-      return writer.done();
-    };
+    const pool = new SnapshotBuffers();
+    const take = (order: number[]) =>
+      withSnapshotBuffers(pool, () => {
+        const writer = arena.columns(order.length);
+        for (const slot of order) writer.add(slot);
+        return writer.done();
+      });
     const forward = [...Array(n).keys()];
+    releaseSnapshot(take(forward)); // sizes the slab
     const first = take(forward);
     expect(keyColumns(JSON.parse(JSON.stringify(first)))[0]).toBe(1);
     releaseSnapshot(first);
     const backward = [...forward].reverse();
-    const keys = keyColumns(JSON.parse(JSON.stringify(take(backward))));
+    const second = take(backward);
+    expect(second.utf8.buffer).toBe(first.utf8.buffer);
+    const keys = keyColumns(JSON.parse(JSON.stringify(second)));
     expect(keys[0]).toBe(`k${n - 1}`);
     expect(keys[n - 1]).toBe(1);
     expect(keys.filter((k) => typeof k === 'number')).toEqual([1]);

@@ -89,7 +89,7 @@ export class KeyArena<K extends string | number> {
    * the arena does not change: a snapshot is taken in a synchronous cut.
    */
   columns(keys: number): KeyColumnsWriter {
-    return new KeyColumnsWriter(this.bytes, this.place, keys, this.used - this.garbage);
+    return new KeyColumnsWriter(this.bytes, this.place, keys);
   }
 
   /** Room for `needed` more bytes: the live keys' bytes moved together into an arena of at least twice their size, removed keys' bytes dropped. */
@@ -145,43 +145,54 @@ function writeUtf8(bytes: Buffer, text: string, at: number): number {
   return n;
 }
 
-/** Copies keys out of an arena, slot by slot, into snapshot columns (see `KeyArena.columns`). */
+/**
+ * Copies keys out of an arena, slot by slot, into snapshot columns (see `KeyArena.columns`). The
+ * slots are noted as they come and the bytes copied at `done`, into a column of exactly their size:
+ * a snapshot's columns are taken from one slab (snapshot-buffers.ts), and a column sized by the
+ * whole arena held twice the session keys' bytes when a snapshot wrote them in two parts (keys
+ * with sessions, keys closed).
+ */
 export class KeyColumnsWriter {
-  private readonly utf8: Uint8Array;
+  /** The slots added, then (at `done`) each key's byte length. */
   private readonly lengths: Uint32Array;
-  /** Allocated at the first number. */
-  private numbers: Uint8Array | undefined;
-  private at = 0;
   private count = 0;
+  private bytesAdded = 0;
+  private anyNumber = false;
 
   constructor(
     private readonly bytes: Uint8Array,
     private readonly place: Int32Array,
     keys: number,
-    liveBytes: number,
   ) {
-    this.utf8 = uint8Column(liveBytes);
     this.lengths = uint32Column(keys);
   }
 
   add(slot: number): void {
-    const { bytes, utf8 } = this;
-    const from = this.place[2 * slot]!;
     const size = this.place[2 * slot + 1]!;
-    const n = size >>> 1;
-    const at = this.at;
-    // Keys are short: a loop beats creating a view per key for `set`.
-    if (n <= 64) for (let b = 0; b < n; b++) utf8[at + b] = bytes[from + b]!;
-    else utf8.set(bytes.subarray(from, from + n), at);
-    this.at = at + n;
-    this.lengths[this.count] = n;
-    if ((size & 1) === 1) (this.numbers ??= uint8Column(this.lengths.length).fill(0))[this.count] = 1;
-    this.count++;
+    this.bytesAdded += size >>> 1;
+    if ((size & 1) === 1) this.anyNumber = true;
+    this.lengths[this.count++] = slot;
   }
 
   done(): TakenKeyColumns {
-    const taken = { utf8: new TypedColumn(this.utf8.subarray(0, this.at)), lengths: new TypedColumn(this.lengths.subarray(0, this.count)) };
-    return this.numbers ? { ...taken, numbers: new TypedColumn(this.numbers.subarray(0, this.count)) } : taken;
+    const { bytes, place, lengths, count } = this;
+    const utf8 = uint8Column(this.bytesAdded);
+    const numbers = this.anyNumber ? uint8Column(count) : undefined;
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const slot = lengths[i]!;
+      const from = place[2 * slot]!;
+      const size = place[2 * slot + 1]!;
+      const n = size >>> 1;
+      // Keys are short: a loop beats creating a view per key for `set`.
+      if (n <= 64) for (let b = 0; b < n; b++) utf8[at + b] = bytes[from + b]!;
+      else utf8.set(bytes.subarray(from, from + n), at);
+      at += n;
+      lengths[i] = n;
+      if (numbers) numbers[i] = size & 1;
+    }
+    const taken = { utf8: new TypedColumn(utf8), lengths: new TypedColumn(lengths.subarray(0, count)) };
+    return numbers ? { ...taken, numbers: new TypedColumn(numbers) } : taken;
   }
 }
 

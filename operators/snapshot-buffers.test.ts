@@ -1,66 +1,82 @@
 import { describe, expect, it } from 'vitest';
-import { SnapshotBuffers, float64Column, releaseSnapshot, snapshotBuffers, uint32Column, withSnapshotBuffers } from './snapshot-buffers.ts';
+import { SnapshotBuffers, float64Column, releaseSnapshot, uint32Column, uint8Column, withSnapshotBuffers } from './snapshot-buffers.ts';
 import { TypedColumn } from './typed-columns.ts';
 
-const KB = 1024;
+/** A snapshot of three columns of these lengths, as an engine's cut takes it. */
+const snapshotOf = (pool: SnapshotBuffers, n: number) =>
+  withSnapshotBuffers(pool, () => ({
+    a: new TypedColumn(uint8Column(n + 3)),
+    b: [{ c: new TypedColumn(float64Column(n)) }],
+    d: new TypedColumn(uint32Column(n)),
+    text: 'not a column',
+  }));
 
 describe('SnapshotBuffers', () => {
-  it('hands a given-back buffer to the next request it fits, the smallest that fits, never one over twice the size', () => {
+  it('takes a snapshot after the first from one slab, the size of the last, reused once the snapshot is released', () => {
     const pool = new SnapshotBuffers();
-    const a = pool.take(100 * KB);
-    const b = pool.take(300 * KB);
-    expect(a.byteLength).toBeGreaterThanOrEqual(100 * KB);
-    pool.give([a, b]);
-    expect(pool.take(90 * KB)).toBe(a);
-    expect(pool.take(250 * KB)).toBe(b);
-    pool.give([a, b]);
-    // b is more than twice 120 KB: a new buffer instead.
-    const c = pool.take(120 * KB);
-    expect(c).not.toBe(a);
-    expect(c).not.toBe(b);
-  });
-
-  it('takes back only its own buffers, and holds one checkpoint of them: the last', () => {
-    const pool = new SnapshotBuffers();
-    pool.give([new ArrayBuffer(200 * KB)]);
+    const first = snapshotOf(pool, 1000);
+    // The first snapshot's size is not known beforehand: plain arrays.
+    expect(new Set([first.a.buffer, first.b[0]!.c.buffer, first.d.buffer]).size).toBe(3);
+    releaseSnapshot(first);
     expect(pool.freeBytes).toBe(0);
-    expect(pool.take(10).byteLength).toBe(10); // small ones are left to the allocator
-    const first = [pool.take(1000 * KB), pool.take(1000 * KB)];
-    pool.give(first);
-    expect(pool.freeBytes).toBe(first[0]!.byteLength + first[1]!.byteLength);
-    // The next checkpoint was smaller: what it gave back replaces what was left over.
-    const second = pool.take(300 * KB);
-    expect(first).not.toContain(second);
-    pool.give([second, second]);
-    expect(pool.freeBytes).toBe(second.byteLength);
-    expect(pool.take(300 * KB)).toBe(second);
+
+    const second = snapshotOf(pool, 1000);
+    const slab = second.a.buffer;
+    expect(second.b[0]!.c.buffer).toBe(slab);
+    expect(second.d.buffer).toBe(slab);
+    // Columns side by side, each at an offset a Float64Array accepts, with a little room to grow.
+    const needed = 1008 + 8000 + 4000;
+    expect(slab.byteLength).toBeGreaterThanOrEqual(needed);
+    expect(slab.byteLength).toBeLessThanOrEqual(needed * 1.07);
+    expect(pool.freeBytes).toBe(0); // lent to the snapshot until it is saved
+    releaseSnapshot(second);
+    expect(pool.freeBytes).toBe(slab.byteLength);
+    expect(snapshotOf(pool, 1010).a.buffer).toBe(slab);
   });
 
-  it('releases the columns of a snapshot, wherever they are in it', () => {
-    const column = float64Column(100_000);
-    column.fill(7);
-    releaseSnapshot({ a: [{ b: new TypedColumn(column.subarray(0, 10)) }], c: 'text', d: null });
-    expect(snapshotBuffers.freeBytes).toBe(column.buffer.byteLength);
-    // The next column of that size reuses the memory, contents and all: callers write what they expose.
-    expect(float64Column(100_000).buffer).toBe(column.buffer);
+  it('writes what outgrows the slab into arrays of their own, and makes a slab of the new size for the next snapshot', () => {
+    const pool = new SnapshotBuffers();
+    releaseSnapshot(snapshotOf(pool, 1000));
+    const slab = snapshotOf(pool, 1000).a.buffer;
+    releaseSnapshot({ x: new TypedColumn(new Uint8Array(slab)) });
+    const grown = snapshotOf(pool, 2000);
+    // The float64s did not fit; the next column did.
+    expect(grown.a.buffer).toBe(slab);
+    expect(grown.b[0]!.c.buffer).not.toBe(slab);
+    expect(grown.d.buffer).toBe(slab);
+    releaseSnapshot(grown);
+    // Too small for what the last snapshot took: dropped, and the next snapshot's slab holds it all.
+    expect(pool.freeBytes).toBe(0);
+    const next = snapshotOf(pool, 2000);
+    expect(next.a.buffer).not.toBe(slab);
+    expect(next.d.buffer).toBe(next.a.buffer);
   });
 
-  it('gives each column back to the pool it was taken from: engines checkpointing side by side keep their own', () => {
+  it('gives each slab back to the pool it came from: engines checkpointing side by side keep their own', () => {
     const a = new SnapshotBuffers();
     const b = new SnapshotBuffers();
-    const held = snapshotBuffers.freeBytes;
+    releaseSnapshot(snapshotOf(a, 50_000));
+    releaseSnapshot(snapshotOf(b, 10_000));
     // Two engines' cuts (the runner's partitions in one process), then both checkpoints saved.
-    const first = withSnapshotBuffers(a, () => ({ dedupe: { hi: new TypedColumn(uint32Column(200_000)) } }));
-    const second = withSnapshotBuffers(b, () => ({ dedupe: { hi: new TypedColumn(uint32Column(50_000)) } }));
-    const firstBuffer = first.dedupe.hi.buffer;
-    releaseSnapshot(first);
+    const first = snapshotOf(a, 50_000);
+    const second = snapshotOf(b, 10_000);
     releaseSnapshot(second);
-    // The second, smaller release did not trim the first engine's memory away.
-    expect(a.freeBytes).toBe(firstBuffer.byteLength);
-    expect(b.freeBytes).toBeGreaterThanOrEqual(50_000 * 4);
-    expect(snapshotBuffers.freeBytes).toBe(held);
-    expect(withSnapshotBuffers(a, () => uint32Column(200_000)).buffer).toBe(firstBuffer);
-    // Outside withSnapshotBuffers, columns come from the process's pool again.
-    expect(uint32Column(200_000).buffer).not.toBe(firstBuffer);
+    releaseSnapshot(first);
+    expect(a.freeBytes).toBe(first.a.buffer.byteLength);
+    expect(b.freeBytes).toBe(second.a.buffer.byteLength);
+    expect(snapshotOf(a, 50_000).a.buffer).toBe(first.a.buffer);
+    expect(snapshotOf(b, 10_000).a.buffer).toBe(second.a.buffer);
+    // Outside withSnapshotBuffers, columns are plain new arrays.
+    expect(uint32Column(10).buffer.byteLength).toBe(40);
+  });
+
+  it('leaves a slab the snapshot took nothing from free for the next', () => {
+    const pool = new SnapshotBuffers();
+    releaseSnapshot(snapshotOf(pool, 100));
+    releaseSnapshot(snapshotOf(pool, 100));
+    const held = pool.freeBytes;
+    expect(held).toBeGreaterThan(0);
+    withSnapshotBuffers(pool, () => ({ empty: true }));
+    expect(pool.freeBytes).toBe(held);
   });
 });

@@ -5,99 +5,135 @@
  * windows' `distinct` sets, the sessions), copied inside the runner's synchronous cut. Written into
  * fresh memory, every 4 KB page faults on its first write, and on a virtual machine that is most
  * of the copy's cost: filling 40 MB of fresh arrays took 115-143 ms here, the same arrays reused
- * 4-7 ms. So snapshot columns of at least `MIN_POOLED_BYTES` come from here, and the runner gives a
- * checkpoint's buffers back once the checkpoint is saved (`releaseSnapshot`), for the next cut.
- * Nothing else may hold a column after its release: the next snapshot overwrites it.
+ * 4-7 ms. So an engine's cut takes its columns one after another from one slab, sized by the
+ * engine's last snapshot, and the runner gives the slab back once the checkpoint is saved
+ * (`releaseSnapshot`), for the next cut. Nothing else may hold a column after its release: the next
+ * snapshot overwrites it.
  *
- * Each engine has a pool of its own (`withSnapshotBuffers` around its cut): the partitions run in
- * one process checkpoint at about the same time, and one shared pool, sized by whichever partition
- * gave back last, would hand the others fresh memory every round.
+ * One slab, not a pool of buffers of each column's size: columns change size between checkpoints,
+ * so a pool of per-column buffers held headroom on each and handed a column a buffer up to twice
+ * its size (35 MB held for the clickstream pipeline's 23 MB of columns; a slab holds 25).
+ *
+ * Each engine has a slab of its own (`withSnapshotBuffers` around its cut): the partitions run in
+ * one process checkpoint at about the same time. Columns taken outside `withSnapshotBuffers` (an
+ * operator snapshotted on its own, in tests) are plain new arrays.
  */
 import { TypedColumn } from './typed-columns.ts';
 
-/** Smaller columns are left to the allocator: few pages each. */
-const MIN_POOLED_BYTES = 64 * 1024;
+/** Column offsets in a slab are multiples of 8, as a Float64Array's must be. */
+const ALIGN = 8;
 
-/** The pool each pooled buffer came from: a release gives it back there. */
+/** A new slab's room beyond what the last snapshot took: state grows between checkpoints. */
+const HEADROOM = 1.0625;
+
+/** The engine each slab belongs to: a release gives it back there. */
 const owners = new WeakMap<ArrayBuffer, SnapshotBuffers>();
 
+const aligned = (bytes: number): number => Math.ceil(bytes / ALIGN) * ALIGN;
+
 export class SnapshotBuffers {
-  /** Free buffers, smallest first. */
-  private free: ArrayBuffer[] = [];
+  /** The slab, while no snapshot holds it. */
+  private slab: ArrayBuffer | undefined;
+  /** During a snapshot: the slab its columns come from, and the first byte not yet taken. */
+  private active: ArrayBuffer | undefined;
+  private used = 0;
+  /** Bytes the current or last snapshot asked for, all columns together. */
+  private wanted = 0;
 
-  /** Free bytes held (for tests). */
+  /** Bytes held for the next snapshot (for tests). */
   get freeBytes(): number {
-    return this.free.reduce((n, b) => n + b.byteLength, 0);
-  }
-
-  /** A buffer of at least `bytes`, with arbitrary contents: the smallest free one no more than twice as large, else a new one. */
-  take(bytes: number): ArrayBuffer {
-    if (bytes < MIN_POOLED_BYTES) return new ArrayBuffer(bytes);
-    const i = this.free.findIndex((b) => b.byteLength >= bytes);
-    if (i >= 0 && this.free[i]!.byteLength <= 2 * bytes) return this.free.splice(i, 1)[0]!;
-    // A little headroom: state grows between checkpoints, and a buffer just too small is no use.
-    const buffer = new ArrayBuffer(Math.ceil((bytes * 1.125) / 8) * 8);
-    owners.set(buffer, this);
-    return buffer;
+    return this.slab?.byteLength ?? 0;
   }
 
   /**
-   * Take back a saved checkpoint's buffers (others are ignored). They replace the free buffers
-   * left over from earlier checkpoints: the pool holds one checkpoint's columns, those of the
-   * engine's last (keeping leftovers up to 1.5x of it measured ~24 MB more over four partitions,
-   * and cuts no faster).
+   * A snapshot starts: its columns come from the free slab, or from a new one sized by the last
+   * snapshot if there is none (the first snapshot takes plain arrays: its size is not known yet).
    */
-  give(buffers: Iterable<ArrayBuffer>): void {
-    const given = new Set<ArrayBuffer>();
-    for (const b of buffers) if (owners.get(b) === this) given.add(b);
-    this.free = [...given].sort((a, b) => a.byteLength - b.byteLength);
+  begin(): void {
+    let slab = this.slab;
+    this.slab = undefined;
+    if (slab === undefined && this.wanted > 0) {
+      slab = new ArrayBuffer(aligned(this.wanted * HEADROOM));
+      owners.set(slab, this);
+    }
+    this.active = slab;
+    this.used = 0;
+    this.wanted = 0;
+  }
+
+  /** The snapshot is taken: the slab is its until given back (or free again, if it took nothing from it). */
+  end(): void {
+    if (this.active !== undefined && this.used === 0) this.slab = this.active;
+    this.active = undefined;
+  }
+
+  /** Room for `bytes` with arbitrary contents: the slab's next bytes, else (outside a snapshot, or the slab is full) a new buffer. */
+  take(bytes: number): { buffer: ArrayBuffer; offset: number } {
+    const size = aligned(bytes);
+    this.wanted += size;
+    const slab = this.active;
+    if (slab !== undefined && this.used + size <= slab.byteLength) {
+      const offset = this.used;
+      this.used += size;
+      return { buffer: slab, offset };
+    }
+    return { buffer: new ArrayBuffer(bytes), offset: 0 };
+  }
+
+  /**
+   * Take back a saved checkpoint's slab (another engine's, or any other buffer, is ignored). Kept if it holds what the
+   * last snapshot asked for; if not, the next snapshot gets a larger one.
+   */
+  give(buffer: ArrayBuffer): void {
+    if (owners.get(buffer) === this && buffer.byteLength >= this.wanted) this.slab = buffer;
   }
 }
 
-/** The pool of columns taken outside `withSnapshotBuffers` (an operator snapshotted on its own). */
-export const snapshotBuffers = new SnapshotBuffers();
-
-let current = snapshotBuffers;
+let current: SnapshotBuffers | undefined;
 
 /** Run `snapshot` (synchronous) with its columns taken from `pool`. */
 export function withSnapshotBuffers<T>(pool: SnapshotBuffers, snapshot: () => T): T {
   const outer = current;
   current = pool;
+  pool.begin();
   try {
     return snapshot();
   } finally {
+    pool.end();
     current = outer;
   }
 }
 
+function take(bytes: number): { buffer: ArrayBuffer; offset: number } {
+  return current === undefined ? { buffer: new ArrayBuffer(bytes), offset: 0 } : current.take(bytes);
+}
+
 export function float64Column(length: number): Float64Array {
-  return new Float64Array(current.take(length * 8), 0, length);
+  const { buffer, offset } = take(length * 8);
+  return new Float64Array(buffer, offset, length);
 }
 
 export function uint32Column(length: number): Uint32Array {
-  return new Uint32Array(current.take(length * 4), 0, length);
+  const { buffer, offset } = take(length * 4);
+  return new Uint32Array(buffer, offset, length);
 }
 
 export function uint8Column(length: number): Uint8Array {
-  return new Uint8Array(current.take(length), 0, length);
+  const { buffer, offset } = take(length);
+  return new Uint8Array(buffer, offset, length);
 }
 
-/** Give a saved snapshot's column buffers back to the pools they came from (walks the snapshot's objects and arrays). */
+/** Give a saved snapshot's slabs back to the engines they came from (walks the snapshot's objects and arrays). */
 export function releaseSnapshot(snapshot: unknown): void {
-  const buffers: ArrayBuffer[] = [];
+  const buffers = new Set<ArrayBuffer>();
   const visit = (value: unknown): void => {
     if (value instanceof TypedColumn) {
       const buffer = value.buffer;
-      if (buffer instanceof ArrayBuffer) buffers.push(buffer);
+      if (buffer instanceof ArrayBuffer) buffers.add(buffer);
     } else if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) {
       for (const v of Object.values(value)) visit(v);
     }
   };
   visit(snapshot);
-  const byPool = new Map<SnapshotBuffers, ArrayBuffer[]>();
-  for (const buffer of buffers) {
-    const pool = owners.get(buffer);
-    if (pool) byPool.set(pool, [...(byPool.get(pool) ?? []), buffer]);
-  }
-  for (const [pool, given] of byPool) pool.give(given);
+  for (const buffer of buffers) owners.get(buffer)?.give(buffer);
 }
