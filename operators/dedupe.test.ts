@@ -154,6 +154,28 @@ describe('dedupe', () => {
     // Re-sent keys from both sides of the growth are still held; an expired one is new again.
     for (const id of ['w4500', 'w4999', 'g0', 'g2999', 'w4499']) source.next({ id, t: 5_000 });
     expect(out.slice(events.length).map((e) => e.id)).toEqual(['w4499']);
+    // Time moves on and the front of the grown ring is trimmed: every key still held stays a duplicate.
+    source.next({ id: 'tick', t: 5_400 });
+    const emitted = out.length;
+    for (let i = 4_900; i < 5_000; i++) source.next({ id: `w${i}`, t: 5_400 });
+    for (let i = 0; i < 3_000; i++) source.next({ id: `g${i}`, t: 5_400 });
+    expect(out.length).toBe(emitted);
+  });
+
+  it('keeps a key re-admitted after expiry deduplicated across the ring growing past its dead slot', () => {
+    const scope = new FakeScope();
+    const source = new Subject<Ev>();
+    const out: Ev[] = [];
+    runInScope(scope, () => source.pipe(dedupe(opts({ ttlMs: 500 }))).subscribe((e) => out.push(e)));
+    // 'late' comes behind a newer key, so the trim leaves it; re-sent, it has expired: new again,
+    // its first slot dead. Then 2,000 keys at one time make the ring grow past both slots.
+    for (const e of [{ id: 'x', t: 1_000 }, { id: 'late', t: 0 }, { id: 'late', t: 1_000 }]) source.next(e);
+    for (let i = 0; i < 2_000; i++) source.next({ id: `g${i}`, t: 1_000 });
+    source.next({ id: 'late', t: 1_000 });
+    source.next({ id: 'x', t: 1_000 });
+    expect(out.map((e) => e.id).filter((id) => !id.startsWith('g'))).toEqual(['x', 'late', 'late']);
+    const times = column(serialized(scope).times, 'float64');
+    expect(times).toEqual(Array<number>(2_002).fill(1_000));
   });
 
   it('serializes a snapshot as it was when taken, not as the state is when it is serialized', () => {

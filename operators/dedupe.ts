@@ -44,6 +44,7 @@ interface ResolvedDedupeOptions<T> {
 }
 
 const DEFAULT_MAX_KEYS = 1_000_000;
+const INITIAL_RING = 1024;
 
 function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
   const maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
@@ -56,8 +57,8 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
  * Drop events whose key was already seen within `ttlMs` of event time.
  *
  * Keys are remembered by their 64-bit fingerprint (see `FingerprintMap`: flat typed arrays, 12
- * bytes per slot of the index and 16 of the insertion-ordered ring, both at power-of-two
- * capacity; nothing for the GC to walk). Expiry is lazy and amortized (no timers): the ring is
+ * bytes per slot of the index at power-of-two capacity and 16 of the insertion-ordered ring;
+ * nothing for the GC to walk). Expiry is lazy and amortized (no timers): the ring is
  * trimmed from the front as event time advances, and a key found in the index is also checked
  * against the TTL, so out-of-order insertion never makes an expired key suppress an event.
  *
@@ -98,27 +99,25 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
 }
 
 /**
- * Remembered keys: fingerprint -> sequence number, and the keys in insertion order in a ring.
+ * Remembered keys: fingerprint -> ring slot, and the keys in insertion order in a ring.
  *
- * The ring holds each key's fingerprint and time at slot `seq & mask`; keys are appended at `tail`
- * and trimmed from `head` as event time advances, so it needs room for the live keys only (a queue
- * slid down its arrays needed twice that: 32 MB instead of 16 at 600k keys).
+ * The ring holds each key's fingerprint and time; keys are appended at `tail` and trimmed from
+ * `head` as event time advances, so it needs room for the live keys only (a queue slid down its
+ * arrays needed twice that). It grows by half when full: ~590k keys take 672k slots (10.8 MB),
+ * where a power-of-two ring took 1,048,576 (16.8 MB).
  */
 class KeyQueue {
-  /**
-   * Fingerprint -> sequence number of its live ring slot, modulo 2^32 (the map's values are 32-bit):
-   * the ring's length is a power of two no larger, so `seq & mask` is the slot either way.
-   */
-  private readonly seqOf = new FingerprintMap();
-  // The ring, in three parallel arrays of a power-of-two length; a slot whose key was forgotten and
-  // inserted again has a NaN time (dead), so the per-event trim can tell live from dead without a lookup.
-  private qHi = new Uint32Array(1024);
-  private qLo = new Uint32Array(1024);
-  private qTimes = new Float64Array(1024);
-  private mask = 1023;
-  /** Sequence numbers of the first slot not yet dropped, and of the next to be used. */
+  /** Fingerprint -> the ring slot of its live entry. */
+  private readonly slotOf = new FingerprintMap();
+  // The ring, in three parallel arrays; a slot whose key was forgotten and inserted again has a
+  // NaN time (dead), so the per-event trim can tell live from dead without a lookup.
+  private qHi = new Uint32Array(INITIAL_RING);
+  private qLo = new Uint32Array(INITIAL_RING);
+  private qTimes = new Float64Array(INITIAL_RING);
+  /** The slot of the oldest entry not yet dropped, the slot the next goes to, and the entries in between (dead ones included). */
   private head = 0;
   private tail = 0;
+  private held = 0;
   private maxTime = -Infinity;
   private readonly fp = new Uint32Array(2);
   private seen = 0;
@@ -141,14 +140,14 @@ class KeyQueue {
     const hi = this.fp[0]!;
     const lo = this.fp[1]!;
     if (t > this.maxTime) this.maxTime = t;
-    const seq = this.seqOf.get(hi, lo);
+    const slot = this.slotOf.get(hi, lo);
     let emit: boolean;
-    if (seq < 0) {
+    if (slot < 0) {
       emit = true;
-    } else if (this.maxTime - this.qTimes[seq & this.mask]! > this.ttlMs) {
+    } else if (this.maxTime - this.qTimes[slot]! > this.ttlMs) {
       // Expired but not yet trimmed (it was inserted behind a newer key): forget it now.
       this.expired++;
-      this.qTimes[seq & this.mask] = NaN;
+      this.qTimes[slot] = NaN;
       emit = true;
     } else {
       emit = false;
@@ -164,14 +163,14 @@ class KeyQueue {
   }
 
   snapshot(): Taken<DedupeSnapshot, 'hi' | 'lo' | 'times'> {
-    const live = this.seqOf.size;
+    const live = this.slotOf.size;
     const hi = uint32Column(live);
     const lo = uint32Column(live);
     const times = float64Column(live);
-    const { qHi, qLo, qTimes, mask } = this;
+    const { qHi, qLo, qTimes } = this;
+    const capacity = qTimes.length;
     let n = 0;
-    for (let seq = this.head; seq < this.tail; seq++) {
-      const i = seq & mask;
+    for (let k = 0, i = this.head; k < this.held; k++, i = i + 1 === capacity ? 0 : i + 1) {
       const t = qTimes[i]!;
       if (t !== t) continue; // dead
       hi[n] = qHi[i]!;
@@ -203,57 +202,62 @@ class KeyQueue {
   }
 
   stats(): Readonly<Record<string, number>> {
-    return { in: this.seen, out: this.out, duplicates: this.duplicates, evicted: this.evicted, expired: this.expired, keys: this.seqOf.size };
+    return { in: this.seen, out: this.out, duplicates: this.duplicates, evicted: this.evicted, expired: this.expired, keys: this.slotOf.size };
   }
 
   private insert(hi: number, lo: number, t: number): void {
-    if (this.tail - this.head > this.mask) this.grow();
-    const i = this.tail & this.mask;
-    this.seqOf.set(hi, lo, this.tail);
+    if (this.held === this.qTimes.length) this.grow();
+    const i = this.tail;
+    this.slotOf.set(hi, lo, i);
     this.qHi[i] = hi;
     this.qLo[i] = lo;
     this.qTimes[i] = t;
-    this.tail++;
+    this.tail = i + 1 === this.qTimes.length ? 0 : i + 1;
+    this.held++;
   }
 
   /** Drop expired keys from the front, then evict the oldest while over capacity. */
   private trim(): void {
     const horizon = this.maxTime - this.ttlMs;
-    const { qTimes, qHi, qLo, mask } = this;
+    const { qTimes, qHi, qLo } = this;
+    const capacity = qTimes.length;
     let head = this.head;
-    while (head < this.tail) {
-      const i = head & mask;
-      const t = qTimes[i]!;
+    let length = this.held;
+    while (length > 0) {
+      const t = qTimes[head]!;
       if (t === t) {
         if (t < horizon) this.expired++;
-        else if (this.seqOf.size > this.maxKeys) this.evicted++;
+        else if (this.slotOf.size > this.maxKeys) this.evicted++;
         else break;
-        this.seqOf.delete(qHi[i]!, qLo[i]!);
+        this.slotOf.delete(qHi[head]!, qLo[head]!);
       }
-      head++;
+      head = head + 1 === capacity ? 0 : head + 1;
+      length--;
     }
     this.head = head;
+    this.held = length;
   }
 
-  /** The ring is full: double it, each slot moving to its sequence number's place in the larger ring. */
+  /** The ring is full: half as large again, its entries moved to the front in order and their keys pointed at their new slots. */
   private grow(): void {
-    const { qHi, qLo, qTimes, mask } = this;
-    const capacity = (mask + 1) * 2;
-    const hi = new Uint32Array(capacity);
-    const lo = new Uint32Array(capacity);
-    const times = new Float64Array(capacity);
-    const newMask = capacity - 1;
-    for (let seq = this.head; seq < this.tail; seq++) {
-      const from = seq & mask;
-      const to = seq & newMask;
-      hi[to] = qHi[from]!;
-      lo[to] = qLo[from]!;
-      times[to] = qTimes[from]!;
+    const { qHi, qLo, qTimes, held: length } = this;
+    const capacity = qTimes.length;
+    const larger = Math.ceil(capacity * 1.5);
+    const hi = new Uint32Array(larger);
+    const lo = new Uint32Array(larger);
+    const times = new Float64Array(larger);
+    for (let k = 0, i = this.head; k < length; k++, i = i + 1 === capacity ? 0 : i + 1) {
+      hi[k] = qHi[i]!;
+      lo[k] = qLo[i]!;
+      const t = qTimes[i]!;
+      times[k] = t;
+      if (t === t) this.slotOf.set(hi[k]!, lo[k]!, k);
     }
     this.qHi = hi;
     this.qLo = lo;
     this.qTimes = times;
-    this.mask = newMask;
+    this.head = 0;
+    this.tail = length;
   }
 }
 
