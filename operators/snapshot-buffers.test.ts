@@ -52,6 +52,27 @@ describe('SnapshotBuffers', () => {
     expect(next.d.buffer).toBe(next.a.buffer);
   });
 
+  it('replaces a slab the state outgrew before its first column, or shrank to less than half of', () => {
+    const pool = new SnapshotBuffers();
+    releaseSnapshot(snapshotOf(pool, 10));
+    releaseSnapshot(snapshotOf(pool, 10));
+    expect(pool.freeBytes).toBeGreaterThan(0);
+    // Not even the first column fits: the snapshot takes nothing from the slab, and drops it.
+    const outgrown = snapshotOf(pool, 10_000);
+    expect(outgrown.a.buffer.byteLength).toBe(10_003);
+    expect(pool.freeBytes).toBe(0);
+    releaseSnapshot(outgrown);
+    const large = snapshotOf(pool, 10_000);
+    expect(large.d.buffer).toBe(large.a.buffer);
+    releaseSnapshot(large);
+    expect(pool.freeBytes).toBe(large.a.buffer.byteLength);
+    // A snapshot of a quarter the size fits, but the slab is not kept at four times what it needs.
+    releaseSnapshot(snapshotOf(pool, 2_500));
+    expect(pool.freeBytes).toBe(0);
+    const small = snapshotOf(pool, 2_500);
+    expect(small.a.buffer.byteLength).toBeLessThan(large.a.buffer.byteLength / 2);
+  });
+
   it('gives each slab back to the pool it came from: engines checkpointing side by side keep their own', () => {
     const a = new SnapshotBuffers();
     const b = new SnapshotBuffers();
@@ -70,13 +91,12 @@ describe('SnapshotBuffers', () => {
     expect(uint32Column(10).buffer.byteLength).toBe(40);
   });
 
-  it('leaves a slab the snapshot took nothing from free for the next', () => {
+  it('lets go of its slab when a snapshot needs nothing (the state emptied)', () => {
     const pool = new SnapshotBuffers();
     releaseSnapshot(snapshotOf(pool, 100));
     releaseSnapshot(snapshotOf(pool, 100));
-    const held = pool.freeBytes;
-    expect(held).toBeGreaterThan(0);
+    expect(pool.freeBytes).toBeGreaterThan(0);
     withSnapshotBuffers(pool, () => ({ empty: true }));
-    expect(pool.freeBytes).toBe(held);
+    expect(pool.freeBytes).toBe(0);
   });
 });

@@ -63,7 +63,7 @@ export class SnapshotBuffers {
 
   /** The snapshot is taken: the slab is its until given back (or free again, if it took nothing from it). */
   end(): void {
-    if (this.active !== undefined && this.used === 0) this.slab = this.active;
+    if (this.active !== undefined && this.used === 0) this.keep(this.active);
     this.active = undefined;
   }
 
@@ -80,12 +80,17 @@ export class SnapshotBuffers {
     return { buffer: new ArrayBuffer(bytes), offset: 0 };
   }
 
-  /**
-   * Take back a saved checkpoint's slab (another engine's, or any other buffer, is ignored). Kept if it holds what the
-   * last snapshot asked for; if not, the next snapshot gets a larger one.
-   */
+  /** Take back a saved checkpoint's slab (another engine's, or any other buffer, is ignored). */
   give(buffer: ArrayBuffer): void {
-    if (owners.get(buffer) === this && buffer.byteLength >= this.wanted) this.slab = buffer;
+    if (owners.get(buffer) === this) this.keep(buffer);
+  }
+
+  /**
+   * Keep `slab` for the next snapshot if it holds what the last one asked for, and not more than
+   * twice that (the state shrank): otherwise the next snapshot gets a slab of the right size.
+   */
+  private keep(slab: ArrayBuffer): void {
+    if (slab.byteLength >= this.wanted && slab.byteLength <= 2 * this.wanted) this.slab = slab;
   }
 }
 
