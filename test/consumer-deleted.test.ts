@@ -50,7 +50,7 @@ describe('consumer deleted while running', () => {
       await waitFor(() => (runner.status()?.ackedSeq ?? 0) >= end, 20_000, 'the pipeline to recreate its consumer and process everything').catch((error: unknown) => {
         // Timed out once in a full CI run (never alone): say what the runner saw and where it stopped.
         const { operators: _, ...status } = runner.status() ?? {};
-        throw new Error(`${String(error)}\nstatus: ${JSON.stringify(status)}\nrunner log:\n${logs.join('\n')}`);
+        throw new Error(`${error instanceof Error ? error.message : String(error)}\nstatus: ${JSON.stringify(status)}\nrunner log:\n${logs.join('\n')}`);
       });
       const final = await runner.stop();
       expect(final.ackedSeq).toBe(end);
