@@ -222,8 +222,8 @@ class KeyQueue {
     const { qTimes, qHi, qLo } = this;
     const capacity = qTimes.length;
     let head = this.head;
-    let length = this.held;
-    while (length > 0) {
+    let held = this.held;
+    while (held > 0) {
       const t = qTimes[head]!;
       if (t === t) {
         if (t < horizon) this.expired++;
@@ -232,21 +232,21 @@ class KeyQueue {
         this.slotOf.delete(qHi[head]!, qLo[head]!);
       }
       head = head + 1 === capacity ? 0 : head + 1;
-      length--;
+      held--;
     }
     this.head = head;
-    this.held = length;
+    this.held = held;
   }
 
   /** The ring is full: half as large again, its entries moved to the front in order and their keys pointed at their new slots. */
   private grow(): void {
-    const { qHi, qLo, qTimes, held: length } = this;
+    const { qHi, qLo, qTimes, held } = this;
     const capacity = qTimes.length;
     const larger = Math.ceil(capacity * 1.5);
     const hi = new Uint32Array(larger);
     const lo = new Uint32Array(larger);
     const times = new Float64Array(larger);
-    for (let k = 0, i = this.head; k < length; k++, i = i + 1 === capacity ? 0 : i + 1) {
+    for (let k = 0, i = this.head; k < held; k++, i = i + 1 === capacity ? 0 : i + 1) {
       hi[k] = qHi[i]!;
       lo[k] = qLo[i]!;
       const t = qTimes[i]!;
@@ -257,7 +257,7 @@ class KeyQueue {
     this.qLo = lo;
     this.qTimes = times;
     this.head = 0;
-    this.tail = length;
+    this.tail = held;
   }
 }
 
