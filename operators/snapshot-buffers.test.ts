@@ -37,8 +37,9 @@ describe('SnapshotBuffers', () => {
   it('writes what outgrows the slab into arrays of their own, and makes a slab of the new size for the next snapshot', () => {
     const pool = new SnapshotBuffers();
     releaseSnapshot(snapshotOf(pool, 1000));
-    const slab = snapshotOf(pool, 1000).a.buffer;
-    releaseSnapshot({ x: new TypedColumn(new Uint8Array(slab)) });
+    const second = snapshotOf(pool, 1000);
+    const slab = second.a.buffer;
+    releaseSnapshot(second);
     const grown = snapshotOf(pool, 2000);
     // The float64s did not fit; the next column did.
     expect(grown.a.buffer).toBe(slab);

@@ -31,6 +31,9 @@ const owners = new WeakMap<ArrayBuffer, SnapshotBuffers>();
 
 const aligned = (bytes: number): number => Math.ceil(bytes / ALIGN) * ALIGN;
 
+/** Room of a buffer of its own, outside any slab. */
+const fresh = (bytes: number): { buffer: ArrayBuffer; offset: number } => ({ buffer: new ArrayBuffer(bytes), offset: 0 });
+
 export class SnapshotBuffers {
   /** The slab, while no snapshot holds it. */
   private slab: ArrayBuffer | undefined;
@@ -77,7 +80,7 @@ export class SnapshotBuffers {
       this.used += size;
       return { buffer: slab, offset };
     }
-    return { buffer: new ArrayBuffer(bytes), offset: 0 };
+    return fresh(bytes);
   }
 
   /** Take back a saved checkpoint's slab (another engine's, or any other buffer, is ignored). */
@@ -110,7 +113,7 @@ export function withSnapshotBuffers<T>(pool: SnapshotBuffers, snapshot: () => T)
 }
 
 function take(bytes: number): { buffer: ArrayBuffer; offset: number } {
-  return current === undefined ? { buffer: new ArrayBuffer(bytes), offset: 0 } : current.take(bytes);
+  return current === undefined ? fresh(bytes) : current.take(bytes);
 }
 
 export function float64Column(length: number): Float64Array {
