@@ -133,4 +133,42 @@ describe('Feed', () => {
     await expect(running).resolves.toBe('done');
     expect(feed.eventsIn).toBe(50);
   });
+
+  it('takes the last cut\'s snapshot only once the checkpoint in flight is saved: never two copies of the state', async () => {
+    const settings = PipelineSettings.parse({ flushRows: 2 });
+    const writer = { write: async () => {} } as unknown as CutWriter;
+    const engine = new PipelineEngine(pageViewsPipeline, context);
+    const cut = vi.spyOn(engine, 'cut');
+    let finishSave!: () => void;
+    const saves: number[] = [];
+    let wanted = true;
+    const feed = new Feed(engine, {
+      settings,
+      writer,
+      startAfterSeq: 0,
+      wantSnapshot: () => wanted,
+      checkpoint: async (_cut, position) => {
+        saves.push(position.seq);
+        // The first save is slow (a large state, a slow NATS); the last one is not.
+        if (saves.length === 1) await new Promise<void>((resolve) => (finishSave = resolve));
+      },
+    });
+    const inbox = new Inbox();
+    const running = feed.run(inbox);
+    for (const seq of [1, 2]) inbox.push(delivery(seq, 0));
+    await vi.waitFor(() => expect(saves).toEqual([2]));
+    wanted = false;
+    inbox.push(delivery(3, 0));
+    inbox.end();
+    await expect(running).resolves.toBe('done');
+
+    const last = feed.commit(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const snapshotsTaken = (): number => cut.mock.calls.filter(([snapshot]) => snapshot).length;
+    expect(snapshotsTaken()).toBe(1); // the last cut waits: the first snapshot is still being saved
+    finishSave();
+    await last;
+    expect(snapshotsTaken()).toBe(2);
+    expect(saves).toEqual([2, 3]);
+  });
 });
