@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
-import { FingerprintMap, fingerprint } from './fingerprint-map.ts';
+import { fingerprint } from './fingerprint.ts';
+import { FingerprintIndex } from './fingerprint-index.ts';
 import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from './typed-columns.ts';
 import { currentScope } from './scope.ts';
 import { float64Column, uint32Column } from './snapshot-buffers.ts';
@@ -56,9 +57,9 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
 /**
  * Drop events whose key was already seen within `ttlMs` of event time.
  *
- * Keys are remembered by their 64-bit fingerprint (see `FingerprintMap`: flat typed arrays, 12
- * bytes per slot of the index at power-of-two capacity and 16 of the insertion-ordered ring;
- * nothing for the GC to walk). Expiry is lazy and amortized (no timers): the ring is
+ * Keys are remembered by their 64-bit fingerprint (see fingerprint.ts) in flat typed arrays: 16
+ * bytes per slot of the insertion-ordered ring and 4 per slot of its index (`FingerprintIndex`, at
+ * power-of-two capacity); nothing for the GC to walk. Expiry is lazy and amortized (no timers): the ring is
  * trimmed from the front as event time advances, and a key found in the index is also checked
  * against the TTL, so out-of-order insertion never makes an expired key suppress an event.
  *
@@ -104,16 +105,16 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
  * The ring holds each key's fingerprint and time; keys are appended at `tail` and trimmed from
  * `head` as event time advances, so it needs room for the live keys only (a queue slid down its
  * arrays needed twice that). It grows by half when full: ~590k keys take 672k slots (10.8 MB),
- * where a power-of-two ring took 1,048,576 (16.8 MB).
+ * where a power-of-two ring took 1,048,576 (16.8 MB). The index reads the ring's fingerprints.
  */
 class KeyQueue {
-  /** Fingerprint -> the ring slot of its live entry. */
-  private readonly slotOf = new FingerprintMap();
-  // The ring, in three parallel arrays; a slot whose key was forgotten and inserted again has a
-  // NaN time (dead), so the per-event trim can tell live from dead without a lookup.
-  private qHi = new Uint32Array(INITIAL_RING);
-  private qLo = new Uint32Array(INITIAL_RING);
+  // The ring: fingerprints as pairs (high, low) and times; a slot whose key was forgotten and
+  // inserted again has a NaN time (dead), so the per-event trim can tell live from dead without a
+  // lookup. A dead slot keeps its fingerprint until it is reused.
+  private qFp = new Uint32Array(2 * INITIAL_RING);
   private qTimes = new Float64Array(INITIAL_RING);
+  /** Fingerprint -> the ring slot of its live entry. */
+  private readonly slotOf = new FingerprintIndex(this.qFp);
   /** The slot of the oldest entry not yet dropped, the slot the next goes to, and the entries in between (dead ones included). */
   private head = 0;
   private tail = 0;
@@ -167,14 +168,14 @@ class KeyQueue {
     const hi = uint32Column(live);
     const lo = uint32Column(live);
     const times = float64Column(live);
-    const { qHi, qLo, qTimes } = this;
+    const { qFp, qTimes } = this;
     const capacity = qTimes.length;
     let n = 0;
     for (let k = 0, i = this.head; k < this.held; k++, i = i + 1 === capacity ? 0 : i + 1) {
       const t = qTimes[i]!;
       if (t !== t) continue; // dead
-      hi[n] = qHi[i]!;
-      lo[n] = qLo[i]!;
+      hi[n] = qFp[2 * i]!;
+      lo[n] = qFp[2 * i + 1]!;
       times[n] = t;
       n++;
     }
@@ -208,10 +209,10 @@ class KeyQueue {
   private insert(hi: number, lo: number, t: number): void {
     if (this.held === this.qTimes.length) this.grow();
     const i = this.tail;
-    this.slotOf.set(hi, lo, i);
-    this.qHi[i] = hi;
-    this.qLo[i] = lo;
+    this.qFp[2 * i] = hi;
+    this.qFp[2 * i + 1] = lo;
     this.qTimes[i] = t;
+    this.slotOf.set(hi, lo, i);
     this.tail = i + 1 === this.qTimes.length ? 0 : i + 1;
     this.held++;
   }
@@ -219,7 +220,7 @@ class KeyQueue {
   /** Drop expired keys from the front, then evict the oldest while over capacity. */
   private trim(): void {
     const horizon = this.maxTime - this.ttlMs;
-    const { qTimes, qHi, qLo } = this;
+    const { qTimes, qFp } = this;
     const capacity = qTimes.length;
     let head = this.head;
     let held = this.held;
@@ -229,7 +230,7 @@ class KeyQueue {
         if (t < horizon) this.expired++;
         else if (this.slotOf.size > this.maxKeys) this.evicted++;
         else break;
-        this.slotOf.delete(qHi[head]!, qLo[head]!);
+        this.slotOf.delete(qFp[2 * head]!, qFp[2 * head + 1]!);
       }
       head = head + 1 === capacity ? 0 : head + 1;
       held--;
@@ -238,23 +239,24 @@ class KeyQueue {
     this.held = held;
   }
 
-  /** The ring is full: half as large again, its entries moved to the front in order and their keys pointed at their new slots. */
+  /** The ring is full: half as large again, its entries moved to the front in order and indexed at their new slots. */
   private grow(): void {
-    const { qHi, qLo, qTimes, held } = this;
+    const { qFp, qTimes, held } = this;
     const capacity = qTimes.length;
     const larger = Math.ceil(capacity * 1.5);
-    const hi = new Uint32Array(larger);
-    const lo = new Uint32Array(larger);
+    const fp = new Uint32Array(2 * larger);
     const times = new Float64Array(larger);
+    this.slotOf.reset(fp);
     for (let k = 0, i = this.head; k < held; k++, i = i + 1 === capacity ? 0 : i + 1) {
-      hi[k] = qHi[i]!;
-      lo[k] = qLo[i]!;
+      const hi = qFp[2 * i]!;
+      const lo = qFp[2 * i + 1]!;
+      fp[2 * k] = hi;
+      fp[2 * k + 1] = lo;
       const t = qTimes[i]!;
       times[k] = t;
-      if (t === t) this.slotOf.set(hi[k]!, lo[k]!, k);
+      if (t === t) this.slotOf.set(hi, lo, k);
     }
-    this.qHi = hi;
-    this.qLo = lo;
+    this.qFp = fp;
     this.qTimes = times;
     this.head = 0;
     this.tail = held;

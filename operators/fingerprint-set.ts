@@ -7,7 +7,7 @@
  * writes every string. Here an entry is 8 bytes next to each other (one cache line per probe),
  * nothing for the GC to trace, and a snapshot is the entries' bytes.
  */
-import { capacityFor } from './fingerprint-map.ts';
+import { capacityFor } from './fingerprint.ts';
 import { uint32Column } from './snapshot-buffers.ts';
 
 const MIN_CAPACITY = 8;

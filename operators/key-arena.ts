@@ -9,9 +9,10 @@
  * into flat arrays, and a snapshot of the keys is a copy of bytes.
  *
  * Keys are told apart by fingerprint alone, as `dedupe` and `distinct` tell theirs (see
- * `FingerprintMap`): two keys are taken for one with probability ~2^-64 per pair.
+ * fingerprint.ts): two keys are taken for one with probability ~2^-64 per pair.
  */
-import { FingerprintMap, fingerprintValue } from './fingerprint-map.ts';
+import { fingerprintValue } from './fingerprint.ts';
+import { FingerprintIndex } from './fingerprint-index.ts';
 import { uint32Column, uint8Column } from './snapshot-buffers.ts';
 import { TypedColumn } from './typed-columns.ts';
 
@@ -32,15 +33,14 @@ export class KeyArena<K extends string | number> {
   /** Bytes in use at the arena's end, and how many of them belong to removed keys. */
   private used = 0;
   private garbage = 0;
-  private readonly index = new FingerprintMap();
   /**
    * By slot, side by side (one cache line per key in a snapshot's walk): at 2 * slot where the key's
    * bytes are (FREE: no key), at 2 * slot + 1 their length times two, plus one if the key was a number.
    */
   private place = new Int32Array(2 * INITIAL_SLOTS).fill(FREE);
-  /** By slot: the key's fingerprint, to remove it from `index`. */
-  private hi = new Uint32Array(INITIAL_SLOTS);
-  private lo = new Uint32Array(INITIAL_SLOTS);
+  /** By slot: the key's fingerprint, high half at 2 * slot, low at 2 * slot + 1 (what `index` compares, and removes by). */
+  private fingerprints = new Uint32Array(2 * INITIAL_SLOTS);
+  private readonly index = new FingerprintIndex(this.fingerprints);
 
   /** Keys held. */
   get size(): number {
@@ -55,7 +55,7 @@ export class KeyArena<K extends string | number> {
 
   /** Hold `key` (not held yet) at `slot` (free). */
   insert(key: K, slot: number): void {
-    if (slot >= this.hi.length) this.growSlots(slot + 1);
+    if (2 * slot >= this.fingerprints.length) this.growSlots(slot + 1);
     const text = typeof key === 'number' ? String(key) : (key as string);
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
     if (this.used + 3 * text.length > this.bytes.length) this.makeRoom(3 * text.length);
@@ -64,14 +64,14 @@ export class KeyArena<K extends string | number> {
     this.place[2 * slot + 1] = 2 * written + (typeof key === 'number' ? 1 : 0);
     this.used += written;
     const fp = fingerprintValue(key);
-    this.hi[slot] = fp[0]!;
-    this.lo[slot] = fp[1]!;
+    this.fingerprints[2 * slot] = fp[0]!;
+    this.fingerprints[2 * slot + 1] = fp[1]!;
     this.index.set(fp[0]!, fp[1]!, slot);
   }
 
   /** Forget the key at `slot`. */
   remove(slot: number): void {
-    this.index.delete(this.hi[slot]!, this.lo[slot]!);
+    this.index.delete(this.fingerprints[2 * slot]!, this.fingerprints[2 * slot + 1]!);
     this.garbage += this.place[2 * slot + 1]! >>> 1;
     this.place[2 * slot] = FREE;
   }
@@ -116,17 +116,15 @@ export class KeyArena<K extends string | number> {
   }
 
   private growSlots(min: number): void {
-    let capacity = this.hi.length;
+    let capacity = this.fingerprints.length / 2;
     while (capacity < min) capacity *= 2;
     const place = new Int32Array(2 * capacity).fill(FREE);
     place.set(this.place);
     this.place = place;
-    const hi = new Uint32Array(capacity);
-    hi.set(this.hi);
-    this.hi = hi;
-    const lo = new Uint32Array(capacity);
-    lo.set(this.lo);
-    this.lo = lo;
+    const fingerprints = new Uint32Array(2 * capacity);
+    fingerprints.set(this.fingerprints);
+    this.fingerprints = fingerprints;
+    this.index.rebind(fingerprints);
   }
 }
 

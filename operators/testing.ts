@@ -1,5 +1,5 @@
 import type { WindowResult } from './window-core.ts';
-import { fingerprint } from './fingerprint-map.ts';
+import { fingerprint } from './fingerprint.ts';
 import { keysFromColumns } from './key-arena.ts';
 import { decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
 import { expect } from 'vitest';
