@@ -53,6 +53,18 @@ describe('EncodedRows', () => {
     batch.push({ at: 0, text: 'after', n: 3 });
     expect(batch.decode().map((r) => (r.text as string).length)).toEqual([5, long.length, 5]);
   });
+
+  it('sizes a long line by its bytes, not by the most it could take: into a shared buffer if it fits one, else one of its own size', () => {
+    const batch = EncodedRows.for(table);
+    // 40,000 ASCII characters could take 120,000 bytes as UTF-8, more than a buffer; they take ~40,000.
+    batch.push({ at: 0, text: 'x'.repeat(40_000), n: 1 });
+    batch.push({ at: 0, text: 'y'.repeat(100_000), n: 2 });
+    const [first, second] = batch.slices(0, 1).concat(batch.slices(1, 2));
+    expect(first?.buffer.byteLength).toBe(65_536);
+    expect(second?.byteLength).toBe(batch.byteLength - first!.byteLength);
+    expect(second?.buffer.byteLength).toBe(second?.byteLength);
+    expect(batch.decode().map((r) => (r.text as string).length)).toEqual([40_000, 100_000]);
+  });
 });
 
 describe('EncodedRows.release', () => {
