@@ -59,9 +59,9 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
  *
  * Keys are remembered by their 64-bit fingerprint (see fingerprint.ts) in flat typed arrays: 16
  * bytes per slot of the insertion-ordered ring and 4 per slot of its index (`FingerprintIndex`, at
- * power-of-two capacity); nothing for the GC to walk. Expiry is lazy and amortized (no timers): the ring is
- * trimmed from the front as event time advances, and a key found in the index is also checked
- * against the TTL, so out-of-order insertion never makes an expired key suppress an event.
+ * power-of-two capacity); nothing for the GC to walk. Expiry is lazy and amortized (no timers):
+ * the ring is trimmed from the front as event time advances, and a key found in the index is also
+ * checked against the TTL, so out-of-order insertion never makes an expired key suppress an event.
  *
  * @example
  * ```ts
