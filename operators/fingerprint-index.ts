@@ -8,9 +8,10 @@
  *
  * An entry is the slot + 1 (0 marks an empty entry) in its low bits and, above them, the
  * fingerprint's high bits as a tag: a probe compares the tag and reads the table's fingerprint
- * only when it matches (one entry in 2^11 or more otherwise), so a lookup stays within the index
- * but for the key it finds. Open addressing, linear probing, backward-shift deletion (no
- * tombstones); at most 3/4 full.
+ * only when it matches, so a lookup stays within the index but for the key it finds (another key's
+ * tag matches once in 4,096 at the ring's 672k slots: 20 bits of slot, 12 of tag). A removal reads
+ * the fingerprints of the entries it shifts back. Open addressing, linear probing, backward-shift
+ * deletion (no tombstones); at most 3/4 full.
  */
 import { capacityFor } from './fingerprint.ts';
 
