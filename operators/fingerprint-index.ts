@@ -13,9 +13,7 @@
  * the fingerprints of the entries it shifts back. Open addressing, linear probing, backward-shift
  * deletion (no tombstones); at most 3/4 full.
  */
-import { capacityFor } from './fingerprint.ts';
-
-const MIN_CAPACITY = 1024;
+const INITIAL_CAPACITY = 1024;
 
 export class FingerprintIndex {
   private entries: Uint32Array;
@@ -24,13 +22,12 @@ export class FingerprintIndex {
   /** The table's fingerprints, by slot: high half at 2 * slot, low half at 2 * slot + 1. */
   private fingerprints: Uint32Array;
   /** Bits of an entry for the slot + 1; the rest hold the tag. */
-  private slotMask = 0;
+  private slotMask: number;
 
   /** `fingerprints`: the table's, by slot (see `rebind`). */
-  constructor(fingerprints: Uint32Array, expected = 0) {
-    const capacity = capacityFor(expected, MIN_CAPACITY);
-    this.entries = new Uint32Array(capacity);
-    this.mask = capacity - 1;
+  constructor(fingerprints: Uint32Array) {
+    this.entries = new Uint32Array(INITIAL_CAPACITY);
+    this.mask = INITIAL_CAPACITY - 1;
     this.fingerprints = fingerprints;
     this.slotMask = slotMaskFor(fingerprints.length / 2);
   }
@@ -70,7 +67,7 @@ export class FingerprintIndex {
   set(hi: number, lo: number, slot: number): void {
     hi >>>= 0;
     lo >>>= 0;
-    const entry = ((hi & ~this.slotMask) | (slot + 1)) >>> 0;
+    const entry = entryOf(hi, slot, this.slotMask);
     const at = this.find(hi, lo);
     if (at >= 0) {
       this.entries[at] = entry;
@@ -139,9 +136,14 @@ export class FingerprintIndex {
       if (entry === 0) continue;
       const slot = (entry & oldMask) - 1;
       const hi = fingerprints[2 * slot]!;
-      this.place(fingerprints[2 * slot + 1]! ^ hi, ((hi & ~slotMask) | (slot + 1)) >>> 0);
+      this.place(fingerprints[2 * slot + 1]! ^ hi, entryOf(hi, slot, slotMask));
     }
   }
+}
+
+/** The entry for `slot`: slot + 1 in the bits of `slotMask`, the high half's other bits above as its tag. */
+function entryOf(hi: number, slot: number, slotMask: number): number {
+  return ((hi & ~slotMask) | (slot + 1)) >>> 0;
 }
 
 /** The low bits that hold slot + 1 for a table of `slots` slots (at least 16: a tag of at most 16 bits). */
