@@ -4,6 +4,7 @@ import { loadPipeline } from '../core/load-pipeline.ts';
 import { selectPartitions } from '../core/partitions.ts';
 import type { StreamPoint } from '../core/replay.ts';
 import { CLICKSTREAM_PARTITIONS } from '../pipelines/clickstream.ts';
+import type { GeneratorRun } from './gen.ts';
 import { nonNegativeInt, positiveInt } from './int-options.ts';
 import { parseStreamPoint } from './stream-point.ts';
 
@@ -46,7 +47,7 @@ program
   .option('--out-of-order <fraction>', 'fraction of events moved back in time (within the watermark)', fraction, 0.02)
   .option('--late <fraction>', 'fraction of events far behind the watermark', fraction, 0.002)
   .option('--malformed <fraction>', 'fraction of malformed messages', fraction, 0.005)
-  .action(async (opts: GenOptions) => {
+  .action(async (opts: GeneratorRun) => {
     const controller = stopOnSignals();
     const { runGenerator } = await import('./gen.ts');
     await runGenerator(configFromEnv(), opts, controller.signal);
@@ -97,18 +98,6 @@ program
 /** Every partition of a pipeline, or the one runner (`undefined`) of an unpartitioned one. */
 function allPartitions(count: number | undefined): Array<number | undefined> {
   return count === undefined ? [undefined] : [...Array(count).keys()];
-}
-
-export interface GenOptions {
-  rate: number;
-  count?: number;
-  seed: number;
-  users: number;
-  partitions: number;
-  duplicates: number;
-  outOfOrder: number;
-  late: number;
-  malformed: number;
 }
 
 /** First SIGINT/SIGTERM: graceful stop. Second: exit now (un-acked input is reprocessed later). */
