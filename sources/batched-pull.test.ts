@@ -88,7 +88,7 @@ describe('BatchedPull', () => {
     expect(await reading).toEqual(range(0, 400));
     // Found nothing waiting, it asks again only after the linger (a timer may fire a millisecond
     // early by Node's rounding).
-    expect(infos.length).toBeGreaterThanOrEqual(3);
+    expect(infos.length).toBeGreaterThanOrEqual(2);
     for (let i = 1; i < infos.length; i++) expect(infos[i]! - infos[i - 1]!).toBeGreaterThanOrEqual(98);
     // Far fewer pulls than messages: ~15 here when the machine is quiet, one per linger and another
     // when messages came in while a pull's were delivered; more when a loaded machine stretches the
