@@ -5,12 +5,15 @@ import type { PipelineStatus } from '../core/runner.ts';
 export type StatusPrefix = () => string;
 
 /**
- * One live status line on a terminal; on a pipe or in CI (no TTY), a plain line every 5 s.
+ * One live status line on a terminal; on a pipe or in CI (no TTY), a plain line every 5 s, and the
+ * last one at the end: the figures after the shutdown's final flush, checkpoint and ack (what a
+ * container's log keeps).
  * Log messages are printed above the line.
  */
-export function statusPrinter(enabled: boolean, prefix?: StatusPrefix) {
-  const tty = process.stdout.isTTY === true;
+export function statusPrinter(enabled: boolean, prefix?: StatusPrefix, tty = process.stdout.isTTY === true) {
   let lastPlain = 0;
+  /** The newest plain line not printed yet (within 5 s of the last one printed). */
+  let unprinted: string | undefined;
   return {
     status(status: PipelineStatus): void {
       if (!enabled) return;
@@ -18,7 +21,10 @@ export function statusPrinter(enabled: boolean, prefix?: StatusPrefix) {
       if (tty) logUpdate(line);
       else if (Date.now() - lastPlain >= 5_000) {
         lastPlain = Date.now();
+        unprinted = undefined;
         console.log(line);
+      } else {
+        unprinted = line;
       }
     },
     log(message: string): void {
@@ -26,7 +32,10 @@ export function statusPrinter(enabled: boolean, prefix?: StatusPrefix) {
       console.error(message);
     },
     done(): void {
-      if (tty && enabled) logUpdate.done();
+      if (!enabled) return;
+      if (tty) logUpdate.done();
+      else if (unprinted !== undefined) console.log(unprinted);
+      unprinted = undefined;
     },
   };
 }
