@@ -3,7 +3,7 @@
  * glibc's mmap threshold set, unless the caller set it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,5 +35,10 @@ describe('bin/rxa.js as an executable', () => {
 
   it("keeps the caller's own setting", () => {
     expect(launch({ MALLOC_MMAP_THRESHOLD_: '1048576' }, ['--help']).probe).toBe('probe 1048576 --help');
+  });
+
+  it("prints package.json's version with --version", () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(launch({}, ['--version']).stdout).toBe(`${version}\n`);
   });
 });

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { version } from '../bin/version.js';
 import { configFromEnv } from '../core/config.ts';
 import { loadPipeline } from '../core/load-pipeline.ts';
 import { selectPartitions } from '../core/partitions.ts';
@@ -14,6 +15,7 @@ import { parseStreamPoint } from './stream-point.ts';
 const program = new Command()
   .name('rxa')
   .description('Real-time analytics pipelines: NATS JetStream → RxJS → ClickHouse.\nConnections come from RXA_NATS_URL, RXA_CLICKHOUSE_URL, RXA_CLICKHOUSE_DB (see README).')
+  .version(version)
   .showHelpAfterError();
 
 program
