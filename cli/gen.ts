@@ -1,6 +1,6 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
 import type { RuntimeConfig } from '../core/config.ts';
+import { connectNats } from '../core/connections.ts';
 import { generateClickstream } from '../generator/clickstream.ts';
 import { partitionSubject, publishMessages } from '../generator/publish.ts';
 import clickstream from '../pipelines/clickstream.ts';
@@ -32,7 +32,7 @@ export async function runGenerator(
   signal: AbortSignal,
   onProgress?: (published: number) => void,
 ): Promise<{ published: number; duplicatesDropped: number }> {
-  const nc = await connect({ servers: config.nats.servers, name: 'rxa:gen', maxReconnectAttempts: -1 });
+  const nc = await connectNats(config, 'rxa:gen');
   try {
     await ensureStream(await jetstreamManager(nc), { name: clickstream.source.stream, subjects: clickstream.source.subjects });
     const paced = run.rate > 0;

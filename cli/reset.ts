@@ -1,9 +1,9 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { CheckpointStore } from '../core/checkpoint-store.ts';
 import type { RuntimeConfig } from '../core/config.ts';
+import { connectNats } from '../core/connections.ts';
 import { pipelineCheckpointKey } from '../core/partitions.ts';
 import type { PipelineDefinition } from '../core/pipeline.ts';
-import { closeConnections, openConnections } from '../core/runner.ts';
 import { consumerInfo } from '../sources/durable-consumer.ts';
 import { isNotFound } from '../sources/streams.ts';
 
@@ -14,10 +14,11 @@ import { isNotFound } from '../sources/streams.ts';
  * `<consumer>_p<n>` on the stream, e.g. from a larger count before).
  */
 export async function resetPipeline(config: RuntimeConfig, definition: PipelineDefinition): Promise<string[]> {
-  const connections = await openConnections(config, `rxa:reset:${definition.name}`);
+  // NATS alone: checkpoints and consumers live there (the tables are kept).
+  const nc = await connectNats(config, `rxa:reset:${definition.name}`);
   try {
-    const store = await CheckpointStore.open(connections.nc, config.checkpointBucket);
-    const jsm = await jetstreamManager(connections.nc);
+    const store = await CheckpointStore.open(nc, config.checkpointBucket);
+    const jsm = await jetstreamManager(nc);
     const { stream } = definition.source;
     const consumer = definition.source.consumer ?? definition.name;
     const partitions = new Set(Array.from({ length: definition.source.partitions?.count ?? 0 }, (_, p) => p));
@@ -41,6 +42,6 @@ export async function resetPipeline(config: RuntimeConfig, definition: PipelineD
     }
     return deleted;
   } finally {
-    await closeConnections(connections);
+    await nc.drain();
   }
 }

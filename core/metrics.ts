@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { rowEncoder, type TableRow } from '../sinks/clickhouse/table.ts';
+import { errorMessage } from './error-message.ts';
 import { quoteIdent } from './identifiers.ts';
 import type { PipelineStatus } from './runner.ts';
 import { pipelineMetricsTable } from './system-tables.ts';
@@ -203,7 +204,7 @@ export class MetricsReporter {
   private failed(error: unknown): void {
     this.counters.get('rxa_metrics_write_errors_total')?.inc();
     // Once per outage: the pipeline's own log already says when ClickHouse is down.
-    if (!this.failing) this.options.onLog?.(`metrics: writing rxa_pipeline_metrics failed (will retry): ${error instanceof Error ? error.message : String(error)}`);
+    if (!this.failing) this.options.onLog?.(`metrics: writing rxa_pipeline_metrics failed (will retry): ${errorMessage(error)}`);
     this.failing = true;
   }
 

@@ -9,7 +9,8 @@ import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';
 import { type PipelineDefinition, PipelineSettings } from './pipeline.ts';
 import { runTarget } from './partitions.ts';
-import { closeConnections, openConnections, preparePipeline } from './runner.ts';
+import { closeConnections, openConnections } from './connections.ts';
+import { preparePipeline } from './runner.ts';
 
 /** A point in the stream: a stream sequence, or a time (epoch ms) compared with publish times. */
 export type StreamPoint = { readonly seq: number } | { readonly time: number };

@@ -1,5 +1,5 @@
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect } from '@nats-io/transport-node';
+import { connectNats } from './connections.ts';
 import { uncoveredMessages } from './partition-coverage.ts';
 import { type RunTarget, allRunTargets, runTarget } from './partitions.ts';
 import type { PipelineDefinition } from './pipeline.ts';
@@ -65,7 +65,7 @@ export async function runPartitions(definition: PipelineDefinition, options: Run
 
 async function warnUncovered(definition: PipelineDefinition, options: RunPartitionsOptions, log: (message: string) => void): Promise<void> {
   if (!definition.source.partitions) return;
-  const nc = await connect({ servers: options.config.nats.servers, name: `rxa:${definition.name}:coverage` });
+  const nc = await connectNats(options.config, `rxa:${definition.name}:coverage`);
   try {
     const coverage = await uncoveredMessages(await jetstreamManager(nc), definition);
     if (coverage && coverage.uncovered > 0) {

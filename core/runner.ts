@@ -1,6 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
 import { type ConsumerMessages, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { BatchedPull, PullInterrupted } from '../sources/batched-pull.ts';
@@ -8,7 +6,7 @@ import { isConsumerGone, openDurableConsumer } from '../sources/durable-consumer
 import { ensureStream } from '../sources/streams.ts';
 import { releaseSnapshot } from '../operators/snapshot-buffers.ts';
 import { type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
-import { createClickHouseClient } from './clickhouse-client.ts';
+import { type Connections, closeConnections, openConnections } from './connections.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseConfig } from './config.ts';
 import { CutWriter } from './cut-writer.ts';
@@ -61,24 +59,6 @@ export interface RunOptions {
    * otherwise). `runPartitions` runs several in one process.
    */
   partition?: number;
-}
-
-/** Connections shared by the live runner and replay. */
-export interface Connections {
-  nc: NatsConnection;
-  clickhouse: ClickHouseClient;
-}
-
-export async function openConnections(config: RuntimeConfig, name: string): Promise<Connections> {
-  // noAsyncTraces: otherwise every request allocates an Error with a stack, on the hot path.
-  const nc = await connect({ servers: config.nats.servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true });
-  const clickhouse = createClickHouseClient(config.clickhouse);
-  return { nc, clickhouse };
-}
-
-export async function closeConnections({ nc, clickhouse }: Connections): Promise<void> {
-  await clickhouse.close();
-  if (!nc.isClosed()) await nc.drain();
 }
 
 /** Create what a pipeline needs (streams, tables, reference data). Idempotent. */

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { errorMessage } from '../core/error-message.ts';
 import { expandMacros, type TimeRange } from '../dashboards/macros.ts';
 import { parseJsonCompact, type QueryColumn } from '../dashboards/run-panel-queries.ts';
 
@@ -38,7 +39,7 @@ export async function queryPanel(client: ClickHouseClient, sql: string, range: T
     const response = await client.query({ query: expanded, format: 'JSONCompact' });
     return normalize(parseJsonCompact(await response.json()), timeZone);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw new PanelQueryError(message, UNREACHABLE.test(message) || hasUnreachableCode(error), { cause: error });
   }
 }
