@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamManager } from '@nats-io/jetstream';
+import { checkpointStreams } from '../core/checkpoint-store.ts';
 import { quoteIdent } from '../core/identifiers.ts';
 import { DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECT_PREFIX } from '../sinks/dead-letter.ts';
 
@@ -30,11 +31,11 @@ export function newRunId(): string {
 }
 
 /**
- * Remove what a phase created: its stream, the checkpoint bucket's `OBJ_<bucket>` stream, its dead
- * letters in RXA_DLQ and its database. Best effort: a missing thing is not an error.
+ * Remove what a phase created: its stream, the checkpoint bucket's streams (`OBJ_<bucket>` and its
+ * leases), its dead letters in RXA_DLQ and its database. Best effort: a missing thing is not an error.
  */
 export async function dropPhase(jsm: JetStreamManager, clickhouse: ClickHouseClient, names: PhaseNames): Promise<void> {
-  for (const stream of [names.stream, `OBJ_${names.bucket}`]) await jsm.streams.delete(stream).catch(() => {});
+  for (const stream of [names.stream, ...checkpointStreams(names.bucket)]) await jsm.streams.delete(stream).catch(() => {});
   await jsm.streams.purge(DEAD_LETTER_STREAM, { filter: `${DEAD_LETTER_SUBJECT_PREFIX}.${names.pipeline}.>` }).catch(() => {});
   await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${quoteIdent(names.database)}` }).catch(() => {});
 }

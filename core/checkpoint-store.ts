@@ -2,6 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Objm, type ObjectStore, setSha256Backend } from '@nats-io/obj';
 import { z } from 'zod';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.ts';
+import { leaseBucket } from './lease.ts';
 
 /**
  * A pipeline's checkpoint: operator state plus the last stream sequence folded into it.
@@ -68,6 +69,11 @@ export function readableInPieces(pieces: AsyncIterator<Uint8Array>, maxBytes: nu
       rest = rest.byteLength > maxBytes ? rest.subarray(maxBytes) : undefined;
     },
   });
+}
+
+/** The JetStream streams behind a checkpoint bucket: its object store and the runners' leases beside it. */
+export function checkpointStreams(bucket: string): string[] {
+  return [`OBJ_${bucket}`, `KV_${leaseBucket(bucket)}`];
 }
 
 /**

@@ -102,6 +102,13 @@ export const PipelineSettings = z
     checkpointHistoryKeep: z.number().int().min(1).default(144),
     /** Give up flushing on shutdown after this long (un-acked input is reprocessed on restart). @default 30_000 */
     shutdownTimeoutMs: z.number().int().min(100).default(30_000),
+    /**
+     * One process at a time runs a partition (or an unpartitioned pipeline): it holds a lease,
+     * renewed every third of this; another process of the same partition waits, and takes over
+     * once the holder stops (at once), has not renewed for this long (it died), or was a process of
+     * the same host that is gone (see core/lease.ts). @default 15_000
+     */
+    leaseTtlMs: z.number().int().min(300).default(15_000),
   })
   .strict();
 export type PipelineSettings = z.output<typeof PipelineSettings>;

@@ -12,6 +12,7 @@ import { parseConfig } from './config.ts';
 import { CutWriter } from './cut-writer.ts';
 import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';
+import { Lease, leaseBucket } from './lease.ts';
 import { assertPartitionLayout } from './partition-layout.ts';
 import { runTarget } from './partitions.ts';
 import { retry } from './retry.ts';
@@ -90,7 +91,20 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
   const connections = await openConnections(options.config, `rxa:${target.label}`);
   const { nc, clickhouse } = connections;
   const shutdown = new AbortController();
+  let lease: Lease | undefined;
   try {
+    // Before anything of the target's state is read: one process at a time runs it.
+    try {
+      lease = await Lease.acquire(nc, leaseBucket(options.config.checkpointBucket), target.checkpointKey, {
+        ttlMs: settings.leaseTtlMs,
+        signal: options.signal,
+        log,
+      });
+    } catch (error) {
+      if (options.signal.aborted) return idleStatus(); // stopped while waiting for another process
+      throw error;
+    }
+    const held = lease;
     const context = await preparePipeline(definition, options.config, connections);
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
@@ -140,6 +154,8 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       // it is saved and its rows are written.
       checkpoint: async (cut, position) => {
         if (!cut.snapshot || position.seq <= ackedSeq) return;
+        // Still this process's to save and ack (throws once another process holds it).
+        await held.confirm();
         const saved: Checkpoint = {
           format: 1,
           pipeline: definition.name,
@@ -196,6 +212,8 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     };
     /** The consume loop running now, if any. */
     let consuming: ConsumerMessages | BatchedPull | undefined;
+    // Taken over: stop reading now; the error ends the run without a last checkpoint or ack.
+    held.whenLost((error) => void consuming?.stop(error));
     const statusTimer = setInterval(() => {
       const watched = consuming;
       consumer
@@ -269,6 +287,29 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     return final;
   } finally {
     shutdown.abort();
+    await lease?.release();
     await closeConnections(connections);
   }
+}
+
+/** The status of a run that stopped before it started (while waiting for its lease). */
+function idleStatus(): PipelineStatus {
+  return {
+    eventsIn: 0,
+    eventsPerSecond: 0,
+    lag: 0,
+    ackPending: 0,
+    rowsWritten: 0,
+    deadLetters: 0,
+    lateEvents: 0,
+    lastSeq: 0,
+    ackedSeq: 0,
+    sinkRetries: 0,
+    flushes: 0,
+    lastFlushMs: 0,
+    checkpoints: 0,
+    lastCheckpointBytes: 0,
+    lastCheckpointMs: 0,
+    operators: {},
+  };
 }

@@ -1,6 +1,6 @@
 /**
  * Remove what interrupted `npm run bench` runs left on the local servers: streams `BENCH_*`,
- * checkpoint buckets `OBJ_rxa_bench_*`, databases `rxa_bench_*` and the bench pipelines' dead
+ * checkpoint buckets `OBJ_rxa_bench_*` with their leases `KV_rxa_bench_*`, databases `rxa_bench_*` and the bench pipelines' dead
  * letters in RXA_DLQ. A finished run cleans up after itself; this is for a killed one.
  *
  *   npx tsx scripts/bench-clean.ts
@@ -18,7 +18,7 @@ const clickhouse = createClickHouseClient(config.clickhouse);
 try {
   const jsm = await jetstreamManager(nc);
   for await (const name of jsm.streams.names()) {
-    if (name.startsWith('BENCH_') || name.startsWith('OBJ_rxa_bench_')) {
+    if (name.startsWith('BENCH_') || name.startsWith('OBJ_rxa_bench_') || name.startsWith('KV_rxa_bench_')) {
       await jsm.streams.delete(name);
       console.log(`deleted stream ${name}`);
     }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { checkpointStreams } from '../../core/checkpoint-store.ts';
 import { DEAD_LETTER_STREAM } from '../../sinks/dead-letter.ts';
 
 /** A short unique id for names: NATS keeps state between runs, so every test names its own things. */
@@ -29,7 +30,7 @@ export async function dropTestResources(resources: {
   deadLetterPipelines?: string[];
 }): Promise<void> {
   const jsm = await jetstreamManager(resources.nc);
-  for (const stream of [...(resources.streams ?? []), ...(resources.buckets ?? []).map((b) => `OBJ_${b}`)]) {
+  for (const stream of [...(resources.streams ?? []), ...(resources.buckets ?? []).flatMap(checkpointStreams)]) {
     await jsm.streams.delete(stream).catch(() => {});
   }
   for (const pipeline of resources.deadLetterPipelines ?? []) {

@@ -28,6 +28,8 @@ export function startClickstream(
     onStatus: (s) => (status = s),
     ...(onLog ? { onLog } : {}),
   });
+  // A run may fail before the test asks (a lost lease, say): `stop()` reports it then.
+  run.catch(() => {});
   return {
     status: () => status,
     stop: () => {

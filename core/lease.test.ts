@@ -1,0 +1,86 @@
+/** Lease against the local NATS: exclusive, handed over on release, taken over from a dead holder, lost when rewritten. */
+import { hostname } from 'node:os';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testId } from '../test/support/helpers.ts';
+import { configFromEnv } from './config.ts';
+import { Lease, LeaseLost } from './lease.ts';
+
+let nc: NatsConnection;
+const bucket = `rxa_lease_test_${testId()}`;
+
+beforeAll(async () => {
+  nc = await connect({ servers: configFromEnv().nats.servers });
+});
+
+afterAll(async () => {
+  await (await jetstreamManager(nc)).streams.delete(`KV_${bucket}`).catch(() => {});
+  await nc.close();
+});
+
+const options = (ttlMs: number, log: string[] = []) => ({ ttlMs, signal: new AbortController().signal, log: (m: string) => void log.push(m) });
+
+describe('Lease', () => {
+  it('is held by one runner at a time; a waiting one takes it when the holder releases it', async () => {
+    const first = await Lease.acquire(nc, bucket, 'handover', options(10_000));
+    const log: string[] = [];
+    let second: Lease | undefined;
+    const waiting = Lease.acquire(nc, bucket, 'handover', options(10_000, log)).then((lease) => (second = lease));
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(second).toBeUndefined();
+    expect(log).toEqual([expect.stringMatching(new RegExp(`^waiting for 'handover': held by ${hostname()} pid ${process.pid} since `))]);
+    await first.confirm(); // still the holder
+    await first.release();
+    await waiting;
+    await second!.confirm();
+    await second!.release();
+  });
+
+  it('is taken over from a holder that stopped renewing, after the TTL', async () => {
+    const kv = await new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+    // A holder on another host that never renews (a crashed machine).
+    await kv.put('stale', JSON.stringify({ id: 'x', host: 'elsewhere', pid: 1, since: Date.now() }));
+    const log: string[] = [];
+    const started = performance.now();
+    const lease = await Lease.acquire(nc, bucket, 'stale', options(900, log));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(900);
+    expect(log.at(-1)).toMatch(/^took 'stale' over from elsewhere pid 1 since .*: not renewed for 900 ms$/);
+    await lease.release();
+  });
+
+  it('is taken over at once from a process of this host that is gone', async () => {
+    const kv = await new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+    // This process's pid with an id it does not hold: an earlier process that had the same pid (a restarted container).
+    await kv.put('restarted', JSON.stringify({ id: 'earlier', host: hostname(), pid: process.pid, since: Date.now() }));
+    const log: string[] = [];
+    const started = performance.now();
+    const lease = await Lease.acquire(nc, bucket, 'restarted', options(60_000, log));
+    expect(performance.now() - started).toBeLessThan(30_000);
+    expect(log.at(-1)).toMatch(/: that process is gone$/);
+    await lease.release();
+  });
+
+  it('is lost when another process rewrites its key: confirm() throws and the listeners hear it', async () => {
+    const lease = await Lease.acquire(nc, bucket, 'lost', options(60_000));
+    const heard: LeaseLost[] = [];
+    lease.whenLost((error) => heard.push(error));
+    const kv = await new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+    await kv.put('lost', JSON.stringify({ id: 'other', host: 'elsewhere', pid: 2, since: Date.now() }));
+    await expect(lease.confirm()).rejects.toThrow(LeaseLost);
+    expect(heard).toHaveLength(1);
+    await lease.release();
+    // Released after losing it: the other holder's key stays.
+    expect(JSON.parse((await kv.get('lost'))!.string())).toMatchObject({ id: 'other' });
+  });
+
+  it('stops waiting when its signal aborts', async () => {
+    const holder = await Lease.acquire(nc, bucket, 'abort', options(60_000));
+    const controller = new AbortController();
+    const waiting = Lease.acquire(nc, bucket, 'abort', { ttlMs: 60_000, signal: controller.signal });
+    setTimeout(() => controller.abort(new Error('stopped')), 200);
+    await expect(waiting).rejects.toThrow('stopped');
+    await holder.release();
+  });
+});

@@ -1,0 +1,197 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import { type NatsConnection, nuid } from '@nats-io/transport-node';
+import { errorMessage } from './error-message.ts';
+
+/** Who holds a lease: the value of its key. */
+interface Holder {
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  /** When this holder took the lease, epoch ms (for messages). */
+  readonly since: number;
+}
+
+export interface LeaseOptions {
+  /** A holder that has not renewed for this long (by the waiter's own clock) is taken for dead. */
+  ttlMs: number;
+  /** Aborts waiting for the lease. */
+  signal: AbortSignal;
+  log?: (message: string) => void;
+}
+
+/** The lease was taken over by another process: this one must not checkpoint or ack again. */
+export class LeaseLost extends Error {
+  constructor(key: string, detail: string) {
+    super(`lost the lease on '${key}' (${detail}): another process runs it now; stopping without acking`);
+    this.name = 'LeaseLost';
+  }
+}
+
+/** Ids of the leases this process holds, to tell its own live holders from a dead process's that had its pid. */
+const heldHere = new Set<string>();
+
+/** The KV bucket of the leases beside a checkpoint bucket. */
+export function leaseBucket(checkpointBucket: string): string {
+  return `${checkpointBucket}_leases`;
+}
+
+/**
+ * Exclusive ownership of one runner's state (a pipeline's partition, or the whole unpartitioned
+ * pipeline): its durable consumer, its checkpoint and its acks. Two runners of one partition would
+ * split its windows between them, and one's AckAll could ack messages the other has not processed.
+ *
+ * A key in a NATS KV bucket holds the holder, rewritten every `ttlMs / 3` with compare-and-set on
+ * its revision. Another runner of the same key waits: it takes the lease once the key is deleted
+ * (a graceful stop), once its revision has not changed for `ttlMs` by the waiter's own clock (a
+ * holder that died; no clocks are compared), or at once when the holder is a process of this host
+ * that is gone (a restart after a crash). A holder whose compare-and-set fails has lost the lease:
+ * `confirm()` throws, and the runner confirms right before each checkpoint and ack.
+ */
+export class Lease {
+  private revision: number;
+  private lostReason: LeaseLost | undefined;
+  private readonly timer: NodeJS.Timeout;
+  private renewing: Promise<void> | undefined;
+  private readonly onLost: Array<(error: LeaseLost) => void> = [];
+
+  private constructor(
+    private readonly kv: KV,
+    private readonly key: string,
+    private readonly value: string,
+    revision: number,
+    private readonly id: string,
+    private readonly log: (message: string) => void,
+    ttlMs: number,
+  ) {
+    this.revision = revision;
+    heldHere.add(id);
+    this.timer = setInterval(() => void this.renew().catch(() => {}), ttlMs / 3);
+    this.timer.unref();
+  }
+
+  /** Take the lease on `key`, waiting while another live process holds it. Rejects when `signal` aborts. */
+  static async acquire(nc: NatsConnection, bucket: string, key: string, options: LeaseOptions): Promise<Lease> {
+    const { ttlMs, signal } = options;
+    const log = options.log ?? (() => {});
+    const kv = await new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+    const id = nuid.next();
+    const value = JSON.stringify({ id, host: hostname(), pid: process.pid, since: Date.now() } satisfies Holder);
+    let watched: { revision: number; since: number } | undefined;
+    for (;;) {
+      signal.throwIfAborted();
+      const created = await kv.create(key, value).catch((error: unknown) => {
+        if (isWrongRevision(error)) return undefined;
+        throw error;
+      });
+      if (created !== undefined) return new Lease(kv, key, value, created, id, log, ttlMs);
+      const entry = await kv.get(key);
+      if (entry !== null && entry.operation === 'PUT') {
+        const holder = parseHolder(entry.string());
+        const now = performance.now();
+        if (watched?.revision !== entry.revision) {
+          if (watched === undefined) log(`waiting for '${key}': held by ${describe(holder)}`);
+          watched = { revision: entry.revision, since: now };
+        }
+        const gone = holder !== undefined && isGoneHere(holder);
+        if (gone || now - watched.since >= ttlMs) {
+          const taken = await kv.update(key, value, entry.revision).catch((error: unknown) => {
+            if (isWrongRevision(error)) return undefined;
+            throw error;
+          });
+          if (taken !== undefined) {
+            log(`took '${key}' over from ${describe(holder)}: ${gone ? 'that process is gone' : `not renewed for ${ttlMs} ms`}`);
+            return new Lease(kv, key, value, taken, id, log, ttlMs);
+          }
+        }
+      }
+      // Deleted meanwhile (a graceful stop): create again at once.
+      if (entry !== null && entry.operation === 'PUT') await sleep(Math.min(1_000, ttlMs / 3), undefined, { signal }).catch(() => signal.throwIfAborted());
+    }
+  }
+
+  /** Called once, when another process is found to hold the lease. */
+  whenLost(listener: (error: LeaseLost) => void): void {
+    this.onLost.push(listener);
+  }
+
+  /** Renew now; throws `LeaseLost` if another process holds the lease. Call right before a checkpoint and its ack. */
+  async confirm(): Promise<void> {
+    await this.renew();
+    if (this.lostReason) throw this.lostReason;
+  }
+
+  /** Stop renewing and delete the key if this process still holds it, so a waiting runner takes over at once. */
+  async release(): Promise<void> {
+    clearInterval(this.timer);
+    await this.renewing?.catch(() => {});
+    heldHere.delete(this.id);
+    if (this.lostReason) return;
+    await this.kv.delete(this.key, { previousSeq: this.revision }).catch(() => {});
+  }
+
+  private renew(): Promise<void> {
+    // One renewal at a time: each compares against the revision the last one wrote.
+    this.renewing ??= this.kv
+      .update(this.key, this.value, this.revision)
+      .then(
+        (revision) => {
+          this.revision = revision;
+        },
+        (error: unknown) => {
+          if (isWrongRevision(error)) return this.lose(new LeaseLost(this.key, 'its key was rewritten'));
+          // NATS unreachable: nobody else can take the lease either; the next renewal tells.
+          this.log(`could not renew the lease on '${this.key}' (will retry): ${errorMessage(error)}`);
+        },
+      )
+      .finally(() => {
+        this.renewing = undefined;
+      });
+    return this.renewing;
+  }
+
+  private lose(error: LeaseLost): void {
+    if (this.lostReason) return;
+    this.lostReason = error;
+    clearInterval(this.timer);
+    heldHere.delete(this.id);
+    for (const listener of this.onLost) listener(error);
+  }
+}
+
+/** A compare-and-set that found another revision (or a key that exists, for create). */
+function isWrongRevision(error: unknown): boolean {
+  return (
+    error instanceof JetStreamApiError &&
+    (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
+}
+
+function parseHolder(text: string): Holder | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<Holder>;
+    return typeof value.id === 'string' && typeof value.host === 'string' && typeof value.pid === 'number' && typeof value.since === 'number'
+      ? (value as Holder)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A holder on this host whose process is gone (or is this process under a pid reused after a restart, with a lease it does not hold). */
+function isGoneHere(holder: Holder): boolean {
+  if (holder.host !== hostname()) return false;
+  if (holder.pid === process.pid) return !heldHere.has(holder.id);
+  try {
+    process.kill(holder.pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function describe(holder: Holder | undefined): string {
+  return holder ? `${holder.host} pid ${holder.pid} since ${new Date(holder.since).toISOString()}` : 'an unknown holder';
+}

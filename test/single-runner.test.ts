@@ -1,0 +1,81 @@
+/**
+ * One process at a time runs a pipeline's state (core/lease.ts): a second runner of the same
+ * pipeline waits while the first runs, takes over when it stops, and a runner whose lease another
+ * process took stops without acking again. Totals stay exact throughout.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClickHouseClient } from '../core/clickhouse-client.ts';
+import { configFromEnv } from '../core/config.ts';
+import { leaseBucket } from '../core/lease.ts';
+import { pipelineCheckpointKey } from '../core/partitions.ts';
+import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
+import { dropTestResources, testId, waitFor } from './support/helpers.ts';
+import { expectClickstreamExact } from './support/read-clickstream.ts';
+import { startClickstream } from './support/watched-runner.ts';
+
+const id = testId();
+const names = { name: `single_${id}`, stream: `SINGLE_${id}`, subjectPrefix: `single_${id}.events` };
+const database = `rxa_single_${id}`;
+const bucket = `rxa_single_${id}`;
+const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
+const settings = { flushIntervalMs: 200, checkpointIntervalMs: 300, leaseTtlMs: 1_500 };
+let nc: NatsConnection;
+let ch: ClickHouseClient;
+
+beforeAll(async () => {
+  nc = await connect({ servers: config.nats.servers });
+  ch = createClickHouseClient(config.clickhouse);
+});
+
+afterAll(async () => {
+  await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
+  await ch.close();
+  await nc.close();
+});
+
+describe('one runner at a time', () => {
+  it('a second runner waits, takes over on a graceful stop, and a runner whose lease was taken stops without acking', async () => {
+    const all = clickstreamInput({ count: 15_000, seed: 21 });
+    const firstEnd = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(0, 5_000))).lastSeq;
+    const first = startClickstream(names, settings, config);
+    const secondLog: string[] = [];
+    let second: ReturnType<typeof startClickstream> | undefined;
+    try {
+      await waitFor(() => (first.status()?.ackedSeq ?? 0) >= firstEnd, 60_000, 'the first runner to process the first part');
+      second = startClickstream(names, settings, config, (m) => secondLog.push(m));
+      const secondEnd = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(5_000, 10_000))).lastSeq;
+      await waitFor(() => (first.status()?.ackedSeq ?? 0) >= secondEnd, 60_000, 'the first runner to process the second part');
+      // Several lease periods later the second still waits: the first renews.
+      await new Promise((r) => setTimeout(r, 3 * settings.leaseTtlMs));
+      expect(second.status()).toBeUndefined();
+      expect(secondLog).toEqual([expect.stringMatching(new RegExp(`^waiting for '${pipelineCheckpointKey(names.name)}': held by `))]);
+
+      expect((await first.stop()).ackedSeq).toBe(secondEnd);
+      await waitFor(() => second!.status() !== undefined, 30_000, 'the second runner to start once the first stopped');
+      expect(secondLog).toContain(`restored checkpoint at stream seq ${secondEnd}`);
+      const end = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(10_000))).lastSeq;
+      await waitFor(() => (second!.status()?.ackedSeq ?? 0) >= end, 60_000, 'the second runner to process the rest');
+
+      // Another process takes the lease (as one would after this one stalled past the TTL).
+      const kv = await new Kvm(nc).create(leaseBucket(bucket), { history: 1, description: 'rxa: which process runs each pipeline partition' });
+      await kv.put(pipelineCheckpointKey(names.name), JSON.stringify({ id: 'other', host: 'elsewhere', pid: 1, since: Date.now() }));
+      // Its next renewal (every third of the TTL) finds the key rewritten: it stops reading.
+      await new Promise((r) => setTimeout(r, settings.leaseTtlMs));
+      const later = clickstreamInput({ count: 1_000, seed: 22 });
+      await publishInput(nc, names.stream, names.subjectPrefix, later);
+      await new Promise((r) => setTimeout(r, 2_000));
+      await expect(second.stop()).rejects.toThrow(/^lost the lease on '.*' \(its key was rewritten\): another process runs it now/);
+      const consumer = await (await jetstreamManager(nc)).consumers.info(names.stream, names.name);
+      expect(consumer.ack_floor.stream_seq).toBe(end);
+      // Nothing of what came after the takeover was written either.
+      await expectClickstreamExact(config.clickhouse, database, names.name, all);
+    } finally {
+      await first.dispose();
+      await second?.dispose();
+    }
+  }, 180_000);
+});
