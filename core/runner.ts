@@ -167,6 +167,8 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
         };
         const saveStarted = performance.now();
         lastCheckpointBytes = await retry(() => checkpoints.save(checkpointKey, saved), shutdown.signal, log);
+        // A save retried through an outage can outlast the lease: confirm again before acking.
+        await held.confirm();
         position.msg?.ack();
         ackedSeq = position.seq;
         checkpointCount++;
