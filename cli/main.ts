@@ -93,7 +93,7 @@ program
   .action(async (file: string) => {
     const definition = await loadPipeline(file);
     const { resetPipeline } = await import('./reset.ts');
-    const consumers = await resetPipeline(configFromEnv(), definition);
+    const consumers = await resetPipeline(configFromEnv(), definition, { signal: stopOnSignals().signal, log: (m) => console.error(m) });
     console.log(`reset ${definition.name}: checkpoints deleted; consumers deleted: ${consumers.length > 0 ? consumers.join(', ') : 'none'}`);
   });
 

@@ -1,7 +1,7 @@
 /**
  * One process at a time runs a pipeline's state (core/lease.ts): a second runner of the same
- * pipeline waits while the first runs, takes over when it stops, and a runner whose lease another
- * process took stops without acking again. Totals stay exact throughout.
+ * pipeline (or a reset) waits while the first runs, takes over when it stops, and a runner whose
+ * lease another process took stops without acking again. Totals stay exact throughout.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -12,6 +12,8 @@ import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
 import { leaseBucket } from '../core/lease.ts';
 import { pipelineCheckpointKey } from '../core/partitions.ts';
+import { resetPipeline } from '../cli/reset.ts';
+import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { dropTestResources, testId, waitFor } from './support/helpers.ts';
 import { expectClickstreamExact } from './support/read-clickstream.ts';
@@ -38,7 +40,7 @@ afterAll(async () => {
 });
 
 describe('one runner at a time', () => {
-  it('a second runner waits, takes over on a graceful stop, and a runner whose lease was taken stops without acking', async () => {
+  it('a second runner or a reset waits, the runner takes over on a graceful stop, and a runner whose lease was taken stops without acking', async () => {
     const all = clickstreamInput({ count: 15_000, seed: 21 });
     const firstEnd = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(0, 5_000))).lastSeq;
     const first = startClickstream(names, settings, config);
@@ -46,6 +48,12 @@ describe('one runner at a time', () => {
     let second: ReturnType<typeof startClickstream> | undefined;
     try {
       await waitFor(() => (first.status()?.ackedSeq ?? 0) >= firstEnd, 60_000, 'the first runner to process the first part');
+      // A reset waits for the running process instead of deleting its state from under it.
+      const resetLog: string[] = [];
+      const giveUp = AbortSignal.timeout(1_000);
+      await expect(resetPipeline(config, createClickstreamPipeline({ ...names, settings }), { signal: giveUp, log: (m) => resetLog.push(m) })).rejects.toThrow();
+      expect(resetLog).toEqual([expect.stringMatching(/^waiting for 'pipeline\.single_\w+': held by /)]);
+      expect(await (await jetstreamManager(nc)).consumers.info(names.stream, names.name)).toBeDefined();
       second = startClickstream(names, settings, config, (m) => secondLog.push(m));
       const secondEnd = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(5_000, 10_000))).lastSeq;
       await waitFor(() => (first.status()?.ackedSeq ?? 0) >= secondEnd, 60_000, 'the first runner to process the second part');
