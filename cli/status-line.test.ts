@@ -1,26 +1,9 @@
 /** The status line on a pipe (no TTY): a line every 5 s, and the final figures at the end. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { PipelineStatus } from '../core/runner.ts';
+import { emptyStatus, type PipelineStatus } from '../core/runner.ts';
 import { statusPrinter } from './status-line.ts';
 
-const status = (ackedSeq: number): PipelineStatus => ({
-  eventsIn: ackedSeq,
-  eventsPerSecond: 100,
-  lag: 0,
-  ackPending: 0,
-  rowsWritten: ackedSeq,
-  deadLetters: 0,
-  lateEvents: 0,
-  lastSeq: ackedSeq,
-  ackedSeq,
-  sinkRetries: 0,
-  flushes: 1,
-  lastFlushMs: 1,
-  checkpoints: 1,
-  lastCheckpointBytes: 0,
-  lastCheckpointMs: 0,
-  operators: {},
-});
+const status = (ackedSeq: number): PipelineStatus => ({ ...emptyStatus(), eventsIn: ackedSeq, eventsPerSecond: 100, rowsWritten: ackedSeq, lastSeq: ackedSeq, ackedSeq });
 
 describe('statusPrinter without a TTY', () => {
   let printed: string[];

@@ -7,30 +7,12 @@ import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testId } from '../test/support/helpers.ts';
 import { MetricsReporter, type MetricRow } from './metrics.ts';
-import type { PipelineStatus } from './runner.ts';
+import { emptyStatus, type PipelineStatus } from './runner.ts';
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
 
 function status(overrides: Partial<PipelineStatus> = {}): PipelineStatus {
-  return {
-    eventsIn: 0,
-    eventsPerSecond: 0,
-    lag: 0,
-    ackPending: 0,
-    rowsWritten: 0,
-    deadLetters: 0,
-    lateEvents: 0,
-    lastSeq: 0,
-    ackedSeq: 0,
-    sinkRetries: 0,
-    flushes: 0,
-    lastFlushMs: 0,
-    checkpoints: 0,
-    lastCheckpointBytes: 0,
-    lastCheckpointMs: 0,
-    operators: {},
-    ...overrides,
-  };
+  return { ...emptyStatus(), ...overrides };
 }
 
 const byKey = (rows: MetricRow[]) => Object.fromEntries(rows.map((r) => [[r.metric, r.stage, r.kind].filter(Boolean).join(':'), r.value]));

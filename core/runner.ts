@@ -101,7 +101,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
         log,
       });
     } catch (error) {
-      if (options.signal.aborted) return idleStatus(); // stopped while waiting for another process
+      if (options.signal.aborted) return emptyStatus(); // stopped while waiting for another process
       throw error;
     }
     const held = lease;
@@ -294,8 +294,8 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
   }
 }
 
-/** The status of a run that stopped before it started (while waiting for its lease). */
-function idleStatus(): PipelineStatus {
+/** Every figure zero: the status of a run that stopped before it started (while waiting for its lease). */
+export function emptyStatus(): PipelineStatus {
   return {
     eventsIn: 0,
     eventsPerSecond: 0,
