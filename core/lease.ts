@@ -3,16 +3,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { type NatsConnection, nuid } from '@nats-io/transport-node';
+import { z } from 'zod';
 import { errorMessage } from './error-message.ts';
 
 /** Who holds a lease: the value of its key. */
-interface Holder {
-  readonly id: string;
-  readonly host: string;
-  readonly pid: number;
+const Holder = z.object({
+  id: z.string(),
+  host: z.string(),
+  pid: z.number().int(),
   /** When this holder took the lease, epoch ms (for messages). */
-  readonly since: number;
-}
+  since: z.number(),
+});
+type Holder = z.infer<typeof Holder>;
 
 export interface LeaseOptions {
   /** A holder that has not renewed for this long (by the waiter's own clock) is taken for dead. */
@@ -171,12 +173,9 @@ function isWrongRevision(error: unknown): boolean {
 
 function parseHolder(text: string): Holder | undefined {
   try {
-    const value = JSON.parse(text) as Partial<Holder>;
-    return typeof value.id === 'string' && typeof value.host === 'string' && typeof value.pid === 'number' && typeof value.since === 'number'
-      ? (value as Holder)
-      : undefined;
+    return Holder.safeParse(JSON.parse(text)).data;
   } catch {
-    return undefined;
+    return undefined; // not JSON
   }
 }
 
