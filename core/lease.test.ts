@@ -1,12 +1,11 @@
 /** Lease against the local NATS: exclusive, handed over on release, taken over from a dead holder, lost when rewritten. */
 import { hostname } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testId } from '../test/support/helpers.ts';
 import { configFromEnv } from './config.ts';
-import { Lease, LeaseLost } from './lease.ts';
+import { Lease, LeaseLost, leaseStore } from './lease.ts';
 
 let nc: NatsConnection;
 const bucket = `rxa_lease_test_${testId()}`;
@@ -39,7 +38,7 @@ describe('Lease', () => {
   });
 
   it('is taken over from a holder that stopped renewing, after the TTL', async () => {
-    const kv = await new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+    const kv = await leaseStore(nc, bucket);
     // A holder on another host that never renews (a crashed machine).
     await kv.put('stale', JSON.stringify({ id: 'x', host: 'elsewhere', pid: 1, since: Date.now() }));
     const log: string[] = [];
@@ -51,7 +50,7 @@ describe('Lease', () => {
   });
 
   it('is taken over at once from a process of this host that is gone', async () => {
-    const kv = await new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+    const kv = await leaseStore(nc, bucket);
     // This process's pid with an id it does not hold: an earlier process that had the same pid (a restarted container).
     await kv.put('restarted', JSON.stringify({ id: 'earlier', host: hostname(), pid: process.pid, since: Date.now() }));
     const log: string[] = [];
@@ -66,7 +65,7 @@ describe('Lease', () => {
     const lease = await Lease.acquire(nc, bucket, 'lost', options(60_000));
     const heard: LeaseLost[] = [];
     lease.whenLost((error) => heard.push(error));
-    const kv = await new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+    const kv = await leaseStore(nc, bucket);
     await kv.put('lost', JSON.stringify({ id: 'other', host: 'elsewhere', pid: 2, since: Date.now() }));
     await expect(lease.confirm()).rejects.toThrow(LeaseLost);
     expect(heard).toHaveLength(1);

@@ -78,39 +78,31 @@ export class Lease {
   static async acquire(nc: NatsConnection, bucket: string, key: string, options: LeaseOptions): Promise<Lease> {
     const { ttlMs, signal } = options;
     const log = options.log ?? (() => {});
-    const kv = await new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+    const kv = await leaseStore(nc, bucket);
     const id = nuid.next();
     const value = JSON.stringify({ id, host: hostname(), pid: process.pid, since: Date.now() } satisfies Holder);
     let watched: { revision: number; since: number } | undefined;
     for (;;) {
       signal.throwIfAborted();
-      const created = await kv.create(key, value).catch((error: unknown) => {
-        if (isWrongRevision(error)) return undefined;
-        throw error;
-      });
+      const created = await unlessConflict(kv.create(key, value));
       if (created !== undefined) return new Lease(kv, key, value, created, id, log, ttlMs);
       const entry = await kv.get(key);
-      if (entry !== null && entry.operation === 'PUT') {
-        const holder = parseHolder(entry.string());
-        const now = performance.now();
-        if (watched?.revision !== entry.revision) {
-          if (watched === undefined) log(`waiting for '${key}': held by ${describe(holder)}`);
-          watched = { revision: entry.revision, since: now };
-        }
-        const gone = holder !== undefined && isGoneHere(holder);
-        if (gone || now - watched.since >= ttlMs) {
-          const taken = await kv.update(key, value, entry.revision).catch((error: unknown) => {
-            if (isWrongRevision(error)) return undefined;
-            throw error;
-          });
-          if (taken !== undefined) {
-            log(`took '${key}' over from ${describe(holder)}: ${gone ? 'that process is gone' : `not renewed for ${ttlMs} ms`}`);
-            return new Lease(kv, key, value, taken, id, log, ttlMs);
-          }
+      if (entry === null || entry.operation !== 'PUT') continue; // deleted meanwhile (a graceful stop): create again
+      const holder = parseHolder(entry.string());
+      const now = performance.now();
+      if (watched?.revision !== entry.revision) {
+        if (watched === undefined) log(`waiting for '${key}': held by ${describe(holder)}`);
+        watched = { revision: entry.revision, since: now };
+      }
+      const gone = holder !== undefined && isGoneHere(holder);
+      if (gone || now - watched.since >= ttlMs) {
+        const taken = await unlessConflict(kv.update(key, value, entry.revision));
+        if (taken !== undefined) {
+          log(`took '${key}' over from ${describe(holder)}: ${gone ? 'that process is gone' : `not renewed for ${ttlMs} ms`}`);
+          return new Lease(kv, key, value, taken, id, log, ttlMs);
         }
       }
-      // Deleted meanwhile (a graceful stop): create again at once.
-      if (entry !== null && entry.operation === 'PUT') await sleep(Math.min(1_000, ttlMs / 3), undefined, { signal }).catch(() => signal.throwIfAborted());
+      await sleep(Math.min(1_000, ttlMs / 3), undefined, { signal }).catch(() => signal.throwIfAborted());
     }
   }
 
@@ -161,6 +153,19 @@ export class Lease {
     heldHere.delete(this.id);
     for (const listener of this.onLost) listener(error);
   }
+}
+
+/** The KV bucket of the leases, created if missing (the same options everywhere: NATS refuses a bucket redefined). */
+export function leaseStore(nc: NatsConnection, bucket: string): Promise<KV> {
+  return new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+}
+
+/** A compare-and-set's new revision, or undefined when it found another revision (a key that exists, for create). */
+function unlessConflict(write: Promise<number>): Promise<number | undefined> {
+  return write.catch((error: unknown) => {
+    if (isWrongRevision(error)) return undefined;
+    throw error;
+  });
 }
 
 /** A compare-and-set that found another revision (or a key that exists, for create). */

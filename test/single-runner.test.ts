@@ -5,12 +5,11 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
 import { type NatsConnection, connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
-import { leaseBucket } from '../core/lease.ts';
+import { leaseBucket, leaseStore } from '../core/lease.ts';
 import { pipelineCheckpointKey } from '../core/partitions.ts';
 import { resetPipeline } from '../cli/reset.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
@@ -69,7 +68,7 @@ describe('one runner at a time', () => {
       await waitFor(() => (second!.status()?.ackedSeq ?? 0) >= end, 60_000, 'the second runner to process the rest');
 
       // Another process takes the lease (as one would after this one stalled past the TTL).
-      const kv = await new Kvm(nc).create(leaseBucket(bucket), { history: 1, description: 'rxa: which process runs each pipeline partition' });
+      const kv = await leaseStore(nc, leaseBucket(bucket));
       await kv.put(pipelineCheckpointKey(names.name), JSON.stringify({ id: 'other', host: 'elsewhere', pid: 1, since: Date.now() }));
       // Its next renewal (every third of the TTL) finds the key rewritten: it stops reading.
       await new Promise((r) => setTimeout(r, settings.leaseTtlMs));
