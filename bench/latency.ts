@@ -3,7 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { RuntimeConfig } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
-import { quoteIdent } from '../core/identifiers.ts';
+import { quoteIdent } from '../sinks/clickhouse/sql.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
 import { ensureStream } from '../sources/streams.ts';
 import { CHECKPOINT_LINE, type CheckpointFigures, type CheckpointStatus, CheckpointTally } from './checkpoint-tally.ts';

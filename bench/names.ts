@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { checkpointStreams } from '../core/checkpoint-store.ts';
-import { quoteIdent } from '../core/identifiers.ts';
+import { quoteIdent } from '../sinks/clickhouse/sql.ts';
 import { DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECT_PREFIX } from '../sinks/dead-letter.ts';
 
 /** Everything one benchmark phase creates on the shared servers, named uniquely per run and phase. */

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { quoteIdent } from '../core/identifiers.ts';
+import { quoteIdent } from '../sinks/clickhouse/sql.ts';
 import type { ClickEvent } from '../pipelines/clickstream-events.ts';
 import { pathOf, toEventRow } from '../pipelines/clickstream.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';

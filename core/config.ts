@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { natsName, sqlIdentifier } from './identifiers.ts';
+import { sqlIdentifier } from '../sinks/clickhouse/sql.ts';
+import { natsName } from '../sources/nats-names.ts';
 
 /**
  * Connection and runtime settings, shared by every pipeline. Read from the environment

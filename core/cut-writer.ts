@@ -4,7 +4,8 @@ import type { DeadLetter } from '../sinks/dead-letter.ts';
 import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
 import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 import type { Cut, DeadLetterRecord, LateRecord } from './engine.ts';
-import { retry } from './retry.ts';
+import { logRetries, retry } from '../common/retry.ts';
+import { fnv1a32 } from '../common/fnv1a.ts';
 import { deadLettersTable, lateEventsTable } from './system-tables.ts';
 
 export interface CutWriterCounters {
@@ -55,7 +56,7 @@ export class CutWriter {
       signal: options.signal,
       onRetry: (table, error, attempt, delay) => {
         this.counters.sinkRetries++;
-        if (attempt === 1 || attempt % 10 === 0) options.log(`ClickHouse insert into ${table} failed (attempt ${attempt}), retrying in ${delay} ms: ${String(error)}`);
+        logRetries(options.log, `ClickHouse insert into ${table}`)(error, attempt, delay);
       },
       onRejected: (table, line, reason) => this.rejected.push(rowDeadLetter(options.pipeline, options.stream, table, line, reason)),
     });
@@ -87,7 +88,7 @@ export class CutWriter {
     if (letters.length === 0) return;
     const publish = this.options.publishDeadLetter;
     const toStream = publish ? letters.filter((l) => l.source.seq === 0 || publish(l.source.seq)) : letters;
-    await retry(() => this.publisher.publish(toStream), this.options.signal, this.options.log);
+    await retry(() => this.publisher.publish(toStream), { signal: this.options.signal, onRetry: logRetries(this.options.log, 'dead-letter publish') });
     await this.writer.insert(deadLettersTable, letters.map(deadLetterRow));
   }
 }
@@ -113,7 +114,7 @@ function rowDeadLetter(pipeline: string, stream: string, table: string, payload:
     reason,
     payload,
     source: { stream, subject: '', seq: 0 },
-    id: `${pipeline}:${table}:${fnv1a(payload)}`,
+    id: `${pipeline}:${table}:${fnv1a32(payload).toString(16)}`,
     receivedAt: Date.now(),
   };
 }
@@ -157,11 +158,3 @@ function lateRow(pipeline: string, l: LateRecord): Record<string, unknown> {
   };
 }
 
-function fnv1a(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(16);
-}

@@ -4,7 +4,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
 import { type NatsConnection, nuid } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { errorMessage } from './error-message.ts';
+import { errorMessage } from '../common/error-message.ts';
 
 /** Who holds a lease: the value of its key. */
 const Holder = z.object({

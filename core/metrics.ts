@@ -2,8 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { rowEncoder, type TableRow } from '../sinks/clickhouse/table.ts';
-import { errorMessage } from './error-message.ts';
-import { quoteIdent } from './identifiers.ts';
+import { errorMessage } from '../common/error-message.ts';
+import { quoteIdent } from '../sinks/clickhouse/sql.ts';
 import type { PipelineStatus } from './runner.ts';
 import { pipelineMetricsTable } from './system-tables.ts';
 

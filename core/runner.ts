@@ -15,7 +15,7 @@ import { Feed } from './feed.ts';
 import { Lease, leaseBucket } from './lease.ts';
 import { assertPartitionLayout } from './partition-layout.ts';
 import { runTarget } from './partitions.ts';
-import { retry } from './retry.ts';
+import { logRetries, retry } from '../common/retry.ts';
 import { type BuildContext, type PipelineDefinition, PipelineSettings } from './pipeline.ts';
 import { systemTables } from './system-tables.ts';
 
@@ -166,7 +166,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
           counters: { ...writer.counters },
         };
         const saveStarted = performance.now();
-        lastCheckpointBytes = await retry(() => checkpoints.save(checkpointKey, saved), shutdown.signal, log);
+        lastCheckpointBytes = await retry(() => checkpoints.save(checkpointKey, saved), { signal: shutdown.signal, onRetry: logRetries(log, 'checkpoint save') });
         // A save retried through an outage can outlast the lease: confirm again before acking.
         await held.confirm();
         position.msg?.ack();
@@ -266,7 +266,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
         log(`${why}: ${outcome === 'gone' ? 'recreating it' : 'repositioning the consumer'} after stream seq ${feed.lastSeq}`);
         // The server may be restarting (a pull can fail on its shutdown): ask until it answers.
         try {
-          ({ consumer, deliveredConsumerSeq } = await retry(() => openDurableConsumer(js, jsm, consumerSpec, feed.lastSeq + 1), options.signal, log));
+          ({ consumer, deliveredConsumerSeq } = await retry(() => openDurableConsumer(js, jsm, consumerSpec, feed.lastSeq + 1), { signal: options.signal, onRetry: logRetries(log, 'opening the consumer') }));
         } catch (error) {
           if (options.signal.aborted) break;
           throw error;

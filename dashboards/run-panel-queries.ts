@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { errorMessage } from '../core/error-message.ts';
+import { errorMessage } from '../common/error-message.ts';
 import { type GrafanaDashboard, grafanaDashboard, QueryFormat } from './grafana-model.ts';
 import { expandMacros, type TimeRange } from './macros.ts';
 

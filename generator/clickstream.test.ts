@@ -3,7 +3,7 @@ import { ClickEvent } from '../pipelines/clickstream-events.ts';
 import { generateClickstream } from './clickstream.ts';
 import type { GeneratedMessage, GeneratorOptions, Malformation } from './clickstream.ts';
 import { malformations } from './messages.ts';
-import { fnv1a32, partitionSubject } from './partition.ts';
+import { partitionSubject } from './partition.ts';
 import { sessionGapMs } from './scheduler.ts';
 import { products, siteOrigin, sitePages, unmappedPages } from './site.ts';
 
@@ -277,12 +277,6 @@ describe('site map', () => {
 });
 
 describe('partitionSubject', () => {
-  it('hashes with 32-bit FNV-1a', () => {
-    expect(fnv1a32('')).toBe(0x811c9dc5);
-    expect(fnv1a32('a')).toBe(0xe40c292c);
-    expect(fnv1a32('foobar')).toBe(0xbf9cf968);
-  });
-
   it('sends a user always to the same partition, spreading users over all of them', () => {
     const users = clean.flatMap(m => (m.kind === 'valid' ? [m.event.user_id] : []));
     const subjects = new Set(users.map(u => partitionSubject('clickstream.events', u, 8)));

@@ -4,7 +4,7 @@
  */
 export { generateClickstream } from './clickstream.ts';
 export { malformations } from './messages.ts';
-export { fnv1a32, partitionSubject } from './partition.ts';
+export { partitionSubject } from './partition.ts';
 export { publishMessages } from './publish.ts';
 export { sessionGapMs } from './scheduler.ts';
 export { blogPaths, productCategories, products, searchQueries, siteOrigin, sitePages, unmappedPages } from './site.ts';

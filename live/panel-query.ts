@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { errorMessage } from '../core/error-message.ts';
+import { errorMessage } from '../common/error-message.ts';
 import { expandMacros, type TimeRange } from '../dashboards/macros.ts';
 import { parseJsonCompact, type QueryColumn } from '../dashboards/run-panel-queries.ts';
 

@@ -1,7 +1,6 @@
 import { sitePages } from '../generator/site.ts';
-import { quoteIdent } from '../core/identifiers.ts';
+import { quoteIdent, sqlString } from '../sinks/clickhouse/sql.ts';
 import type { BuildContext } from '../core/pipeline.ts';
-import { sqlString } from '../core/sql.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { pagesTable } from './clickstream-tables.ts';
 

@@ -9,7 +9,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
-import { quoteIdent } from '../core/identifiers.ts';
+import { quoteIdent } from '../sinks/clickhouse/sql.ts';
 import { DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECT_PREFIX } from '../sinks/dead-letter.ts';
 
 const config = configFromEnv();

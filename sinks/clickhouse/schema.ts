@@ -1,6 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { quoteIdent } from '../../core/identifiers.ts';
-import { sqlString } from '../../core/sql.ts';
+import { quoteIdent, sqlString } from './sql.ts';
 import { type AnyTable, createTableSql, PARTITION_COLUMN } from './table.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { quoteIdent, sqlIdentifier } from '../../core/identifiers.ts';
+import { quoteIdent, sqlIdentifier } from './sql.ts';
 
 /**
  * A ClickHouse table declared once in TypeScript: the DDL is generated from it and the row type is

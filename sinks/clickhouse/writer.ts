@@ -2,7 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { ClickHouseError } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { quoteIdent } from '../../core/identifiers.ts';
+import { retry } from '../../common/retry.ts';
+import { quoteIdent } from './sql.ts';
 import { EncodedRows } from './encoded-rows.ts';
 import type { AnyTable } from './table.ts';
 
@@ -114,33 +115,23 @@ export class ClickHouseWriter {
   }
 
   private async insertWithRetry(batch: EncodedRows, start: number, end: number): Promise<void> {
-    const { initialBackoffMs = 100, maxBackoffMs = 5_000, signal } = this.options;
+    const { initialBackoffMs, maxBackoffMs, signal, onRetry } = this.options;
     const query = `INSERT INTO ${quoteIdent(this.database)}.${quoteIdent(batch.table.name)} FORMAT TabSeparated`;
-    for (let attempt = 1; ; attempt++) {
-      try {
+    await retry(
+      async () => {
         // The batch's bytes are the body as they are (client.insert would JSON-encode row objects into one string).
         const { stream } = await this.client.exec({ query, values: Readable.from(batch.slices(start, end)) });
         stream.resume();
         await finished(stream);
-        return;
-      } catch (error) {
-        if (isDataError(error) || signal?.aborted) throw error;
-        const delay = Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.min(attempt - 1, 16));
-        this.options.onRetry?.(batch.table.name, error, attempt, delay);
-        await sleep(delay, signal);
-      }
-    }
+      },
+      {
+        signal,
+        ...(initialBackoffMs !== undefined ? { initialMs: initialBackoffMs } : {}),
+        ...(maxBackoffMs !== undefined ? { maxMs: maxBackoffMs } : {}),
+        retryable: (error) => !isDataError(error),
+        ...(onRetry ? { onRetry: (error: unknown, attempt: number, delay: number) => onRetry(batch.table.name, error, attempt, delay) } : {}),
+      },
+    );
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

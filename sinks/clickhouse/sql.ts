@@ -1,0 +1,23 @@
+import { z } from 'zod';
+
+/**
+ * Names that end up inside SQL come from config and definitions, so they are validated here and
+ * never pasted raw: a conservative subset of ClickHouse identifiers that needs no quoting on any version.
+ */
+export const sqlIdentifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a SQL identifier: letters, digits and _, not starting with a digit, at most 63 characters');
+
+/** Quote a validated identifier for SQL (backticks work on ClickHouse 18.16 and current). */
+export function quoteIdent(name: string): string {
+  sqlIdentifier.parse(name);
+  return `\`${name}\``;
+}
+
+/**
+ * A ClickHouse string literal. Needed because query parameters (`{name:String}`) do not exist on
+ * ClickHouse 18.16; escaping backslash and quote is the complete rule for quoted strings.
+ */
+export function sqlString(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
