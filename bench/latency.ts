@@ -146,7 +146,8 @@ export async function measureLatency(
       if (published !== undefined) {
         if (visible >= published.rows) return;
         drainDeadline = Math.min(drainDeadline, Date.now() + DRAIN_TIMEOUT_MS);
-        if (Date.now() > drainDeadline) throw new Error(`latency: only ${visible} of ${published.rows} rows visible ${DRAIN_TIMEOUT_MS} ms after the last publish`);
+        if (Date.now() > drainDeadline)
+          throw new Error(`latency: only ${visible} of ${published.rows} rows visible ${DRAIN_TIMEOUT_MS} ms after the last publish`);
       }
       await new Promise((r) => setTimeout(r, pollMs));
     }

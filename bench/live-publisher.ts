@@ -53,7 +53,8 @@ function prepare(source: ReturnType<typeof workload>, count: number): Prepared {
     const next = source.next();
     if (next.done) throw new Error('live publisher: the generator ended');
     const m = next.value;
-    prepared.subjects[i] = 'event' in m ? partitionSubject(input.subjectPrefix, m.event.user_id, input.partitions) : `${input.subjectPrefix}.${i % input.partitions}`;
+    prepared.subjects[i] =
+      'event' in m ? partitionSubject(input.subjectPrefix, m.event.user_id, input.partitions) : `${input.subjectPrefix}.${i % input.partitions}`;
     prepared.payloads[i] = m.payload;
     prepared.rows[i] = becomesEventRow(m) ? 1 : 0;
   }
@@ -93,6 +94,7 @@ while (published < input.count) {
 }
 await nc.flush();
 const seconds = (now() - started) / 1000;
-if (Math.abs(aheadMs) > 5_000 || process.env.RXA_BENCH_DEBUG) console.warn(`live publisher: event times start ${Math.round(aheadMs)} ms from the first publish`);
+if (Math.abs(aheadMs) > 5_000 || process.env.RXA_BENCH_DEBUG)
+  console.warn(`live publisher: event times start ${Math.round(aheadMs)} ms from the first publish`);
 await nc.close();
 parentPort!.postMessage({ rows, published, seconds } satisfies LivePublisherOutput);

@@ -15,7 +15,10 @@ try {
     const mb = (n: number): number => Math.round(n / 1_048_576);
     // Where the RSS is: V8's heap (used / reserved), and memory outside it (Buffers, typed arrays).
     process.stderr.write(
-      `progress ${s.eventsIn} in, ${s.eventsPerSecond}/s, ${s.rowsWritten} rows, rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)}) ${getHeapSpaceStatistics().filter((x) => x.space_used_size > 4e6).map((x) => `${x.space_name.replace('_space', '')} ${mb(x.space_used_size)}`).join(' ')}\n`,
+      `progress ${s.eventsIn} in, ${s.eventsPerSecond}/s, ${s.rowsWritten} rows, rss ${mb(m.rss)} MB (heap ${mb(m.heapUsed)}/${mb(m.heapTotal)}, external ${mb(m.external)}) ${getHeapSpaceStatistics()
+        .filter((x) => x.space_used_size > 4e6)
+        .map((x) => `${x.space_name.replace('_space', '')} ${mb(x.space_used_size)}`)
+        .join(' ')}\n`,
     );
   });
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -51,7 +51,11 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
     ['events (pre-published)', int(s.events), `published in ${d.publishSeconds.toFixed(1)} s (not timed)`],
     ['raw consume+ack', `${int(s.raw_consume_ack_events_per_s)} events/s`, `${d.rawConsumeSeconds.toFixed(2)} s`],
     ['raw insert (JSONEachRow)', `${int(s.raw_insert_rows_per_s)} rows/s`, `${d.rawInsertSeconds.toFixed(2)} s in inserts`],
-    ['pipeline', `${int(s.pipeline_events_per_s)} events/s`, `${d.pipelineSeconds.toFixed(2)} s, ${int(d.rowsWritten)} rows, ${int(d.deadLetters)} dead letters, ${int(d.lateEvents)} late`],
+    [
+      'pipeline',
+      `${int(s.pipeline_events_per_s)} events/s`,
+      `${d.pipelineSeconds.toFixed(2)} s, ${int(d.rowsWritten)} rows, ${int(d.deadLetters)} dead letters, ${int(d.lateEvents)} late`,
+    ],
     ['ratio pipeline / raw consume', s.ratio.toFixed(2), ''],
     [
       'CPU per event (pipeline phase)',
@@ -62,7 +66,11 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
       ].join(', '),
     ],
     ['checkpoints (pipeline phase)', '', formatCheckpoints(d.checkpoints)],
-    ['latency p50', `${int(s.p50_latency_ms)} ms`, `at ${int(d.latencyRate)} events/s offered (${int(d.latencyAchievedRate)} achieved), ${int(d.latencyEvents)} events`],
+    [
+      'latency p50',
+      `${int(s.p50_latency_ms)} ms`,
+      `at ${int(d.latencyRate)} events/s offered (${int(d.latencyAchievedRate)} achieved), ${int(d.latencyEvents)} events`,
+    ],
     ['latency p99', `${int(s.p99_latency_ms)} ms`, `max ${int(d.latencyMaxMs)} ms`],
     [
       'latency in the warm-up',

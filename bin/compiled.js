@@ -36,7 +36,11 @@ function sources(dir = ROOT, out = []) {
 }
 
 function assetFiles() {
-  return ASSET_DIRS.flatMap((dir) => readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => relative(ROOT, join(e.parentPath ?? e.path, e.name))));
+  return ASSET_DIRS.flatMap((dir) =>
+    readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => relative(ROOT, join(e.parentPath ?? e.path, e.name))),
+  );
 }
 
 function buildKey(files) {
@@ -94,7 +98,9 @@ async function buildProject() {
               const target = resolve(args.resolveDir, args.path);
               if (!isProjectFile(target)) return undefined;
               // Another compiled file (same relative path, .js), or a file of the project as it is (a .js or JSON file).
-              return target.endsWith('.ts') ? { path: args.path.replace(/\.ts$/, '.js'), external: true } : { path: pathToFileURL(target).href, external: true };
+              return target.endsWith('.ts')
+                ? { path: args.path.replace(/\.ts$/, '.js'), external: true }
+                : { path: pathToFileURL(target).href, external: true };
             });
           },
         },

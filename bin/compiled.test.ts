@@ -54,7 +54,7 @@ describe('the compiled project', () => {
     expect(readdirSync(userDir).sort()).toEqual(['helper.ts', 'pipeline.ts']);
   });
 
-  it("imports a project pipeline file as its compiled twin", async () => {
+  it('imports a project pipeline file as its compiled twin', async () => {
     const file = join(root, 'pipelines', 'clickstream.ts');
     const module = await importBundled(file);
     expect(module).toBe(await import(pathToFileURL(await compiledPath(file)).href));

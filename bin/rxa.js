@@ -1,5 +1,5 @@
 #!/bin/sh
-":" //; export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-262144}"; exec node "$0" "$@"
+':'; //; export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-262144}"; exec node "$0" "$@"
 // The line above is for sh, which runs this file first (its first line); for JavaScript it is a
 // string and a comment. It starts Node with glibc told to map buffers of 256 KB and more and
 // return them when freed, instead of keeping them resident in its heap: a pipeline's peak RSS was

@@ -14,7 +14,16 @@ export async function runDemo(config: RuntimeConfig, options: { rate: number; po
   console.log('Ctrl-C stops the generator and the pipeline (the pipeline flushes, checkpoints and acks first).');
   const generator = runGenerator(
     config,
-    { rate: options.rate, seed: Date.now() % 1_000_000, users: 5_000, partitions: CLICKSTREAM_PARTITIONS, duplicates: 0.01, outOfOrder: 0.02, late: 0.002, malformed: 0.005 },
+    {
+      rate: options.rate,
+      seed: Date.now() % 1_000_000,
+      users: 5_000,
+      partitions: CLICKSTREAM_PARTITIONS,
+      duplicates: 0.01,
+      outOfOrder: 0.02,
+      late: 0.002,
+      malformed: 0.005,
+    },
     options.signal,
     (n) => (published = n),
   );

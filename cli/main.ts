@@ -14,7 +14,9 @@ import { parseStreamPoint } from './stream-point.ts';
 
 const program = new Command()
   .name('rxa')
-  .description('Real-time analytics pipelines: NATS JetStream → RxJS → ClickHouse.\nConnections come from RXA_NATS_URL, RXA_CLICKHOUSE_URL, RXA_CLICKHOUSE_DB (see README).')
+  .description(
+    'Real-time analytics pipelines: NATS JetStream → RxJS → ClickHouse.\nConnections come from RXA_NATS_URL, RXA_CLICKHOUSE_URL, RXA_CLICKHOUSE_DB (see README).',
+  )
   .version(version)
   .showHelpAfterError();
 

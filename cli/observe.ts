@@ -35,7 +35,13 @@ export async function startObservability(
   const reporter = (partition: number | undefined): MetricsReporter => {
     let entry = reporters.get(partition);
     if (!entry) {
-      const r = new MetricsReporter({ pipeline, registry, ...(partition !== undefined ? { partition } : {}), clickhouse: { client: writer, database: config.clickhouse.database }, onLog: options.onLog });
+      const r = new MetricsReporter({
+        pipeline,
+        registry,
+        ...(partition !== undefined ? { partition } : {}),
+        clickhouse: { client: writer, database: config.clickhouse.database },
+        onLog: options.onLog,
+      });
       entry = { reporter: r, started: r.start() };
       reporters.set(partition, entry);
     }
@@ -56,10 +62,12 @@ export async function startObservability(
     onStatus: (status, partition) => reporter(partition).update(status),
     url: server?.url,
     async close() {
-      await Promise.all([...reporters.values()].map(async ({ reporter: r, started }) => {
-        await started;
-        await r.close();
-      }));
+      await Promise.all(
+        [...reporters.values()].map(async ({ reporter: r, started }) => {
+          await started;
+          await r.close();
+        }),
+      );
       await server?.close();
       await Promise.all([writer.close(), clickhouse.close()]);
     },

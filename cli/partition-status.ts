@@ -12,8 +12,20 @@ export function partitionStatuses(): { update(partition: number | undefined, sta
       latest.set(partition, status);
       if (latest.size === 1) return status;
       const all = [...latest.values()];
-      const total = (field: 'eventsIn' | 'eventsPerSecond' | 'lag' | 'ackPending' | 'rowsWritten' | 'deadLetters' | 'lateEvents' | 'sinkRetries' | 'flushes' | 'checkpoints' | 'lastCheckpointBytes'): number =>
-        all.reduce((sum, s) => sum + s[field], 0);
+      const total = (
+        field:
+          | 'eventsIn'
+          | 'eventsPerSecond'
+          | 'lag'
+          | 'ackPending'
+          | 'rowsWritten'
+          | 'deadLetters'
+          | 'lateEvents'
+          | 'sinkRetries'
+          | 'flushes'
+          | 'checkpoints'
+          | 'lastCheckpointBytes',
+      ): number => all.reduce((sum, s) => sum + s[field], 0);
       return {
         eventsIn: total('eventsIn'),
         eventsPerSecond: total('eventsPerSecond'),

@@ -42,9 +42,15 @@ export async function resetPipeline(config: RuntimeConfig, definition: PipelineD
     } catch (error) {
       if (!isNotFound(error)) throw error; // no stream: no consumers
     }
-    const targets = [[pipelineCheckpointKey(definition.name), consumer], ...[...partitions].map((p) => [pipelineCheckpointKey(definition.name, p), `${consumer}_p${p}`])] as const;
+    const targets = [
+      [pipelineCheckpointKey(definition.name), consumer],
+      ...[...partitions].map((p) => [pipelineCheckpointKey(definition.name, p), `${consumer}_p${p}`]),
+    ] as const;
     const signal = options.signal ?? new AbortController().signal;
-    for (const [key] of targets) leases.push(await Lease.acquire(nc, leaseBucket(config.checkpointBucket), key, { ttlMs: leaseTtlMs, signal, ...(options.log ? { log: options.log } : {}) }));
+    for (const [key] of targets)
+      leases.push(
+        await Lease.acquire(nc, leaseBucket(config.checkpointBucket), key, { ttlMs: leaseTtlMs, signal, ...(options.log ? { log: options.log } : {}) }),
+      );
     const deleted: string[] = [];
     for (const [key, durable] of targets) {
       for (const old of await store.history(key)) await store.delete(old.name);

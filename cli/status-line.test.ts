@@ -3,7 +3,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { emptyStatus, type PipelineStatus } from '../core/runner.ts';
 import { statusPrinter } from './status-line.ts';
 
-const status = (ackedSeq: number): PipelineStatus => ({ ...emptyStatus(), eventsIn: ackedSeq, eventsPerSecond: 100, rowsWritten: ackedSeq, lastSeq: ackedSeq, ackedSeq });
+const status = (ackedSeq: number): PipelineStatus => ({
+  ...emptyStatus(),
+  eventsIn: ackedSeq,
+  eventsPerSecond: 100,
+  rowsWritten: ackedSeq,
+  lastSeq: ackedSeq,
+  ackedSeq,
+});
 
 describe('statusPrinter without a TTY', () => {
   let printed: string[];

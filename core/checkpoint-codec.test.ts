@@ -25,8 +25,17 @@ describe('checkpoint codec', () => {
       format: 1,
       lastSeq: 7,
       operators: {
-        dedupe: { maxTime: 5, hi: new TypedColumn(Uint32Array.of(9)), lo: new TypedColumn(Uint32Array.of(10)), times: new TypedColumn(Float64Array.of(-Infinity)) },
-        windows: { keys: ['a\nb', 'c'], accs: [{ users: { fingerprints: new TypedColumn(fingerprints) } }, { top: [['x', 1]] }], flags: new TypedColumn(new Uint8Array(0)) },
+        dedupe: {
+          maxTime: 5,
+          hi: new TypedColumn(Uint32Array.of(9)),
+          lo: new TypedColumn(Uint32Array.of(10)),
+          times: new TypedColumn(Float64Array.of(-Infinity)),
+        },
+        windows: {
+          keys: ['a\nb', 'c'],
+          accs: [{ users: { fingerprints: new TypedColumn(fingerprints) } }, { top: [['x', 1]] }],
+          flags: new TypedColumn(new Uint8Array(0)),
+        },
         // Keys and strings with newlines, and a number where a column could be: JSON keeps them apart.
         'odd\nid': { '0': 0, text: 'line 1\nline 2' },
       },
@@ -82,11 +91,23 @@ describe('checkpoint codec', () => {
         const clicks = events.pipe(dedupe({ id: 'dedupe', key: (c) => `${c.page}@${c.ts}`, time: (c) => c.ts, ttlMs: 60_000 }), share());
         return {
           sessions: clicks.pipe(
-            session({ id: 'sessions', gapMs: 30_000, key: (c) => c.page, time: (c) => c.ts, aggregate: combine({ n: count(), total: sum((c) => c.ts / 1000) }) }),
+            session({
+              id: 'sessions',
+              gapMs: 30_000,
+              key: (c) => c.page,
+              time: (c) => c.ts,
+              aggregate: combine({ n: count(), total: sum((c) => c.ts / 1000) }),
+            }),
             map((w) => ({ page: w.key, start: w.start, n: w.value.n, total: w.value.total, version: w.count })),
           ),
           hopped: clicks.pipe(
-            hopping({ id: 'hopped', sizeMs: 60_000, slideMs: 20_000, time: (c) => c.ts, aggregate: combine({ pages: distinct((c) => c.page), top: topK((c) => c.page, 2) }) }),
+            hopping({
+              id: 'hopped',
+              sizeMs: 60_000,
+              slideMs: 20_000,
+              time: (c) => c.ts,
+              aggregate: combine({ pages: distinct((c) => c.page), top: topK((c) => c.page, 2) }),
+            }),
             map((w) => ({ window_start: w.start, pages: w.value.pages, top: w.value.top.map((t) => t.key), version: w.count })),
           ),
         };
@@ -94,7 +115,9 @@ describe('checkpoint codec', () => {
     });
     const clicks = Array.from({ length: 2_000 }, (_, i) => ({ page: `/p${(i * 7) % 97}`, ts: 1_000 * Math.floor(i / 3) + (i % 5 === 0 ? -4_000 : 0) }));
     const records = (from: number, to: number): SourceRecord[] =>
-      clicks.slice(from, to).map((c, i) => ({ payload: new TextEncoder().encode(JSON.stringify(c)), subject: 'codec.test.0', seq: from + i + 1, published: c.ts }));
+      clicks
+        .slice(from, to)
+        .map((c, i) => ({ payload: new TextEncoder().encode(JSON.stringify(c)), subject: 'codec.test.0', seq: from + i + 1, published: c.ts }));
     const rowsOf = (engine: PipelineEngine): unknown[] => [...engine.cut(false).rows.values()].flatMap((t) => t.decode());
 
     const whole = new PipelineEngine(definition, context);

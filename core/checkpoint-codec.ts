@@ -69,7 +69,8 @@ export function decodeCheckpoint(data: Uint8Array): unknown {
   list.forEach(({ path, bytes }, index) => {
     if (offset + bytes > data.byteLength) fail(`column ${index} is truncated`);
     let parent: unknown = value;
-    for (const step of path.slice(0, -1)) parent = typeof parent === 'object' && parent !== null && Object.hasOwn(parent, step) ? (parent as Record<string | number, unknown>)[step] : undefined;
+    for (const step of path.slice(0, -1))
+      parent = typeof parent === 'object' && parent !== null && Object.hasOwn(parent, step) ? (parent as Record<string | number, unknown>)[step] : undefined;
     const last = path[path.length - 1]!;
     const holder = parent as Record<string | number, unknown>;
     if (typeof parent !== 'object' || parent === null || !Object.hasOwn(parent, last) || holder[last] !== index) {

@@ -52,7 +52,10 @@ describe('CheckpointStore (real JetStream object store)', () => {
     await store.save('pipeline.p', checkpoint);
     const loaded = await store.load('pipeline.p');
     expect(column((loaded?.operators['dedupe#1'] as { times: unknown }).times, 'float64')).toEqual([...times]);
-    expect({ ...loaded, operators: { ...loaded?.operators, 'dedupe#1': undefined } }).toEqual({ ...checkpoint, operators: { ...checkpoint.operators, 'dedupe#1': undefined } });
+    expect({ ...loaded, operators: { ...loaded?.operators, 'dedupe#1': undefined } }).toEqual({
+      ...checkpoint,
+      operators: { ...checkpoint.operators, 'dedupe#1': undefined },
+    });
 
     // Replacing it keeps exactly one readable version.
     await store.save('pipeline.p', { ...checkpoint, lastSeq: 43, operators: {} });

@@ -13,8 +13,16 @@ describe('configFromEnv', () => {
 
   it('reads RXA_* variables, and explicit overrides win over them', () => {
     const env = { RXA_NATS_URL: 'nats:4222', RXA_CLICKHOUSE_DB: 'db1', RXA_CHECKPOINT_BUCKET: 'b1', RXA_HEAP_GROWING_PERCENT: '0' };
-    expect(configFromEnv(env)).toMatchObject({ nats: { servers: 'nats:4222' }, clickhouse: { database: 'db1' }, checkpointBucket: 'b1', heapGrowingPercent: 0 });
-    expect(configFromEnv(env, { clickhouse: { database: 'db2' }, heapGrowingPercent: 50 })).toMatchObject({ clickhouse: { database: 'db2' }, heapGrowingPercent: 50 });
+    expect(configFromEnv(env)).toMatchObject({
+      nats: { servers: 'nats:4222' },
+      clickhouse: { database: 'db1' },
+      checkpointBucket: 'b1',
+      heapGrowingPercent: 0,
+    });
+    expect(configFromEnv(env, { clickhouse: { database: 'db2' }, heapGrowingPercent: 50 })).toMatchObject({
+      clickhouse: { database: 'db2' },
+      heapGrowingPercent: 50,
+    });
   });
 
   it('rejects invalid values with one message listing every problem', () => {

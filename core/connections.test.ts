@@ -30,10 +30,14 @@ describe('openConnections', () => {
   it('names the ClickHouse server it could not reach, or whose credentials it refused', async () => {
     const port = await closedPort();
     const unreachable = configFromEnv(process.env, { clickhouse: { url: `http://127.0.0.1:${port}` } });
-    await expect(openConnections(unreachable, 'rxa:test:open-connections')).rejects.toThrow(new RegExp(`^ClickHouse at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
+    await expect(openConnections(unreachable, 'rxa:test:open-connections')).rejects.toThrow(
+      new RegExp(`^ClickHouse at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
+    );
 
     const base = configFromEnv();
     const refused = configFromEnv(process.env, { clickhouse: { username: 'rxa_no_such_user' } });
-    await expect(openConnections(refused, 'rxa:test:open-connections')).rejects.toThrow(new RegExp(`^ClickHouse at ${base.clickhouse.url.replace(/[.]/g, '\\.')}: .+`));
+    await expect(openConnections(refused, 'rxa:test:open-connections')).rejects.toThrow(
+      new RegExp(`^ClickHouse at ${base.clickhouse.url.replace(/[.]/g, '\\.')}: .+`),
+    );
   });
 });

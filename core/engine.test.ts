@@ -116,7 +116,12 @@ describe('PipelineEngine rows', () => {
     engine.push(big);
     engine.push(record('/b', 2_000));
     const cut = engine.cut(false);
-    expect(cut.rows.get(numbers)?.decode().map((r) => r.page)).toEqual(['/a', '/b']);
+    expect(
+      cut.rows
+        .get(numbers)
+        ?.decode()
+        .map((r) => r.page),
+    ).toEqual(['/a', '/b']);
     expect(cut.deadLetters).toHaveLength(1);
     expect(cut.deadLetters[0]).toMatchObject({ stage: 'clickhouse:numbers', origin: big });
     expect(cut.deadLetters[0]?.reason).toMatch(/row cannot be encoded: TypeError.*primitive/);

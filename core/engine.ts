@@ -113,7 +113,12 @@ export class PipelineEngine {
                 this.rows.get(table)!.push(row);
               } catch (error) {
                 // A row JSON cannot hold (a BigInt, a cycle): dead-lettered with its source, never thrown into RxJS.
-                this.deadLetters.push({ stage: `clickhouse:${table.name}`, reason: `row cannot be encoded: ${String(error)}`, payload: inspect(row, { depth: 4 }), origin: this.current });
+                this.deadLetters.push({
+                  stage: `clickhouse:${table.name}`,
+                  reason: `row cannot be encoded: ${String(error)}`,
+                  payload: inspect(row, { depth: 4 }),
+                  origin: this.current,
+                });
                 return;
               }
               this.buffered++;

@@ -134,7 +134,7 @@ describe('Feed', () => {
     expect(feed.eventsIn).toBe(50);
   });
 
-  it('takes the last cut\'s snapshot only once the checkpoint in flight is saved: never two copies of the state', async () => {
+  it("takes the last cut's snapshot only once the checkpoint in flight is saved: never two copies of the state", async () => {
     const settings = PipelineSettings.parse({ flushRows: 2 });
     const writer = { write: async () => {} } as unknown as CutWriter;
     const engine = new PipelineEngine(pageViewsPipeline, context);

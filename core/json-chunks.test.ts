@@ -48,9 +48,7 @@ describe('jsonChunks', () => {
       paths.push([...path]);
       return String(paths.length - 1);
     };
-    expect(await text(value, { depth: 4, replace })).toBe(
-      '{"a":0,"list":[1,{"m":1},[2]],"deep":{"deeper":{"deepest":{"m":"as JSON"}}}}',
-    );
+    expect(await text(value, { depth: 4, replace })).toBe('{"a":0,"list":[1,{"m":1},[2]],"deep":{"deeper":{"deepest":{"m":"as JSON"}}}}');
     expect(paths).toEqual([['a'], ['list', 1, 'm'], ['list', 2, 0]]);
   });
 

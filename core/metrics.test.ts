@@ -31,7 +31,14 @@ describe('MetricsReporter → Prometheus', () => {
         lateEvents: 1,
         sinkRetries: 3,
         lastFlushMs: 250,
-        operators: { 'validate.in': 120, 'validate.invalid': 2, 'dedupe.duplicates': 5, 'enrich.pending': 4, 'revenue.watermark': T0 - 6_500, 'unique.watermark': -Infinity },
+        operators: {
+          'validate.in': 120,
+          'validate.invalid': 2,
+          'dedupe.duplicates': 5,
+          'enrich.pending': 4,
+          'revenue.watermark': T0 - 6_500,
+          'unique.watermark': -Infinity,
+        },
       }),
     );
     now += 1_000;
@@ -88,7 +95,9 @@ describe('MetricsReporter → rxa_pipeline_metrics', () => {
       query: `SELECT toUInt32(ts) * 1000 AS ts, metric, stage, kind, value FROM \`${database}\`.rxa_pipeline_metrics FINAL WHERE metric IN ('events_in', 'rows_written', 'consumer_lag', 'stage_events', 'watermark_delay_s') ORDER BY metric, ts`,
       format: 'JSONEachRow',
     });
-    const rows = (await result.json<{ ts: number; metric: string; stage: string; kind: string; value: number }>()).map((r) => `${r.ts - T0} ${r.metric}${r.stage ? ` ${r.stage}` : ''}${r.kind ? ` ${r.kind}` : ''} = ${r.value}`);
+    const rows = (await result.json<{ ts: number; metric: string; stage: string; kind: string; value: number }>()).map(
+      (r) => `${r.ts - T0} ${r.metric}${r.stage ? ` ${r.stage}` : ''}${r.kind ? ` ${r.kind}` : ''} = ${r.value}`,
+    );
     expect(rows).toEqual([
       '0 consumer_lag = 9',
       '5000 consumer_lag = 3',
@@ -124,7 +133,9 @@ describe('MetricsReporter → rxa_pipeline_metrics', () => {
 
   it('keeps the rows and series of two partitions apart (one reporter each, one registry)', async () => {
     const registry = new Registry();
-    const reporters = [0, 1].map((partition) => new MetricsReporter({ pipeline: 'parts', partition, registry, clickhouse: { client, database }, now: () => T0 }));
+    const reporters = [0, 1].map(
+      (partition) => new MetricsReporter({ pipeline: 'parts', partition, registry, clickhouse: { client, database }, now: () => T0 }),
+    );
     for (const r of reporters) await r.start();
     reporters[0]!.update(status({ eventsIn: 40, lag: 2 }));
     reporters[1]!.update(status({ eventsIn: 60, lag: 5 }));

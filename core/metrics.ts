@@ -275,12 +275,18 @@ export class MetricsReporter {
   // Another partition's reporter may have registered the metric in a shared registry already.
   private counter(name: string, help: string, labelNames: string[] = []): void {
     const existing = this.registry.getSingleMetric(name);
-    this.counters.set(name, existing instanceof Counter ? existing : new Counter({ name, help, labelNames: [...labelNames, 'partition'], registers: [this.registry] }));
+    this.counters.set(
+      name,
+      existing instanceof Counter ? existing : new Counter({ name, help, labelNames: [...labelNames, 'partition'], registers: [this.registry] }),
+    );
   }
 
   private gauge(name: string, help: string, labelNames: string[] = []): void {
     const existing = this.registry.getSingleMetric(name);
-    this.gauges.set(name, existing instanceof Gauge ? existing : new Gauge({ name, help, labelNames: [...labelNames, 'partition'], registers: [this.registry] }));
+    this.gauges.set(
+      name,
+      existing instanceof Gauge ? existing : new Gauge({ name, help, labelNames: [...labelNames, 'partition'], registers: [this.registry] }),
+    );
   }
 }
 

@@ -24,7 +24,10 @@ describe('runTarget', () => {
     expect(allRunTargets(pipeline({ stream: 'ORDERS', subjects: ['orders.>'] }))).toEqual([
       { partition: undefined, durable: 'orders', filterSubject: undefined, checkpointKey: 'pipeline.orders', rowPartition: 0, label: 'orders' },
     ]);
-    expect(runTarget(pipeline({ stream: 'ORDERS', subjects: ['orders.>'], filterSubject: 'orders.eu' }))).toMatchObject({ durable: 'orders', filterSubject: 'orders.eu' });
+    expect(runTarget(pipeline({ stream: 'ORDERS', subjects: ['orders.>'], filterSubject: 'orders.eu' }))).toMatchObject({
+      durable: 'orders',
+      filterSubject: 'orders.eu',
+    });
   });
 
   it('refuses a partition that does not exist, or none for a partitioned pipeline', () => {
@@ -49,10 +52,18 @@ describe('source.partitions validation', () => {
   const base = { stream: 'ORDERS', subjects: ['orders.>'] };
   it.each([
     ['a count of 0', { ...base, partitions: { count: 0, subject: (p: number) => `orders.${p}` } }, 'source.partitions.count'],
-    ['a filterSubject next to partitions', { ...base, filterSubject: 'orders.eu', partitions: { count: 2, subject: (p: number) => `orders.${p}` } }, 'filterSubject and partitions exclude each other'],
+    [
+      'a filterSubject next to partitions',
+      { ...base, filterSubject: 'orders.eu', partitions: { count: 2, subject: (p: number) => `orders.${p}` } },
+      'filterSubject and partitions exclude each other',
+    ],
     ['the same subject twice', { ...base, partitions: { count: 2, subject: () => 'orders.all' } }, "subject(1) = subject(0) = 'orders.all'"],
     ['an invalid subject', { ...base, partitions: { count: 2, subject: (p: number) => `orders ${p}` } }, 'subject(0) = "orders 0": must be a NATS subject'],
-    ['consumer names past 64 characters', { ...base, consumer: 'c'.repeat(62), partitions: { count: 2, subject: (p: number) => `orders.${p}` } }, 'partition consumer names'],
+    [
+      'consumer names past 64 characters',
+      { ...base, consumer: 'c'.repeat(62), partitions: { count: 2, subject: (p: number) => `orders.${p}` } },
+      'partition consumer names',
+    ],
   ])('rejects %s', (_what, source, message) => {
     expect(() => pipeline(source as SourceSpec)).toThrow(message);
   });

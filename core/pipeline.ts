@@ -6,18 +6,19 @@ import { sqlIdentifier } from '../sinks/clickhouse/sql.ts';
 import { natsName, natsSubject } from '../sources/nats-names.ts';
 
 /** Where a pipeline reads from. */
-export type SourceSpec = SourceCommon & (
-  | {
-      /** Only consume these subjects of the stream. @default all of them */
-      filterSubject?: string;
-      partitions?: undefined;
-    }
-  | {
-      /** Split the source by key: one runner (consumer, checkpoint, operator state) per partition. */
-      partitions: SourcePartitions;
-      filterSubject?: undefined;
-    }
-);
+export type SourceSpec = SourceCommon &
+  (
+    | {
+        /** Only consume these subjects of the stream. @default all of them */
+        filterSubject?: string;
+        partitions?: undefined;
+      }
+    | {
+        /** Split the source by key: one runner (consumer, checkpoint, operator state) per partition. */
+        partitions: SourcePartitions;
+        filterSubject?: undefined;
+      }
+  );
 
 interface SourceCommon {
   /** JetStream stream; created (limits retention, file storage) if it does not exist. */
@@ -192,20 +193,20 @@ const DefinitionShape = z
       }
       const valid = natsSubject.safeParse(subject);
       if (!valid.success) issue(['partitions', 'subject'], `subject(${p}) = ${JSON.stringify(subject)}: ${valid.error.issues[0]?.message}`);
-      else if (seen.has(subject)) issue(['partitions', 'subject'], `subject(${p}) = subject(${seen.get(subject)}) = '${subject}': partitions must have distinct subjects`);
+      else if (seen.has(subject))
+        issue(['partitions', 'subject'], `subject(${p}) = subject(${seen.get(subject)}) = '${subject}': partitions must have distinct subjects`);
       seen.set(subject, p);
     }
     const lastConsumer = `${source.consumer ?? name}_p${partitions.count - 1}`;
-    if (!natsName.safeParse(lastConsumer).success) issue(['consumer'], `partition consumer names (e.g. '${lastConsumer}') must be NATS names of at most 64 characters`);
+    if (!natsName.safeParse(lastConsumer).success)
+      issue(['consumer'], `partition consumer names (e.g. '${lastConsumer}') must be NATS names of at most 64 characters`);
   });
 
 /**
  * Declare a pipeline. Types flow from the zod schema through the operators to the table rows:
  * `build` must return, for each table, an Observable of exactly that table's row type.
  */
-export function definePipeline<S extends z.ZodType, const T extends TableMap>(
-  definition: PipelineDefinition<S, T>,
-): PipelineDefinition<S, T> {
+export function definePipeline<S extends z.ZodType, const T extends TableMap>(definition: PipelineDefinition<S, T>): PipelineDefinition<S, T> {
   assertPipelineDefinition(definition);
   return definition;
 }

@@ -76,7 +76,9 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
     const stream = definition.source.stream;
     const { state } = await jsm.streams.info(stream);
     const fromSeq = await resolvePoint(js, stream, options.from, state.first_seq, state.last_seq + 1);
-    const toSeq = options.to ? Math.min(state.last_seq, (await resolvePoint(js, stream, after(options.to), state.first_seq, state.last_seq + 1)) - (isTime(options.to) ? 1 : 0)) : state.last_seq;
+    const toSeq = options.to
+      ? Math.min(state.last_seq, (await resolvePoint(js, stream, after(options.to), state.first_seq, state.last_seq + 1)) - (isTime(options.to) ? 1 : 0))
+      : state.last_seq;
     const empty = { fromSeq, toSeq, restoredAtSeq: fromSeq - 1, processed: 0, rowsWritten: 0, deadLetters: 0, lateEvents: 0 };
     if (fromSeq > toSeq) return empty;
 
@@ -84,7 +86,9 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
     const restored = await checkpoints.historyBefore(target.checkpointKey, fromSeq);
     const restoredAtSeq = restored?.lastSeq ?? 0;
     const prefix = target.partition === undefined ? '' : `partition ${target.partition}: `;
-    log(`${prefix}${restored ? `restored the checkpoint at stream seq ${restoredAtSeq}; catching up to ${fromSeq}` : `no checkpoint before seq ${fromSeq}: processing from the start of the stream`}`);
+    log(
+      `${prefix}${restored ? `restored the checkpoint at stream seq ${restoredAtSeq}; catching up to ${fromSeq}` : `no checkpoint before seq ${fromSeq}: processing from the start of the stream`}`,
+    );
     // A filtered consumer with nothing left to deliver would wait forever for a first message.
     const filtered = target.filterSubject ? await pendingFrom(jsm, stream, target.filterSubject, restoredAtSeq + 1) : undefined;
     if (filtered === 0) {

@@ -148,8 +148,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       startAfterSeq: ackedSeq,
       // Also before the consumer's max_ack_pending would stop deliveries (sequence distance bounds it).
       wantSnapshot: () =>
-        feed.lastSeq > ackedSeq &&
-        (Date.now() - lastCheckpointAt >= settings.checkpointIntervalMs || feed.lastSeq - ackedSeq >= settings.maxAckPending / 2),
+        feed.lastSeq > ackedSeq && (Date.now() - lastCheckpointAt >= settings.checkpointIntervalMs || feed.lastSeq - ackedSeq >= settings.maxAckPending / 2),
       // Checkpoint, then ack: acked input is never needed again, because the state that reflects
       // it is saved and its rows are written.
       checkpoint: async (cut, position) => {
@@ -166,7 +165,10 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
           counters: { ...writer.counters },
         };
         const saveStarted = performance.now();
-        lastCheckpointBytes = await retry(() => checkpoints.save(checkpointKey, saved), { signal: shutdown.signal, onRetry: logRetries(log, 'checkpoint save') });
+        lastCheckpointBytes = await retry(() => checkpoints.save(checkpointKey, saved), {
+          signal: shutdown.signal,
+          onRetry: logRetries(log, 'checkpoint save'),
+        });
         // A save retried through an outage can outlast the lease: confirm again before acking.
         await held.confirm();
         position.msg?.ack();
@@ -266,7 +268,10 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
         log(`${why}: ${outcome === 'gone' ? 'recreating it' : 'repositioning the consumer'} after stream seq ${feed.lastSeq}`);
         // The server may be restarting (a pull can fail on its shutdown): ask until it answers.
         try {
-          ({ consumer, deliveredConsumerSeq } = await retry(() => openDurableConsumer(js, jsm, consumerSpec, feed.lastSeq + 1), { signal: options.signal, onRetry: logRetries(log, 'opening the consumer') }));
+          ({ consumer, deliveredConsumerSeq } = await retry(() => openDurableConsumer(js, jsm, consumerSpec, feed.lastSeq + 1), {
+            signal: options.signal,
+            onRetry: logRetries(log, 'opening the consumer'),
+          }));
         } catch (error) {
           if (options.signal.aborted) break;
           throw error;

@@ -19,7 +19,8 @@ export const clickstreamDashboard = defineDashboard({
     {
       title: 'Active users (5 min)',
       type: 'stat',
-      description: 'Distinct users in the latest 5-minute hopping window (the big number); the sparkline shows every window in the range. Partitions hold disjoint users, so their counts add up exactly.',
+      description:
+        'Distinct users in the latest 5-minute hopping window (the big number); the sparkline shows every window in the range. Partitions hold disjoint users, so their counts add up exactly.',
       width: 5,
       height: 4,
       unit: 'short',
@@ -148,7 +149,8 @@ export const clickstreamDashboard = defineDashboard({
     {
       title: 'Funnel',
       type: 'barchart',
-      description: 'View -> add to cart -> purchase: distinct users reaching each step per minute, summed over the range (a user active in several minutes counts once per minute).',
+      description:
+        'View -> add to cart -> purchase: distinct users reaching each step per minute, summed over the range (a user active in several minutes counts once per minute).',
       width: 6,
       height: 8,
       unit: 'short',

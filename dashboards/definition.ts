@@ -106,7 +106,10 @@ export const DashboardDefinition = z
     description: z.string().optional(),
     tags: z.array(z.string().min(1)).default([]),
     /** Grafana's auto-refresh and the live page's polling interval. */
-    refresh: z.string().regex(/^\d+[sm]$/, 'refresh like "5s" or "1m"').default('5s'),
+    refresh: z
+      .string()
+      .regex(/^\d+[sm]$/, 'refresh like "5s" or "1m"')
+      .default('5s'),
     timeRange: z.enum(timeRanges).default('now-30m'),
     panels: z.array(PanelDefinition).min(1),
   })

@@ -26,7 +26,9 @@ describe('committed Grafana JSON', () => {
   });
 
   it('every dashboards/*.json has a definition (no hand-written JSON)', () => {
-    const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     expect(files, `JSON without a definition in dashboards/registry.ts; add one and run: ${REGENERATE}`).toEqual(dashboards.map(dashboardFileName).sort());
   });
 
@@ -82,12 +84,23 @@ describe('defineDashboard', () => {
   });
 
   it('generates Grafana JSON the model accepts, with the query format each panel type needs', () => {
-    const json = toGrafana(defineDashboard({ uid: 'd', title: 'D', panels: [panel, { title: 'S', type: 'timeseries', sql: 'SELECT t AS time, v FROM x', width: 6, height: 4 }] }));
-    expect(json.panels.map((p) => p.targets.map((t) => [t.format, t.queryType, t.datasource.uid]))).toEqual([[[1, 'table', 'clickhouse']], [[0, 'timeSeries', 'clickhouse']]]);
+    const json = toGrafana(
+      defineDashboard({ uid: 'd', title: 'D', panels: [panel, { title: 'S', type: 'timeseries', sql: 'SELECT t AS time, v FROM x', width: 6, height: 4 }] }),
+    );
+    expect(json.panels.map((p) => p.targets.map((t) => [t.format, t.queryType, t.datasource.uid]))).toEqual([
+      [[1, 'table', 'clickhouse']],
+      [[0, 'timeSeries', 'clickhouse']],
+    ]);
   });
 
   it('layout wraps when a panel does not fit and rows are as tall as their tallest panel', () => {
-    expect(layout([{ width: 20, height: 3 }, { width: 4, height: 5 }, { width: 1, height: 1 }])).toEqual([
+    expect(
+      layout([
+        { width: 20, height: 3 },
+        { width: 4, height: 5 },
+        { width: 1, height: 1 },
+      ]),
+    ).toEqual([
       { x: 0, y: 0, w: 20, h: 3 },
       { x: 20, y: 0, w: 4, h: 5 },
       { x: 0, y: 5, w: 1, h: 1 },

@@ -40,7 +40,11 @@ export const clickhouseTarget = z
 
 export const gridPos = z
   .object({
-    x: z.number().int().min(0).max(GRID_COLUMNS - 1),
+    x: z
+      .number()
+      .int()
+      .min(0)
+      .max(GRID_COLUMNS - 1),
     y: z.number().int().min(0),
     w: z.number().int().min(1).max(GRID_COLUMNS),
     h: z.number().int().min(1),

@@ -13,7 +13,8 @@ import { sql } from './sql.ts';
 export const pipelineHealthDashboard = defineDashboard({
   uid: 'rxa-pipeline-health',
   title: 'Pipeline health',
-  description: 'Throughput, consumer lag, watermarks, dead letters, sink latency and checkpoints of every rxa pipeline (table rxa_pipeline_metrics; the same figures are on /metrics).',
+  description:
+    'Throughput, consumer lag, watermarks, dead letters, sink latency and checkpoints of every rxa pipeline (table rxa_pipeline_metrics; the same figures are on /metrics).',
   tags: ['rxa', 'pipeline', 'health'],
   refresh: '5s',
   timeRange: 'now-30m',
@@ -66,7 +67,10 @@ export const pipelineHealthDashboard = defineDashboard({
       unit: 'short',
       decimals: 0,
       color: 'green',
-      thresholds: [{ value: 10_000, color: 'orange' }, { value: 100_000, color: 'red' }],
+      thresholds: [
+        { value: 10_000, color: 'orange' },
+        { value: 100_000, color: 'red' },
+      ],
       sql: sql`
         SELECT sum(latest) AS consumer_lag
         FROM
@@ -172,7 +176,7 @@ export const pipelineHealthDashboard = defineDashboard({
     {
       title: 'Watermark delay',
       type: 'timeseries',
-      description: 'Wall clock minus each window operator\'s watermark: how far event time trails real time (at least maxOutOfOrderMs).',
+      description: "Wall clock minus each window operator's watermark: how far event time trails real time (at least maxOutOfOrderMs).",
       width: 8,
       height: 8,
       unit: 's',
@@ -224,7 +228,8 @@ export const pipelineHealthDashboard = defineDashboard({
     {
       title: 'Checkpoint size (MB)',
       type: 'timeseries',
-      description: 'Size of the last checkpoint saved, as stored, per pipeline (its partitions summed). It follows the operator state: dedupe keys, open windows and sessions.',
+      description:
+        'Size of the last checkpoint saved, as stored, per pipeline (its partitions summed). It follows the operator state: dedupe keys, open windows and sessions.',
       width: 12,
       height: 8,
       unit: 'short',
@@ -246,7 +251,8 @@ export const pipelineHealthDashboard = defineDashboard({
     {
       title: 'Checkpoint save time',
       type: 'timeseries',
-      description: 'How long saving the last checkpoint took, encoding and upload (the slowest partition in each bucket). Events keep flowing meanwhile; the acks of its input wait for it.',
+      description:
+        'How long saving the last checkpoint took, encoding and upload (the slowest partition in each bucket). Events keep flowing meanwhile; the acks of its input wait for it.',
       width: 12,
       height: 8,
       unit: 'ms',

@@ -56,11 +56,7 @@ export async function loadDashboard(path: string): Promise<GrafanaDashboard> {
 }
 
 /** Run every target of every panel with `execute`; fails on the first query that errors or is misshapen. */
-export async function runDashboardQueries(
-  dashboard: GrafanaDashboard,
-  range: TimeRange,
-  execute: QueryExecutor,
-): Promise<PanelQueryResult[]> {
+export async function runDashboardQueries(dashboard: GrafanaDashboard, range: TimeRange, execute: QueryExecutor): Promise<PanelQueryResult[]> {
   const results: PanelQueryResult[] = [];
   for (const panel of dashboard.panels) {
     for (const target of panel.targets) {
@@ -97,7 +93,9 @@ const DATE_TIME = /^DateTime(\(.*\))?$/;
 function checkTimeSeries(result: QueryResult, where: string): void {
   const first = result.columns[0];
   if (!first || first.name !== 'time' || !DATE_TIME.test(first.type)) {
-    throw new Error(`${where}: a time series query must return a DateTime column named "time" first, got ${first ? `${first.name} ${first.type}` : 'no columns'}`);
+    throw new Error(
+      `${where}: a time series query must return a DateTime column named "time" first, got ${first ? `${first.name} ${first.type}` : 'no columns'}`,
+    );
   }
   // DateTime comes as 'YYYY-MM-DD hh:mm:ss' (or a number with some settings); both order naturally.
   for (let i = 1; i < result.rows.length; i++) {

@@ -88,7 +88,10 @@ function display(panel: Panel): { fieldConfig: Record<string, unknown>; options:
           defaults: {
             ...numbers,
             color: { mode: 'thresholds' },
-            thresholds: { mode: 'absolute', steps: [{ color: panel.color, value: null }, ...panel.thresholds.map((t) => ({ color: t.color, value: t.value }))] },
+            thresholds: {
+              mode: 'absolute',
+              steps: [{ color: panel.color, value: null }, ...panel.thresholds.map((t) => ({ color: t.color, value: t.value }))],
+            },
           },
           overrides,
         },

@@ -34,19 +34,18 @@ const clean = take(base, 20_000);
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
 const decode = (payload: Uint8Array): unknown => JSON.parse(fatalUtf8.decode(payload));
 const clockAt = (i: number): number => Math.floor(startTime + i * tickMs);
-const count = (messages: GeneratedMessage[], kind: GeneratedMessage['kind']): number =>
-  messages.filter(m => m.kind === kind).length;
+const count = (messages: GeneratedMessage[], kind: GeneratedMessage['kind']): number => messages.filter((m) => m.kind === kind).length;
 
 describe('generateClickstream', () => {
   it('is deterministic: same options, byte-identical messages', () => {
     const again = take(knobs, 20_000);
-    expect(again.map(m => m.msgId)).toEqual(withKnobs.map(m => m.msgId));
+    expect(again.map((m) => m.msgId)).toEqual(withKnobs.map((m) => m.msgId));
     again.forEach((m, i) => expect(Buffer.compare(m.payload, (withKnobs[i] as GeneratedMessage).payload)).toBe(0));
   });
 
   it('depends on the seed', () => {
     const other = take({ ...knobs, seed: 43 }, 100);
-    expect(other.map(m => m.msgId)).not.toEqual(withKnobs.slice(0, 100).map(m => m.msgId));
+    expect(other.map((m) => m.msgId)).not.toEqual(withKnobs.slice(0, 100).map((m) => m.msgId));
   });
 
   it('validates options eagerly', () => {
@@ -67,9 +66,9 @@ describe('generateClickstream', () => {
   });
 
   it('gives every message a unique msgId, except same-msgId re-sends', () => {
-    const ids = withKnobs.filter(m => !(m.kind === 'duplicate' && m.sameMsgId)).map(m => m.msgId);
+    const ids = withKnobs.filter((m) => !(m.kind === 'duplicate' && m.sameMsgId)).map((m) => m.msgId);
     expect(new Set(ids).size).toBe(ids.length);
-    const eventIds = withKnobs.flatMap(m => (m.kind === 'valid' || m.kind === 'late' ? [m.event.event_id] : []));
+    const eventIds = withKnobs.flatMap((m) => (m.kind === 'valid' || m.kind === 'late' ? [m.event.event_id] : []));
     expect(new Set(eventIds).size).toBe(eventIds.length);
     expect(eventIds[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
@@ -82,9 +81,9 @@ describe('generateClickstream', () => {
     expect(Math.abs(rate(count(withKnobs, 'late')) - 0.02)).toBeLessThan(0.005);
     // The edge-case cycle spends 8 of every 9 slots on malformations.
     expect(Math.abs(rate(count(withKnobs, 'malformed')) - (0.03 * 8) / 9)).toBeLessThan(0.005);
-    const outOfOrder = withKnobs.filter(m => m.kind === 'valid' && m.outOfOrder === true).length;
+    const outOfOrder = withKnobs.filter((m) => m.kind === 'valid' && m.outOfOrder === true).length;
     expect(Math.abs(rate(outOfOrder) - 0.05)).toBeLessThan(0.008);
-    expect(clean.every(m => m.kind === 'valid' && m.outOfOrder === undefined && m.unicodeEdge === undefined)).toBe(true);
+    expect(clean.every((m) => m.kind === 'valid' && m.outOfOrder === undefined && m.unicodeEdge === undefined)).toBe(true);
   });
 
   it('stamps valid events with the synthetic clock: 1000/eventsPerSecond ms per message', () => {
@@ -112,7 +111,7 @@ describe('generateClickstream', () => {
       expect(index - (original?.index ?? 0)).toBeGreaterThan(0);
       expect(index - (original?.index ?? 0)).toBeLessThan(64);
     }
-    const same = duplicates.filter(d => d.m.sameMsgId).length;
+    const same = duplicates.filter((d) => d.m.sameMsgId).length;
     expect(Math.abs(same - (duplicates.length - same))).toBeLessThanOrEqual(1);
   });
 
@@ -152,7 +151,7 @@ describe('generateClickstream', () => {
   });
 
   it('mixes in valid unicode-edge events', () => {
-    const edge = withKnobs.filter(m => m.kind === 'valid' && m.unicodeEdge === true);
+    const edge = withKnobs.filter((m) => m.kind === 'valid' && m.unicodeEdge === true);
     expect(edge.length).toBeGreaterThan(0);
     for (const m of edge) {
       if (m.kind !== 'valid') continue;
@@ -170,7 +169,7 @@ describe('generateClickstream', () => {
     }
   });
 
-  it('spaces a user\'s events by think times inside visits and by > 30 min between visits', () => {
+  it("spaces a user's events by think times inside visits and by > 30 min between visits", () => {
     const users = new Map<string, number>();
     let visits = 0;
     for (const m of clean) {
@@ -192,21 +191,21 @@ describe('generateClickstream', () => {
   });
 
   it('looks like a web shop: interleaved users, countries, agents, funnel, conversion', () => {
-    const events = clean.flatMap(m => (m.kind === 'valid' ? [m.event] : []));
+    const events = clean.flatMap((m) => (m.kind === 'valid' ? [m.event] : []));
     const distinct = <T>(values: T[]): number => new Set(values).size;
-    expect(distinct(events.map(e => e.country))).toBeGreaterThanOrEqual(10);
-    expect(distinct(events.map(e => e.user_agent))).toBeGreaterThanOrEqual(8);
-    expect(distinct(events.slice(0, 20).map(e => e.user_id))).toBeGreaterThan(10);
-    expect(events.some(e => e.referrer === 'https://www.google.com/')).toBe(true);
-    expect(events.some(e => e.referrer === null)).toBe(true);
+    expect(distinct(events.map((e) => e.country))).toBeGreaterThanOrEqual(10);
+    expect(distinct(events.map((e) => e.user_agent))).toBeGreaterThanOrEqual(8);
+    expect(distinct(events.slice(0, 20).map((e) => e.user_id))).toBeGreaterThan(10);
+    expect(events.some((e) => e.referrer === 'https://www.google.com/')).toBe(true);
+    expect(events.some((e) => e.referrer === null)).toBe(true);
 
-    const byType = (type: ClickEvent['type']): ClickEvent[] => events.filter(e => e.type === type);
+    const byType = (type: ClickEvent['type']): ClickEvent[] => events.filter((e) => e.type === type);
     const views = byType('page_view').length;
     expect(views / events.length).toBeGreaterThan(0.5);
     expect(byType('click').length).toBeGreaterThan(0);
-    expect(byType('click').some(e => e.type === 'click' && e.element === 'buy-button')).toBe(true);
+    expect(byType('click').some((e) => e.type === 'click' && e.element === 'buy-button')).toBe(true);
 
-    const priceOf = new Map(products.map(p => [p.id, p.price]));
+    const priceOf = new Map(products.map((p) => [p.id, p.price]));
     for (const e of [...byType('add_to_cart'), ...byType('purchase')]) {
       if (e.type !== 'add_to_cart' && e.type !== 'purchase') continue;
       expect(e.price).toBe(priceOf.get(e.product_id));
@@ -222,24 +221,26 @@ describe('generateClickstream', () => {
       if (previous === undefined || e.ts - previous > sessionGapMs) visits++;
       last.set(e.user_id, e.ts);
     }
-    const orders = new Set(byType('purchase').map(e => (e.type === 'purchase' ? e.order_id : ''))).size;
+    const orders = new Set(byType('purchase').map((e) => (e.type === 'purchase' ? e.order_id : ''))).size;
     expect(orders / visits).toBeGreaterThan(0.01);
     expect(orders / visits).toBeLessThan(0.06);
     expect(byType('add_to_cart').length).toBeGreaterThan(byType('purchase').length);
   });
 
   it('only visits pages of the site map, plus the deliberately unmapped ones', () => {
-    const mapped = new Set(sitePages.map(p => p.path));
+    const mapped = new Set(sitePages.map((p) => p.path));
     const unmapped = new Set<string>(unmappedPages);
-    const paths = clean.flatMap(m => (m.kind === 'valid' ? [m.event.url] : [])).map(url => {
-      expect(url.startsWith(siteOrigin)).toBe(true);
-      return url.slice(siteOrigin.length);
-    });
-    expect(paths.every(p => mapped.has(p) || unmapped.has(p))).toBe(true);
-    const misses = paths.filter(p => unmapped.has(p)).length;
+    const paths = clean
+      .flatMap((m) => (m.kind === 'valid' ? [m.event.url] : []))
+      .map((url) => {
+        expect(url.startsWith(siteOrigin)).toBe(true);
+        return url.slice(siteOrigin.length);
+      });
+    expect(paths.every((p) => mapped.has(p) || unmapped.has(p))).toBe(true);
+    const misses = paths.filter((p) => unmapped.has(p)).length;
     expect(misses).toBeGreaterThan(0);
     expect(misses / paths.length).toBeLessThan(0.05);
-    expect(new Set(paths.filter(p => mapped.has(p))).size).toBeGreaterThan(sitePages.length * 0.8);
+    expect(new Set(paths.filter((p) => mapped.has(p))).size).toBeGreaterThan(sitePages.length * 0.8);
   });
 
   it('still orders each user when the population is too small for the rate', () => {
@@ -263,24 +264,22 @@ describe('generateClickstream', () => {
 
 describe('site map', () => {
   it('has unique paths, about 40 of them, and leaves the unmapped pages out', () => {
-    const paths = sitePages.map(p => p.path);
+    const paths = sitePages.map((p) => p.path);
     expect(new Set(paths).size).toBe(paths.length);
     expect(paths.length).toBeGreaterThanOrEqual(35);
     expect(paths.length).toBeLessThanOrEqual(50);
     for (const p of unmappedPages) expect(paths).not.toContain(p);
-    expect(new Set(sitePages.map(p => p.category))).toEqual(
-      new Set(['home', 'category', 'product', 'cart', 'checkout', 'search', 'content']),
-    );
-    expect(new Set(products.map(p => p.id)).size).toBe(products.length);
+    expect(new Set(sitePages.map((p) => p.category))).toEqual(new Set(['home', 'category', 'product', 'cart', 'checkout', 'search', 'content']));
+    expect(new Set(products.map((p) => p.id)).size).toBe(products.length);
     for (const p of products) expect(paths).toContain(`/product/${p.id}`);
   });
 });
 
 describe('partitionSubject', () => {
   it('sends a user always to the same partition, spreading users over all of them', () => {
-    const users = clean.flatMap(m => (m.kind === 'valid' ? [m.event.user_id] : []));
-    const subjects = new Set(users.map(u => partitionSubject('clickstream.events', u, 8)));
-    expect([...subjects].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map(p => `clickstream.events.${p}`));
+    const users = clean.flatMap((m) => (m.kind === 'valid' ? [m.event.user_id] : []));
+    const subjects = new Set(users.map((u) => partitionSubject('clickstream.events', u, 8)));
+    expect([...subjects].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((p) => `clickstream.events.${p}`));
     expect(partitionSubject('x', 'user-1', 8)).toBe(partitionSubject('x', 'user-1', 8));
     expect(() => partitionSubject('x', 'user-1', 0)).toThrow('partitions');
   });

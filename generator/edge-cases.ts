@@ -49,7 +49,6 @@ export function malformedPayload(malformation: Malformation, base: ClickEvent, r
   }
 }
 
-
 function invalidJson(text: string, ts: number, random: Random): string {
   switch (random.int(5)) {
     case 0:
@@ -118,7 +117,5 @@ const unicodeStrings = [
 export function unicodeEdgeEvent(event: ClickEvent, random: Random): ClickEvent {
   const text = random.pick(unicodeStrings);
   const referrer = `https://www.google.com/search?q=${text}`;
-  return event.type === 'click'
-    ? { ...event, referrer, element: `wishlist ${random.pick(unicodeStrings)}` }
-    : { ...event, referrer };
+  return event.type === 'click' ? { ...event, referrer, element: `wishlist ${random.pick(unicodeStrings)}` } : { ...event, referrer };
 }

@@ -27,13 +27,28 @@ export const channelReferrers: Readonly<Record<Channel, string | null>> = {
 
 // Rough e-commerce traffic shares, not any real shop's.
 const countries = new Weighted<string>([
-  ['US', 34], ['GB', 9], ['DE', 9], ['FR', 6], ['IN', 7], ['CA', 5],
-  ['BR', 5], ['JP', 5], ['ES', 4], ['IT', 4], ['NL', 3], ['AU', 3],
+  ['US', 34],
+  ['GB', 9],
+  ['DE', 9],
+  ['FR', 6],
+  ['IN', 7],
+  ['CA', 5],
+  ['BR', 5],
+  ['JP', 5],
+  ['ES', 4],
+  ['IT', 4],
+  ['NL', 3],
+  ['AU', 3],
 ]);
 
 const channels = new Weighted<Channel>([
-  ['direct', 32], ['google', 33], ['bing', 5], ['duckduckgo', 2],
-  ['facebook', 10], ['instagram', 6], ['newsletter', 12],
+  ['direct', 32],
+  ['google', 33],
+  ['bing', 5],
+  ['duckduckgo', 2],
+  ['facebook', 10],
+  ['instagram', 6],
+  ['newsletter', 12],
 ]);
 
 const userAgents = new Weighted<string>([

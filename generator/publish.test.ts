@@ -23,8 +23,7 @@ function take(options: GeneratorOptions, n: number): GeneratedMessage[] {
 }
 
 /** Subjects by user, so one user's events stay on one partition; bad messages spread round-robin. */
-const subjectFor = (m: GeneratedMessage, i: number): string =>
-  m.kind === 'malformed' ? `${prefix}.${i % 4}` : partitionSubject(prefix, m.event.user_id, 4);
+const subjectFor = (m: GeneratedMessage, i: number): string => (m.kind === 'malformed' ? `${prefix}.${i % 4}` : partitionSubject(prefix, m.event.user_id, 4));
 
 async function storedMessages(jsm: JetStreamManager): Promise<number> {
   return (await jsm.streams.info(stream)).state.messages;
@@ -49,14 +48,14 @@ describe('publishMessages against JetStream', () => {
 
   it('stores every message once: JetStream drops same-msgId re-sends, retries with a new msgId get through', async () => {
     const messages = take({ ...generator, duplicateRate: 0.05 }, 5_000);
-    const sameMsgId = messages.filter(m => m.kind === 'duplicate' && m.sameMsgId).length;
-    const newMsgId = messages.filter(m => m.kind === 'duplicate' && !m.sameMsgId).length;
+    const sameMsgId = messages.filter((m) => m.kind === 'duplicate' && m.sameMsgId).length;
+    const newMsgId = messages.filter((m) => m.kind === 'duplicate' && !m.sameMsgId).length;
     expect(sameMsgId).toBeGreaterThan(50);
     expect(newMsgId).toBeGreaterThan(50);
     const progress: number[] = [];
 
     const before = await storedMessages(jsm);
-    const result = await publishMessages(js, subjectFor, messages, { onProgress: n => progress.push(n) });
+    const result = await publishMessages(js, subjectFor, messages, { onProgress: (n) => progress.push(n) });
 
     expect(result).toEqual({ published: 5_000, duplicatesDropped: sameMsgId, oversized: 0 });
     expect((await storedMessages(jsm)) - before).toBe(result.published - result.duplicatesDropped);
@@ -68,7 +67,7 @@ describe('publishMessages against JetStream', () => {
       if (m.kind === 'malformed') return;
       subjects.set(m.event.user_id, (subjects.get(m.event.user_id) ?? new Set()).add(subjectFor(m, i)));
     });
-    expect([...subjects.values()].every(s => s.size === 1)).toBe(true);
+    expect([...subjects.values()].every((s) => s.size === 1)).toBe(true);
   });
 
   it('takes `count` messages from an infinite generator and paces them by wall clock', async () => {
@@ -94,7 +93,7 @@ describe('publishMessages against JetStream', () => {
   it('publishes every malformation, the 48 KiB oversized one included', async () => {
     // Two rounds of the edge-case cycle: 16 malformations (2 oversized) and 2 unicode-edge events.
     const messages = take({ ...generator, seed: 14, malformedRate: 1 }, 18);
-    expect(messages.filter(m => m.kind === 'malformed' && m.malformation === 'oversized')).toHaveLength(2);
+    expect(messages.filter((m) => m.kind === 'malformed' && m.malformation === 'oversized')).toHaveLength(2);
     const result = await publishMessages(js, subjectFor, messages, {});
     expect(result).toEqual({ published: 18, duplicatesDropped: 0, oversized: 0 });
   });
@@ -111,7 +110,7 @@ describe('publishMessages against JetStream', () => {
     const result = await publishMessages(js, subjectFor, generateClickstream({ ...generator, seed: 15 }), {
       ratePerSecond: 200,
       signal: controller.signal,
-      onProgress: n => n >= 20 && controller.abort(),
+      onProgress: (n) => n >= 20 && controller.abort(),
     });
     expect(result.published).toBeGreaterThanOrEqual(20);
     expect(result.published).toBeLessThan(200);
@@ -141,8 +140,8 @@ describe('publishMessages flow control', () => {
 
   async function drain(pending: Array<() => void>, done: () => boolean): Promise<void> {
     while (!done()) {
-      pending.splice(0).forEach(settle => settle());
-      await new Promise(resolve => setImmediate(resolve));
+      pending.splice(0).forEach((settle) => settle());
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

@@ -113,7 +113,7 @@ export async function publishMessages(
     else failure ??= { error };
     settled();
   };
-  const slot = (): Promise<void> => new Promise(resolve => (slotFreed = resolve));
+  const slot = (): Promise<void> => new Promise((resolve) => (slotFreed = resolve));
 
   const iterator = Symbol.asyncIterator in messages ? messages[Symbol.asyncIterator]() : messages[Symbol.iterator]();
   const startedAt = performance.now();
@@ -150,7 +150,7 @@ function isMaxPayloadExceeded(error: unknown): boolean {
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise(resolve => {
+  return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
     const done = (): void => {
       clearTimeout(timer);

@@ -69,21 +69,17 @@ export const searchQueries: ReadonlyArray<{ readonly query: string; readonly cat
   { query: 'coffee+grinder', category: 'home' },
 ];
 
-export const blogPaths = [
-  '/blog/how-to-choose-running-shoes',
-  '/blog/packing-list-for-a-weekend-hike',
-  '/blog/brewing-better-coffee-at-home',
-] as const;
+export const blogPaths = ['/blog/how-to-choose-running-shoes', '/blog/packing-list-for-a-weekend-hike', '/blog/brewing-better-coffee-at-home'] as const;
 
 export const sitePages: ReadonlyArray<SitePage> = [
   { path: '/', category: 'home' },
-  ...productCategories.map(slug => ({ path: `/category/${slug}`, category: 'category' as const })),
-  ...products.map(p => ({ path: `/product/${p.id}`, category: 'product' as const })),
+  ...productCategories.map((slug) => ({ path: `/category/${slug}`, category: 'category' as const })),
+  ...products.map((p) => ({ path: `/product/${p.id}`, category: 'product' as const })),
   { path: '/cart', category: 'cart' },
   { path: '/checkout', category: 'checkout' },
   { path: '/checkout/confirmation', category: 'checkout' },
-  ...searchQueries.map(s => ({ path: `/search?q=${s.query}`, category: 'search' as const })),
-  ...blogPaths.map(path => ({ path, category: 'content' as const })),
+  ...searchQueries.map((s) => ({ path: `/search?q=${s.query}`, category: 'search' as const })),
+  ...blogPaths.map((path) => ({ path, category: 'content' as const })),
 ];
 
 /** Campaign landing pages that exist on the shop but not in the reference table (enrichment misses). */

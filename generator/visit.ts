@@ -27,11 +27,7 @@ interface Page {
 /** Where a user goes next from a page; `add` and `purchase` stay on the page. */
 type Target = 'home' | 'category' | 'product' | 'search' | 'content' | 'cart' | 'checkout' | 'promo' | 'add' | 'purchase' | 'exit';
 
-type Step =
-  | { readonly t: 'view'; readonly page: Page }
-  | { readonly t: 'click'; readonly element: string }
-  | { readonly t: 'add' }
-  | { readonly t: 'buy' };
+type Step = { readonly t: 'view'; readonly page: Page } | { readonly t: 'click'; readonly element: string } | { readonly t: 'add' } | { readonly t: 'buy' };
 
 interface QueuedStep {
   readonly step: Step;
@@ -69,23 +65,28 @@ const homePage = page('home', '/');
 const cartPage = page('cart', '/cart');
 const checkoutPage = page('checkout', '/checkout');
 const confirmationPage = page('confirmation', '/checkout/confirmation');
-const categoryPages = new Map(productCategories.map(c => [c, page('category', `/category/${c}`, c)]));
-const productPages = new Map(products.map(p => [p.id, page('product', `/product/${p.id}`, p.category, p)]));
-const searchPages = searchQueries.map(s => page('search', `/search?q=${s.query}`, s.category));
-const contentPages = blogPaths.map(path => page('content', path));
-const promoPages = unmappedPages.map(path => page('promo', path));
+const categoryPages = new Map(productCategories.map((c) => [c, page('category', `/category/${c}`, c)]));
+const productPages = new Map(products.map((p) => [p.id, page('product', `/product/${p.id}`, p.category, p)]));
+const searchPages = searchQueries.map((s) => page('search', `/search?q=${s.query}`, s.category));
+const contentPages = blogPaths.map((path) => page('content', path));
+const promoPages = unmappedPages.map((path) => page('promo', path));
 
 // Popularity: earlier products in the catalog (and in each category) sell more, roughly Zipf.
 const zipf = <T>(items: ReadonlyArray<T>): Weighted<T> => new Weighted(items.map((item, i) => [item, 1 / (i + 1)] as const));
 const anyProduct = zipf(products);
-const productsByCategory = new Map(productCategories.map(c => [c, zipf(products.filter(p => p.category === c))]));
-const anyCategory = new Weighted<ProductCategory>([['shoes', 30], ['apparel', 25], ['electronics', 20], ['outdoor', 15], ['home', 10]]);
+const productsByCategory = new Map(productCategories.map((c) => [c, zipf(products.filter((p) => p.category === c))]));
+const anyCategory = new Weighted<ProductCategory>([
+  ['shoes', 30],
+  ['apparel', 25],
+  ['electronics', 20],
+  ['outdoor', 15],
+  ['home', 10],
+]);
 
 /** A navigation to another page (as opposed to acting on the current one, or leaving). */
 type Navigation = Exclude<Target, 'add' | 'purchase' | 'exit'>;
 
-const weighted = <K extends Target>(entries: Partial<Record<K, number>>): Weighted<K> =>
-  new Weighted(Object.entries(entries) as Array<[K, number]>);
+const weighted = <K extends Target>(entries: Partial<Record<K, number>>): Weighted<K> => new Weighted(Object.entries(entries) as Array<[K, number]>);
 
 const searchEngineLanding = weighted<Navigation>({ product: 45, category: 28, home: 15, content: 12 });
 const landing: Readonly<Record<Channel, Weighted<Navigation>>> = {
@@ -128,9 +129,9 @@ const navigationClicks: Readonly<Record<Exclude<Target, 'exit'>, readonly [Step,
 
 /** Clicks that do not navigate (tracked widgets), by page kind. */
 const ambientClicks: Partial<Record<PageKind, ReadonlyArray<Step>>> = {
-  product: ['image-gallery', 'size-selector', 'reviews-tab'].map(element => ({ t: 'click', element })),
-  category: ['filter-price', 'sort-dropdown'].map(element => ({ t: 'click', element })),
-  search: ['filter-price', 'sort-dropdown'].map(element => ({ t: 'click', element })),
+  product: ['image-gallery', 'size-selector', 'reviews-tab'].map((element) => ({ t: 'click', element })),
+  category: ['filter-price', 'sort-dropdown'].map((element) => ({ t: 'click', element })),
+  search: ['filter-price', 'sort-dropdown'].map((element) => ({ t: 'click', element })),
 };
 const ambientClickRate = 0.1;
 
@@ -139,7 +140,11 @@ const standaloneTargets = weighted<Navigation>({ home: 20, category: 20, product
 
 const addStep: Step = { t: 'add' };
 const buyStep: Step = { t: 'buy' };
-const quantities = new Weighted<number>([[1, 75], [2, 18], [3, 7]]);
+const quantities = new Weighted<number>([
+  [1, 75],
+  [2, 18],
+  [3, 7],
+]);
 
 /** Reading a page: seconds to a minute. */
 function readTime(random: Random): number {
@@ -252,7 +257,7 @@ export class VisitPlanner {
         const product = current?.product;
         if (product === undefined) throw new Error('add_to_cart planned off a product page');
         const quantity = quantities.draw(this.#random);
-        const line = visit.cart.find(l => l.product === product);
+        const line = visit.cart.find((l) => l.product === product);
         if (line === undefined) visit.cart.push({ product, quantity });
         else line.quantity += quantity;
         visit.justAdded = true;

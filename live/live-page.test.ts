@@ -93,7 +93,8 @@ beforeAll(async () => {
   // Shared by both publish calls: publishMessages ends the iterator it is given, so hide `return`.
   const messages: Iterable<GeneratedMessage> = { [Symbol.iterator]: () => ({ next: () => generated.next() }) };
   const js = jetstream(nc);
-  const subject = (m: GeneratedMessage, i: number) => ('event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, 4) : `${names.subjectPrefix}.${i % 4}`);
+  const subject = (m: GeneratedMessage, i: number) =>
+    'event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, 4) : `${names.subjectPrefix}.${i % 4}`;
   await publishMessages(js, subject, messages, { count: (BACKLOG_MS / 1000) * EVENTS_PER_SECOND });
   publishing = publishMessages(js, subject, messages, { ratePerSecond: EVENTS_PER_SECOND, signal: stop.signal });
 
@@ -147,7 +148,9 @@ describe('live page in chromium', () => {
       await waitForPanels(page, pipelineHealthDashboard.panels.length, (p) => p.state === 'ok' && p.rows > 0, 'every health panel ok with rows', 120_000);
       const eventsIn = page.locator(`[data-panel-id="${panelId(pipelineHealthDashboard, 'Events in')}"] .stat-value`);
       const { before, after, refreshes } = await statAcrossRefreshes(page, eventsIn);
-      console.info(`pipeline health: ${pipelineHealthDashboard.panels.length} panels rendered; "Events in" ${before} → ${after} after ${refreshes} refresh(es); pipeline in ${lastStatus?.eventsIn}`);
+      console.info(
+        `pipeline health: ${pipelineHealthDashboard.panels.length} panels rendered; "Events in" ${before} → ${after} after ${refreshes} refresh(es); pipeline in ${lastStatus?.eventsIn}`,
+      );
       expect(after).toBeGreaterThan(before);
       expect(await page.locator('#range').inputValue()).toBe('now-15m');
 

@@ -28,7 +28,17 @@ describe('live server', () => {
   beforeAll(async () => {
     await ensureTables(admin, database, [deadLettersTable]);
     const encode = rowEncoder(deadLettersTable);
-    const letter = (id: string) => ({ pipeline: 'p', stage: 'validate', reason: 'bad', payload: '{}', payload_encoding: 'utf-8', source_subject: 's', source_seq: 1, id, received_at: now - 60_000 });
+    const letter = (id: string) => ({
+      pipeline: 'p',
+      stage: 'validate',
+      reason: 'bad',
+      payload: '{}',
+      payload_encoding: 'utf-8',
+      source_subject: 's',
+      source_seq: 1,
+      id,
+      received_at: now - 60_000,
+    });
     await admin.insert({ table: `${database}.${deadLettersTable.name}`, values: [encode(letter('a')), encode(letter('b'))], format: 'JSONEachRow' });
     client = createClient({ url, database, log: { level: ClickHouseLogLevel.OFF } });
     server = await startLiveServer({ clickhouse: client, port: 0, metrics: reporter.registry });
@@ -83,7 +93,24 @@ describe('live server', () => {
   });
 
   it('serves Prometheus metrics and a health check', async () => {
-    reporter.update({ eventsIn: 7, eventsPerSecond: 3, lag: 2, ackPending: 5, rowsWritten: 9, deadLetters: 1, lateEvents: 0, lastSeq: 7, ackedSeq: 4, sinkRetries: 0, flushes: 2, lastFlushMs: 40, checkpoints: 1, lastCheckpointBytes: 1_000, lastCheckpointMs: 20, operators: { 'validate.in': 7 } });
+    reporter.update({
+      eventsIn: 7,
+      eventsPerSecond: 3,
+      lag: 2,
+      ackPending: 5,
+      rowsWritten: 9,
+      deadLetters: 1,
+      lateEvents: 0,
+      lastSeq: 7,
+      ackedSeq: 4,
+      sinkRetries: 0,
+      flushes: 2,
+      lastFlushMs: 40,
+      checkpoints: 1,
+      lastCheckpointBytes: 1_000,
+      lastCheckpointMs: 20,
+      operators: { 'validate.in': 7 },
+    });
     const response = await get('/metrics');
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await response.text();

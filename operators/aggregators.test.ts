@@ -47,18 +47,38 @@ function checkLaws<T, S, R>(agg: Aggregator<T, S, R>, input: readonly T[]): R {
 describe('aggregators', () => {
   it('count, optionally filtered', () => {
     expect(checkLaws(count<Ev>(), events)).toBe(6);
-    expect(checkLaws(count((e: Ev) => e.user === 'a'), events)).toBe(2);
+    expect(
+      checkLaws(
+        count((e: Ev) => e.user === 'a'),
+        events,
+      ),
+    ).toBe(2);
     expect(count().result(count().init())).toBe(0);
   });
 
   it('sum skips undefined', () => {
-    expect(checkLaws(sum((e: Ev) => e.price), events)).toBe(12);
+    expect(
+      checkLaws(
+        sum((e: Ev) => e.price),
+        events,
+      ),
+    ).toBe(12);
     expect(sum((e: Ev) => e.price).result(sum((e: Ev) => e.price).init())).toBe(0);
   });
 
   it('min and max are null when empty and survive JSON when empty', () => {
-    expect(checkLaws(min((e: Ev) => e.price), events)).toBe(-1);
-    expect(checkLaws(max((e: Ev) => e.price), events)).toBe(10);
+    expect(
+      checkLaws(
+        min((e: Ev) => e.price),
+        events,
+      ),
+    ).toBe(-1);
+    expect(
+      checkLaws(
+        max((e: Ev) => e.price),
+        events,
+      ),
+    ).toBe(10);
     const m = max((e: Ev) => e.price);
     expect(m.result(m.init())).toBeNull();
     expect(m.result(m.fromJSON(JSON.parse(JSON.stringify(m.toJSON(m.init())))))).toBeNull();
@@ -66,8 +86,18 @@ describe('aggregators', () => {
   });
 
   it('distinct counts exact distinct values, skipping undefined, keeping 1 and "1" apart', () => {
-    expect(checkLaws(distinct((e: Ev) => e.user), events)).toBe(3);
-    expect(checkLaws(distinct((e: Ev) => e.page), events)).toBe(3);
+    expect(
+      checkLaws(
+        distinct((e: Ev) => e.user),
+        events,
+      ),
+    ).toBe(3);
+    expect(
+      checkLaws(
+        distinct((e: Ev) => e.page),
+        events,
+      ),
+    ).toBe(3);
     const mixed = distinct((v: string | number) => v);
     expect(checkLaws(mixed, [1, '1', 1, 2])).toBe(3);
   });
@@ -87,7 +117,12 @@ describe('aggregators', () => {
       { key: '/x', count: 2 },
       { key: '/y', count: 2 },
     ]);
-    expect(checkLaws(topK((e: Ev) => e.user, 10), [...events, { user: 'c', ts: 7 }])).toEqual([
+    expect(
+      checkLaws(
+        topK((e: Ev) => e.user, 10),
+        [...events, { user: 'c', ts: 7 }],
+      ),
+    ).toEqual([
       { key: 'c', count: 3 },
       { key: 'a', count: 2 },
       { key: 'b', count: 2 },
@@ -123,7 +158,10 @@ describe('aggregators', () => {
   });
 
   it('combine keeps member names that are not identifiers as own properties (generated record builder)', () => {
-    const agg = combine({ 'quote"and\\slash': count<Ev>(), ['__proto__']: sum((e: Ev) => e.price), 'new\nline': count<Ev>() } as Record<string, Aggregator<Ev, number, number>>);
+    const agg = combine({ 'quote"and\\slash': count<Ev>(), ['__proto__']: sum((e: Ev) => e.price), 'new\nline': count<Ev>() } as Record<
+      string,
+      Aggregator<Ev, number, number>
+    >);
     const state = events.reduce((s, e) => agg.add(s, e), agg.init());
     const result = agg.result(state);
     expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
@@ -137,8 +175,21 @@ describe('aggregators', () => {
   });
 
   it('count, sum, min, max and combines of them checkpoint many states as columns, exactly', () => {
-    const agg = combine({ n: count<Ev>(), revenue: sum((e: Ev) => e.price), cheapest: min((e: Ev) => e.price), ['__proto__']: max((e: Ev) => e.price) } as Record<string, Aggregator<Ev, number, number | null>>);
-    const states = [fold(agg, events), fold(agg, events.slice(0, 2)), agg.init(), fold(agg, [{ user: 'd', price: 0.1, ts: 1 }, { user: 'd', price: 0.2, ts: 2 }])];
+    const agg = combine({
+      n: count<Ev>(),
+      revenue: sum((e: Ev) => e.price),
+      cheapest: min((e: Ev) => e.price),
+      ['__proto__']: max((e: Ev) => e.price),
+    } as Record<string, Aggregator<Ev, number, number | null>>);
+    const states = [
+      fold(agg, events),
+      fold(agg, events.slice(0, 2)),
+      agg.init(),
+      fold(agg, [
+        { user: 'd', price: 0.1, ts: 1 },
+        { user: 'd', price: 0.2, ts: 2 },
+      ]),
+    ];
     const columns = agg.columns!;
     const writer = columns.writer(states.length + 2);
     states.forEach((state, i) => writer.set(i, state));

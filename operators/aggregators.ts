@@ -272,9 +272,7 @@ function byCountThenKey(a: TopKEntry, b: TopKEntry): number {
  * // Aggregator<ClickEvent, ..., { views: number; users: number }>
  * ```
  */
-export function combine<T, A extends Record<string, Aggregator<T, unknown, unknown>>>(
-  aggregators: A,
-): Aggregator<T, CombinedState<A>, AggregateResult<A>> {
+export function combine<T, A extends Record<string, Aggregator<T, unknown, unknown>>>(aggregators: A): Aggregator<T, CombinedState<A>, AggregateResult<A>> {
   const names = Object.keys(aggregators);
   // Method bivariance lets every member be called with its own state.
   const parts = names.map((name) => aggregators[name] as unknown as Aggregator<T, unknown, unknown>);
@@ -311,13 +309,21 @@ export function combine<T, A extends Record<string, Aggregator<T, unknown, unkno
     },
     ...(parts.every((p) => p.columns !== undefined) ? { columns: combinedColumns(names, parts) as StateColumns<CombinedState<A>> } : {}),
     ...(parts.every((p) => p.numbers !== undefined)
-      ? { numbers: combinedNumbers(names, parts.map((p) => p.numbers!)) as unknown as NumberStates<T, CombinedState<A>, AggregateResult<A>> }
+      ? {
+          numbers: combinedNumbers(
+            names,
+            parts.map((p) => p.numbers!),
+          ) as unknown as NumberStates<T, CombinedState<A>, AggregateResult<A>>,
+        }
       : {}),
   };
 }
 
 /** `combine`'s number states when every member has them: the members' numbers side by side. */
-function combinedNumbers(names: readonly string[], parts: ReadonlyArray<NumberStates<unknown, unknown, unknown>>): NumberStates<unknown, unknown[], Record<string, unknown>> {
+function combinedNumbers(
+  names: readonly string[],
+  parts: ReadonlyArray<NumberStates<unknown, unknown, unknown>>,
+): NumberStates<unknown, unknown[], Record<string, unknown>> {
   const n = parts.length;
   const offsets: number[] = [];
   let width = 0;
@@ -443,9 +449,15 @@ function numberColumns(name: string): StateColumns<number> {
  * one object literal of a fixed shape, where a loop of stores keyed by a variable name is a
  * generic lookup per member (a session snapshot took 1.1 µs per session that way).
  */
-function recordBuilder(names: readonly string[], method: 'result' | 'toJSON'): (state: unknown[], parts: ReadonlyArray<Aggregator<unknown, unknown, unknown>>) => Record<string, unknown> {
+function recordBuilder(
+  names: readonly string[],
+  method: 'result' | 'toJSON',
+): (state: unknown[], parts: ReadonlyArray<Aggregator<unknown, unknown, unknown>>) => Record<string, unknown> {
   const fields = names.map((name, i) => `${literalKey(name)}: parts[${i}].${method}(state[${i}])`);
-  return new Function('state', 'parts', `return { ${fields.join(', ')} };`) as (state: unknown[], parts: ReadonlyArray<Aggregator<unknown, unknown, unknown>>) => Record<string, unknown>;
+  return new Function('state', 'parts', `return { ${fields.join(', ')} };`) as (
+    state: unknown[],
+    parts: ReadonlyArray<Aggregator<unknown, unknown, unknown>>,
+  ) => Record<string, unknown>;
 }
 
 /** `recordBuilder` over number states: `({ name0: parts[0].result(states, at + offset0), ... })`. */

@@ -25,7 +25,11 @@ function newScheduler() {
 /** Run `events` through a fresh dedupe inside `scope`, synchronously. */
 function runSync(scope: FakeScope, events: readonly Ev[], over: Partial<DedupeOptions<Ev>> = {}): Ev[] {
   let result: Ev[] = [];
-  runInScope(scope, () => from(events).pipe(dedupe(opts(over)), toArray()).subscribe((r) => (result = r)));
+  runInScope(scope, () =>
+    from(events)
+      .pipe(dedupe(opts(over)), toArray())
+      .subscribe((r) => (result = r)),
+  );
   return result;
 }
 
@@ -117,7 +121,15 @@ describe('dedupe', () => {
   });
 
   it('restores snapshots of the earlier format (keys as strings)', () => {
-    const restored = new FakeScope({ 'dedupe#0': { maxTime: 6, keys: [['b', 5], ['a', 3]] } });
+    const restored = new FakeScope({
+      'dedupe#0': {
+        maxTime: 6,
+        keys: [
+          ['b', 5],
+          ['a', 3],
+        ],
+      },
+    });
     const out = runSync(restored, [
       { id: 'a', t: 7 }, // held: duplicate
       { id: 'c', t: 7 },
@@ -169,7 +181,12 @@ describe('dedupe', () => {
     runInScope(scope, () => source.pipe(dedupe(opts({ ttlMs: 500 }))).subscribe((e) => out.push(e)));
     // 'late' comes behind a newer key, so the trim leaves it; re-sent, it has expired: new again,
     // its first slot dead. Then 2,000 keys at one time make the ring grow past both slots.
-    for (const e of [{ id: 'x', t: 1_000 }, { id: 'late', t: 0 }, { id: 'late', t: 1_000 }]) source.next(e);
+    for (const e of [
+      { id: 'x', t: 1_000 },
+      { id: 'late', t: 0 },
+      { id: 'late', t: 1_000 },
+    ])
+      source.next(e);
     for (let i = 0; i < 2_000; i++) source.next({ id: `g${i}`, t: 1_000 });
     source.next({ id: 'late', t: 1_000 });
     source.next({ id: 'x', t: 1_000 });
@@ -195,7 +212,9 @@ describe('dedupe', () => {
   it('rejects a malformed snapshot and invalid options', () => {
     let error: unknown;
     runInScope(new FakeScope({ 'dedupe#0': { keys: 'nope' } }), () =>
-      from([{ id: 'a', t: 1 }]).pipe(dedupe(opts())).subscribe({ error: (e: unknown) => (error = e) }),
+      from([{ id: 'a', t: 1 }])
+        .pipe(dedupe(opts()))
+        .subscribe({ error: (e: unknown) => (error = e) }),
     );
     expect(String(error)).toMatch(/cannot restore snapshot/);
     expect(() => dedupe(opts({ maxKeys: 0 }))).toThrow(/maxKeys/);
@@ -242,7 +261,9 @@ describe('dedupe', () => {
       time: (e) => e.t,
       ttlMs: 1,
     });
-    from([{ id: 'a', t: 1 }]).pipe(bad).subscribe({ error: (e: unknown) => (error = e) });
+    from([{ id: 'a', t: 1 }])
+      .pipe(bad)
+      .subscribe({ error: (e: unknown) => (error = e) });
     expect(error).toEqual(new Error('no key'));
   });
 });

@@ -35,7 +35,6 @@ export interface DedupeSnapshot {
   readonly times: EncodedColumn;
 }
 
-
 interface ResolvedDedupeOptions<T> {
   readonly key: (event: T) => string;
   readonly time: (event: T) => number;

@@ -36,10 +36,7 @@ class Deferred<V> implements PromiseLike<V> {
     for (const [, fail] of this.#callbacks) fail(error);
   }
 
-  then<A = V, B = never>(
-    onOk?: ((value: V) => A | PromiseLike<A>) | null,
-    onFail?: ((error: unknown) => B | PromiseLike<B>) | null,
-  ): PromiseLike<A | B> {
+  then<A = V, B = never>(onOk?: ((value: V) => A | PromiseLike<A>) | null, onFail?: ((error: unknown) => B | PromiseLike<B>) | null): PromiseLike<A | B> {
     const next = new Deferred<A | B>();
     const ok = (value: V) => (onOk ? settleWith(next, () => onOk(value)) : next.resolve(value as unknown as A));
     const fail = (error: unknown) => (onFail ? settleWith(next, () => onFail(error)) : next.reject(error));
@@ -53,7 +50,11 @@ class Deferred<V> implements PromiseLike<V> {
 function settleWith<X>(target: Deferred<X>, fn: () => X | PromiseLike<X>): void {
   try {
     const result = fn();
-    if (typeof result === 'object' && result !== null && 'then' in result) result.then((v) => target.resolve(v), (e) => target.reject(e));
+    if (typeof result === 'object' && result !== null && 'then' in result)
+      result.then(
+        (v) => target.resolve(v),
+        (e) => target.reject(e),
+      );
     else target.resolve(result as X);
   } catch (err) {
     target.reject(err);
@@ -145,7 +146,11 @@ describe('enrich', () => {
       }),
     );
     expect(calls).toEqual(['x', 'y', 'z']);
-    expect(started).toEqual([['x', 0], ['y', 1], ['z', 2]]);
+    expect(started).toEqual([
+      ['x', 0],
+      ['y', 1],
+      ['z', 2],
+    ]);
   });
 
   it('dead-letters timed-out and failed lookups with the origin captured on input, and does not cache them', () => {

@@ -68,9 +68,7 @@ interface ResolvedEnrichOptions<T, K extends string | number, V, R> {
   readonly sideOutput: ((output: SideOutput) => void) | undefined;
 }
 
-function parseOptions<T, K extends string | number, V, R>(
-  options: EnrichOptions<T, K, V, R>,
-): ResolvedEnrichOptions<T, K, V, R> {
+function parseOptions<T, K extends string | number, V, R>(options: EnrichOptions<T, K, V, R>): ResolvedEnrichOptions<T, K, V, R> {
   const maxEntries = options.cache?.maxEntries ?? 10_000;
   const ttlMs = options.cache?.ttlMs ?? 60_000;
   const staleMs = options.cache?.staleMs ?? 60_000;
@@ -365,9 +363,12 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
           return;
         }
         retries++;
-        lookup.timer = scheduler.schedule(() => {
-          if (!lookup.settled && !closed) attempt(lookup);
-        }, backoffMs * 2 ** (lookup.attempts - 1));
+        lookup.timer = scheduler.schedule(
+          () => {
+            if (!lookup.settled && !closed) attempt(lookup);
+          },
+          backoffMs * 2 ** (lookup.attempts - 1),
+        );
       };
 
       /** A lookup no event waits for: its answer replaces a stale cache entry. */

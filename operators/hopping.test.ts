@@ -72,11 +72,13 @@ describe('hopping', () => {
 
   it('counts distinct users per overlapping window with flush() early results', () => {
     const agg = combine({ users: distinct((x: Ev) => x.u), events: count<Ev>() });
-    const { out } = drive(
-      hopping({ id: 'h', sizeMs: 10, slideMs: 5, time: (x: Ev) => x.t, aggregate: agg }),
-      'h',
-      [{ event: { k: '', t: 6, u: 'a' } }, 'flush', { event: { k: '', t: 8, u: 'b' } }, { event: { k: '', t: 11, u: 'a' } }, 'flush'],
-    );
+    const { out } = drive(hopping({ id: 'h', sizeMs: 10, slideMs: 5, time: (x: Ev) => x.t, aggregate: agg }), 'h', [
+      { event: { k: '', t: 6, u: 'a' } },
+      'flush',
+      { event: { k: '', t: 8, u: 'b' } },
+      { event: { k: '', t: 11, u: 'a' } },
+      'flush',
+    ]);
     expect(out.map((r) => [r.start, r.value.users, r.count, r.final])).toEqual([
       [0, 1, 1, false],
       [5, 1, 1, false],

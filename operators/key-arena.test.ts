@@ -62,12 +62,13 @@ describe('KeyArena', () => {
     // Columns take the bytes of the keys written, not the arena's: 'b' and 'ä' are three, and
     // with their two lengths the snapshot's slab needs 16 (at offsets of 8), not the long key's 220.
     const pool = new SnapshotBuffers();
-    const two = () => withSnapshotBuffers(pool, () => {
-      const writer = arena.columns(2);
-      writer.add(0);
-      writer.add(1);
-      return writer.done();
-    });
+    const two = () =>
+      withSnapshotBuffers(pool, () => {
+        const writer = arena.columns(2);
+        writer.add(0);
+        writer.add(1);
+        return writer.done();
+      });
     releaseSnapshot(two());
     const taken = two();
     expect(keyColumns(JSON.parse(JSON.stringify(taken)))).toEqual(['b', 'ä']);

@@ -195,7 +195,12 @@ export class KeyColumnsWriter {
 }
 
 /** Keys from their snapshot columns (bytes, or base64 text): throws `fail`'s error if they do not add up. */
-export function keysFromColumns(utf8: Uint8Array, lengths: ArrayLike<number>, numbers: ArrayLike<number> | undefined, fail: (why: string) => never): Array<string | number> {
+export function keysFromColumns(
+  utf8: Uint8Array,
+  lengths: ArrayLike<number>,
+  numbers: ArrayLike<number> | undefined,
+  fail: (why: string) => never,
+): Array<string | number> {
   if (numbers !== undefined && numbers.length !== lengths.length) return fail('key kinds must have one entry per key');
   const text = Buffer.from(utf8.buffer, utf8.byteOffset, utf8.byteLength);
   const keys = new Array<string | number>(lengths.length);

@@ -103,7 +103,5 @@ export function resolveSideOutput(
 ): (output: SideOutput, origin?: Origin) => void {
   if (explicit) return (output) => explicit(output);
   if (scope) return (output, origin) => scope.side(output, origin);
-  throw new Error(
-    `${operator}: no side output; subscribe inside a pipeline (runInScope) or pass the 'sideOutput' option`,
-  );
+  throw new Error(`${operator}: no side output; subscribe inside a pipeline (runInScope) or pass the 'sideOutput' option`);
 }

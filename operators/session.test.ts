@@ -74,18 +74,25 @@ describe('session', () => {
       { key: 'a', start: 15, end: 25, value: { n: 1, pages: [{ key: '/y', count: 1 }] }, count: 1, final: false },
     ]);
     // 8 covers [8, 18): it overlaps [0, 10) and [15, 25), so all three become [0, 25).
-    const completed = drive(
-      session({ id: 's', gapMs: 10, time: (x: Ev) => x.t, key: (x) => x.k, aggregate: agg, maxOutOfOrderMs: 100 }),
-      's',
-      [step(0, 'a', '/x'), step(15, 'a', '/y'), step(1, 'b', '/x'), step(8, 'a', '/y')],
-    );
+    const completed = drive(session({ id: 's', gapMs: 10, time: (x: Ev) => x.t, key: (x) => x.k, aggregate: agg, maxOutOfOrderMs: 100 }), 's', [
+      step(0, 'a', '/x'),
+      step(15, 'a', '/y'),
+      step(1, 'b', '/x'),
+      step(8, 'a', '/y'),
+    ]);
     expect(completed.out).toEqual([
       { key: 'b', start: 1, end: 11, value: { n: 1, pages: [{ key: '/x', count: 1 }] }, count: 1, final: true },
       {
         key: 'a',
         start: 0,
         end: 25,
-        value: { n: 3, pages: [{ key: '/y', count: 2 }, { key: '/x', count: 1 }] },
+        value: {
+          n: 3,
+          pages: [
+            { key: '/y', count: 2 },
+            { key: '/x', count: 1 },
+          ],
+        },
         count: 3,
         final: true,
       },
@@ -150,7 +157,13 @@ describe('session', () => {
       step(11, 'a'), // a again: [11, 21), ending with b's
       step(40, 'c'), // both fire: equal ends, so first-seen order, and a counts as seen after b
     ];
-    const whole = expectRestoreEquivalence(() => counting(), 's', steps, [1, 2, 3], (x, y) => expect(x).toEqual(y));
+    const whole = expectRestoreEquivalence(
+      () => counting(),
+      's',
+      steps,
+      [1, 2, 3],
+      (x, y) => expect(x).toEqual(y),
+    );
     expect(whole.out).toEqual([w('a', 0, 10, 1, true), w('b', 11, 21, 1, true), w('a', 11, 21, 1, true), w('c', 40, 50, 1, true)]);
   });
 
@@ -176,9 +189,7 @@ describe('session', () => {
     const agg = combine({ n: count<Ev>(), pages: topK((x: Ev) => x.page, 2) });
     const make = () =>
       session({ id: 's', gapMs: 12, time: (x: Ev) => x.t, key: (x) => x.k, aggregate: agg, maxOutOfOrderMs: 10, allowedLatenessMs: 15, flushEarly: true });
-    const whole = expectRestoreEquivalence(make, 's', steps, [0, 7, 8, 99, 100, 101, 333, 450, steps.length], (a, b) =>
-      expect(a).toEqual(b),
-    );
+    const whole = expectRestoreEquivalence(make, 's', steps, [0, 7, 8, 99, 100, 101, 333, 450, steps.length], (a, b) => expect(a).toEqual(b));
     expect(whole.sides.length).toBeGreaterThan(5);
     expect(whole.out.filter((r) => r.final).length).toBeGreaterThan(20);
     // Final sessions of a key never overlap, and counts add up to the events not side-outputted.
@@ -207,7 +218,10 @@ describe('session', () => {
     expect(whole.log).toEqual(drive(make(asValues)(), 's', steps).log);
     expect(whole.out.filter((r) => r.final).length).toBeGreaterThan(20);
     // A checkpoint of either kind restores into the other.
-    for (const [from, to] of [[numeric, asValues], [asValues, numeric]] as const) {
+    for (const [from, to] of [
+      [numeric, asValues],
+      [asValues, numeric],
+    ] as const) {
       const first = drive(make(from)(), 's', [...steps.slice(0, 250), 'snapshot'], { complete: false });
       const second = drive(make(to)(), 's', steps.slice(250), { restored: first.snapshot });
       expect([...first.log, ...second.log]).toEqual(whole.log);
@@ -253,7 +267,14 @@ describe('session', () => {
   it('keeps number and non-ASCII keys as they were, also across a restore', () => {
     const keys: Array<string | number> = [1, '1', 'ü€', '😀', '', 2.5];
     const steps = keys.flatMap((k, i) => [{ event: { k, t: i } }, { event: { k, t: i + 3 } }]).concat([{ event: { k: 'z', t: 40 } }]);
-    const make = () => session<{ k: string | number; t: number }, string | number, number, number>({ id: 's', gapMs: 10, time: (x) => x.t, key: (x) => x.k, aggregate: count() });
+    const make = () =>
+      session<{ k: string | number; t: number }, string | number, number, number>({
+        id: 's',
+        gapMs: 10,
+        time: (x) => x.t,
+        key: (x) => x.k,
+        aggregate: count(),
+      });
     const whole = expectRestoreEquivalence(make, 's', steps, [3, 7, 12], (a, b) => expect(a).toEqual(b));
     expect(whole.out.map((r) => r.key)).toEqual([...keys, 'z']);
   });

@@ -174,7 +174,12 @@ export function fp(key: string): [number, number] {
 export function column(text: unknown, type: 'float64' | 'uint32' | 'uint8'): number[] {
   if (!isEncodedColumn(text)) throw new Error(`expected a typed column, got ${typeof text}`);
   const error = `truncated ${type} column`;
-  const view = type === 'float64' ? decodeColumn(text, float64s, 8, error) : type === 'uint32' ? decodeColumn(text, uint32s, 4, error) : decodeColumn(text, uint8s, 1, error);
+  const view =
+    type === 'float64'
+      ? decodeColumn(text, float64s, 8, error)
+      : type === 'uint32'
+        ? decodeColumn(text, uint32s, 4, error)
+        : decodeColumn(text, uint8s, 1, error);
   return Array.from(view);
 }
 

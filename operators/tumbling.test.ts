@@ -132,9 +132,7 @@ describe('tumbling', () => {
     const scheduler = new VirtualTimeScheduler(VirtualAction, 100);
     const source = new Subject<Ev>();
     const out: Array<WindowResult<string, number>> = [];
-    const subscription = runInScope(new FakeScope(), () =>
-      source.pipe(counting({ earlyFiring: { everyMs: 10, scheduler } })).subscribe((r) => out.push(r)),
-    );
+    const subscription = runInScope(new FakeScope(), () => source.pipe(counting({ earlyFiring: { everyMs: 10, scheduler } })).subscribe((r) => out.push(r)));
     expect(scheduler.actions).toHaveLength(1);
     source.next(e(1));
     scheduler.flush(); // runs the interval up to frame 100
@@ -198,9 +196,7 @@ describe('tumbling', () => {
     const sides: SideOutput[] = [];
     const out: unknown[] = [];
     const source = new Subject<Ev>();
-    source
-      .pipe(tumbling({ sizeMs: 10, time: (x: Ev) => x.t, aggregate: sum((x: Ev) => x.v), sideOutput: (o) => sides.push(o) }))
-      .subscribe((r) => out.push(r));
+    source.pipe(tumbling({ sizeMs: 10, time: (x: Ev) => x.t, aggregate: sum((x: Ev) => x.v), sideOutput: (o) => sides.push(o) })).subscribe((r) => out.push(r));
     source.next(e(1, 'a', 2));
     source.next(e(2, 'b', 3));
     source.next(e(10, 'a', 1));
@@ -276,7 +272,12 @@ describe('tumbling', () => {
     expect(String(error)).toMatch(/cannot restore snapshot/);
     const { error: truncated } = drive(counting(), 'w', [], { restored: { ...snapshot, starts: snapshot['ends'], ends: 'AAAAAAAAJEA=' } });
     expect(String(truncated)).toMatch(/ends must have one entry per window/);
-    const { error: otherAggregator } = drive(tumbling<Ev, string, unknown, unknown>({ id: 'w', sizeMs: 10, time: (x) => x.t, aggregate: topK((x) => x.k, 1) }), 'w', [], { restored: snapshot });
+    const { error: otherAggregator } = drive(
+      tumbling<Ev, string, unknown, unknown>({ id: 'w', sizeMs: 10, time: (x) => x.t, aggregate: topK((x) => x.k, 1) }),
+      'w',
+      [],
+      { restored: snapshot },
+    );
     expect(String(otherAggregator)).toMatch(/this aggregator has none/);
   });
 
@@ -302,7 +303,18 @@ describe('tumbling', () => {
   });
 
   it('restores a snapshot of the earlier format with columns as arrays of numbers', () => {
-    const arrays = { kind: 'tumbling', maxTime: 12, watermark: 12, keys: [''], windowCounts: [2], starts: [0, 10], ends: [10, 20], counts: [1, 1], flags: [2, 1], accs: [1, 1] };
+    const arrays = {
+      kind: 'tumbling',
+      maxTime: 12,
+      watermark: 12,
+      keys: [''],
+      windowCounts: [2],
+      starts: [0, 10],
+      ends: [10, 20],
+      counts: [1, 1],
+      flags: [2, 1],
+      accs: [1, 1],
+    };
     const fromArrays = drive(counting({ allowedLatenessMs: 5 }), 'w', [step(13), step(30)], { restored: arrays });
     expect(fromArrays.out).toEqual([w('', 0, 10, 1, true), w('', 10, 20, 2, true), w('', 30, 40, 1, true)]);
     const { error } = drive(counting(), 'w', [], { restored: { ...arrays, accs: [1] } });

@@ -74,18 +74,24 @@ describe('validate', () => {
   it('formats nested paths, unknown keys and truncates long issue lists', () => {
     const sides: SideOutput[] = [];
     const Nested = z.object({ a: z.object({ b: z.array(z.number()) }), k: z.enum(['x', 'y']) }).strict();
-    of(json({ a: { b: [1, 'two'] }, k: 'z', extra: 1 })).pipe(validate(Nested, { sideOutput: (o) => sides.push(o) })).subscribe();
+    of(json({ a: { b: [1, 'two'] }, k: 'z', extra: 1 }))
+      .pipe(validate(Nested, { sideOutput: (o) => sides.push(o) }))
+      .subscribe();
     expect(sides[0]).toMatchObject({
       reason: 'schema: a.b[1]: expected number, received string; k: expected one of "x"|"y"; Unrecognized key: "extra"',
     });
 
     const Many = z.object({ a: z.string(), b: z.string(), c: z.string(), d: z.string(), e: z.string(), f: z.string(), g: z.string() });
-    of('{}').pipe(validate(Many, { sideOutput: (o) => sides.push(o) })).subscribe();
+    of('{}')
+      .pipe(validate(Many, { sideOutput: (o) => sides.push(o) }))
+      .subscribe();
     expect(sides[1]).toMatchObject({
       reason: 'schema: a: required; b: required; c: required; d: required; e: required; (+2 more)',
     });
 
-    of('null').pipe(validate(z.number(), { sideOutput: (o) => sides.push(o) })).subscribe();
+    of('null')
+      .pipe(validate(z.number(), { sideOutput: (o) => sides.push(o) }))
+      .subscribe();
     expect(sides[2]).toMatchObject({ reason: 'schema: expected number, received null' });
   });
 
@@ -173,7 +179,9 @@ describe('validate', () => {
 
   it('requires a side output outside a scope', () => {
     let error: unknown;
-    of('x').pipe(validate(Event)).subscribe({ error: (e: unknown) => (error = e) });
+    of('x')
+      .pipe(validate(Event))
+      .subscribe({ error: (e: unknown) => (error = e) });
     expect(error).toBeInstanceOf(Error);
     expect(String(error)).toMatch(/no side output/);
   });
@@ -225,7 +233,11 @@ describe('validate', () => {
     const run = (schema: z.ZodType) => {
       const scope = new FakeScope();
       const values: unknown[] = [];
-      runInScope(scope, () => from(inputs).pipe(validate(schema)).subscribe((v) => values.push(v)));
+      runInScope(scope, () =>
+        from(inputs)
+          .pipe(validate(schema))
+          .subscribe((v) => values.push(v)),
+      );
       return { values, sides: scope.outputs(), stats: scope.handle('validate#0').stats?.() };
     };
     const text = (input: ValidateInput): string => {

@@ -8,10 +8,7 @@ import type { SideOutput } from './scope.ts';
  * What `validate` accepts: raw bytes, a string, or the runner's message envelope
  * (`published` = JetStream publish time, epoch ms, used as the reference clock for the skew check).
  */
-export type ValidateInput =
-  | Uint8Array
-  | string
-  | { readonly payload: Uint8Array | string; readonly published?: number };
+export type ValidateInput = Uint8Array | string | { readonly payload: Uint8Array | string; readonly published?: number };
 
 /** Reject events whose event time is too far from the publish time (or from `scheduler.now()`). */
 export interface SkewOptions<T> {
@@ -84,10 +81,7 @@ function parseOptions<T>(options: ValidateOptions<T> = {}): ResolvedValidateOpti
  * ); // Observable<ClickEvent>
  * ```
  */
-export function validate<S extends z.ZodType>(
-  schema: S,
-  options?: ValidateOptions<z.output<S>>,
-): OperatorFunction<ValidateInput, z.output<S>> {
+export function validate<S extends z.ZodType>(schema: S, options?: ValidateOptions<z.output<S>>): OperatorFunction<ValidateInput, z.output<S>> {
   const opts = parseOptions(options);
   // zod's ahead-of-time compiled parser (falls back to the runtime parser, and its issues, on
   // invalid input): ~0.1-0.3 µs per clickstream event instead of ~2-4 µs, 14% of operator time.
@@ -99,9 +93,7 @@ export function validate<S extends z.ZodType>(
       let seen = 0;
       let valid = 0;
       let invalid = 0;
-      const stage = scope
-        ? scope.register('validate', opts.id, { stats: () => ({ in: seen, valid, invalid }) }).id
-        : (opts.id ?? 'validate');
+      const stage = scope ? scope.register('validate', opts.id, { stats: () => ({ in: seen, valid, invalid }) }).id : (opts.id ?? 'validate');
       // One decoder per subscription: `fatal` makes invalid UTF-8 throw instead of inserting U+FFFD.
       const decoder = new TextDecoder('utf-8', { fatal: true });
       const { maxBytes, skew, scheduler } = opts;

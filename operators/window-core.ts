@@ -96,10 +96,7 @@ export interface ResolvedWindowOptions<T, K extends string | number, S, A> {
 const globalKey = (): string => '';
 
 /** Fill defaults and validate; throws plain-message errors naming the operator. */
-function parseWindowOptions<T, K extends string | number, S, A>(
-  kind: WindowKind,
-  options: WindowOptions<T, K, S, A>,
-): ResolvedWindowOptions<T, K, S, A> {
+function parseWindowOptions<T, K extends string | number, S, A>(kind: WindowKind, options: WindowOptions<T, K, S, A>): ResolvedWindowOptions<T, K, S, A> {
   const maxOutOfOrderMs = options.maxOutOfOrderMs ?? 0;
   const allowedLatenessMs = options.allowedLatenessMs ?? 0;
   if (!(maxOutOfOrderMs >= 0)) throw new Error(`${kind}: maxOutOfOrderMs must be >= 0, got ${maxOutOfOrderMs}`);

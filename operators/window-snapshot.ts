@@ -59,10 +59,10 @@ export interface KeyColumns {
   readonly numbers?: EncodedColumn;
 }
 
-export type TakenWindowSnapshot = Omit<
-  Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>,
-  'keys' | 'closedKeys'
-> & { readonly keys: ReadonlyArray<string | number> | TakenKeyColumns; readonly closedKeys?: ReadonlyArray<string | number> | TakenKeyColumns };
+export type TakenWindowSnapshot = Omit<Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>, 'keys' | 'closedKeys'> & {
+  readonly keys: ReadonlyArray<string | number> | TakenKeyColumns;
+  readonly closedKeys?: ReadonlyArray<string | number> | TakenKeyColumns;
+};
 
 /** The earlier format: an object per key and per window. */
 interface LegacyWindowSnapshot {
@@ -90,7 +90,6 @@ export const DIRTY = 1;
 export const EMITTED = 2;
 
 export type WindowKind = 'tumbling' | 'hopping' | 'session';
-
 
 /**
  * Fills a snapshot's columns window by window, closing each key's run with `key`. Sized up front
@@ -245,7 +244,8 @@ function parseSnapshot<S>(
   const keysOf = (name: string): Array<string | number> => {
     const keys = s[name];
     if (typeof keys === 'object' && keys !== null && !Array.isArray(keys)) return keysFromKeyColumns(name, keys as Record<string, unknown>);
-    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' || typeof k === 'number')) return fail(`${name} must be an array of strings and numbers`);
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' || typeof k === 'number'))
+      return fail(`${name} must be an array of strings and numbers`);
     return keys as Array<string | number>;
   };
   const keysFromKeyColumns = (name: string, c: Record<string, unknown>): Array<string | number> => {
@@ -290,7 +290,12 @@ function parseSnapshot<S>(
     const ends = column('ends', float64s, 8);
     const counts = column('counts', float64s, 8);
     const flags = column('flags', uint8s, 1);
-    for (const [name, c] of [['starts', starts], ['ends', ends], ['counts', counts], ['flags', flags]] as const) {
+    for (const [name, c] of [
+      ['starts', starts],
+      ['ends', ends],
+      ['counts', counts],
+      ['flags', flags],
+    ] as const) {
       if (c.length !== windows) return fail(`${name} must have one entry per window`);
     }
     let states: S[];

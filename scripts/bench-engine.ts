@@ -22,7 +22,12 @@ import { releaseSnapshot } from '../operators/snapshot-buffers.ts';
 const opts = new Command()
   .name('bench-engine')
   .option('--events <n>', 'events to push', positiveInt, 500_000)
-  .option('--snapshot-every <n>', 'take a checkpoint snapshot (and JSON.stringify it) every n events; snapshotCutMs is the synchronous cuts that took them, serializeMs their JSON', positiveInt, 250_000)
+  .option(
+    '--snapshot-every <n>',
+    'take a checkpoint snapshot (and JSON.stringify it) every n events; snapshotCutMs is the synchronous cuts that took them, serializeMs their JSON',
+    positiveInt,
+    250_000,
+  )
   .option('--cpu-prof <file>', 'write a CPU profile of the timed loop to this file')
   .parse()
   .opts<{ events: number; snapshotEvery: number; cpuProf?: string }>();

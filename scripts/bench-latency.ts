@@ -65,7 +65,9 @@ try {
   const { timeline, ...figures } = result;
   for (const slice of timeline ?? []) {
     const saves = slice.checkpointSavesMs.length > 0 ? `  checkpoint saved (${slice.checkpointSavesMs.join(', ')} ms)` : '';
-    process.stderr.write(`${(slice.atMs / 1000).toFixed(1).padStart(6)} s  ${String(slice.events).padStart(6)} events  p50 ${String(Math.round(slice.p50Ms)).padStart(5)} ms  max ${String(Math.round(slice.maxMs)).padStart(5)} ms${saves}\n`);
+    process.stderr.write(
+      `${(slice.atMs / 1000).toFixed(1).padStart(6)} s  ${String(slice.events).padStart(6)} events  p50 ${String(Math.round(slice.p50Ms)).padStart(5)} ms  max ${String(Math.round(slice.maxMs)).padStart(5)} ms${saves}\n`,
+    );
   }
   const after = await counters(clickhouse);
   // Server-wide counters: anything else using this ClickHouse meanwhile is counted too.

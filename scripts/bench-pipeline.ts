@@ -20,7 +20,12 @@ import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
 
-const { events: count, cpuProf, settings, instances } = new Command()
+const {
+  events: count,
+  cpuProf,
+  settings,
+  instances,
+} = new Command()
   .name('bench-pipeline')
   .option('--events <n>', 'events to pre-publish', positiveInt, 500_000)
   .option('--instances <n>', `run the pipeline partitioned (${PARTITIONS} partitions) in n processes side by side`, positiveInt)
@@ -53,9 +58,8 @@ try {
     // Instance i runs the partitions p with p % instances = i, each in its own process.
     const runs = await Promise.all(
       Array.from({ length: instances }, (_, i) =>
-        pipelineThroughput(
-          { ...job, partitions: { count: PARTITIONS, run: [...Array(PARTITIONS).keys()].filter((p) => p % instances === i) } },
-          (line) => process.stderr.write(`  [${i}] ${line}\n`),
+        pipelineThroughput({ ...job, partitions: { count: PARTITIONS, run: [...Array(PARTITIONS).keys()].filter((p) => p % instances === i) } }, (line) =>
+          process.stderr.write(`  [${i}] ${line}\n`),
         ),
       ),
     );

@@ -8,7 +8,12 @@ function read(reply: string): Delivery | undefined {
 
 describe('readDelivery', () => {
   it('reads the 9-token reply subject (nats-server 2.9)', () => {
-    expect(read('$JS.ACK.CLICKS.pipe.1.1234.17.1700000000123456789.42')).toEqual({ streamSeq: 1234, deliverySeq: 17, publishedMs: 1_700_000_000_123, pending: 42 });
+    expect(read('$JS.ACK.CLICKS.pipe.1.1234.17.1700000000123456789.42')).toEqual({
+      streamSeq: 1234,
+      deliverySeq: 17,
+      publishedMs: 1_700_000_000_123,
+      pending: 42,
+    });
   });
 
   it('reads the 11- and 12-token forms (domain, account hash, random suffix)', () => {

@@ -1,12 +1,4 @@
-import {
-  AckPolicy,
-  type Consumer,
-  type ConsumerInfo,
-  DeliverPolicy,
-  JetStreamApiError,
-  type JetStreamClient,
-  type JetStreamManager,
-} from '@nats-io/jetstream';
+import { AckPolicy, type Consumer, type ConsumerInfo, DeliverPolicy, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { isNotFound } from './streams.ts';
 
@@ -58,9 +50,7 @@ export async function openDurableConsumer(
     await jsm.consumers.add(spec.stream, {
       durable_name: spec.durable,
       ack_policy: AckPolicy.All,
-      ...(resumeSeq > 1
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resumeSeq }
-        : { deliver_policy: DeliverPolicy.All }),
+      ...(resumeSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: resumeSeq } : { deliver_policy: DeliverPolicy.All }),
       ...(spec.filterSubject ? { filter_subject: spec.filterSubject } : {}),
       max_ack_pending: spec.maxAckPending,
       ack_wait: nanos(spec.ackWaitMs),

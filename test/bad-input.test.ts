@@ -71,7 +71,11 @@ const validationCases: Array<{ kind: string; payload: Uint8Array; reason: RegExp
   { kind: 'oversized payload', payload: json(valid({ type: 'click', element: 'x'.repeat(40_000) })), reason: /^payload too large: \d+ bytes > 32768/ },
   { kind: 'timestamp far in the future', payload: json(valid({ ts: now + 2 * 86_400_000 })), reason: /^clock skew: .*ahead/ },
   { kind: 'timestamp far in the past', payload: json(valid({ ts: now - 30 * 86_400_000 })), reason: /^clock skew: .*behind/ },
-  { kind: 'non-UTF-8 bytes', payload: new Uint8Array([...encoder.encode('{"event_id": "'), 0xc3, 0x28, 0xff, ...encoder.encode('"}')]), reason: /^invalid UTF-8/ },
+  {
+    kind: 'non-UTF-8 bytes',
+    payload: new Uint8Array([...encoder.encode('{"event_id": "'), 0xc3, 0x28, 0xff, ...encoder.encode('"}')]),
+    reason: /^invalid UTF-8/,
+  },
 ];
 
 describe('bad input in the clickstream pipeline', () => {
@@ -139,7 +143,12 @@ describe('bad input after validation: enrichment failures and rows ClickHouse re
           id: 'labels',
           key: (e) => e.key,
           // A reference lookup that fails for one key and hangs for another, on every attempt.
-          lookup: (key: string) => (key === 'broken' ? Promise.reject(new Error('reference service said 500')) : key === 'hang' ? new Promise<string>(() => {}) : Promise.resolve(`label:${key}`)),
+          lookup: (key: string) =>
+            key === 'broken'
+              ? Promise.reject(new Error('reference service said 500'))
+              : key === 'hang'
+                ? new Promise<string>(() => {})
+                : Promise.resolve(`label:${key}`),
           merge: (e, label) => ({ ...e, label }),
           timeoutMs: 300,
         }),
@@ -153,7 +162,9 @@ describe('bad input after validation: enrichment failures and rows ClickHouse re
   beforeAll(async () => {
     // Schema drift: someone changed `code` to a number in ClickHouse; non-numeric codes are rejected.
     await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
-    await ch.command({ query: `CREATE TABLE ${database}.codes (rxa_partition UInt16, id String, key String, label String, code UInt32) ENGINE = ReplacingMergeTree() ORDER BY (rxa_partition, id)` });
+    await ch.command({
+      query: `CREATE TABLE ${database}.codes (rxa_partition UInt16, id String, key String, label String, code UInt32) ENGINE = ReplacingMergeTree() ORDER BY (rxa_partition, id)`,
+    });
     await jsm.streams.add({ name: stream, subjects: [`${name}.>`] });
     const js = jetstream(nc);
     const publish = async (kind: string, body: Record<string, string>): Promise<number> => {

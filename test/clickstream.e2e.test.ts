@@ -40,7 +40,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  if (!process.env.RXA_KEEP_TEST_DATA) await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
+  if (!process.env.RXA_KEEP_TEST_DATA)
+    await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
   await ch.close();
   await nc.close();
 });
@@ -71,10 +72,14 @@ describe('clickstream pipeline end to end', () => {
       expect(await readClickstream(chDb, names.name)).toEqual(asStored(expected));
 
       // Late events: on the side output of every window they missed, never silently dropped.
-      const late = await rows<{ stage: string; n: number }>(chDb, `SELECT stage, count() AS n FROM rxa_late_events FINAL WHERE pipeline = '${names.name}' GROUP BY stage`);
+      const late = await rows<{ stage: string; n: number }>(
+        chDb,
+        `SELECT stage, count() AS n FROM rxa_late_events FINAL WHERE pipeline = '${names.name}' GROUP BY stage`,
+      );
       const lateByStage = Object.fromEntries(late.map((r) => [r.stage, r.n]));
       expect(expected.lateEvents).toBeGreaterThan(0);
-      for (const stage of ['unique-users', 'active-users', 'funnel', 'sessions']) expect(lateByStage[stage], `late at ${stage}: ${JSON.stringify(lateByStage)}`).toBe(expected.lateEvents);
+      for (const stage of ['unique-users', 'active-users', 'funnel', 'sessions'])
+        expect(lateByStage[stage], `late at ${stage}: ${JSON.stringify(lateByStage)}`).toBe(expected.lateEvents);
 
       // Malformed: every one dead-lettered with a reason, in the table and in the DLQ stream.
       const dead = await rows<{ reason: string }>(chDb, `SELECT reason FROM rxa_dead_letters FINAL WHERE pipeline = '${names.name}'`);

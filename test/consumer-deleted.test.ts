@@ -47,11 +47,13 @@ describe('consumer deleted while running', () => {
       const end = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(10_000))).lastSeq;
       expect(end).toBeGreaterThan(firstEnd);
       // The status poll notices the deletion within a status interval (nats.js alone: missed heartbeats, ~30 s).
-      await waitFor(() => (runner.status()?.ackedSeq ?? 0) >= end, 20_000, 'the pipeline to recreate its consumer and process everything').catch((error: unknown) => {
-        // Timed out once in a full CI run (never alone): say what the runner saw and where it stopped.
-        const { operators: _, ...status } = runner.status() ?? {};
-        throw new Error(`${error instanceof Error ? error.message : String(error)}\nstatus: ${JSON.stringify(status)}\nrunner log:\n${logs.join('\n')}`);
-      });
+      await waitFor(() => (runner.status()?.ackedSeq ?? 0) >= end, 20_000, 'the pipeline to recreate its consumer and process everything').catch(
+        (error: unknown) => {
+          // Timed out once in a full CI run (never alone): say what the runner saw and where it stopped.
+          const { operators: _, ...status } = runner.status() ?? {};
+          throw new Error(`${error instanceof Error ? error.message : String(error)}\nstatus: ${JSON.stringify(status)}\nrunner log:\n${logs.join('\n')}`);
+        },
+      );
       const final = await runner.stop();
       expect(final.ackedSeq).toBe(end);
       expect(logs.some((m) => m.startsWith('the consumer is gone'))).toBe(true);

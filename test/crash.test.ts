@@ -10,7 +10,9 @@ import { runCrashScenario } from './support/crash-harness.ts';
 describe('kill -9 and restart', () => {
   it('ends with exact totals after 5 kills during 200k events', async () => {
     const result = await runCrashScenario({ events: 200_000, kills: 5, minRunMs: 300, maxRunMs: 3_000, log: (m) => console.log(m) });
-    console.log(JSON.stringify({ expected: result.expected, actual: result.actual, lost: result.lost, duplicated: result.duplicated, ackFloors: result.ackFloors }));
+    console.log(
+      JSON.stringify({ expected: result.expected, actual: result.actual, lost: result.lost, duplicated: result.duplicated, ackFloors: result.ackFloors }),
+    );
     expect(result.differences).toEqual([]);
     expect(result.lost).toBe(0);
     expect(result.duplicated).toBe(0);

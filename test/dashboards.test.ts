@@ -137,11 +137,39 @@ const fixture: Batch[] = [
     { window_start: at(4), country: 'DE', revenue: 5.5, orders: 1, items: 1, version: 1 },
   ]),
   batch(deadLettersTable, [
-    { pipeline: 'clickstream', stage: 'validate', reason: 'invalid: ts: expected number', payload: '{"ts":"x"}', payload_encoding: 'utf8', source_subject: 'clickstream.events.0', source_seq: 17, id: 'dl1', received_at: at(5) },
-    { pipeline: 'clickstream', stage: 'validate', reason: 'not JSON', payload: 'AAEC', payload_encoding: 'base64', source_subject: 'clickstream.events.1', source_seq: 18, id: 'dl2', received_at: at(4) },
+    {
+      pipeline: 'clickstream',
+      stage: 'validate',
+      reason: 'invalid: ts: expected number',
+      payload: '{"ts":"x"}',
+      payload_encoding: 'utf8',
+      source_subject: 'clickstream.events.0',
+      source_seq: 17,
+      id: 'dl1',
+      received_at: at(5),
+    },
+    {
+      pipeline: 'clickstream',
+      stage: 'validate',
+      reason: 'not JSON',
+      payload: 'AAEC',
+      payload_encoding: 'base64',
+      source_subject: 'clickstream.events.1',
+      source_seq: 18,
+      id: 'dl2',
+      received_at: at(4),
+    },
   ]),
   batch(lateEventsTable, [
-    { pipeline: 'clickstream', stage: 'unique-users', event_time: at(9), watermark: at(2), lateness_ms: 420_000, payload: '{"event_id":"late"}', source_seq: 21 },
+    {
+      pipeline: 'clickstream',
+      stage: 'unique-users',
+      event_time: at(9),
+      watermark: at(2),
+      lateness_ms: 420_000,
+      payload: '{"event_id":"late"}',
+      source_seq: 21,
+    },
   ]),
   // Pipeline health (core/metrics.ts): two reports 5 s apart; counters are increases, gauges values.
   ...[at(3), at(3, 5)].map((ts, i) =>
@@ -200,7 +228,11 @@ describe('dashboards/*.json', () => {
     const dashboard = await loadDashboard(dashboardPath(file));
     for (const panel of dashboard.panels) {
       for (const target of panel.targets) expect(() => expandMacros(target.rawSql, RANGE), panel.title).not.toThrow();
-      if (panel.type === 'timeseries') expect(panel.targets.map((t) => t.format), panel.title).toEqual(panel.targets.map(() => 0));
+      if (panel.type === 'timeseries')
+        expect(
+          panel.targets.map((t) => t.format),
+          panel.title,
+        ).toEqual(panel.targets.map(() => 0));
     }
   });
 
@@ -235,14 +267,40 @@ describe('dashboards/*.json', () => {
       ]
     `);
     expect(dashboard.panels.map((p) => p.title)).toEqual(
-      expect.arrayContaining(['Events per minute', 'Unique users per minute', 'Active users (5 min)', 'Revenue per minute by country', 'Funnel', 'Top pages', 'Avg session duration', 'Recent sessions', 'Dead letters', 'Late events', 'Dead letters by stage and reason']),
+      expect.arrayContaining([
+        'Events per minute',
+        'Unique users per minute',
+        'Active users (5 min)',
+        'Revenue per minute by country',
+        'Funnel',
+        'Top pages',
+        'Avg session duration',
+        'Recent sessions',
+        'Dead letters',
+        'Late events',
+        'Dead letters by stage and reason',
+      ]),
     );
   });
 });
 
 describe('the Grafana model', () => {
-  const target = { refId: 'A', datasource: { type: 'grafana-clickhouse-datasource', uid: 'clickhouse' }, editorType: 'sql', format: 1, queryType: 'table', rawSql: 'SELECT 1' };
-  const panel = (id: number, x: number, y: number, w: number) => ({ id, type: 'table', title: `p${id}`, gridPos: { x, y, w, h: 4 }, datasource: target.datasource, targets: [target] });
+  const target = {
+    refId: 'A',
+    datasource: { type: 'grafana-clickhouse-datasource', uid: 'clickhouse' },
+    editorType: 'sql',
+    format: 1,
+    queryType: 'table',
+    rawSql: 'SELECT 1',
+  };
+  const panel = (id: number, x: number, y: number, w: number) => ({
+    id,
+    type: 'table',
+    title: `p${id}`,
+    gridPos: { x, y, w, h: 4 },
+    datasource: target.datasource,
+    targets: [target],
+  });
   const dashboard = (panels: unknown[]) => ({ uid: 'd', title: 'D', schemaVersion: 39, refresh: '5s', time: { from: 'now-1h', to: 'now' }, panels });
 
   it('accepts a tidy layout', () => {
@@ -256,7 +314,11 @@ describe('the Grafana model', () => {
     ['an unknown panel type', [{ ...panel(1, 0, 0, 12), type: 'graph' }], 'type'],
     ['another data source', [{ ...panel(1, 0, 0, 12), datasource: { type: 'prometheus', uid: 'p' } }], 'datasource'],
     ['empty SQL', [{ ...panel(1, 0, 0, 12), targets: [{ ...target, rawSql: '  ' }] }], 'rawSql must not be empty'],
-    ['a time series format with a table query type', [{ ...panel(1, 0, 0, 12), targets: [{ ...target, format: 0 }] }], "format 0 goes with queryType 'timeSeries'"],
+    [
+      'a time series format with a table query type',
+      [{ ...panel(1, 0, 0, 12), targets: [{ ...target, format: 0 }] }],
+      "format 0 goes with queryType 'timeSeries'",
+    ],
   ])('rejects %s', (_what, panels, message) => {
     const result = grafanaDashboard.safeParse(dashboard(panels));
     expect(result.success).toBe(false);
@@ -268,7 +330,9 @@ describe('expandMacros', () => {
   const range = { from: 1_714_563_000_999, to: 1_714_564_800_500 };
 
   it('expands $__timeFilter, $__fromTime and $__toTime like the plugin (seconds, floored)', () => {
-    expect(expandMacros('SELECT 1 FROM t WHERE $__timeFilter(ts) AND $__timeFilter( window_start ) AND x BETWEEN $__fromTime AND $__toTime', range)).toMatchInlineSnapshot(
+    expect(
+      expandMacros('SELECT 1 FROM t WHERE $__timeFilter(ts) AND $__timeFilter( window_start ) AND x BETWEEN $__fromTime AND $__toTime', range),
+    ).toMatchInlineSnapshot(
       `"SELECT 1 FROM t WHERE ts >= toDateTime(1714563000) AND ts <= toDateTime(1714564800) AND window_start >= toDateTime(1714563000) AND window_start <= toDateTime(1714564800) AND x BETWEEN toDateTime(1714563000) AND toDateTime(1714564800)"`,
     );
   });
@@ -296,25 +360,62 @@ describe('expandMacros', () => {
 });
 
 describe('runDashboardQueries', () => {
-  const target = { refId: 'A', datasource: { type: 'grafana-clickhouse-datasource', uid: 'clickhouse' }, editorType: 'sql', format: 0, queryType: 'timeSeries', rawSql: 'SELECT t AS time, v FROM x WHERE $__timeFilter(t) ORDER BY time' } as const;
-  const dashboard = grafanaDashboard.parse({ uid: 'd', title: 'D', schemaVersion: 39, refresh: '5s', time: { from: 'now-1h', to: 'now' }, panels: [{ id: 1, type: 'timeseries', title: 'Series', gridPos: { x: 0, y: 0, w: 24, h: 8 }, datasource: target.datasource, targets: [target] }] });
+  const target = {
+    refId: 'A',
+    datasource: { type: 'grafana-clickhouse-datasource', uid: 'clickhouse' },
+    editorType: 'sql',
+    format: 0,
+    queryType: 'timeSeries',
+    rawSql: 'SELECT t AS time, v FROM x WHERE $__timeFilter(t) ORDER BY time',
+  } as const;
+  const dashboard = grafanaDashboard.parse({
+    uid: 'd',
+    title: 'D',
+    schemaVersion: 39,
+    refresh: '5s',
+    time: { from: 'now-1h', to: 'now' },
+    panels: [{ id: 1, type: 'timeseries', title: 'Series', gridPos: { x: 0, y: 0, w: 24, h: 8 }, datasource: target.datasource, targets: [target] }],
+  });
   const series = (columns: Array<[string, string]>, rows: unknown[][]) => async () => ({ columns: columns.map(([name, type]) => ({ name, type })), rows });
 
   it('runs the expanded SQL and counts rows', async () => {
     const seen: string[] = [];
     const results = await runDashboardQueries(dashboard, { from: 60_000, to: 120_000 }, async (sql) => {
       seen.push(sql);
-      return series([['time', "DateTime('Etc/UTC')"], ['v', 'UInt64']], [['2024-05-01 11:57:00', '1'], ['2024-05-01 11:58:00', '2']])();
+      return series(
+        [
+          ['time', "DateTime('Etc/UTC')"],
+          ['v', 'UInt64'],
+        ],
+        [
+          ['2024-05-01 11:57:00', '1'],
+          ['2024-05-01 11:58:00', '2'],
+        ],
+      )();
     });
     expect(seen).toEqual(['SELECT t AS time, v FROM x WHERE t >= toDateTime(60) AND t <= toDateTime(120) ORDER BY time']);
     expect(results).toEqual([{ panel: 'Series', refId: 'A', rows: 2, columns: ['time', 'v'] }]);
   });
 
   it.each([
-    ['no time column first', series([['v', 'UInt64'], ['time', 'DateTime']], []), 'must return a DateTime column named "time" first'],
+    [
+      'no time column first',
+      series(
+        [
+          ['v', 'UInt64'],
+          ['time', 'DateTime'],
+        ],
+        [],
+      ),
+      'must return a DateTime column named "time" first',
+    ],
     ['a time column that is not a DateTime', series([['time', 'String']], []), 'must return a DateTime column named "time" first'],
     ['rows out of order', series([['time', 'DateTime']], [['2024-05-01 11:58:00'], ['2024-05-01 11:57:00']]), 'rows must be ordered by time'],
-    ['a failing query', async () => Promise.reject(new Error('Unknown function toStartOfInterval')), 'panel "Series" (A) failed: Unknown function toStartOfInterval'],
+    [
+      'a failing query',
+      async () => Promise.reject(new Error('Unknown function toStartOfInterval')),
+      'panel "Series" (A) failed: Unknown function toStartOfInterval',
+    ],
   ])('rejects a time series query with %s', async (_what, execute, message) => {
     await expect(runDashboardQueries(dashboard, RANGE, execute)).rejects.toThrow(message);
   });
@@ -405,7 +506,9 @@ describe('panel queries on current ClickHouse (chdb)', () => {
     const version = parseJsonCompact(session.query('SELECT version() AS v', 'JSONCompact')).rows[0]?.[0];
     console.info(`dashboard queries on chdb ClickHouse ${String(version)}`);
     const dashboard = await loadDashboard(dashboardPath(file));
-    checkResults(await runDashboardQueries(dashboard, RANGE, async (sql) => parseJsonCompact((await session.queryAsync(sql, { format: 'JSONCompact' })).text())));
+    checkResults(
+      await runDashboardQueries(dashboard, RANGE, async (sql) => parseJsonCompact((await session.queryAsync(sql, { format: 'JSONCompact' })).text())),
+    );
   });
 
   it('panels sum the partitions', async () => {

@@ -57,7 +57,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
-  if (!process.env.RXA_KEEP_TEST_DATA) await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
+  if (!process.env.RXA_KEEP_TEST_DATA)
+    await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
   await chDb.close();
   await ch.close();
   await nc.close();
@@ -85,7 +86,16 @@ async function exitCode(exited: Promise<[number | null]>, what: string): Promise
 
 describe('two instances, one partition each', () => {
   it('each processes exactly its partition; the tables summed over partitions are exact', async () => {
-    const messages = clickstreamInput({ count: 12_000, seed: 23, eventsPerSecond: 40, duplicateRate: 0.03, lateRate: 0.01, malformedRate: 0.02, trailing: true, partitions: PARTITIONS });
+    const messages = clickstreamInput({
+      count: 12_000,
+      seed: 23,
+      eventsPerSecond: 40,
+      duplicateRate: 0.03,
+      lateRate: 0.01,
+      malformedRate: 0.02,
+      trailing: true,
+      partitions: PARTITIONS,
+    });
     const input: GeneratedMessage[][] = Array.from({ length: PARTITIONS }, () => []);
     messages.forEach((m, i) => input[inputPartition(m, i, PARTITIONS)]!.push(m));
     await publishInput(nc, names.stream, names.subjects, messages, PARTITIONS);
@@ -128,7 +138,10 @@ describe('two instances, one partition each', () => {
     expect(expected.lateEvents).toBeGreaterThan(0);
     expect(await readClickstream(chDb, names.name)).toEqual(expected);
     // Same window, different partitions: two rows, not one replacing the other.
-    const shared = await chDb.query({ query: 'SELECT count() AS n FROM clickstream_unique_users_1m FINAL GROUP BY window_start HAVING count() = 2', format: 'JSONEachRow' });
+    const shared = await chDb.query({
+      query: 'SELECT count() AS n FROM clickstream_unique_users_1m FINAL GROUP BY window_start HAVING count() = 2',
+      format: 'JSONEachRow',
+    });
     expect((await shared.json()).length).toBeGreaterThan(0);
 
     for (const { child } of instances) child.kill('SIGTERM');
@@ -138,13 +151,19 @@ describe('two instances, one partition each', () => {
     // Replay of the whole stream, every partition (one after another): nothing changes.
     const replay = rxa(['replay', FIXTURE, '--from', '1']);
     expect(await exitCode(replay.exited, 'replay')).toBe(0);
-    const summaries = replay.stdout().trim().split('\n').map((line) => JSON.parse(line) as { partition: number; processed: number });
+    const summaries = replay
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { partition: number; processed: number });
     expect(summaries.map((s) => [s.partition, s.processed])).toEqual([0, 1].map((p) => [p, stored[p]!.messages]));
     expect(await readClickstream(chDb, names.name)).toEqual(expected);
 
     // The same pipeline unpartitioned would count every key a second time under partition 0: refused.
     const unpartitioned = createClickstreamPipeline({ name: names.name, stream: names.stream, subjectPrefix: names.subjects });
-    await expect(runPipeline(unpartitioned, { config, signal: new AbortController().signal })).rejects.toThrow(`pipeline '${names.name}' has state from a partitioned run`);
+    await expect(runPipeline(unpartitioned, { config, signal: new AbortController().signal })).rejects.toThrow(
+      `pipeline '${names.name}' has state from a partitioned run`,
+    );
 
     // Reset forgets every partition: consumers and checkpoints.
     const reset = rxa(['reset', FIXTURE]);

@@ -83,7 +83,12 @@ describe('replay', () => {
     expect(deadLetters).toBe(expected.malformed);
 
     // By time: from the moment the first half was done, to now.
-    const byTime = await replayPipeline(pipeline, { config, from: { time: halfTime - 60_000 }, to: { time: Date.now() }, signal: new AbortController().signal });
+    const byTime = await replayPipeline(pipeline, {
+      config,
+      from: { time: halfTime - 60_000 },
+      to: { time: Date.now() },
+      signal: new AbortController().signal,
+    });
     expect(byTime.processed).toBeGreaterThan(0);
     expect(await readClickstream(chDb, names.name)).toEqual(expected);
 

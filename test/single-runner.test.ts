@@ -50,7 +50,9 @@ describe('one runner at a time', () => {
       // A reset waits for the running process instead of deleting its state from under it.
       const resetLog: string[] = [];
       const giveUp = AbortSignal.timeout(1_000);
-      await expect(resetPipeline(config, createClickstreamPipeline({ ...names, settings }), { signal: giveUp, log: (m) => resetLog.push(m) })).rejects.toThrow();
+      await expect(
+        resetPipeline(config, createClickstreamPipeline({ ...names, settings }), { signal: giveUp, log: (m) => resetLog.push(m) }),
+      ).rejects.toThrow();
       expect(resetLog).toEqual([expect.stringMatching(/^waiting for 'pipeline\.single_\w+': held by /)]);
       expect(await (await jetstreamManager(nc)).consumers.info(names.stream, names.name)).toBeDefined();
       second = startClickstream(names, settings, config, (m) => secondLog.push(m));

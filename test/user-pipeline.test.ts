@@ -75,10 +75,17 @@ describe('a user pipeline run with `rxa run <file>`', () => {
       'SELECT toUnixTimestamp(window_start) * 1000 AS w, product, revenue, orders, units FROM product_revenue_5m FINAL',
     );
     expect(new Map(rows.map((r) => [`${r.w}|${r.product}`, { revenue: r.revenue, orders: r.orders, units: r.units }]))).toEqual(expected);
-    await waitFor(async () => (await query<{ n: number }>(`SELECT count() AS n FROM rxa_dead_letters FINAL`))[0]?.n === 1, 10_000, 'the broken order dead-lettered');
+    await waitFor(
+      async () => (await query<{ n: number }>(`SELECT count() AS n FROM rxa_dead_letters FINAL`))[0]?.n === 1,
+      10_000,
+      'the broken order dead-lettered',
+    );
 
     child.kill('SIGTERM');
-    const [code] = (await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error('no exit within 20 s of SIGTERM')), 20_000))])) as [number | null];
+    const [code] = (await Promise.race([
+      exited,
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no exit within 20 s of SIGTERM')), 20_000)),
+    ])) as [number | null];
     expect(code).toBe(0);
     child = undefined;
     await ch.close();

@@ -39,9 +39,7 @@ function formatValue(value, unit, decimals) {
   const fixed = (v, d) => v.toLocaleString('en-US', { minimumFractionDigits: d ?? 0, maximumFractionDigits: d ?? 2 });
   switch (unit) {
     case 'short':
-      return Math.abs(value) >= 10_000
-        ? value.toLocaleString('en-US', { notation: 'compact', maximumFractionDigits: 1 })
-        : fixed(value, decimals);
+      return Math.abs(value) >= 10_000 ? value.toLocaleString('en-US', { notation: 'compact', maximumFractionDigits: 1 }) : fixed(value, decimals);
     case 'percent':
       return `${fixed(value, decimals ?? 1)}%`;
     case 'currencyUSD':
@@ -163,7 +161,11 @@ function renderTimeSeries(panel, body, { columns, rows }) {
       tooltip: { trigger: 'axis', valueFormatter: (v) => formatValue(v, unitOf(panel, series[0]?.column), decimalsOf(panel, series[0]?.column)) },
       legend: series.length > 1 ? { type: 'scroll', bottom: 0, textStyle: { fontSize: 11 } } : undefined,
       xAxis: { type: 'time', min: state.from, max: state.to, axisLabel: { hideOverlap: true } },
-      yAxis: { type: 'value', axisLabel: { formatter: (v) => formatTick(v, unit(series[0] ?? { column: '' })) }, splitLine: { lineStyle: { color: '#2c3235' } } },
+      yAxis: {
+        type: 'value',
+        axisLabel: { formatter: (v) => formatTick(v, unit(series[0] ?? { column: '' })) },
+        splitLine: { lineStyle: { color: '#2c3235' } },
+      },
       series: series.map((s) => ({
         name: s.name,
         type: panel.style === 'bars' ? 'bar' : 'line',
@@ -184,7 +186,11 @@ function renderBarChart(panel, body, { columns, rows }) {
   const categories = rows.map((r) => String(r[x]));
   const horizontal = panel.orientation === 'horizontal';
   const categoryAxis = { type: 'category', data: categories, inverse: horizontal, axisLabel: { width: 110, overflow: 'truncate' } };
-  const valueAxis = { type: 'value', axisLabel: { formatter: (v) => formatTick(v, unitOf(panel, columns[bars[0]]?.name)), hideOverlap: true }, splitLine: { lineStyle: { color: '#2c3235' } } };
+  const valueAxis = {
+    type: 'value',
+    axisLabel: { formatter: (v) => formatTick(v, unitOf(panel, columns[bars[0]]?.name)), hideOverlap: true },
+    splitLine: { lineStyle: { color: '#2c3235' } },
+  };
   chartFor(panel, body).setOption(
     {
       ...baseOption,
@@ -197,7 +203,11 @@ function renderBarChart(panel, body, { columns, rows }) {
         name: columns[i].name,
         type: 'bar',
         data: rows.map((r) => r[i]),
-        label: { show: panel.showValues, position: horizontal ? 'right' : 'top', formatter: (p) => formatValue(p.value, unitOf(panel, columns[i].name), decimalsOf(panel, columns[i].name)) },
+        label: {
+          show: panel.showValues,
+          position: horizontal ? 'right' : 'top',
+          formatter: (p) => formatValue(p.value, unitOf(panel, columns[i].name), decimalsOf(panel, columns[i].name)),
+        },
       })),
     },
     { notMerge: true },
@@ -245,7 +255,13 @@ function renderStat(panel, body, { columns, rows }) {
       grid: { left: 0, right: 0, top: 2, bottom: 0 },
       xAxis: { type: 'time', show: false, min: state.from, max: state.to },
       yAxis: { type: 'value', show: false, scale: true },
-      series: series.map((s) => ({ type: 'line', data: s.data, showSymbol: false, lineStyle: { width: 1, color: color(panel.color) }, areaStyle: { opacity: 0.2, color: color(panel.color) } })),
+      series: series.map((s) => ({
+        type: 'line',
+        data: s.data,
+        showSymbol: false,
+        lineStyle: { width: 1, color: color(panel.color) },
+        areaStyle: { opacity: 0.2, color: color(panel.color) },
+      })),
     });
   }
 }
@@ -330,9 +346,16 @@ async function loadPanel(uid, panel, section, generation) {
   try {
     const response = await fetch(`/api/dashboards/${encodeURIComponent(uid)}/panels/${panel.id}?from=${state.from}&to=${state.to}`);
     const payload = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-    outcome = response.ok ? { ok: true, data: payload } : { ok: false, error: payload.error ?? `HTTP ${response.status}`, unreachable: payload.unreachable === true };
+    outcome = response.ok
+      ? { ok: true, data: payload }
+      : { ok: false, error: payload.error ?? `HTTP ${response.status}`, unreachable: payload.unreachable === true };
   } catch (error) {
-    outcome = { ok: false, error: `the live server did not answer (${error instanceof Error ? error.message : String(error)})`, unreachable: false, serverDown: true };
+    outcome = {
+      ok: false,
+      error: `the live server did not answer (${error instanceof Error ? error.message : String(error)})`,
+      unreachable: false,
+      serverDown: true,
+    };
   }
   if (generation !== state.generation) return outcome; // the dashboard or range changed meanwhile
   if (outcome.ok) {

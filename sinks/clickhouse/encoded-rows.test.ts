@@ -26,8 +26,20 @@ describe('EncodedRows', () => {
     expect(body.toString('utf8')).toBe(lines.map((l) => `${l}\n`).join(''));
     expect(batch.slices().length).toBeGreaterThan(2); // the rows did span several buffers
     // Ranges that start and end inside buffers and across their boundaries.
-    for (const [start, end] of [[0, 1], [1, 2], [17, 2_345], [2_345, 5_000], [4_999, 5_000], [10, 10]] as const) {
-      expect(Buffer.concat(batch.slices(start, end)).toString('utf8'), `${start}..${end}`).toBe(lines.slice(start, end).map((l) => `${l}\n`).join(''));
+    for (const [start, end] of [
+      [0, 1],
+      [1, 2],
+      [17, 2_345],
+      [2_345, 5_000],
+      [4_999, 5_000],
+      [10, 10],
+    ] as const) {
+      expect(Buffer.concat(batch.slices(start, end)).toString('utf8'), `${start}..${end}`).toBe(
+        lines
+          .slice(start, end)
+          .map((l) => `${l}\n`)
+          .join(''),
+      );
     }
     // A line (what a dead letter carries) is the row as sent, as JSON.
     expect(JSON.parse(batch.line(4_321))).toEqual({ rxa_partition: 3, at: 4_321, text: wellFormed(text(4_321)), n: 4_321 });

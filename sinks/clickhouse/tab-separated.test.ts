@@ -30,7 +30,7 @@ const table = defineTable('every_type', {
   orderBy: ['id'],
 });
 
-const tricky = "tab\there, newline\nthere, CR\r, backslash \\ and \\N, NUL \0, quote ' and \" , é€😀";
+const tricky = 'tab\there, newline\nthere, CR\r, backslash \\ and \\N, NUL \0, quote \' and " , é€😀';
 const rows: Array<Record<string, unknown>> = [
   { id: 1, s: tricky, at: 1_714_564_800_999, u8: 255, u64: 2 ** 53 - 1, i64: -42, f: 0.1, tags: [tricky, '', "it's"], counts: [0, 7], ns: tricky, nf: -2.5e-7 },
   // Early DateTimes (fewer than 10 digits of seconds), empty arrays, NULLs.
@@ -40,11 +40,24 @@ const rows: Array<Record<string, unknown>> = [
 ];
 /** What ClickHouse holds for `rows`, read back as SELECT reads them (64-bit integers and floats as text: both versions write them alike). */
 const stored = [
-  { id: 1, s: tricky, at: 1_714_564_800, u8: 255, u64: String(2 ** 53 - 1), i64: '-42', f: '0.1', tags: [tricky, '', "it's"], counts: ['0', '7'], ns: tricky, nf: -2.5e-7 },
+  {
+    id: 1,
+    s: tricky,
+    at: 1_714_564_800,
+    u8: 255,
+    u64: String(2 ** 53 - 1),
+    i64: '-42',
+    f: '0.1',
+    tags: [tricky, '', "it's"],
+    counts: ['0', '7'],
+    ns: tricky,
+    nf: -2.5e-7,
+  },
   { id: 2, s: '', at: 60, u8: 0, u64: '0', i64: '0', f: '1e300', tags: [], counts: [], ns: null, nf: null },
   { id: 3, s: '', at: 0, u8: 0, u64: '0', i64: '0', f: '0', tags: [], counts: [], ns: null, nf: null },
 ];
-const SELECT = 'SELECT id, s, toUnixTimestamp(at) AS at, u8, toString(u64) AS u64, toString(i64) AS i64, toString(f) AS f, tags, arrayMap(x -> toString(x), counts) AS counts, ns, nf';
+const SELECT =
+  'SELECT id, s, toUnixTimestamp(at) AS at, u8, toString(u64) AS u64, toString(i64) AS i64, toString(f) AS f, tags, arrayMap(x -> toString(x), counts) AS counts, ns, nf';
 
 const encode = tabSeparatedEncoder(table, 5);
 const body = rows.map((r) => `${encode(r)}\n`).join('');
@@ -63,7 +76,20 @@ describe('tabSeparatedEncoder', () => {
 
   it('turns a line back into the row as sent', () => {
     expect(rowFromTabSeparated(table, encode(rows[0]!))).toEqual({ rxa_partition: 5, ...rows[0], at: 1_714_564_800 });
-    expect(rowFromTabSeparated(table, encode(rows[2]!))).toEqual({ rxa_partition: 5, id: 3, s: '', at: 0, u8: 0, u64: 0, i64: 0, f: 0, tags: [], counts: [], ns: null, nf: null });
+    expect(rowFromTabSeparated(table, encode(rows[2]!))).toEqual({
+      rxa_partition: 5,
+      id: 3,
+      s: '',
+      at: 0,
+      u8: 0,
+      u64: 0,
+      i64: 0,
+      f: 0,
+      tags: [],
+      counts: [],
+      ns: null,
+      nf: null,
+    });
     expect(rowFromTabSeparated(table, encode({ id: 'bad-1', f: Number.NaN }))).toMatchObject({ id: 'bad-1', f: 'nan' });
   });
 });
@@ -91,11 +117,16 @@ describe('TabSeparated rows on ClickHouse 18.16 and current releases', () => {
   });
 
   it('are read back as the rows held them on a current release (chdb)', () => {
-    const structure = `rxa_partition UInt16, ${Object.entries(table.columns).map(([name, type]) => `${name} ${type}`).join(', ')}`;
+    const structure = `rxa_partition UInt16, ${Object.entries(table.columns)
+      .map(([name, type]) => `${name} ${type}`)
+      .join(', ')}`;
     // The body as a string literal: backslashes and quotes escaped once more for SQL.
     const literal = `'${body.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
     const out = chdbQuery(`${SELECT} FROM format(TabSeparated, '${structure}', ${literal}) ORDER BY id`, 'JSONEachRow');
-    const read = out.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const read = out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(read).toEqual(stored);
   });
 });

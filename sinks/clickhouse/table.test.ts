@@ -58,7 +58,9 @@ describe('ensureTables', () => {
     await ensureTables(client, database, [views]);
     // As created before partitions existed.
     const old = defineTable('old_views', { columns: { window_start: 'DateTime', url: 'String' }, orderBy: ['window_start', 'url'] });
-    await client.command({ query: `CREATE TABLE ${database}.old_views (window_start DateTime, url String) ENGINE = ReplacingMergeTree() ORDER BY (window_start, url)` });
+    await client.command({
+      query: `CREATE TABLE ${database}.old_views (window_start DateTime, url String) ENGINE = ReplacingMergeTree() ORDER BY (window_start, url)`,
+    });
     await client.insert({ table: `${database}.old_views`, values: [{ window_start: 60, url: '/' }], format: 'JSONEachRow' });
     const error = await ensureTables(client, database, [views, old]).catch((e: unknown) => e as Error);
     expect(error).toBeInstanceOf(Error);
@@ -67,7 +69,10 @@ describe('ensureTables', () => {
     expect(message).not.toContain(`${database}.page_views,`);
 
     // The recipe in the message works as printed, and keeps the rows (as partition 0).
-    const statements = message.split('\n').filter((l) => l.startsWith('    ')).map((l) => l.trim().replace(/;$/, ''));
+    const statements = message
+      .split('\n')
+      .filter((l) => l.startsWith('    '))
+      .map((l) => l.trim().replace(/;$/, ''));
     expect(statements).toHaveLength(3);
     for (const query of statements) await client.command({ query });
     await ensureTables(client, database, [views, old]);

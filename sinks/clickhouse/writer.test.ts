@@ -16,7 +16,9 @@ const table = defineTable('numbers', { columns: { id: 'String', n: 'UInt32' }, o
 beforeAll(async () => {
   await client.command({ query: `CREATE DATABASE ${database}` });
   // Created by hand with the same columns (and the framework's rxa_partition); the writer's rows below break the column type on purpose.
-  await client.command({ query: `CREATE TABLE ${database}.numbers (rxa_partition UInt16, id String, n UInt32) ENGINE = ReplacingMergeTree() ORDER BY (rxa_partition, id)` });
+  await client.command({
+    query: `CREATE TABLE ${database}.numbers (rxa_partition UInt16, id String, n UInt32) ENGINE = ReplacingMergeTree() ORDER BY (rxa_partition, id)`,
+  });
 });
 
 afterAll(async () => {
@@ -34,7 +36,9 @@ describe('ClickHouseWriter', () => {
     // As sent: the JSON line, with the framework's rxa_partition.
     expect(rejected.map((r) => r.line)).toEqual(['{"rxa_partition":0,"id":"r13","n":"bad-13"}', '{"rxa_partition":0,"id":"r77","n":"bad-77"}']);
     expect(rejected[0]?.reason).toMatch(/bad-13|parse|Cannot/i);
-    const [count] = await (await client.query({ query: `SELECT count() AS c FROM ${database}.numbers FINAL`, format: 'JSONEachRow' })).json<{ c: string | number }>();
+    const [count] = await (await client.query({ query: `SELECT count() AS c FROM ${database}.numbers FINAL`, format: 'JSONEachRow' })).json<{
+      c: string | number;
+    }>();
     expect(Number(count?.c)).toBe(98);
   });
 

@@ -83,12 +83,7 @@ export async function publishInput(
 ): Promise<{ lastSeq: number; messages: number; published: number; duplicatesDropped: number }> {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.info(stream).catch(() => jsm.streams.add({ name: stream, subjects: [`${subjectPrefix}.>`] }));
-  const result = await publishMessages(
-    jetstream(nc),
-    (m, i) => `${subjectPrefix}.${inputPartition(m, i, partitions)}`,
-    messages,
-    { maxInFlight: 5_000 },
-  );
+  const result = await publishMessages(jetstream(nc), (m, i) => `${subjectPrefix}.${inputPartition(m, i, partitions)}`, messages, { maxInFlight: 5_000 });
   const { state } = await jsm.streams.info(stream);
   return { lastSeq: state.last_seq, messages: state.messages, published: result.published, duplicatesDropped: result.duplicatesDropped };
 }

@@ -56,10 +56,17 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
     const { lastSeq } = await publishInput(nc, names.stream, names.subjects, messages);
     log(`published ${messages.length} messages (stream last seq ${lastSeq})`);
 
-    const env = { ...process.env, RXA_CLICKHOUSE_DB: database, RXA_CHECKPOINT_BUCKET: bucket, RXA_TEST_NAME: names.name, RXA_TEST_STREAM: names.stream, RXA_TEST_SUBJECTS: names.subjects };
+    const env = {
+      ...process.env,
+      RXA_CLICKHOUSE_DB: database,
+      RXA_CHECKPOINT_BUCKET: bucket,
+      RXA_TEST_NAME: names.name,
+      RXA_TEST_STREAM: names.stream,
+      RXA_TEST_SUBJECTS: names.subjects,
+    };
     /** Start a run; `consuming` resolves when it has restored its checkpoint and starts pulling. */
     const start = (): { process: ChildProcess; consuming: Promise<void> } => {
-      const run = spawn(process.execPath, ['bin/rxa.js', 'run', 'test/fixtures/clickstream-pipeline.ts', ], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const run = spawn(process.execPath, ['bin/rxa.js', 'run', 'test/fixtures/clickstream-pipeline.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
       const consuming = new Promise<void>((resolve) => {
         run.stderr!.on('data', (chunk: Buffer) => {
           process.stderr.write(chunk);
@@ -128,7 +135,8 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
     return { ...diff, kills: scenario.kills, ackFloors, lastSeq, exitCode, durationMs: Date.now() - started };
   } finally {
     child?.kill('SIGKILL');
-    if (!process.env.RXA_KEEP_TEST_DATA) await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
+    if (!process.env.RXA_KEEP_TEST_DATA)
+      await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
     await chDb.close();
     await ch.close();
     await nc.close();

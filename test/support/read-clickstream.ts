@@ -18,10 +18,16 @@ export async function readClickstream(client: ClickHouseClient, pipeline: string
   const only = partition === undefined ? '1' : `rxa_partition = ${partition}`;
 
   const [events] = await rows<{ n: number }>(`SELECT count() AS n FROM clickstream_events FINAL WHERE ${only}`);
-  const [late] = await rows<{ n: number }>(`SELECT count() AS n FROM rxa_late_events FINAL WHERE pipeline = '${pipeline}' AND stage = 'unique-users' AND ${only}`);
+  const [late] = await rows<{ n: number }>(
+    `SELECT count() AS n FROM rxa_late_events FINAL WHERE pipeline = '${pipeline}' AND stage = 'unique-users' AND ${only}`,
+  );
   const [dead] = await rows<{ n: number }>(`SELECT count() AS n FROM rxa_dead_letters FINAL WHERE pipeline = '${pipeline}' AND stage = 'validate' AND ${only}`);
-  const pageViews = await rows<{ w: number; url: string; views: number }>(`SELECT ${ms}, url, sum(views) AS views FROM clickstream_page_views_1m FINAL WHERE ${only} GROUP BY w, url`);
-  const users = await rows<{ w: number; users: number; events: number }>(`SELECT ${ms}, sum(users) AS users, sum(events) AS events FROM clickstream_unique_users_1m FINAL WHERE ${only} GROUP BY w`);
+  const pageViews = await rows<{ w: number; url: string; views: number }>(
+    `SELECT ${ms}, url, sum(views) AS views FROM clickstream_page_views_1m FINAL WHERE ${only} GROUP BY w, url`,
+  );
+  const users = await rows<{ w: number; users: number; events: number }>(
+    `SELECT ${ms}, sum(users) AS users, sum(events) AS events FROM clickstream_unique_users_1m FINAL WHERE ${only} GROUP BY w`,
+  );
   const active = await rows<{ w: number; users: number }>(`SELECT ${ms}, sum(users) AS users FROM clickstream_active_users_5m FINAL WHERE ${only} GROUP BY w`);
   const funnel = await rows<{ w: number; viewers: number; carters: number; buyers: number }>(
     `SELECT ${ms}, sum(viewers) AS viewers, sum(carters) AS carters, sum(buyers) AS buyers FROM clickstream_funnel_1m FINAL WHERE ${only} GROUP BY w`,
@@ -101,7 +107,12 @@ export function diffClickstream(expectedRaw: ExpectedClickstream, actual: Expect
   maps('active users', expected.activeUsers, actual.activeUsers, (v) => ({ users: v }));
   maps('funnel', expected.funnel, actual.funnel, (v) => v);
   maps('revenue', expected.revenue, actual.revenue, (v) => ({ orders: v.orders, items: v.items, cents: Math.round(v.revenue * 100) }));
-  maps('sessions', expected.sessions, actual.sessions, (v) => ({ events: v.events, pageViews: v.pageViews, converted: v.converted, cents: Math.round(v.revenue * 100) }));
+  maps('sessions', expected.sessions, actual.sessions, (v) => ({
+    events: v.events,
+    pageViews: v.pageViews,
+    converted: v.converted,
+    cents: Math.round(v.revenue * 100),
+  }));
   return diff;
 }
 
