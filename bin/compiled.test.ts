@@ -46,10 +46,10 @@ describe('the compiled project', () => {
     );
     const module = (await importBundled(join(userDir, 'pipeline.ts'))) as { default: Record<string, unknown> };
     const twin = (await import(pathToFileURL(await compiledPath(index)).href)) as Record<string, unknown>;
-    expect(module.default['definePipeline']).toBe(twin['definePipeline']);
-    expect(module.default['count']).toBe(twin['count']);
-    expect(module.default['label']).toBe('orders');
-    expect(module.default['map']).toBe('function');
+    expect(module.default.definePipeline).toBe(twin.definePipeline);
+    expect(module.default.count).toBe(twin.count);
+    expect(module.default.label).toBe('orders');
+    expect(module.default.map).toBe('function');
     // The bundle written beside the file is gone once imported.
     expect(readdirSync(userDir).sort()).toEqual(['helper.ts', 'pipeline.ts']);
   });

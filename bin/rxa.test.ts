@@ -14,6 +14,7 @@ mkdirSync(join(root, 'test-output'), { recursive: true });
 const dir = mkdtempSync(join(root, 'test-output', 'launcher-'));
 // Preloaded into the Node process the launcher starts: reports what that process was given.
 const probe = join(dir, 'probe.mjs');
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the probe's source is a template literal
 writeFileSync(probe, 'process.stderr.write(`probe ${process.env.MALLOC_MMAP_THRESHOLD_} ${process.argv.slice(2).join(" ")}\\n`);\n');
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -46,12 +46,12 @@ describe('checkpoint codec', () => {
 
     const decoded = decodeCheckpoint(bytes) as typeof checkpoint & { operators: Record<string, Record<string, unknown>> };
     const { dedupe: d, windows: w } = decoded.operators as unknown as Record<string, Record<string, unknown>>;
-    for (const v of [d!['times'], d!['hi'], w!['flags']]) expect(v).toBeInstanceOf(Uint8Array);
-    expect(column(d!['times'], 'float64')).toEqual([-Infinity]);
-    expect(column(d!['hi'], 'uint32')).toEqual([9]);
-    const accs = w!['accs'] as Array<{ users?: { fingerprints: unknown } }>;
+    for (const v of [d!.times, d!.hi, w!.flags]) expect(v).toBeInstanceOf(Uint8Array);
+    expect(column(d!.times, 'float64')).toEqual([-Infinity]);
+    expect(column(d!.hi, 'uint32')).toEqual([9]);
+    const accs = w!.accs as Array<{ users?: { fingerprints: unknown } }>;
     expect(column(accs[0]!.users!.fingerprints, 'uint32')).toEqual([...fingerprints]);
-    expect(column(w!['flags'], 'uint8')).toEqual([]);
+    expect(column(w!.flags, 'uint8')).toEqual([]);
     // Everything else is the JSON as it was.
     expect({ ...decoded, operators: { ...decoded.operators, dedupe: undefined, windows: { ...w, accs: undefined, flags: undefined } } }).toEqual(
       JSON.parse(JSON.stringify({ ...checkpoint, operators: { ...checkpoint.operators, dedupe: undefined, windows: { keys: ['a\nb', 'c'] } } })),
@@ -128,7 +128,7 @@ describe('checkpoint codec', () => {
     expect(expected.length).toBeGreaterThan(100);
 
     const checkpoint = decodeCheckpoint(await encode({ operators: taken })) as { operators: Record<string, unknown> };
-    expect((checkpoint.operators['dedupe'] as { hi: unknown }).hi).toBeInstanceOf(Uint8Array);
+    expect((checkpoint.operators.dedupe as { hi: unknown }).hi).toBeInstanceOf(Uint8Array);
     const restored = new PipelineEngine(definition, context, checkpoint.operators);
     for (const r of records(1_200, 2_000)) restored.push(r);
     expect(rowsOf(restored)).toEqual(expected);

@@ -51,7 +51,7 @@ describe('CheckpointStore (real JetStream object store)', () => {
     expect(JSON.stringify(checkpoint).length).toBeGreaterThan(6 * 1024 * 1024);
     await store.save('pipeline.p', checkpoint);
     const loaded = await store.load('pipeline.p');
-    expect(column((loaded?.operators['dedupe#1'] as { times: unknown }).times, 'float64')).toEqual([...times]);
+    expect(column((loaded!.operators['dedupe#1'] as { times: unknown }).times, 'float64')).toEqual([...times]);
     expect({ ...loaded, operators: { ...loaded?.operators, 'dedupe#1': undefined } }).toEqual({
       ...checkpoint,
       operators: { ...checkpoint.operators, 'dedupe#1': undefined },

@@ -38,7 +38,7 @@ describe('PipelineEngine.cut', () => {
 describe('PipelineEngine snapshot memory', () => {
   // 10k windows: their count column (80 KB) is large enough to come from a pool.
   const countsBuffer = (snapshot: Record<string, unknown> | undefined): ArrayBufferLike => {
-    const counts = (snapshot?.views as { counts: unknown }).counts;
+    const counts = (snapshot?.views as { counts: unknown } | undefined)?.counts;
     if (!(counts instanceof TypedColumn)) throw new Error('no counts column');
     return counts.buffer;
   };

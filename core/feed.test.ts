@@ -117,7 +117,12 @@ describe('Feed', () => {
     let recover!: () => void;
     const recovered = new Promise<void>((resolve) => (recover = resolve));
     // ClickHouse is down: writes finish only once it is back.
-    const writer = { write: () => (writes++, recovered) } as unknown as CutWriter;
+    const writer = {
+      write: () => {
+        writes++;
+        return recovered;
+      },
+    } as unknown as CutWriter;
     const feed = new Feed(new PipelineEngine(pageViewsPipeline, context), { settings, writer, startAfterSeq: 0 });
     const inbox = new Inbox();
     const running = feed.run(inbox);

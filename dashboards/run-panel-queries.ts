@@ -92,7 +92,7 @@ const DATE_TIME = /^DateTime(\(.*\))?$/;
 
 function checkTimeSeries(result: QueryResult, where: string): void {
   const first = result.columns[0];
-  if (!first || first.name !== 'time' || !DATE_TIME.test(first.type)) {
+  if (first?.name !== 'time' || !DATE_TIME.test(first.type)) {
     throw new Error(
       `${where}: a time series query must return a DateTime column named "time" first, got ${first ? `${first.name} ${first.type}` : 'no columns'}`,
     );

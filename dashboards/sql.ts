@@ -13,6 +13,7 @@
  * ```
  */
 export function sql(strings: TemplateStringsArray, ...values: never[]): string {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: names the syntax that is refused
   if (values.length > 0 || strings.raw.length !== 1) throw new Error('sql`...`: no ${} interpolation in panel SQL');
   const lines = (strings.raw[0] ?? '').split('\n');
   if (lines[0]?.trim() === '') lines.shift();

@@ -40,7 +40,7 @@ describe('generateClickstream', () => {
   it('is deterministic: same options, byte-identical messages', () => {
     const again = take(knobs, 20_000);
     expect(again.map((m) => m.msgId)).toEqual(withKnobs.map((m) => m.msgId));
-    again.forEach((m, i) => expect(Buffer.compare(m.payload, (withKnobs[i] as GeneratedMessage).payload)).toBe(0));
+    for (const [i, m] of again.entries()) expect(Buffer.compare(m.payload, (withKnobs[i] as GeneratedMessage).payload)).toBe(0);
   });
 
   it('depends on the seed', () => {
@@ -87,7 +87,7 @@ describe('generateClickstream', () => {
   });
 
   it('stamps valid events with the synthetic clock: 1000/eventsPerSecond ms per message', () => {
-    clean.forEach((m, i) => expect(m.kind === 'valid' && m.event.ts).toBe(clockAt(i)));
+    for (const [i, m] of clean.entries()) expect(m.kind === 'valid' && m.event.ts).toBe(clockAt(i));
     withKnobs.forEach((m, i) => {
       if (m.kind === 'late') expect(m.event.ts).toBe(clockAt(i) - 600_000);
       if (m.kind === 'valid' && m.outOfOrder !== true) expect(m.event.ts).toBe(clockAt(i));
@@ -100,7 +100,7 @@ describe('generateClickstream', () => {
 
   it('re-sends recent valid events with the same bytes, alternating msgId strategies', () => {
     const byMsgId = new Map<string, { index: number; payload: Uint8Array }>();
-    withKnobs.forEach((m, index) => m.kind === 'valid' && byMsgId.set(m.msgId, { index, payload: m.payload }));
+    for (const [index, m] of withKnobs.entries()) if (m.kind === 'valid') byMsgId.set(m.msgId, { index, payload: m.payload });
     const duplicates = withKnobs.flatMap((m, index) => (m.kind === 'duplicate' ? [{ m, index }] : []));
     for (const { m, index } of duplicates) {
       const original = byMsgId.get(m.sameMsgId ? m.msgId : m.msgId.replace(/~retry$/, ''));
@@ -128,7 +128,7 @@ describe('generateClickstream', () => {
     }
     for (const p of payloads('wrong-type')) {
       const record = decode(p) as Record<string, unknown>;
-      expect(typeof record['ts'] === 'string' || typeof record['url'] === 'object').toBe(true);
+      expect(typeof record.ts === 'string' || typeof record.url === 'object').toBe(true);
     }
     for (const p of payloads('non-utf8')) {
       expect(() => fatalUtf8.decode(p)).toThrow();
@@ -156,6 +156,7 @@ describe('generateClickstream', () => {
     for (const m of edge) {
       if (m.kind !== 'valid') continue;
       expect(ClickEvent.safeParse(decode(m.payload)).success).toBe(true);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, to find a non-ASCII character
       expect(m.event.referrer).toMatch(/[^\x00-\x7f]/);
     }
   });

@@ -32,8 +32,6 @@ export class EventIds {
     const a = this.#random.uint32();
     const b = this.#random.uint32();
     // 8-4-4-4-12 with the version (4) and variant (8..b) nibbles of a v4 UUID.
-    return (
-      hex8(a) + '-' + hex4(b >>> 16) + '-4' + hex3(b >>> 4) + '-' + (nibbleHex[8 | (b & 3)] as string) + hex3((a >>> 20) ^ b) + '-' + hex4(high) + hex8(low)
-    );
+    return `${hex8(a)}-${hex4(b >>> 16)}-4${hex3(b >>> 4)}-${nibbleHex[8 | (b & 3)] as string}${hex3((a >>> 20) ^ b)}-${hex4(high)}${hex8(low)}`;
   }
 }

@@ -7,7 +7,7 @@ import { generateClickstream } from './clickstream.ts';
 import type { GeneratedMessage, GeneratorOptions } from './clickstream.ts';
 import { partitionSubject, publishMessages } from './publish.ts';
 
-const servers = process.env['NATS_URL'] ?? '127.0.0.1:4222';
+const servers = process.env.NATS_URL ?? '127.0.0.1:4222';
 const suffix = Math.random().toString(36).slice(2, 10);
 const prefix = `gen-test-${suffix}`;
 const stream = `GEN_TEST_${suffix.toUpperCase()}`;
@@ -140,7 +140,7 @@ describe('publishMessages flow control', () => {
 
   async function drain(pending: Array<() => void>, done: () => boolean): Promise<void> {
     while (!done()) {
-      pending.splice(0).forEach((settle) => settle());
+      for (const settle of pending.splice(0)) settle();
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

@@ -83,11 +83,9 @@ export async function startLiveServer(options: LiveServerOptions): Promise<LiveS
     const params = PanelParams.safeParse(request.params);
     const query = PanelQuery.safeParse(request.query);
     if (!params.success || !query.success) {
-      return reply
-        .code(400)
-        .send({
-          error: `expected /api/dashboards/<uid>/panels/<id>?from=<epoch ms>&to=<epoch ms>: ${(params.error ?? query.error)?.issues.map((i) => i.message).join('; ')}`,
-        });
+      return reply.code(400).send({
+        error: `expected /api/dashboards/<uid>/panels/<id>?from=<epoch ms>&to=<epoch ms>: ${(params.error ?? query.error)?.issues.map((i) => i.message).join('; ')}`,
+      });
     }
     const panel = byUid.get(params.data.uid)?.panels.find((p) => p.id === params.data.id);
     if (!panel) return reply.code(404).send({ error: `no panel ${params.data.id} in dashboard '${params.data.uid}'` });

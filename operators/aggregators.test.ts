@@ -192,10 +192,10 @@ describe('aggregators', () => {
     ];
     const columns = agg.columns!;
     const writer = columns.writer(states.length + 2);
-    states.forEach((state, i) => writer.set(i, state));
+    for (const [i, state] of states.entries()) writer.set(i, state);
     const json = JSON.parse(JSON.stringify(writer.done(states.length))) as Record<string, unknown>;
     expect(Object.keys(json)).toEqual(['n', 'revenue', 'cheapest', '__proto__']);
-    expect(typeof json['n']).toBe('string'); // float64s as base64
+    expect(typeof json.n).toBe('string'); // float64s as base64
     const restored = columns.fromColumns(json, states.length);
     // Empty min/max (±Infinity) and inexact sums (0.1 + 0.2) come back as they were.
     expect(restored.map((s) => agg.result(s))).toEqual(states.map((s) => agg.result(s)));

@@ -119,7 +119,7 @@ export function sum<T>(value: (event: T) => number | undefined): Aggregator<T, n
     init: () => 0,
     add: (total, e) => {
       const v = value(e);
-      return v === undefined || v !== v ? total : total + v;
+      return v === undefined || Number.isNaN(v) ? total : total + v;
     },
     merge: (a, b) => a + b,
     result: (total) => total,
@@ -134,7 +134,7 @@ export function sum<T>(value: (event: T) => number | undefined): Aggregator<T, n
  * @example `min((e: Purchase) => e.price)`
  */
 export function min<T>(value: (event: T) => number | undefined): Aggregator<T, number, number | null> {
-  return extreme('min', value, Infinity, (a, b) => (b < a ? b : a));
+  return extreme('min', value, Infinity, (a, b) => Math.min(b, a));
 }
 
 /**
@@ -142,7 +142,7 @@ export function min<T>(value: (event: T) => number | undefined): Aggregator<T, n
  * @example `max((e: Purchase) => e.price)`
  */
 export function max<T>(value: (event: T) => number | undefined): Aggregator<T, number, number | null> {
-  return extreme('max', value, -Infinity, (a, b) => (b > a ? b : a));
+  return extreme('max', value, -Infinity, (a, b) => Math.max(b, a));
 }
 
 function extreme<T>(
@@ -155,7 +155,7 @@ function extreme<T>(
     init: () => empty,
     add: (current, e) => {
       const v = value(e);
-      return v === undefined || v !== v ? current : pick(current, v);
+      return v === undefined || Number.isNaN(v) ? current : pick(current, v);
     },
     merge: pick,
     result: (current) => (current === empty ? null : current),

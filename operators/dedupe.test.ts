@@ -5,6 +5,7 @@ import { dedupe } from './dedupe.ts';
 import type { DedupeOptions, DedupeSnapshot } from './dedupe.ts';
 import { runInScope } from './scope.ts';
 import { FakeScope, column } from './testing.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 interface Ev {
   readonly id: string;
@@ -83,8 +84,8 @@ describe('dedupe', () => {
 
   it('restores from a snapshot and behaves like an uninterrupted run', () => {
     const events: Ev[] = [];
-    let seed = 42;
-    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const random = seededRandom(42);
+    const rand = (): number => random.float();
     // 30 keys, time mostly increasing with some disorder: exercises duplicates, expiry and eviction.
     for (let i = 0; i < 2_000; i++) events.push({ id: `k${Math.floor(rand() * 30)}`, t: i * 2 - Math.floor(rand() * 20) });
     const cut = 1_234;
@@ -145,7 +146,7 @@ describe('dedupe', () => {
     const out = runSync(scope, events, { ttlMs: 100 });
     expect(out).toHaveLength(50_000);
     const stats = scope.handle('dedupe#0').stats?.();
-    expect(stats?.['keys']).toBe(101);
+    expect(stats?.keys).toBe(101);
     expect(column(serialized(scope).times, 'float64')).toHaveLength(101);
   });
 

@@ -135,7 +135,7 @@ class KeyQueue {
   admit(key: string, time: number): boolean {
     this.seen++;
     // NaN marks dead ring slots: an event without a usable time is remembered as already expired.
-    const t = time === time ? time : -Infinity;
+    const t = Number.isNaN(time) ? -Infinity : time;
     fingerprint(key, this.fp);
     const hi = this.fp[0]!;
     const lo = this.fp[1]!;
@@ -172,7 +172,7 @@ class KeyQueue {
     let n = 0;
     for (let k = 0, i = this.head; k < this.held; k++, i = i + 1 === capacity ? 0 : i + 1) {
       const t = qTimes[i]!;
-      if (t !== t) continue; // dead
+      if (Number.isNaN(t)) continue; // dead
       hi[n] = qFp[2 * i]!;
       lo[n] = qFp[2 * i + 1]!;
       times[n] = t;
@@ -225,7 +225,7 @@ class KeyQueue {
     let held = this.held;
     while (held > 0) {
       const t = qTimes[head]!;
-      if (t === t) {
+      if (!Number.isNaN(t)) {
         if (t < horizon) this.expired++;
         else if (this.slotOf.size > this.maxKeys) this.evicted++;
         else break;
@@ -253,7 +253,7 @@ class KeyQueue {
       fp[2 * k + 1] = lo;
       const t = qTimes[i]!;
       times[k] = t;
-      if (t === t) this.slotOf.set(hi, lo, k);
+      if (!Number.isNaN(t)) this.slotOf.set(hi, lo, k);
     }
     this.qFp = fp;
     this.qTimes = times;

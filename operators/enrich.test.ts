@@ -36,6 +36,7 @@ class Deferred<V> implements PromiseLike<V> {
     for (const [, fail] of this.#callbacks) fail(error);
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: a synchronous thenable on purpose (lookups that settle inside virtual time)
   then<A = V, B = never>(onOk?: ((value: V) => A | PromiseLike<A>) | null, onFail?: ((error: unknown) => B | PromiseLike<B>) | null): PromiseLike<A | B> {
     const next = new Deferred<A | B>();
     const ok = (value: V) => (onOk ? settleWith(next, () => onOk(value)) : next.resolve(value as unknown as A));

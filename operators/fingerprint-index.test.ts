@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FingerprintIndex } from './fingerprint-index.ts';
 import { fp } from './testing.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 /** A table of slots that keeps each slot's fingerprint, as dedupe's ring and the key arena do. */
 class Table {
@@ -33,8 +34,8 @@ describe('FingerprintIndex', () => {
     const reference = new Map<string, number>();
     const free: number[] = [];
     let nextSlot = 0;
-    let seed = 7;
-    const rand = (n: number): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+    const random = seededRandom(7);
+    const rand = (n: number): number => random.int(n);
     // A small key space makes probe runs collide and wrap, and deletes shift entries back. Slots are
     // not reused until the end, so the table passes 65,535 slots and the tags lose bits.
     for (let step = 0; step < 150_000; step++) {

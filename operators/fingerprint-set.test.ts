@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { FingerprintSet } from './fingerprint-set.ts';
 import { fp } from './testing.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 describe('FingerprintSet', () => {
   it('agrees with a Set under random inserts across growth, and survives pairs and addAll', () => {
     const set = new FingerprintSet();
     const reference = new Set<string>();
-    let seed = 11;
-    const rand = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+    const random = seededRandom(11);
+    const rand = (n: number): number => random.int(n);
     for (let step = 0; step < 50_000; step++) {
       const key = `u${rand(20_000)}`;
       const [hi, lo] = fp(key);

@@ -6,6 +6,7 @@ import type { HoppingOptions } from './hopping.ts';
 import { runInScope } from './scope.ts';
 import { FakeScope, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
 import type { Step } from './testing.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 interface Ev {
   readonly k: string;
@@ -91,8 +92,8 @@ describe('hopping', () => {
   });
 
   it('restores from a snapshot and produces the same output as an uninterrupted run', () => {
-    let seed = 11;
-    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const random = seededRandom(11);
+    const rand = (): number => random.float();
     const steps: Array<Step<Ev>> = [];
     for (let i = 0; i < 400; i++) {
       steps.push(step(i * 2 - Math.floor(rand() * 50), `k${Math.floor(rand() * 3)}`));

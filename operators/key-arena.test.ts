@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KeyArena, keysFromColumns } from './key-arena.ts';
 import { SnapshotBuffers, releaseSnapshot, withSnapshotBuffers } from './snapshot-buffers.ts';
 import { keyColumns } from './testing.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 describe('KeyArena', () => {
   it('agrees with a Map under random inserts and removals, across growth and compaction', () => {
@@ -9,8 +10,8 @@ describe('KeyArena', () => {
     const reference = new Map<string | number, number>();
     const freeSlots: number[] = [];
     let nextSlot = 0;
-    let seed = 5;
-    const rand = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+    const random = seededRandom(5);
+    const rand = (n: number): number => random.int(n);
     // Strings of every UTF-8 length, the empty string, and numbers whose text equals a string key.
     const keyOf = (i: number): string | number => (i % 7 === 0 ? i : i % 11 === 0 ? `${i}` : i % 13 === 0 ? `ü-€-😀-${i}` : i === 1 ? '' : `user-${i}`);
     for (let step = 0; step < 60_000; step++) {
@@ -49,7 +50,7 @@ describe('KeyArena', () => {
   it('copies keys out as columns in the order asked, and reads them back', () => {
     const arena = new KeyArena<string | number>();
     const keys = ['b', 'ä', '', 'a-long-key-'.repeat(20), 42, '42'];
-    keys.forEach((key, slot) => arena.insert(key, slot));
+    for (const [slot, key] of keys.entries()) arena.insert(key, slot);
     const columns = (slots: number[]) => {
       const writer = arena.columns(slots.length);
       for (const slot of slots) writer.add(slot);

@@ -133,11 +133,17 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     const end = t + gap;
     const k = this.arena.find(key);
     // Before the end of this key's latest purged session: it belongs to a session already final.
-    if (k !== NONE && t < this.keys.closedUntil[k]!) return this.reportLate(event, t);
+    if (k !== NONE && t < this.keys.closedUntil[k]!) {
+      this.reportLate(event, t);
+      return;
+    }
     // The event's own session [t, t + gap) is complete (plus lateness): late, even when an open
     // session of its key would absorb it; otherwise a straggler could drag that session's start
     // (and the row key downstream) back by any amount. Same rule as for fixed windows.
-    if (end + lateness <= watermark) return this.reportLate(event, t);
+    if (end + lateness <= watermark) {
+      this.reportLate(event, t);
+      return;
+    }
     // Sessions of this key overlapping [t, t + gap): usually none or one.
     let target = NONE;
     let others: number[] | undefined;
@@ -146,7 +152,10 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
       for (let s = this.keys.first[k]!; s !== NONE; s = next[s]!) {
         if (starts[s]! < end && t < ends[s]!) {
           if (target === NONE) target = s;
-          else (others ??= [target]).push(s);
+          else {
+            others ??= [target];
+            others.push(s);
+          }
         }
       }
     }

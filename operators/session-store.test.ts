@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { NONE, RankOrder } from './session-store.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 describe('RankOrder', () => {
   it('lists slots in the order they were last ranked, without removed ones, across growth and squeezing', () => {
     const order = new RankOrder();
     const reference: number[] = [];
-    let seed = 9;
-    const rand = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+    const random = seededRandom(9);
+    const rand = (n: number): number => random.int(n);
     const listed = (): number[] => {
       const slots: number[] = [];
       for (let j = 0; j < order.length; j++) if (order.entry(j) !== NONE) slots.push(order.entry(j));

@@ -6,6 +6,7 @@ import { session } from './session.ts';
 import type { SessionOptions } from './session.ts';
 import { FakeScope, column, drive, expectRestoreEquivalence, countResult, keyColumns, newScheduler } from './testing.ts';
 import type { Step } from './testing.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 interface Ev {
   readonly k: string;
@@ -231,8 +232,8 @@ describe('session', () => {
   it('keeps exact sessions for thousands of keys, as its store grows and reuses slots', () => {
     // 3,000 users (the store starts with 1,024 slots): each active in bursts with gaps both under and
     // over the session gap, in time order, so keys open, close, are forgotten and return many times.
-    let seed = 11;
-    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const random = seededRandom(11);
+    const rand = (): number => random.float();
     const gapMs = 100;
     const events: Ev[] = [];
     const expected: Array<{ key: string; start: number; end: number; count: number }> = [];
@@ -323,8 +324,8 @@ describe('session', () => {
 
 /** 500 events of 8 users, each active every ~20 ms on average (sessions start, merge and end), disorder up to 50 ms, with flushes. */
 function randomSteps(): Array<Step<Ev>> {
-  let seed = 3;
-  const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+  const random = seededRandom(3);
+  const rand = (): number => random.float();
   const steps: Array<Step<Ev>> = [];
   let t = 0;
   for (let i = 0; i < 500; i++) {

@@ -8,6 +8,7 @@ import type { Step } from './testing.ts';
 import { tumbling } from './tumbling.ts';
 import type { TumblingOptions } from './tumbling.ts';
 import type { WindowResult } from './window-core.ts';
+import { seededRandom } from '../test/support/seeded-random.ts';
 
 interface Ev {
   readonly k: string;
@@ -218,8 +219,8 @@ describe('tumbling', () => {
   });
 
   it('restores from a snapshot and produces the same output as an uninterrupted run', () => {
-    let seed = 7;
-    const rand = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    const random = seededRandom(7);
+    const rand = (): number => random.float();
     const steps: Array<Step<Ev>> = [];
     for (let i = 0; i < 600; i++) {
       // Mostly increasing time with disorder beyond maxOutOfOrder (late and too-late events), 5 keys.
@@ -260,17 +261,17 @@ describe('tumbling', () => {
     // Allowed lateness keeps the fired window [0, 10) until the watermark passes 15.
     const snapshot = drive(counting({ allowedLatenessMs: 5 }), 'w', [step(1), step(12), 'snapshot'], { complete: false }).snapshot as Record<string, unknown>;
     expect(snapshot).toMatchObject({ kind: 'tumbling', maxTime: 12, watermark: 12, keys: [''] });
-    expect(column(snapshot['windowCounts'], 'uint32')).toEqual([2]);
-    expect(column(snapshot['starts'], 'float64')).toEqual([0, 10]);
-    expect(column(snapshot['ends'], 'float64')).toEqual([10, 20]);
-    expect(column(snapshot['counts'], 'float64')).toEqual([1, 1]);
+    expect(column(snapshot.windowCounts, 'uint32')).toEqual([2]);
+    expect(column(snapshot.starts, 'float64')).toEqual([0, 10]);
+    expect(column(snapshot.ends, 'float64')).toEqual([10, 20]);
+    expect(column(snapshot.counts, 'float64')).toEqual([1, 1]);
     // The first window fired (emitted, clean), the second is open and changed.
-    expect(column(snapshot['flags'], 'uint8')).toEqual([2, 1]);
+    expect(column(snapshot.flags, 'uint8')).toEqual([2, 1]);
     // count() has columns: its states are one too.
-    expect(column(snapshot['accColumns'], 'float64')).toEqual([1, 1]);
+    expect(column(snapshot.accColumns, 'float64')).toEqual([1, 1]);
     const { error } = drive(counting(), 'w', [], { restored: { ...snapshot, kind: 'session' } });
     expect(String(error)).toMatch(/cannot restore snapshot/);
-    const { error: truncated } = drive(counting(), 'w', [], { restored: { ...snapshot, starts: snapshot['ends'], ends: 'AAAAAAAAJEA=' } });
+    const { error: truncated } = drive(counting(), 'w', [], { restored: { ...snapshot, starts: snapshot.ends, ends: 'AAAAAAAAJEA=' } });
     expect(String(truncated)).toMatch(/ends must have one entry per window/);
     const { error: otherAggregator } = drive(
       tumbling<Ev, string, unknown, unknown>({ id: 'w', sizeMs: 10, time: (x) => x.t, aggregate: topK((x) => x.k, 1) }),

@@ -237,10 +237,10 @@ function parseSnapshot<S>(
   };
   if (typeof json !== 'object' || json === null) return fail('not an object');
   const s = json as Record<string, unknown>;
-  if (s['kind'] !== kind) return fail(`it was taken from a ${String(s['kind'])} operator`);
+  if (s.kind !== kind) return fail(`it was taken from a ${String(s.kind)} operator`);
   const nullableNumber = (v: unknown) => v === null || typeof v === 'number';
-  if (!nullableNumber(s['maxTime']) || !nullableNumber(s['watermark'])) return fail('maxTime/watermark must be numbers or null');
-  const times = { maxTime: s['maxTime'] as number | null, watermark: s['watermark'] as number | null };
+  if (!nullableNumber(s.maxTime) || !nullableNumber(s.watermark)) return fail('maxTime/watermark must be numbers or null');
+  const times = { maxTime: s.maxTime as number | null, watermark: s.watermark as number | null };
   const keysOf = (name: string): Array<string | number> => {
     const keys = s[name];
     if (typeof keys === 'object' && keys !== null && !Array.isArray(keys)) return keysFromKeyColumns(name, keys as Record<string, unknown>);
@@ -261,7 +261,7 @@ function parseSnapshot<S>(
       (why) => fail(`${name}: ${why}`),
     );
   };
-  const closed = s['closed'];
+  const closed = s.closed;
   if (closed !== undefined) {
     const valid =
       Array.isArray(closed) &&
@@ -271,7 +271,7 @@ function parseSnapshot<S>(
   if ('windowCounts' in s) {
     // Columns: typed arrays (bytes, or base64 text), or, in the format before, arrays of numbers (with
     // `closed` as [key, end] pairs).
-    const typed = isEncodedColumn(s['starts']);
+    const typed = isEncodedColumn(s.starts);
     const column = <A extends ArrayLike<number>>(name: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): ArrayLike<number> => {
       const value = s[name];
       if (!typed) {
@@ -301,9 +301,9 @@ function parseSnapshot<S>(
     let states: S[];
     if (typed && 'accColumns' in s) {
       if (agg.columns === undefined) return fail('its aggregator states are columns, and this aggregator has none');
-      states = agg.columns.fromColumns(s['accColumns'], windows);
+      states = agg.columns.fromColumns(s.accColumns, windows);
     } else {
-      const accs = s['accs'];
+      const accs = s.accs;
       if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
       states = accs.map((acc: unknown) => agg.fromJSON(acc));
     }
@@ -312,13 +312,13 @@ function parseSnapshot<S>(
       const closedColumns = { closedKeys: pairs.map((p) => p[0]), closedEnds: pairs.map((p) => p[1]) };
       return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, ...closedColumns } };
     }
-    const closedKeys = s['closedKeys'] === undefined ? [] : keysOf('closedKeys');
-    const closedEnds = s['closedEnds'] === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
+    const closedKeys = s.closedKeys === undefined ? [] : keysOf('closedKeys');
+    const closedEnds = s.closedEnds === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
     if (closedEnds.length !== closedKeys.length) return fail('closedEnds must have one entry per closed key');
     return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, closedKeys, closedEnds } };
   }
-  if (!Array.isArray(s['keys'])) return fail('keys must be an array');
-  for (const entry of s['keys'] as unknown[]) {
+  if (!Array.isArray(s.keys)) return fail('keys must be an array');
+  for (const entry of s.keys as unknown[]) {
     if (typeof entry !== 'object' || entry === null) return fail('malformed key entry');
     const { key, windows } = entry as Record<string, unknown>;
     if (typeof key !== 'string' && typeof key !== 'number') return fail('keys must be strings or numbers');
@@ -328,11 +328,11 @@ function parseSnapshot<S>(
       if (
         typeof ws !== 'object' ||
         ws === null ||
-        typeof ws['start'] !== 'number' ||
-        typeof ws['end'] !== 'number' ||
-        typeof ws['count'] !== 'number' ||
-        typeof ws['dirty'] !== 'boolean' ||
-        typeof ws['emitted'] !== 'boolean' ||
+        typeof ws.start !== 'number' ||
+        typeof ws.end !== 'number' ||
+        typeof ws.count !== 'number' ||
+        typeof ws.dirty !== 'boolean' ||
+        typeof ws.emitted !== 'boolean' ||
         !('acc' in ws)
       ) {
         return fail('malformed window');

@@ -21,7 +21,7 @@ import { hopping } from '../operators/hopping.ts';
 import { session } from '../operators/session.ts';
 import { tumbling } from '../operators/tumbling.ts';
 import { ClickEvent } from './clickstream-events.ts';
-import { clickstreamTables, eventsTable } from './clickstream-tables.ts';
+import { clickstreamTables, type eventsTable } from './clickstream-tables.ts';
 import type { TableRow } from '../sinks/clickhouse/table.ts';
 import { pageCategoryLookup, seedPages } from './clickstream-pages.ts';
 

@@ -348,6 +348,7 @@ describe('expandMacros', () => {
     ['SELECT 1 FROM t WHERE $__timeFilter(toDateTime(ts))', 'unsupported macro $__timeFilter'],
     ['SELECT 1 FROM t WHERE $__timeFilter()', '$__timeFilter expects one column name'],
     ["SELECT 1 FROM t WHERE country = '$country'", 'unresolved template variable $country'],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Grafana variable, not a template literal
     ['SELECT 1 FROM t WHERE country IN (${country:singlequote})', 'unresolved template variable ${country:singlequote}'],
     ["SELECT 1 FROM t WHERE country = '[[country]]'", 'unresolved template variable [[country]]'],
   ])('refuses %s', (sql, message) => {

@@ -97,7 +97,7 @@ describe('two instances, one partition each', () => {
       partitions: PARTITIONS,
     });
     const input: GeneratedMessage[][] = Array.from({ length: PARTITIONS }, () => []);
-    messages.forEach((m, i) => input[inputPartition(m, i, PARTITIONS)]!.push(m));
+    for (const [i, m] of messages.entries()) input[inputPartition(m, i, PARTITIONS)]!.push(m);
     await publishInput(nc, names.stream, names.subjects, messages, PARTITIONS);
     const subject = (p: number): string => `${names.subjects}.${p}`;
     const onSubject = async (p: number): Promise<{ messages: number; lastSeq: number }> => {

@@ -102,7 +102,10 @@ function toSeries(columns, rows) {
     for (const i of values) {
       const name = label ? (values.length > 1 ? `${label} ${columns[i].name}` : label) : columns[i].name;
       let s = series.get(name);
-      if (!s) series.set(name, (s = { name, column: columns[i].name, data: [] }));
+      if (!s) {
+        s = { name, column: columns[i].name, data: [] };
+        series.set(name, s);
+      }
       s.data.push([row[0], row[i]]);
     }
   }
@@ -434,7 +437,9 @@ async function main() {
   const range = params.get('range') in RANGE_MS ? params.get('range') : undefined;
   dashboardSelect.addEventListener('change', () => void show(dashboardSelect.value, state.range));
   rangeSelect.addEventListener('change', () => void show(state.dashboard.uid, rangeSelect.value));
-  addEventListener('resize', () => state.charts.forEach((c) => c.resize()));
+  addEventListener('resize', () => {
+    for (const c of state.charts) c.resize();
+  });
   if (uid) await show(uid, range);
 }
 

@@ -49,9 +49,15 @@ export class EncodedRows {
   /** An empty batch for `table`, its rows written with `rxa_partition` = `partition`. */
   static for(table: AnyTable, partition = 0): EncodedRows {
     let byPartition = encoders.get(table);
-    if (!byPartition) encoders.set(table, (byPartition = new Map()));
+    if (!byPartition) {
+      byPartition = new Map();
+      encoders.set(table, byPartition);
+    }
     let encode = byPartition.get(partition);
-    if (!encode) byPartition.set(partition, (encode = tabSeparatedEncoder(table, partition)));
+    if (!encode) {
+      encode = tabSeparatedEncoder(table, partition);
+      byPartition.set(partition, encode);
+    }
     return new EncodedRows(table, encode);
   }
 

@@ -40,7 +40,7 @@ function quoted(value: unknown): string {
 const fields = {
   string: (v: unknown): string => (typeof v === 'string' ? text(v) : v == null ? '' : text(String(v))),
   number: (v: unknown): string => {
-    if (typeof v === 'number') return Number.isFinite(v) ? `${v}` : v !== v ? 'nan' : v > 0 ? 'inf' : '-inf';
+    if (typeof v === 'number') return Number.isFinite(v) ? `${v}` : Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf';
     return v == null ? '0' : text(String(v));
   },
   dateTime: (v: unknown): string => {
@@ -94,9 +94,9 @@ export function rowFromTabSeparated(table: AnyTable, line: string): Record<strin
   columns.forEach(([name, type], i) => {
     const value = values[i]!;
     if (type.startsWith('Nullable(') && value === '\\N') row[name] = null;
-    else if (type === 'String' || type === 'Nullable(String)') row[name] = unescape(value);
+    else if (type === 'String' || type === 'Nullable(String)') row[name] = unescapeField(value);
     else if (type.startsWith('Array(')) row[name] = parseArray(value, type === 'Array(String)');
-    else row[name] = parseNumber(unescape(value));
+    else row[name] = parseNumber(unescapeField(value));
   });
   return row;
 }
@@ -109,13 +109,13 @@ function parseNumber(value: string): number | string {
 
 const UNESCAPES: Readonly<Record<string, string>> = { '\\': '\\', t: '\t', n: '\n', r: '\r', '0': '\0', "'": "'" };
 
-function unescape(value: string): string {
+function unescapeField(value: string): string {
   return value.includes('\\') ? value.replace(/\\(.)/g, (_, c: string) => UNESCAPES[c] ?? c) : value;
 }
 
 /** `['a','b']` or `[1,2]` as `fields.strings`/`fields.numbers` write them (quoted strings carry their own escapes); other text unescaped. */
 function parseArray(value: string, strings: boolean): unknown[] | string {
-  if (!value.startsWith('[') || !value.endsWith(']')) return unescape(value);
+  if (!value.startsWith('[') || !value.endsWith(']')) return unescapeField(value);
   const inner = value.slice(1, -1);
   if (inner === '') return [];
   if (!strings) return inner.split(',').map(parseNumber);

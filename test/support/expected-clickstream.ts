@@ -35,7 +35,10 @@ export function expectedClickstream(messages: readonly GeneratedMessage[]): Expe
   const minute = (ts: number): number => Math.floor(ts / MINUTE) * MINUTE;
   const distinctBy = <K>(map: Map<K, Set<string>>, key: K, value: string): void => {
     let set = map.get(key);
-    if (!set) map.set(key, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      map.set(key, set);
+    }
     set.add(value);
   };
   const sizes = <K>(map: Map<K, Set<string>>): Map<K, number> => new Map([...map].map(([k, s]) => [k, s.size]));
