@@ -1,11 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { fnv1a32 } from '../common/fnv1a.ts';
+import { logRetries, retry } from '../common/retry.ts';
+import { ClickHouseWriter, type InsertResult, type RejectedRow } from '../sinks/clickhouse/writer.ts';
 import type { DeadLetter } from '../sinks/dead-letter.ts';
 import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
-import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 import type { Cut, DeadLetterRecord, LateRecord } from './engine.ts';
-import { logRetries, retry } from '../common/retry.ts';
-import { fnv1a32 } from '../common/fnv1a.ts';
 import { deadLettersTable, lateEventsTable } from './system-tables.ts';
 
 export interface CutWriterCounters {
@@ -33,14 +33,18 @@ export interface CutWriterOptions {
 /**
  * Writes one cut: every table's rows, late events, and dead letters (JetStream DLQ stream first,
  * then the rxa_dead_letters table), the rows and the input's dead letters at once. Rows ClickHouse
- * rejects become dead letters too, once the inserts are done. Resolves only when all of it is
- * durable; that is what allows the caller to checkpoint and ack.
+ * rejects (the inserts' results say which) become dead letters too, once the inserts are done.
+ * Resolves only when all of it is durable; that is what allows the caller to checkpoint and ack.
  */
 export class CutWriter {
   readonly counters: CutWriterCounters;
   private readonly writer: ClickHouseWriter;
   private readonly publisher: DeadLetterPublisher;
-  private readonly rejected: DeadLetter[] = [];
+  /**
+   * Dead letters of rows that rxa_dead_letters itself rejected when they were written: they go with
+   * the next cut's (as they did when the writer reported rejections by callback).
+   */
+  private carried: DeadLetter[] = [];
 
   constructor(
     clickhouse: ClickHouseClient,
@@ -58,15 +62,19 @@ export class CutWriter {
         this.counters.sinkRetries++;
         logRetries(options.log, `ClickHouse insert into ${table}`)(error, attempt, delay);
       },
-      onRejected: (table, line, reason) => this.rejected.push(rowDeadLetter(options.pipeline, options.stream, table, line, reason)),
     });
   }
 
   async write(cut: Cut): Promise<void> {
     const { pipeline, stream } = this.options;
-    const writes: Promise<unknown>[] = [];
+    const writes: Promise<InsertResult>[] = [];
     for (const batch of cut.rows.values()) {
-      writes.push(this.writer.write(batch).then((r) => (this.counters.rowsWritten += r.written)));
+      writes.push(
+        this.writer.write(batch).then((r) => {
+          this.counters.rowsWritten += r.written;
+          return r;
+        }),
+      );
     }
     writes.push(
       this.writer.insert(
@@ -78,23 +86,39 @@ export class CutWriter {
     // to each cut's write at 20k events/s (traced).
     const letters = cut.deadLetters.map((d) => sourceDeadLetter(pipeline, stream, d));
     writes.push(this.writeDeadLetters(letters));
-    await Promise.all(writes);
+    const results = await Promise.all(writes);
     // Written, and no request reads them any more: their buffers are reused by later cuts.
     for (const batch of cut.rows.values()) batch.release();
     // Rows ClickHouse rejected, known once the inserts are done.
-    const rejected = this.rejected.splice(0);
-    await this.writeDeadLetters(rejected);
+    const rejected = [...this.carried, ...results.flatMap((r) => r.rejected.map((row) => this.rowDeadLetter(row)))];
+    this.carried = [];
+    const again = await this.writeDeadLetters(rejected);
+    this.carried = again.rejected.map((row) => this.rowDeadLetter(row));
     this.counters.deadLetters += letters.length + rejected.length;
     this.counters.lateEvents += cut.late.length;
   }
 
-  /** The JetStream DLQ stream first, then the rxa_dead_letters table. */
-  private async writeDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
-    if (letters.length === 0) return;
+  /** The JetStream DLQ stream first, then the rxa_dead_letters table; resolves with the table insert's result. */
+  private async writeDeadLetters(letters: readonly DeadLetter[]): Promise<InsertResult> {
+    if (letters.length === 0) return { written: 0, rejected: [] };
     const publish = this.options.publishDeadLetter;
     const toStream = publish ? letters.filter((l) => l.source.seq === 0 || publish(l.source.seq)) : letters;
     await retry(() => this.publisher.publish(toStream), { signal: this.options.signal, onRetry: logRetries(this.options.log, 'dead-letter publish') });
-    await this.writer.insert(deadLettersTable, letters.map(deadLetterRow));
+    return this.writer.insert(deadLettersTable, letters.map(deadLetterRow));
+  }
+
+  /** A row ClickHouse rejected, as a dead letter; the payload is what was sent, as a JSON object. */
+  private rowDeadLetter({ table, line, reason }: RejectedRow): DeadLetter {
+    const { pipeline, stream } = this.options;
+    return {
+      pipeline,
+      stage: `clickhouse:${table}`,
+      reason,
+      payload: line,
+      source: { stream, subject: '', seq: 0 },
+      id: `${pipeline}:${table}:${fnv1a32(line).toString(16)}`,
+      receivedAt: Date.now(),
+    };
   }
 }
 
@@ -108,19 +132,6 @@ function sourceDeadLetter(pipeline: string, stream: string, d: DeadLetterRecord)
     source: { stream, subject: d.origin?.subject ?? '', seq },
     id: `${pipeline}:${stream}:${seq}:${d.stage}`,
     receivedAt: d.origin?.published ?? 0,
-  };
-}
-
-/** A row ClickHouse rejected; the payload is what was sent, as a JSON object. */
-function rowDeadLetter(pipeline: string, stream: string, table: string, payload: string, reason: string): DeadLetter {
-  return {
-    pipeline,
-    stage: `clickhouse:${table}`,
-    reason,
-    payload,
-    source: { stream, subject: '', seq: 0 },
-    id: `${pipeline}:${table}:${fnv1a32(payload).toString(16)}`,
-    receivedAt: Date.now(),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The writer against the real ClickHouse: rows the server rejects are isolated by bisection and
- * handed to the dead-letter path, every other row of the batch is written.
+ * returned for the dead-letter path, every other row of the batch is written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../../core/clickhouse-client.ts';
@@ -28,11 +28,12 @@ afterAll(async () => {
 
 describe('ClickHouseWriter', () => {
   it('bisects a batch to dead-letter exactly the rows the server rejects', async () => {
-    const rejected: Array<{ line: string; reason: string }> = [];
-    const writer = new ClickHouseWriter(client, database, { onRejected: (_, line, reason) => rejected.push({ line, reason }) });
+    const writer = new ClickHouseWriter(client, database);
     const rows = Array.from({ length: 100 }, (_, i) => ({ id: `r${i}`, n: i === 13 || i === 77 ? `bad-${i}` : i }));
     const result = await writer.insert(table, rows);
-    expect(result).toEqual({ written: 98, rejected: 2 });
+    const { rejected } = result;
+    expect({ written: result.written, rejected: rejected.length }).toEqual({ written: 98, rejected: 2 });
+    expect(rejected.map((r) => r.table)).toEqual(['numbers', 'numbers']);
     // As sent: the JSON line, with the framework's rxa_partition.
     expect(rejected.map((r) => r.line)).toEqual(['{"rxa_partition":0,"id":"r13","n":"bad-13"}', '{"rxa_partition":0,"id":"r77","n":"bad-77"}']);
     expect(rejected[0]?.reason).toMatch(/bad-13|parse|Cannot/i);

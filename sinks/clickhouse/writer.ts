@@ -1,10 +1,10 @@
-import type { ClickHouseClient } from '@clickhouse/client';
-import { ClickHouseError } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseError } from '@clickhouse/client';
 import { retry } from '../../common/retry.ts';
-import { quoteIdent } from './sql.ts';
 import { EncodedRows } from './encoded-rows.ts';
+import { quoteIdent } from './sql.ts';
 import type { AnyTable } from './table.ts';
 
 /**
@@ -16,8 +16,8 @@ import type { AnyTable } from './table.ts';
  *   until `insert` resolves, so waiting here is what makes a slow or dead ClickHouse slow the
  *   pipeline down instead of losing data.
  * - Data errors (the server cannot parse or convert a row) are not retried: the batch is bisected
- *   until the offending rows are isolated; they are handed to `onRejected` (the dead-letter path)
- *   and every other row is written. Re-inserting the good halves is safe because every table is
+ *   until the offending rows are isolated; they come back in the result (`rejected`, for the
+ *   dead-letter path) and every other row is written. Re-inserting the good halves is safe because every table is
  *   keyed by deterministic rows (see table.ts).
  */
 export interface WriterOptions {
@@ -30,13 +30,19 @@ export interface WriterOptions {
   /** Stop retrying (the insert rejects with the last error) once this aborts. */
   signal?: AbortSignal;
   onRetry?: (table: string, error: unknown, attempt: number, delayMs: number) => void;
-  /** A row the server rejected, as JSON of what was sent (see `EncodedRows.line`), and the server's reason. */
-  onRejected?: (table: string, line: string, reason: string) => void;
+}
+
+/** A row the server rejected: its table, the row as JSON of what was sent (see `EncodedRows.line`), and the server's reason. */
+export interface RejectedRow {
+  readonly table: string;
+  readonly line: string;
+  readonly reason: string;
 }
 
 export interface InsertResult {
   written: number;
-  rejected: number;
+  /** In batch order. */
+  rejected: RejectedRow[];
 }
 
 /** ClickHouse error codes meaning "this data cannot be inserted", not "try again later". */
@@ -93,24 +99,23 @@ export class ClickHouseWriter {
    * server rejects rows. The caller owns the batch (and releases it once this resolves).
    */
   write(batch: EncodedRows): Promise<InsertResult> {
-    if (batch.length === 0) return Promise.resolve({ written: 0, rejected: 0 });
+    if (batch.length === 0) return Promise.resolve({ written: 0, rejected: [] });
     return this.insertOrBisect(batch, 0, batch.length);
   }
 
   private async insertOrBisect(batch: EncodedRows, start: number, end: number): Promise<InsertResult> {
     try {
       await this.insertWithRetry(batch, start, end);
-      return { written: end - start, rejected: 0 };
+      return { written: end - start, rejected: [] };
     } catch (error) {
       if (!isDataError(error)) throw error;
       if (end - start === 1) {
-        this.options.onRejected?.(batch.table.name, batch.line(start), (error as Error).message);
-        return { written: 0, rejected: 1 };
+        return { written: 0, rejected: [{ table: batch.table.name, line: batch.line(start), reason: (error as Error).message }] };
       }
       const mid = (start + end) >>> 1;
       const left = await this.insertOrBisect(batch, start, mid);
       const right = await this.insertOrBisect(batch, mid, end);
-      return { written: left.written + right.written, rejected: left.rejected + right.rejected };
+      return { written: left.written + right.written, rejected: [...left.rejected, ...right.rejected] };
     }
   }
 
