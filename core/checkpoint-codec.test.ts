@@ -8,7 +8,7 @@ import { column } from '../operators/testing.ts';
 import { TypedColumn } from '../operators/typed-columns.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
 import { Click, context } from '../test/fixtures/page-views-pipeline.ts';
-import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.ts';
+import { decodeCheckpoint, encodeCheckpoint, isEncodedCheckpoint } from './checkpoint-codec.ts';
 import { PipelineEngine, type SourceRecord } from './engine.ts';
 import { definePipeline } from './pipeline.ts';
 
@@ -22,7 +22,7 @@ describe('checkpoint codec', () => {
   it('writes typed columns as raw bytes beside the JSON and puts them back in their places', async () => {
     const fingerprints = Uint32Array.from({ length: 10_000 }, (_, i) => (i * 2_654_435_761) >>> 0);
     const checkpoint = {
-      format: 1,
+      format: 2,
       lastSeq: 7,
       operators: {
         dedupe: {
@@ -59,9 +59,11 @@ describe('checkpoint codec', () => {
     expect(accs[1]).toEqual({ top: [['x', 1]] });
   });
 
-  it('still reads checkpoints written as JSON alone, typed columns as base64', async () => {
-    const json = JSON.stringify({ lastSeq: 3, operators: { d: { hi: new TypedColumn(Uint32Array.of(5)) } } });
-    expect(decodeCheckpoint(new TextEncoder().encode(json))).toEqual({ lastSeq: 3, operators: { d: { hi: 'BQAAAA==' } } });
+  it('refuses checkpoints written as JSON alone (early 0.1 builds)', async () => {
+    const json = new TextEncoder().encode(JSON.stringify({ lastSeq: 3, operators: { d: { hi: new TypedColumn(Uint32Array.of(5)) } } }));
+    expect(isEncodedCheckpoint(json)).toBe(false);
+    expect(isEncodedCheckpoint(await encode({ lastSeq: 3 }))).toBe(true);
+    expect(() => decodeCheckpoint(json)).toThrow(/^checkpoint: not in this encoding/);
   });
 
   it('rejects a truncated or inconsistent checkpoint', async () => {

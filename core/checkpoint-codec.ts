@@ -14,8 +14,7 @@ import { jsonChunks } from './json-chunks.ts';
  * As base64 inside the JSON they were a third larger, and the text went through base64,
  * `JSON.stringify`'s scan and UTF-8 encoding (the clickstream pipeline's state after 600k events at
  * 20k/s: 50.9 MB and 570-660 ms of CPU to encode; this way 40.1 MB and 110-170 ms). JSON never
- * holds a raw newline, so the lines split unambiguously. Checkpoints written before this format are
- * the JSON alone, and still load.
+ * holds a raw newline, so the lines split unambiguously.
  */
 const MAGIC = 'rxa-checkpoint binary 1\n';
 const NEWLINE = 0x0a;
@@ -50,16 +49,21 @@ export async function* encodeCheckpoint(checkpoint: unknown): AsyncGenerator<Uin
   for (const bytes of columns) if (bytes.byteLength > 0) yield bytes;
 }
 
+/** Whether `data` is in this encoding (early 0.1 builds wrote the JSON alone). */
+export function isEncodedCheckpoint(data: Uint8Array): boolean {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1', 0, MAGIC.length) === MAGIC;
+}
+
 /**
  * The checkpoint's value, typed columns as `Uint8Array`s (views into `data`; operators copy what
- * they keep). Throws on a truncated or inconsistent checkpoint.
+ * they keep). Throws on a truncated or inconsistent checkpoint, or one not in this encoding.
  */
 export function decodeCheckpoint(data: Uint8Array): unknown {
   const buffer = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (buffer.toString('latin1', 0, MAGIC.length) !== MAGIC) return JSON.parse(buffer.toString('utf8'));
   const fail = (why: string): never => {
     throw new Error(`checkpoint: ${why}`);
   };
+  if (!isEncodedCheckpoint(data)) return fail(`not in this encoding (it does not start with ${JSON.stringify(MAGIC)})`);
   const jsonEnd = buffer.indexOf(NEWLINE, MAGIC.length);
   const listEnd = jsonEnd < 0 ? -1 : buffer.indexOf(NEWLINE, jsonEnd + 1);
   if (listEnd < 0) return fail('truncated before its column list');

@@ -1,10 +1,11 @@
 import { jetstreamManager } from '@nats-io/jetstream';
+import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { column } from '../operators/testing.ts';
 import { TypedColumn } from '../operators/typed-columns.ts';
 import { testId } from '../test/support/helpers.ts';
-import { type Checkpoint, CheckpointStore, readableInPieces } from './checkpoint-store.ts';
+import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointStore, OutdatedCheckpoint, readableInPieces } from './checkpoint-store.ts';
 
 const bucket = `ckpt_${testId()}`;
 let nc: NatsConnection;
@@ -40,7 +41,7 @@ describe('CheckpointStore (real JetStream object store)', () => {
     const big = Array.from({ length: 60_000 }, (_, i) => [`key-${i}-${'x'.repeat(40)}`, i * 1.5]);
     const times = Float64Array.from({ length: 450_000 }, (_, i) => i / 3);
     const checkpoint: Checkpoint = {
-      format: 1,
+      format: CHECKPOINT_FORMAT,
       pipeline: 'p',
       stream: 'S',
       lastSeq: 42,
@@ -61,5 +62,25 @@ describe('CheckpointStore (real JetStream object store)', () => {
     await store.save('pipeline.p', { ...checkpoint, lastSeq: 43, operators: {} });
     expect(await store.load('pipeline.p')).toMatchObject({ lastSeq: 43, operators: {} });
     expect(await store.load('pipeline.other')).toBeUndefined();
+  });
+
+  it('refuses a checkpoint of an earlier format, naming `rxa reset`', async () => {
+    const store = await CheckpointStore.open(nc, bucket);
+    const current: Checkpoint = { format: CHECKPOINT_FORMAT, pipeline: 'p', stream: 'S', lastSeq: 7, takenAt: 1, operators: {}, counters: {} };
+    // Format 1, as the 0.1 builds wrote it: the same layout, an older number.
+    await store.save('pipeline.old', { ...current, format: 1 } as unknown as Checkpoint);
+    const refusal = store.load('pipeline.old');
+    await expect(refusal).rejects.toThrow(OutdatedCheckpoint);
+    await expect(refusal).rejects.toThrow("checkpoint 'pipeline.old' is format 1, this build reads format 2: run `rxa reset <pipeline>` to start over");
+    // Its history copies too (what replay restores).
+    await store.saveHistory('pipeline.old', { ...current, format: 1 } as unknown as Checkpoint, 5);
+    await expect(store.historyBefore('pipeline.old', 8)).rejects.toThrow(/is format 1, this build reads format 2: run `rxa reset/);
+    // Earlier still: the JSON alone, without the binary encoding's header.
+    const objects = await new Objm(nc).open(bucket);
+    await objects.putBlob({ name: 'pipeline.json' }, new TextEncoder().encode(JSON.stringify({ ...current, format: 1 })));
+    await expect(store.load('pipeline.json')).rejects.toThrow("checkpoint 'pipeline.json' is format 1, this build reads format 2: run `rxa reset <pipeline>`");
+    // The current format loads.
+    await store.save('pipeline.new', current);
+    expect(await store.load('pipeline.new')).toEqual(current);
   });
 });

@@ -1,8 +1,16 @@
+import { type ObjectStore, Objm, setSha256Backend } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm, type ObjectStore, setSha256Backend } from '@nats-io/obj';
 import { z } from 'zod';
-import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.ts';
+import { decodeCheckpoint, encodeCheckpoint, isEncodedCheckpoint } from './checkpoint-codec.ts';
 import { leaseBucket } from './lease.ts';
+
+/**
+ * The checkpoint format this build writes and reads. A checkpoint of another format is refused
+ * (`OutdatedCheckpoint`): the operators' state in it is not what this build's operators restore.
+ * 1: the 0.1 builds. 2: the same layout, from the build that stopped restoring 0.1's earlier
+ * encodings (the JSON-alone checkpoint).
+ */
+export const CHECKPOINT_FORMAT = 2;
 
 /**
  * A pipeline's checkpoint: operator state plus the last stream sequence folded into it.
@@ -10,7 +18,7 @@ import { leaseBucket } from './lease.ts';
  * uninterrupted run (operators are deterministic and input order is the stream order).
  */
 export const Checkpoint = z.object({
-  format: z.literal(1),
+  format: z.literal(CHECKPOINT_FORMAT),
   pipeline: z.string(),
   stream: z.string(),
   lastSeq: z.number().int().nonnegative(),
@@ -19,6 +27,20 @@ export const Checkpoint = z.object({
   counters: z.record(z.string(), z.number()),
 });
 export type Checkpoint = z.output<typeof Checkpoint>;
+
+/** A checkpoint an earlier build wrote, in a format this one does not read. */
+export class OutdatedCheckpoint extends Error {
+  constructor(
+    readonly key: string,
+    readonly format: unknown,
+  ) {
+    super(
+      `checkpoint '${key}' is format ${String(format)}, this build reads format ${CHECKPOINT_FORMAT}: ` +
+        "run `rxa reset <pipeline>` to start over (it deletes the pipeline's checkpoints and consumer positions; its tables are kept)",
+    );
+    this.name = 'OutdatedCheckpoint';
+  }
+}
 
 const LOAD_TIMEOUT_MS = 60_000;
 /**
@@ -91,7 +113,12 @@ export class CheckpointStore {
     // A read racing a replace of the same object can wait forever for purged chunks: fail instead.
     const data = await withTimeout(this.store.getBlob(key), LOAD_TIMEOUT_MS, `reading checkpoint '${key}'`);
     if (!data) return undefined;
-    return Checkpoint.parse(decodeCheckpoint(data));
+    // Without this encoding's header: JSON alone, which only 0.1 builds (format 1) wrote.
+    if (!isEncodedCheckpoint(data)) throw new OutdatedCheckpoint(key, 1);
+    const value = decodeCheckpoint(data);
+    const format = typeof value === 'object' && value !== null ? (value as { format?: unknown }).format : undefined;
+    if (format !== CHECKPOINT_FORMAT) throw new OutdatedCheckpoint(key, format);
+    return Checkpoint.parse(value);
   }
 
   /**
@@ -124,6 +151,11 @@ export class CheckpointStore {
       .filter((e) => !e.deleted && e.name.startsWith(prefix))
       .map((e) => ({ name: e.name, lastSeq: Number(e.name.slice(prefix.length)), savedAt: Date.parse(e.mtime) }))
       .sort((a, b) => a.lastSeq - b.lastSeq);
+  }
+
+  /** When the newest historical checkpoint of `key` was saved (epoch ms); 0 when there is none. */
+  async historySavedAt(key: string): Promise<number> {
+    return Math.max(0, ...(await this.history(key)).map((h) => h.savedAt || 0));
   }
 
   /** The newest historical checkpoint of `key` whose position is before `seq`, if any. */

@@ -5,7 +5,7 @@ import { BatchedPull, PullInterrupted } from '../sources/batched-pull.ts';
 import { isConsumerGone, openDurableConsumer } from '../sources/durable-consumer.ts';
 import { ensureStream } from '../sources/streams.ts';
 import { releaseSnapshot } from '../operators/snapshot-buffers.ts';
-import { type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
+import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
 import { type Connections, closeConnections, openConnections } from './connections.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseConfig } from './config.ts';
@@ -156,7 +156,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
         // Still this process's to save and ack (throws once another process holds it).
         await held.confirm();
         const saved: Checkpoint = {
-          format: 1,
+          format: CHECKPOINT_FORMAT,
           pipeline: definition.name,
           stream: streamName,
           lastSeq: position.seq,
