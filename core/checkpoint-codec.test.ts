@@ -4,6 +4,7 @@ import { combine, count, distinct, sum, topK } from '../operators/aggregators.ts
 import { dedupe } from '../operators/dedupe.ts';
 import { hopping } from '../operators/hopping.ts';
 import { session } from '../operators/session.ts';
+import { SnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { column } from '../operators/testing.ts';
 import { TypedColumn } from '../operators/typed-columns.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
@@ -120,11 +121,11 @@ describe('checkpoint codec', () => {
       clicks
         .slice(from, to)
         .map((c, i) => ({ payload: new TextEncoder().encode(JSON.stringify(c)), subject: 'codec.test.0', seq: from + i + 1, published: c.ts }));
-    const rowsOf = (engine: PipelineEngine): unknown[] => [...engine.cut(false).rows.values()].flatMap((t) => t.decode());
+    const rowsOf = (engine: PipelineEngine): unknown[] => [...engine.cut(undefined).rows.values()].flatMap((t) => t.decode());
 
     const whole = new PipelineEngine(definition, context);
     for (const r of records(0, 1_200)) whole.push(r);
-    const taken = whole.cut(true).snapshot;
+    const taken = whole.cut(new SnapshotBuffers()).snapshot;
     for (const r of records(1_200, 2_000)) whole.push(r);
     const expected = rowsOf(whole);
     expect(expected.length).toBeGreaterThan(100);

@@ -1,6 +1,6 @@
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { releaseSnapshot } from '../operators/snapshot-buffers.ts';
+import { releaseSnapshot, SnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { column } from '../operators/testing.ts';
 import { TypedColumn } from '../operators/typed-columns.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
@@ -19,7 +19,7 @@ describe('PipelineEngine.cut', () => {
     engine.push(record('/a', 1_000));
     engine.push(record('/a', 2_000));
 
-    const quiet = engine.cut(true, false);
+    const quiet = engine.cut(new SnapshotBuffers(), false);
     expect(quiet.rows.get(views)?.decode()).toEqual([]);
     const snapshot = JSON.parse(JSON.stringify(quiet.snapshot)) as { views: { counts: string; flags: string } };
     expect(column(snapshot.views.counts, 'float64')).toEqual([2]);
@@ -27,11 +27,11 @@ describe('PipelineEngine.cut', () => {
 
     // A checkpoint taken then restores the unemitted result: it is emitted after the restore.
     const restored = new PipelineEngine(definition, context, JSON.parse(JSON.stringify(quiet.snapshot)) as Record<string, unknown>);
-    expect(restored.cut(false, true).rows.get(views)?.decode()).toEqual([{ rxa_partition: 0, window_start: 0, page: '/a', views: 2, version: 2 }]);
+    expect(restored.cut(undefined, true).rows.get(views)?.decode()).toEqual([{ rxa_partition: 0, window_start: 0, page: '/a', views: 2, version: 2 }]);
 
     engine.push(record('/a', 3_000));
-    expect(engine.cut(false, true).rows.get(views)?.decode()).toEqual([{ rxa_partition: 0, window_start: 0, page: '/a', views: 3, version: 3 }]);
-    expect(engine.cut(false, true).rows.get(views)?.length).toBe(0);
+    expect(engine.cut(undefined, true).rows.get(views)?.decode()).toEqual([{ rxa_partition: 0, window_start: 0, page: '/a', views: 3, version: 3 }]);
+    expect(engine.cut(undefined, true).rows.get(views)?.length).toBe(0);
   });
 });
 
@@ -46,22 +46,24 @@ describe('PipelineEngine snapshot memory', () => {
     for (let i = 0; i < pages; i++) engine.push(record(`/p${i}`, 1_000));
   };
 
-  it('takes the snapshot columns of each engine from a slab of its own, reused by its next snapshot once released', () => {
+  it("takes each engine's snapshot columns from the buffers it is handed (a checkpointer's), reused by its next snapshot once released", () => {
     const a = new PipelineEngine(definition, context);
     const b = new PipelineEngine(definition, context);
+    const aBuffers = new SnapshotBuffers();
+    const bBuffers = new SnapshotBuffers();
     fill(a, 10_000);
     fill(b, 10_000);
-    // The first snapshots size each engine's slab.
-    releaseSnapshot(a.cut(true, false).snapshot);
-    releaseSnapshot(b.cut(true, false).snapshot);
-    const first = a.cut(true, false).snapshot;
-    const other = b.cut(true, false).snapshot;
+    // The first snapshots size each one's slab.
+    releaseSnapshot(a.cut(aBuffers, false).snapshot);
+    releaseSnapshot(b.cut(bBuffers, false).snapshot);
+    const first = a.cut(aBuffers, false).snapshot;
+    const other = b.cut(bBuffers, false).snapshot;
     expect(countsBuffer(other)).not.toBe(countsBuffer(first));
     releaseSnapshot(first);
     releaseSnapshot(other);
     // Engines checkpointing side by side (partitions in one process) each reuse their own.
-    expect(countsBuffer(a.cut(true, false).snapshot)).toBe(countsBuffer(first));
-    expect(countsBuffer(b.cut(true, false).snapshot)).toBe(countsBuffer(other));
+    expect(countsBuffer(a.cut(aBuffers, false).snapshot)).toBe(countsBuffer(first));
+    expect(countsBuffer(b.cut(bBuffers, false).snapshot)).toBe(countsBuffer(other));
   });
 });
 
@@ -69,12 +71,12 @@ describe('PipelineEngine side outputs', () => {
   it('hands dead letters over with early results or a snapshot, and holds them in the cuts between', () => {
     const engine = new PipelineEngine(definition, context);
     engine.push({ payload: new TextEncoder().encode('not json'), subject: 'page.views.test.0', seq: 1, published: 0 });
-    expect(engine.cut(false, false).deadLetters).toEqual([]);
+    expect(engine.cut(undefined, false).deadLetters).toEqual([]);
     expect(engine.bufferedSideOutputs).toBe(1);
-    expect(engine.cut(false, true).deadLetters).toMatchObject([{ stage: 'validate', origin: { seq: 1 } }]);
+    expect(engine.cut(undefined, true).deadLetters).toMatchObject([{ stage: 'validate', origin: { seq: 1 } }]);
     engine.push({ payload: new TextEncoder().encode('not json'), subject: 'page.views.test.0', seq: 2, published: 0 });
     // A checkpoint acks the input the snapshot reflects: its cut must take their dead letters.
-    expect(engine.cut(true, false).deadLetters).toMatchObject([{ origin: { seq: 2 } }]);
+    expect(engine.cut(new SnapshotBuffers(), false).deadLetters).toMatchObject([{ origin: { seq: 2 } }]);
     expect(engine.bufferedSideOutputs).toBe(0);
   });
 
@@ -89,7 +91,7 @@ describe('PipelineEngine side outputs', () => {
     const bytes = new TextEncoder().encode('not json');
     read.set(bytes, 100);
     engine.push({ payload: read.subarray(100, 100 + bytes.length), subject: 'page.views.test.0', seq: 1, published: 0 });
-    const [letter] = engine.cut(false, true).deadLetters;
+    const [letter] = engine.cut(undefined, true).deadLetters;
     for (const held of [letter?.payload, letter?.origin?.payload]) {
       expect(held).toEqual(bytes);
       expect((held as Uint8Array).buffer.byteLength).toBe(bytes.length);
@@ -115,7 +117,7 @@ describe('PipelineEngine rows', () => {
     engine.push(record('/a', 1_000));
     engine.push(big);
     engine.push(record('/b', 2_000));
-    const cut = engine.cut(false);
+    const cut = engine.cut(undefined);
     expect(
       cut.rows
         .get(numbers)

@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
-import { type OperatorHandle, type OperatorScope, type SideOutput, runInScope } from '../operators/scope.ts';
-import { SnapshotBuffers, withSnapshotBuffers } from '../operators/snapshot-buffers.ts';
+import { type OperatorHandle, type OperatorScope, runInScope, type SideOutput } from '../operators/scope.ts';
+import { type SnapshotBuffers, withSnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { validate } from '../operators/validate.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
 import type { AnyTable } from '../sinks/clickhouse/table.ts';
@@ -58,8 +58,6 @@ export class PipelineEngine {
   private readonly kindCounters = new Map<string, number>();
   private readonly subscriptions: Subscription[] = [];
   private rows = new Map<AnyTable, EncodedRows>();
-  /** This engine's snapshot columns, reused from checkpoint to checkpoint (see operators/snapshot-buffers.ts). */
-  private readonly snapshotBuffers = new SnapshotBuffers();
   private buffered = 0;
   private deadLetters: DeadLetterRecord[] = [];
   private late: LateRecord[] = [];
@@ -186,24 +184,26 @@ export class PipelineEngine {
   }
 
   /**
-   * Hand over the rows buffered, and snapshot state if asked. With `early`, windows first emit
-   * their early (partial) results, and the side outputs (dead letters, late events) go along too;
-   * without it, windows not flushed stay dirty (in the snapshot too) and the side outputs wait, for
-   * a later cut: their tables get fewer, larger inserts. A snapshot always takes the side outputs:
-   * its checkpoint acks their input.
+   * Hand over the rows buffered, and with `snapshotInto`, a snapshot of the state whose columns
+   * come from those buffers (the checkpointer's: it gives them back once the checkpoint is saved,
+   * see operators/snapshot-buffers.ts). With `early`, windows first emit their early (partial)
+   * results, and the side outputs (dead letters, late events) go along too; without it, windows not
+   * flushed stay dirty (in the snapshot too) and the side outputs wait, for a later cut: their
+   * tables get fewer, larger inserts. A snapshot always takes the side outputs: its checkpoint acks
+   * their input.
    */
-  cut(withSnapshot: boolean, early = true): Cut {
+  cut(snapshotInto: SnapshotBuffers | undefined, early = true): Cut {
     if (this.pending() > 0) throw new Error('cut while async operators hold input; await idle() first');
     if (early) for (const handle of this.handles.values()) handle.flush?.();
     const rows = this.rows;
     this.rows = new Map([...rows].map(([table, batch]) => [table, batch.empty()]));
     this.buffered = 0;
-    const sides = early || withSnapshot;
+    const sides = early || snapshotInto !== undefined;
     const cut: Cut = {
       rows,
       deadLetters: sides ? this.deadLetters : [],
       late: sides ? this.late : [],
-      snapshot: withSnapshot ? this.snapshot() : undefined,
+      snapshot: snapshotInto ? this.snapshot(snapshotInto) : undefined,
     };
     if (sides) {
       this.deadLetters = [];
@@ -225,8 +225,8 @@ export class PipelineEngine {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
   }
 
-  private snapshot(): Record<string, unknown> {
-    return withSnapshotBuffers(this.snapshotBuffers, () => {
+  private snapshot(buffers: SnapshotBuffers): Record<string, unknown> {
+    return withSnapshotBuffers(buffers, () => {
       const state: Record<string, unknown> = {};
       for (const [id, handle] of this.handles) {
         if (handle.snapshot) state[id] = handle.snapshot();

@@ -1,16 +1,21 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { context, pageViewsPipeline } from '../test/fixtures/page-views-pipeline.ts';
+import { Checkpointer } from './checkpointer.ts';
 import type { CutWriter } from './cut-writer.ts';
 import type { Cut } from './engine.ts';
 import { PipelineEngine } from './engine.ts';
-import { Feed } from './feed.ts';
+import { type Checkpoints, Feed } from './feed.ts';
 import { PipelineSettings } from './pipeline.ts';
+
+/** Stream sequences of the messages acked, in order (AckAll: a checkpoint acks its last message). */
+let acked: number[] = [];
 
 /** A message as the consumer hands it over: its reply subject carries the consumer's backlog and its publish time. */
 function message(seq: number, pending: number, payload: string, publishedMs = 1_700_000_000_000): JsMsg {
   const reply = `$JS.ACK.PAGE_VIEWS_TEST.page_views_test.1.${seq}.${seq}.${publishedMs}000000.${pending}`;
-  return { data: new TextEncoder().encode(payload), subject: 'page.views.test.0', reply } as unknown as JsMsg;
+  return { data: new TextEncoder().encode(payload), subject: 'page.views.test.0', reply, ack: () => void acked.push(seq) } as unknown as JsMsg;
 }
 
 /** A click (published long ago, unless told). */
@@ -51,6 +56,7 @@ class Inbox implements AsyncIterable<JsMsg> {
 
 afterEach(() => {
   vi.useRealTimers();
+  acked = [];
 });
 
 describe('Feed', () => {
@@ -112,6 +118,7 @@ describe('Feed', () => {
   });
 
   it('stops consuming while maxBufferedRows rows and side outputs wait for a sink that does not answer', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout', 'performance', 'Date'] });
     const settings = PipelineSettings.parse({ flushRows: 2, maxBufferedRows: 5 });
     let writes = 0;
     let recover!: () => void;
@@ -128,7 +135,9 @@ describe('Feed', () => {
     const running = feed.run(inbox);
     // A flood of bad input: nothing but dead letters.
     for (let seq = 1; seq <= 50; seq++) inbox.push(malformed(seq));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Twenty flush intervals, each followed by every callback it leads to: whatever the feed would
+    // read or write without the sink has happened by now.
+    await vi.advanceTimersByTimeAsync(20 * settings.flushIntervalMs);
     expect(writes).toBe(1);
     // The write in progress holds some, the cut queued behind it the rest: no more than that is read.
     expect(feed.eventsIn).toBeLessThanOrEqual(2 * settings.maxBufferedRows);
@@ -140,40 +149,80 @@ describe('Feed', () => {
   });
 
   it("takes the last cut's snapshot only once the checkpoint in flight is saved: never two copies of the state", async () => {
-    const settings = PipelineSettings.parse({ flushRows: 2 });
+    const settings = PipelineSettings.parse({ flushRows: 2, checkpointEveryMessages: 2 });
     const writer = { write: async () => {} } as unknown as CutWriter;
     const engine = new PipelineEngine(pageViewsPipeline, context);
     const cut = vi.spyOn(engine, 'cut');
     let finishSave!: () => void;
     const saves: number[] = [];
-    let wanted = true;
-    const feed = new Feed(engine, {
+    const checkpointer = new Checkpointer({
+      pipeline: pageViewsPipeline.name,
+      stream: pageViewsPipeline.source.stream,
+      key: 'pipeline.page_views_test',
       settings,
-      writer,
-      startAfterSeq: 0,
-      wantSnapshot: () => wanted,
-      checkpoint: async (_cut, position) => {
-        saves.push(position.seq);
-        // The first save is slow (a large state, a slow NATS); the last one is not.
-        if (saves.length === 1) await new Promise<void>((resolve) => (finishSave = resolve));
+      lease: { confirm: async () => {} },
+      store: {
+        save: async (_key, checkpoint) => {
+          saves.push(checkpoint.lastSeq);
+          // The first save is slow (a large state, a slow NATS); the last one is not.
+          if (saves.length === 1) await new Promise<void>((resolve) => (finishSave = resolve));
+          return 1;
+        },
+        saveHistory: async () => {},
       },
+      counters: () => ({}),
+      ackedSeq: 0,
+      historySavedAt: Date.now(),
+      signal: new AbortController().signal,
+      log: () => {},
     });
+    const settled = vi.spyOn(checkpointer, 'settled');
+    const feed = new Feed(engine, { settings, writer, startAfterSeq: 0, checkpoints: checkpointer });
     const inbox = new Inbox();
     const running = feed.run(inbox);
     for (const seq of [1, 2]) inbox.push(delivery(seq, 0));
     await vi.waitFor(() => expect(saves).toEqual([2]));
-    wanted = false;
-    inbox.push(delivery(3, 0));
+    inbox.push(delivery(3, 0)); // its cuts take no snapshot: the first is still being saved
     inbox.end();
     await expect(running).resolves.toBe('done');
 
     const last = feed.commit(true);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The last cut waits for the save in flight before it snapshots.
+    await vi.waitFor(() => expect(settled).toHaveBeenCalled());
     const snapshotsTaken = (): number => cut.mock.calls.filter(([snapshot]) => snapshot).length;
     expect(snapshotsTaken()).toBe(1); // the last cut waits: the first snapshot is still being saved
+    expect(acked).toEqual([]);
     finishSave();
     await last;
     expect(snapshotsTaken()).toBe(2);
     expect(saves).toEqual([2, 3]);
+    expect(acked).toEqual([2, 3]);
+    // Both snapshots came from the checkpointer's buffers.
+    expect(cut.mock.calls.filter(([snapshot]) => snapshot).every(([snapshot]) => snapshot === checkpointer.buffers)).toBe(true);
+  });
+
+  it('stops reading once a checkpoint save failed, with its error', async () => {
+    const settings = PipelineSettings.parse({ flushRows: 1 });
+    const writer = { write: async () => {} } as unknown as CutWriter;
+    const lost = new Error('lost the lease');
+    let dueAsked = 0;
+    const checkpoints: { -readonly [K in keyof Checkpoints]: Checkpoints[K] } = {
+      due: () => ++dueAsked === 1,
+      buffers: new SnapshotBuffers(),
+      save: () => {
+        checkpoints.failure ??= lost;
+        return Promise.reject(lost);
+      },
+      settled: async () => {},
+      failure: undefined as unknown,
+    };
+    const feed = new Feed(new PipelineEngine(pageViewsPipeline, context), { settings, writer, startAfterSeq: 0, checkpoints });
+    const inbox = new Inbox();
+    const running = feed.run(inbox);
+    inbox.push(delivery(1, 0));
+    await vi.waitFor(() => expect(checkpoints.failure).toBe(lost));
+    inbox.push(delivery(2, 0));
+    await expect(running).rejects.toBe(lost);
+    expect(feed.lastSeq).toBe(1);
   });
 });

@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import type { SnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { type Delivery, readDelivery } from '../sources/delivery.ts';
 import type { CutWriter } from './cut-writer.ts';
 import type { Cut, PipelineEngine, SourceRecord } from './engine.ts';
@@ -10,18 +11,38 @@ export interface CutPosition {
   readonly msg: JsMsg | undefined;
 }
 
+/**
+ * What the feed asks of whoever keeps its checkpoints (the live runner's `Checkpointer`,
+ * core/checkpointer.ts): whether a cut should carry a snapshot, the memory to take it into, and to
+ * save it once the cut is written.
+ */
+export interface Checkpoints {
+  /**
+   * Whether the cut about to be taken, with everything up to `lastSeq` in it, should carry a state
+   * snapshot. `final`: the last cut, taken once no save is in flight (see `settled`).
+   */
+  due(lastSeq: number, final: boolean): boolean;
+  /** The memory the engine takes the snapshot's columns from (given back once it is saved). */
+  readonly buffers: SnapshotBuffers;
+  /**
+   * Save a snapshot-carrying cut's checkpoint, its rows (and every earlier cut's) written: called
+   * on the write chain, it runs off it, behind the save in flight if any. Rejects when the save
+   * fails (and `failure` says so from then on).
+   */
+  save(cut: Cut, position: CutPosition): Promise<void>;
+  /** Resolves once no save is in flight (never rejects). */
+  settled(): Promise<void>;
+  /** The first save that failed, if any: the feed stops on it. */
+  readonly failure: unknown;
+}
+
 export interface FeedOptions {
   settings: PipelineSettings;
   writer: CutWriter;
   /** Last sequence already folded into the engine's state (from the checkpoint); earlier ones are skipped. */
   startAfterSeq: number;
-  /** Whether the next cut should carry a state snapshot (asked only while no checkpoint is being saved). */
-  wantSnapshot?: () => boolean;
-  /**
-   * Saves a snapshot-carrying cut's checkpoint once its rows (and every earlier cut's) are written:
-   * the live runner saves the state, then acks. Runs off the write chain, one at a time in cut order.
-   */
-  checkpoint?: (cut: Cut, position: CutPosition) => Promise<void>;
+  /** Checkpoints cuts (the live runner); without it, no cut carries a snapshot (replay). */
+  checkpoints?: Checkpoints;
   /** Stop before this message (bounded replay). */
   isPastEnd?: (msg: JsMsg) => boolean;
   /** Stop after this message (bounded replay: its last message). */
@@ -40,7 +61,8 @@ export interface FeedOptions {
  *
  * Checkpoints are saved behind the writes, not in their chain: saving a large state takes a while,
  * and the cuts after it need not wait (their rows are idempotent rewrites if the checkpoint never
- * lands). At most one checkpoint is in flight; the next snapshot is taken after it is saved.
+ * lands). At most one checkpoint is in flight (the checkpointer wants no snapshot while one is);
+ * the next snapshot is taken after it is saved.
  */
 export class Feed {
   lastSeq: number;
@@ -49,9 +71,6 @@ export class Feed {
   flushes = 0;
   lastFlushMs = 0;
   private chain: Promise<void> = Promise.resolve();
-  /** The checkpoint being saved, if any. */
-  private saving: Promise<void> | undefined;
-  private checkpointFailure: unknown;
   /** When windows last emitted early results (see `earlyResultsIntervalMs`). */
   private lastEarlyAt = 0;
   /** When the last cut was taken (performance.now()); the consumer's backlog at the last message, and its publish time (epoch ms). */
@@ -93,7 +112,7 @@ export class Feed {
       for await (const msg of messages) {
         if (this.paused) await this.paused;
         if (engine.error) throw engine.error;
-        if (this.checkpointFailure) throw this.checkpointFailure;
+        if (this.options.checkpoints?.failure) throw this.options.checkpoints.failure;
         deliveryOf(msg, delivery);
         if (delivered !== undefined) {
           if (delivery.deliverySeq !== delivered + 1) return 'gap';
@@ -134,12 +153,13 @@ export class Feed {
    */
   commit(force = false): Promise<void> {
     if (this.queued && !force) return this.queued;
+    const { checkpoints } = this.options;
     const next = this.chain.then(async () => {
       if (this.queued === next) this.queued = undefined;
       // The last cut snapshots even while a checkpoint is being saved: wait for that one, so its
       // snapshot's memory serves this one (operators/snapshot-buffers.ts) instead of a second copy
       // of the state beside it (~25 MB at the clickstream's state).
-      if (force && this.saving) await this.saving;
+      if (force) await checkpoints?.settled();
       let resume!: () => void;
       this.paused = new Promise((r) => (resume = r));
       let cut: Cut;
@@ -147,14 +167,14 @@ export class Feed {
       try {
         await this.engine.idle();
         // Only when something saves it (replay's last cut needs none).
-        const snapshot = this.options.checkpoint !== undefined && (force || (this.saving === undefined && (this.options.wantSnapshot?.() ?? false)));
+        const snapshot = checkpoints?.due(this.lastSeq, force) ?? false;
         const now = Date.now();
         // A checkpoint cut always includes them: once input is acked, every row it led to is written.
         // So does a cut with a batch of side outputs waiting (a flood of bad input).
         const { earlyResultsIntervalMs, flushRows } = this.options.settings;
         const early = force || snapshot || now - this.lastEarlyAt >= earlyResultsIntervalMs || this.engine.bufferedSideOutputs >= flushRows;
         if (early) this.lastEarlyAt = now;
-        cut = this.engine.cut(snapshot, early);
+        cut = this.engine.cut(snapshot ? checkpoints?.buffers : undefined, early);
         this.lastCutAt = performance.now();
         position = { seq: this.lastSeq, msg: this.lastMsg };
       } finally {
@@ -165,22 +185,11 @@ export class Feed {
       await this.options.writer.write(cut);
       this.flushes++;
       this.lastFlushMs = Date.now() - started;
-      const save = this.options.checkpoint;
-      if (!cut.snapshot || !save) return;
-      // Behind the one in flight, if any: cuts snapshot only when none is (see above), but the
-      // order of saves must hold regardless.
-      const saving = (this.saving ?? Promise.resolve()).then(() => save(cut, position));
-      const tracked: Promise<void> = saving.then(
-        () => {
-          if (this.saving === tracked) this.saving = undefined;
-        },
-        (error: unknown) => {
-          this.checkpointFailure ??= error;
-          if (this.saving === tracked) this.saving = undefined;
-        },
-      );
-      this.saving = tracked;
+      if (!cut.snapshot || !checkpoints) return;
+      // Off the chain: the next cuts are written meanwhile. A failure stops `run` (see `failure`).
+      const saving = checkpoints.save(cut, position);
       if (force) await saving;
+      else saving.catch(() => {});
     });
     this.queued = next;
     this.chain = next;

@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
-import type { AnyTable, TableRow } from '../sinks/clickhouse/table.ts';
 import { sqlIdentifier } from '../sinks/clickhouse/sql.ts';
+import type { AnyTable, TableRow } from '../sinks/clickhouse/table.ts';
 import { natsName, natsSubject } from '../sources/nats-names.ts';
 
 /** Where a pipeline reads from. */
@@ -86,15 +86,24 @@ export const PipelineSettings = z
     /** Also flush as soon as this many rows are buffered (batch size). @default 50_000 */
     flushRows: z.number().int().min(1).default(50_000),
     /**
-     * Checkpoint operator state and ack the source this often (sooner when half of `maxAckPending`
-     * is unacked). After a crash, input since the last checkpoint is processed again. @default 10_000
+     * Checkpoint operator state and ack the source this often (sooner after `checkpointEveryMessages`
+     * messages). After a crash, input since the last checkpoint is processed again. @default 10_000
      */
     checkpointIntervalMs: z.number().int().min(100).default(10_000),
+    /**
+     * Also checkpoint (and ack) once this many messages came after the last checkpoint, whatever
+     * the interval. Below `maxAckPending`, where the server stops delivering until an ack.
+     * @default half of `maxAckPending` (rounded up)
+     */
+    checkpointEveryMessages: z.number().int().min(1).optional(),
     /** Stop pulling while this many rows (dead letters and late events included) wait for ClickHouse (bounds memory during outages). @default 200_000 */
     maxBufferedRows: z.number().int().min(1).default(200_000),
     /** Stop pulling while async operators (enrichment) hold this many events. @default 10_000 */
     maxPendingAsync: z.number().int().min(1).default(10_000),
-    /** Consumer max_ack_pending: must exceed the messages processed between two checkpoints. @default 1_000_000 */
+    /**
+     * Consumer max_ack_pending, the server's bound on messages delivered and not yet acked: it stops
+     * delivering there until the next checkpoint acks. Must exceed `checkpointEveryMessages`. @default 1_000_000
+     */
     maxAckPending: z.number().int().min(1).default(1_000_000),
     /** Consumer ack_wait. Acks happen per checkpoint, so this is generous. @default 300_000 */
     ackWaitMs: z.number().int().min(1_000).default(300_000),
@@ -112,7 +121,15 @@ export const PipelineSettings = z
      */
     leaseTtlMs: z.number().int().min(300).default(15_000),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.checkpointEveryMessages === undefined || s.checkpointEveryMessages < s.maxAckPending, {
+    path: ['checkpointEveryMessages'],
+    message: 'must be below maxAckPending (the server stops delivering at maxAckPending unacked messages, until a checkpoint acks them)',
+  })
+  .transform(({ checkpointEveryMessages, ...settings }) => ({
+    ...settings,
+    checkpointEveryMessages: checkpointEveryMessages ?? Math.ceil(settings.maxAckPending / 2),
+  }));
 export type PipelineSettings = z.output<typeof PipelineSettings>;
 export type PipelineSettingsInput = z.input<typeof PipelineSettings>;
 

@@ -1,16 +1,11 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { consumerInfo } from '../sources/durable-consumer.ts';
-import { CheckpointStore } from './checkpoint-store.ts';
 import type { RuntimeConfig } from './config.ts';
-import { parseConfig } from './config.ts';
-import { CutWriter } from './cut-writer.ts';
-import { PipelineEngine } from './engine.ts';
+import { ConsumerReader, type OpenedConsumer } from './consumer-reader.ts';
 import { Feed } from './feed.ts';
-import { type PipelineDefinition, PipelineSettings } from './pipeline.ts';
-import { runTarget } from './partitions.ts';
-import { closeConnections, openConnections } from './connections.ts';
-import { preparePipeline } from './runner.ts';
+import type { PipelineDefinition } from './pipeline.ts';
+import { RunSetup } from './run-setup.ts';
 
 /** A point in the stream: a stream sequence, or a time (epoch ms) compared with publish times. */
 export type StreamPoint = { readonly seq: number } | { readonly time: number };
@@ -62,18 +57,15 @@ export interface ReplaySummary {
  * historical checkpoints and its live consumer; `from`/`to` are positions in the whole stream.
  */
 export async function replayPipeline(definition: PipelineDefinition, options: ReplayOptions): Promise<ReplaySummary> {
-  const settings = parseConfig(PipelineSettings, definition.settings ?? {}, `pipeline '${definition.name}' settings`);
-  const target = runTarget(definition, options.partition);
-  const log = options.onLog ?? (() => {});
-  const connections = await openConnections(options.config, `rxa:replay:${target.label}`);
-  const shutdown = new AbortController();
-  const onAbort = (): void => shutdown.abort();
+  const run = await RunSetup.open(definition, options, 'rxa:replay');
+  const { settings, target, log, js, jsm } = run;
+  // Aborted, a replay stops at once: pending writes give up (a replay acks nothing).
+  const onAbort = (): void => run.shutdown.abort();
   options.signal.addEventListener('abort', onAbort, { once: true });
+  const stream = definition.source.stream;
+  const consumer = new ReplayConsumer(js, jsm, stream, target.filterSubject);
   try {
-    const context = await preparePipeline(definition, options.config, connections);
-    const js = jetstream(connections.nc);
-    const jsm = await jetstreamManager(connections.nc);
-    const stream = definition.source.stream;
+    const context = await run.prepare();
     const { state } = await jsm.streams.info(stream);
     const fromSeq = await resolvePoint(js, stream, options.from, state.first_seq, state.last_seq + 1);
     const toSeq = options.to
@@ -82,7 +74,7 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
     const empty = { fromSeq, toSeq, restoredAtSeq: fromSeq - 1, processed: 0, rowsWritten: 0, deadLetters: 0, lateEvents: 0 };
     if (fromSeq > toSeq) return empty;
 
-    const checkpoints = await CheckpointStore.open(connections.nc, options.config.checkpointBucket);
+    const checkpoints = await run.openCheckpointStore();
     const restored = await checkpoints.historyBefore(target.checkpointKey, fromSeq);
     const restoredAtSeq = restored?.lastSeq ?? 0;
     const prefix = target.partition === undefined ? '' : `partition ${target.partition}: `;
@@ -98,20 +90,7 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
     const live = await consumerInfo(jsm, stream, target.durable);
     const liveAckedSeq = live?.ack_floor.stream_seq ?? 0;
 
-    const engine = new PipelineEngine(definition, context, restored?.operators ?? {}, target.rowPartition);
-    const writer = new CutWriter(connections.clickhouse, context.database, js, {
-      pipeline: definition.name,
-      stream,
-      partition: target.rowPartition,
-      signal: shutdown.signal,
-      log,
-      publishDeadLetter: (seq) => seq > liveAckedSeq,
-    });
-    const consumer = await js.consumers.get(stream, {
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: restoredAtSeq + 1,
-      ...(target.filterSubject ? { filter_subjects: target.filterSubject } : {}),
-    });
+    const { engine, writer } = run.start(context, { operators: restored?.operators }, (seq) => seq > liveAckedSeq);
     const feed = new Feed(engine, {
       settings,
       writer,
@@ -120,27 +99,62 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
       // `pending` 0: nothing after it (a subject filter can make toSeq itself never arrive).
       isLast: (msg) => msg.seq >= toSeq || msg.info.pending === 0,
     });
+    const reader = new ConsumerReader({ settings, open: (seq) => consumer.open(seq), signal: options.signal, log });
     // With a filter, at most the subject's messages from the restored position (some may be past `to`).
     const total = Math.min(toSeq - restoredAtSeq, filtered ?? Infinity);
     const progress = setInterval(() => options.onProgress?.({ processed: feed.eventsIn, total, seq: feed.lastSeq }), 200);
-    const messages = await consumer.consume({ max_messages: settings.pullBatch });
-    const stop = (): void => void messages.stop();
-    options.signal.addEventListener('abort', stop, { once: true });
     try {
-      await feed.run(messages);
+      await reader.read(feed);
       await feed.commit(true);
     } finally {
       clearInterval(progress);
-      options.signal.removeEventListener('abort', stop);
-      await messages.close().catch(() => {});
     }
     engine.dispose();
     options.onProgress?.({ processed: feed.eventsIn, total, seq: feed.lastSeq });
     return { fromSeq, toSeq, restoredAtSeq, processed: feed.eventsIn, ...writer.counters };
   } finally {
     options.signal.removeEventListener('abort', onAbort);
-    shutdown.abort();
-    await closeConnections(connections);
+    await consumer.delete();
+    await run.close();
+  }
+}
+
+/**
+ * Replay's consumer: ephemeral, without acks (AckPolicy.None: nothing is redelivered, a replay
+ * acks nothing) and in memory. Each `open` replaces it with one that starts at the sequence asked
+ * for (the reader reopens after a lost delivery, an interrupted pull or a consumer gone); the last
+ * is deleted at the end, or by the server once unused for `INACTIVE_MS` (a replay that crashed).
+ */
+class ReplayConsumer {
+  private static readonly INACTIVE_MS = 300_000;
+  private name: string | undefined;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    private readonly stream: string,
+    private readonly filterSubject: string | undefined,
+  ) {}
+
+  async open(resumeSeq: number): Promise<OpenedConsumer> {
+    await this.delete();
+    const info = await this.jsm.consumers.add(this.stream, {
+      ack_policy: AckPolicy.None,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: resumeSeq,
+      ...(this.filterSubject ? { filter_subject: this.filterSubject } : {}),
+      mem_storage: true,
+      inactive_threshold: nanos(ReplayConsumer.INACTIVE_MS),
+    });
+    this.name = info.name;
+    return { consumer: await this.js.consumers.get(this.stream, info.name), deliveredConsumerSeq: 0 };
+  }
+
+  async delete(): Promise<void> {
+    const { name } = this;
+    if (name === undefined) return;
+    this.name = undefined;
+    await this.jsm.consumers.delete(this.stream, name).catch(() => {});
   }
 }
 

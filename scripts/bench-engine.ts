@@ -11,13 +11,13 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Command } from 'commander';
+import { bulkWorkload } from '../bench/workload.ts';
 import { positiveInt } from '../cli/int-options.ts';
 import { PipelineEngine, type SourceRecord } from '../core/engine.ts';
 import type { BuildContext } from '../core/pipeline.ts';
 import { sitePages } from '../generator/site.ts';
+import { releaseSnapshot, SnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
-import { bulkWorkload } from '../bench/workload.ts';
-import { releaseSnapshot } from '../operators/snapshot-buffers.ts';
 
 const opts = new Command()
   .name('bench-engine')
@@ -53,6 +53,8 @@ for (const m of bulkWorkload(opts.events, 7)) {
 }
 
 const engine = new PipelineEngine(createClickstreamPipeline(), context);
+/** The snapshot columns' memory, reused from snapshot to snapshot as the checkpointer does (core/checkpointer.ts). */
+const snapshotBuffers = new SnapshotBuffers();
 let rows = 0;
 /** The synchronous cuts that took a snapshot (the pipeline stalls for these), and their serialization. */
 let snapshotCutMs = 0;
@@ -72,13 +74,13 @@ for (let i = 0; i < records.length; i++) {
   if (engine.bufferedRows >= 50_000 || snapshot) {
     await engine.idle();
     const t = performance.now();
-    const cut = engine.cut(snapshot);
+    const cut = engine.cut(snapshot ? snapshotBuffers : undefined);
     if (cut.snapshot) {
       const cutDone = performance.now();
       snapshotCutMs += cutDone - t;
       snapshotBytes = JSON.stringify(cut.snapshot).length;
       serializeMs += performance.now() - cutDone;
-      // Serialized: its columns' memory serves the next snapshot, as the runner's saved checkpoints do.
+      // Serialized: its columns' memory serves the next snapshot, as the checkpointer's saved checkpoints do.
       releaseSnapshot(cut.snapshot);
     }
     for (const table of cut.rows.values()) {
@@ -88,7 +90,7 @@ for (let i = 0; i < records.length; i++) {
   }
 }
 await engine.idle();
-const cut = engine.cut(false);
+const cut = engine.cut(undefined);
 for (const table of cut.rows.values()) rows += table.length;
 const seconds = (performance.now() - started) / 1000;
 if (opts.cpuProf) {

@@ -1,0 +1,116 @@
+import type { Consumer, ConsumerMessages } from '@nats-io/jetstream';
+import { logRetries, retry } from '../common/retry.ts';
+import { BatchedPull, PullInterrupted } from '../sources/batched-pull.ts';
+import { isConsumerGone } from '../sources/durable-consumer.ts';
+import type { Feed } from './feed.ts';
+import type { PipelineSettings } from './pipeline.ts';
+
+/** A consumer positioned to deliver a given stream sequence next, and its last delivery sequence (0 if new). */
+export interface OpenedConsumer {
+  consumer: Consumer;
+  deliveredConsumerSeq: number;
+}
+
+export interface ConsumerReaderOptions {
+  settings: Pick<PipelineSettings, 'pullBatch' | 'pullLingerMs'>;
+  /** Open (or reposition, or recreate) the consumer to deliver `resumeSeq` next. */
+  open: (resumeSeq: number) => Promise<OpenedConsumer>;
+  /** Aborting stops reading: `read` resolves (the caller writes the last cut). */
+  signal: AbortSignal;
+  log: (message: string) => void;
+}
+
+/**
+ * Reads a pull consumer into a feed, in stream order: with `BatchedPull` (or a standing `consume()`
+ * when `pullLingerMs` is 0), every delivery checked to carry the next delivery sequence.
+ *
+ * When the reading breaks — a delivery lost in transit (a gap: acking past it would ack a message
+ * never processed), a pull interrupted, or the consumer gone (a server restart, or deleted) — the
+ * feed's state and buffered rows stay as they are and the consumer is opened again right after the
+ * feed's last sequence, so what was lost comes again and no ack can pass it. Opening is retried
+ * while the server does not answer (it may be restarting).
+ */
+export class ConsumerReader {
+  /** The consumer's backlog and unacked count when last asked (see `refresh`). */
+  lag = 0;
+  ackPending = 0;
+  private consumer: Consumer | undefined;
+  /** The reading in progress, if any. */
+  private consuming: ConsumerMessages | BatchedPull | undefined;
+
+  constructor(private readonly options: ConsumerReaderOptions) {}
+
+  /** Read until the messages end (a bounded replay's last) or `signal` aborts. Rejects with what `feed.run` throws otherwise (a fatal error). */
+  async read(feed: Feed): Promise<void> {
+    const { open, signal, log } = this.options;
+    let opened = await open(feed.lastSeq + 1);
+    for (;;) {
+      const outcome = await this.readOnce(feed, opened);
+      if (outcome === 'done' || signal.aborted) return;
+      const why =
+        outcome === 'gap'
+          ? 'a delivery was lost in transit (reconnect?)'
+          : outcome === 'gone'
+            ? 'the consumer is gone (server restart, or deleted)'
+            : outcome.message;
+      log(`${why}: ${outcome === 'gone' ? 'recreating it' : 'repositioning the consumer'} after stream seq ${feed.lastSeq}`);
+      try {
+        opened = await retry(() => open(feed.lastSeq + 1), { signal, onRetry: logRetries(log, 'opening the consumer') });
+      } catch (error) {
+        if (signal.aborted) return;
+        throw error;
+      }
+    }
+  }
+
+  /** End the reading in progress with `error` (a lost lease): `read` rejects with it. */
+  interrupt(error: Error): void {
+    this.consuming?.stop(error);
+  }
+
+  /**
+   * Ask the consumer for its backlog and unacked count. A consumer found deleted ends the reading
+   * in progress at once (it is recreated); nats.js alone notices only after missed heartbeats, ~30 s.
+   */
+  refresh(): void {
+    const { consumer } = this;
+    if (consumer === undefined) return;
+    const watched = this.consuming;
+    consumer.info(false).then(
+      (info) => {
+        this.lag = info.num_pending;
+        this.ackPending = info.num_ack_pending;
+      },
+      (error: unknown) => {
+        if (watched !== undefined && watched === this.consuming && isConsumerGone(error)) watched.stop(error as Error);
+      },
+    );
+  }
+
+  /** One reading of the consumer, until it ends or breaks; closed after. */
+  private async readOnce(feed: Feed, { consumer, deliveredConsumerSeq }: OpenedConsumer): Promise<'done' | 'gap' | 'gone' | PullInterrupted> {
+    const { settings, signal } = this.options;
+    this.consumer = consumer;
+    // A missing consumer ends the reading (instead of waiting for it to reappear): it is recreated.
+    const messages =
+      settings.pullLingerMs > 0
+        ? new BatchedPull(consumer, { batch: settings.pullBatch, lingerMs: settings.pullLingerMs })
+        : await consumer.consume({ max_messages: settings.pullBatch, abort_on_missing_resource: true });
+    this.consuming = messages;
+    const onAbort = (): void => void messages.stop();
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    let outcome: 'done' | 'gap' | 'gone' | PullInterrupted;
+    try {
+      outcome = await feed.run(messages, deliveredConsumerSeq);
+    } catch (error) {
+      if (signal.aborted || !(isConsumerGone(error) || error instanceof PullInterrupted)) throw error;
+      outcome = error instanceof PullInterrupted ? error : 'gone';
+    } finally {
+      this.consuming = undefined;
+      signal.removeEventListener('abort', onAbort);
+    }
+    await messages.close().catch(() => {});
+    return outcome;
+  }
+}
