@@ -6,7 +6,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
@@ -100,6 +100,10 @@ describe('replay', () => {
       expect(await readClickstream(chDb, names.name)).toEqual(expected);
     }
     expect(await dlqCount()).toBe(deadLetters);
+    // Replays delete their consumers: the live pipeline's is the only one left.
+    const consumers: string[] = [];
+    for await (const info of jsm.consumers.list(names.stream)) consumers.push(info.name);
+    expect(consumers).toEqual([names.name]);
   }, 240_000);
 });
 
