@@ -44,7 +44,7 @@ export interface Cut {
 
 /**
  * Runs a pipeline definition's operators in memory: records in, rows and side outputs out.
- * No I/O here; the runner feeds records and writes cuts.
+ * No I/O here; the feed (core/feed.ts) pushes records and writes cuts.
  *
  * A cut taken while `pending()` is 0 is consistent: every record pushed so far has been fully
  * processed, its rows and side outputs are in this or an earlier cut, and the snapshot holds the

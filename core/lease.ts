@@ -50,7 +50,7 @@ export function leaseBucket(checkpointBucket: string): string {
  * (a graceful stop), once its revision has not changed for `ttlMs` by the waiter's own clock (a
  * holder that died; no clocks are compared), or at once when the holder is a process of this host
  * that is gone (a restart after a crash). A holder whose compare-and-set fails has lost the lease:
- * `confirm()` throws, and the runner confirms right before each checkpoint and ack.
+ * `confirm()` throws, and the checkpointer confirms right before each checkpoint and ack (core/checkpointer.ts).
  */
 export class Lease {
   private revision: number;

@@ -6,16 +6,16 @@
  * fresh memory, every 4 KB page faults on its first write, and on a virtual machine that is most
  * of the copy's cost: filling 40 MB of fresh arrays took 115-143 ms here, the same arrays reused
  * 4-7 ms. So an engine's cut takes its columns one after another from one slab, sized by the
- * engine's last snapshot, and the runner gives the slab back once the checkpoint is saved
- * (`releaseSnapshot`), for the next cut. Nothing else may hold a column after its release: the next
+ * last snapshot, and the checkpointer that handed it over (core/checkpointer.ts) gives the slab
+ * back once the checkpoint is saved (`releaseSnapshot`), for the next cut. Nothing else may hold a column after its release: the next
  * snapshot overwrites it.
  *
  * One slab, not a pool of buffers of each column's size: columns change size between checkpoints,
  * so a pool of per-column buffers held headroom on each and handed a column a buffer up to twice
  * its size (35 MB held for the clickstream pipeline's 23 MB of columns; a slab holds 25).
  *
- * Each engine has a slab of its own (`withSnapshotBuffers` around its cut): the partitions run in
- * one process checkpoint at about the same time. Columns taken outside `withSnapshotBuffers` (an
+ * Each runner's checkpointer has a slab of its own (`withSnapshotBuffers` around its engine's cut):
+ * the partitions run in one process checkpoint at about the same time. Columns taken outside `withSnapshotBuffers` (an
  * operator snapshotted on its own, in tests) are plain new arrays.
  */
 import { TypedColumn } from './typed-columns.ts';

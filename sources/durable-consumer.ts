@@ -23,7 +23,7 @@ export interface DurableConsumerSpec {
  * AckPolicy.All: the pipeline processes messages in stream order and acks the last message of
  * each checkpoint, which acks everything before it — one ack per checkpoint instead of per message.
  * That is only safe if no delivery was lost on the way (a reconnect can drop messages in flight):
- * the feed checks the consumer's delivery sequence and the runner repositions on a gap.
+ * the feed checks the consumer's delivery sequence and the reader (core/consumer-reader.ts) repositions on a gap.
  *
  * The consumer keeps its state in memory (`mem_storage`): acks come once per checkpoint, so up to
  * a checkpoint's worth of messages are pending, and a file-backed consumer rewrites that whole
