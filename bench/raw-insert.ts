@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { sitePages } from '../generator/site.ts';
 import { pathOf, toEventRow } from '../pipelines/clickstream.ts';
 import type { ClickEvent } from '../pipelines/clickstream-events.ts';
+import { sitePages } from '../pipelines/clickstream-site.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
