@@ -20,10 +20,10 @@ import { enrich } from '../operators/enrich.ts';
 import { hopping } from '../operators/hopping.ts';
 import { session } from '../operators/session.ts';
 import { tumbling } from '../operators/tumbling.ts';
-import { ClickEvent } from './clickstream-events.ts';
-import { clickstreamTables, type eventsTable } from './clickstream-tables.ts';
 import type { TableRow } from '../sinks/clickhouse/table.ts';
+import { ClickEvent } from './clickstream-events.ts';
 import { pageCategoryLookup, seedPages } from './clickstream-pages.ts';
+import { clickstreamTables, type eventsTable } from './clickstream-tables.ts';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
