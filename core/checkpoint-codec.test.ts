@@ -1,11 +1,11 @@
 import { map, share } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { combine, count, distinct, sum, topK } from '../operators/aggregators.ts';
+import { combine, count, distinct, sum, topK } from '../aggregators/combine.ts';
 import { dedupe } from '../operators/dedupe.ts';
 import { hopping } from '../operators/hopping.ts';
 import { session } from '../operators/session.ts';
-import { column } from '../operators/testing.ts';
-import { TypedColumn } from '../operators/typed-columns.ts';
+import { column } from '../test/support/operator-harness.ts';
+import { TypedColumn } from '../state/typed-columns.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
 import { Click, context } from '../test/fixtures/page-views-pipeline.ts';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.ts';

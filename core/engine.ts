@@ -1,8 +1,8 @@
 import { inspect } from 'node:util';
 import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
-import { type OperatorHandle, type OperatorScope, type SideOutput, runInScope } from '../operators/scope.ts';
-import { SnapshotBuffers, withSnapshotBuffers } from '../operators/snapshot-buffers.ts';
+import { type OperatorHandle, type OperatorScope, type SideOutput, runInScope } from '../state/operator-scope.ts';
+import { SnapshotBuffers, withSnapshotBuffers } from '../state/snapshot-buffers.ts';
 import { validate } from '../operators/validate.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
 import type { AnyTable } from '../sinks/clickhouse/table.ts';

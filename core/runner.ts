@@ -4,7 +4,7 @@ import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { BatchedPull, PullInterrupted } from '../sources/batched-pull.ts';
 import { isConsumerGone, openDurableConsumer } from '../sources/durable-consumer.ts';
 import { ensureStream } from '../sources/streams.ts';
-import { releaseSnapshot } from '../operators/snapshot-buffers.ts';
+import { releaseSnapshot } from '../state/snapshot-buffers.ts';
 import { type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
 import { type Connections, closeConnections, openConnections } from './connections.ts';
 import type { RuntimeConfig } from './config.ts';

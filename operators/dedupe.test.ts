@@ -3,8 +3,8 @@ import { TestScheduler } from 'rxjs/testing';
 import { Subject, from, take, toArray } from 'rxjs';
 import { dedupe } from './dedupe.ts';
 import type { DedupeOptions, DedupeSnapshot } from './dedupe.ts';
-import { runInScope } from './scope.ts';
-import { FakeScope, column } from './testing.ts';
+import { runInScope } from '../state/operator-scope.ts';
+import { FakeScope, column } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 
 interface Ev {

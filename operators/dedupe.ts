@@ -1,10 +1,10 @@
 import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
-import { fingerprint } from './fingerprint.ts';
-import { FingerprintIndex } from './fingerprint-index.ts';
-import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from './typed-columns.ts';
-import { currentScope } from './scope.ts';
-import { float64Column, uint32Column } from './snapshot-buffers.ts';
+import { fingerprint } from '../state/fingerprint.ts';
+import { FingerprintIndex } from '../state/fingerprint-index.ts';
+import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from '../state/typed-columns.ts';
+import { currentScope } from '../state/operator-scope.ts';
+import { float64Column, uint32Column } from '../state/snapshot-buffers.ts';
 
 export interface DedupeOptions<T> {
   /** Identity of an event; events with the same key are duplicates while the key is remembered. */

@@ -4,8 +4,8 @@ import { Subject, asyncScheduler, lastValueFrom, take, tap, toArray } from 'rxjs
 import type { Observable } from 'rxjs';
 import { enrich } from './enrich.ts';
 import type { EnrichOptions } from './enrich.ts';
-import { runInScope } from './scope.ts';
-import { FakeScope } from './testing.ts';
+import { runInScope } from '../state/operator-scope.ts';
+import { FakeScope } from '../test/support/operator-harness.ts';
 
 interface Ev {
   readonly id: string;

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { take } from 'rxjs';
-import { combine, count, distinct } from './aggregators.ts';
+import { combine, count, distinct } from '../aggregators/combine.ts';
 import { hopping } from './hopping.ts';
 import type { HoppingOptions } from './hopping.ts';
-import { runInScope } from './scope.ts';
-import { FakeScope, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
-import type { Step } from './testing.ts';
+import { runInScope } from '../state/operator-scope.ts';
+import { FakeScope, drive, expectRestoreEquivalence, countResult, newScheduler } from '../test/support/operator-harness.ts';
+import type { Step } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 
 interface Ev {

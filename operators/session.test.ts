@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { take } from 'rxjs';
-import { combine, count, max, min, sum, topK } from './aggregators.ts';
-import { runInScope } from './scope.ts';
+import { combine, count, max, min, sum, topK } from '../aggregators/combine.ts';
+import { runInScope } from '../state/operator-scope.ts';
 import { session } from './session.ts';
 import type { SessionOptions } from './session.ts';
-import { FakeScope, column, drive, expectRestoreEquivalence, countResult, keyColumns, newScheduler } from './testing.ts';
-import type { Step } from './testing.ts';
+import { FakeScope, column, drive, expectRestoreEquivalence, countResult, keyColumns, newScheduler } from '../test/support/operator-harness.ts';
+import type { Step } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 
 interface Ev {

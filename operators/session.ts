@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
-import { windowOperator } from './window-core.ts';
-import type { WindowOptions, WindowResult } from './window-core.ts';
+import { windowOperator } from '../windows/fixed-window-engine.ts';
+import type { WindowOptions, WindowResult } from '../windows/fixed-window-engine.ts';
 
 export interface SessionOptions<T, K extends string | number, S, A> extends WindowOptions<T, K, S, A> {
   /** Inactivity gap, ms: an event at t covers [t, t + gapMs); overlapping sessions of a key merge. */

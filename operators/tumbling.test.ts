@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Subject, VirtualAction, VirtualTimeScheduler, take } from 'rxjs';
-import { combine, count, sum, topK } from './aggregators.ts';
-import { runInScope } from './scope.ts';
-import type { SideOutput } from './scope.ts';
-import { FakeScope, column, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
-import type { Step } from './testing.ts';
+import { combine, count, sum, topK } from '../aggregators/combine.ts';
+import { runInScope } from '../state/operator-scope.ts';
+import type { SideOutput } from '../state/operator-scope.ts';
+import { FakeScope, column, drive, expectRestoreEquivalence, countResult, newScheduler } from '../test/support/operator-harness.ts';
+import type { Step } from '../test/support/operator-harness.ts';
 import { tumbling } from './tumbling.ts';
 import type { TumblingOptions } from './tumbling.ts';
-import type { WindowResult } from './window-core.ts';
+import type { WindowResult } from '../windows/fixed-window-engine.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 
 interface Ev {

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
-import { windowOperator } from './window-core.ts';
-import type { WindowOptions, WindowResult } from './window-core.ts';
+import { windowOperator } from '../windows/fixed-window-engine.ts';
+import type { WindowOptions, WindowResult } from '../windows/fixed-window-engine.ts';
 
 export interface TumblingOptions<T, K extends string | number, S, A> extends WindowOptions<T, K, S, A> {
   /** Window length, ms. Windows are [k * sizeMs, (k + 1) * sizeMs): an event exactly on a boundary opens the next one. */

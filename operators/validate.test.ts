@@ -3,9 +3,9 @@ import { TestScheduler } from 'rxjs/testing';
 import { from, of, take } from 'rxjs';
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
-import { runInScope } from './scope.ts';
-import type { SideOutput } from './scope.ts';
-import { FakeScope } from './testing.ts';
+import { runInScope } from '../state/operator-scope.ts';
+import type { SideOutput } from '../state/operator-scope.ts';
+import { FakeScope } from '../test/support/operator-harness.ts';
 import { validate } from './validate.ts';
 import type { ValidateInput } from './validate.ts';
 

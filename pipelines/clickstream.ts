@@ -14,7 +14,7 @@
  */
 import { filter, map, share } from 'rxjs';
 import { definePipeline, type PipelineSettingsInput } from '../core/pipeline.ts';
-import { combine, count, distinct, sum, topK } from '../operators/aggregators.ts';
+import { combine, count, distinct, sum, topK } from '../aggregators/combine.ts';
 import { dedupe } from '../operators/dedupe.ts';
 import { enrich } from '../operators/enrich.ts';
 import { hopping } from '../operators/hopping.ts';

@@ -17,7 +17,7 @@ import type { BuildContext } from '../core/pipeline.ts';
 import { sitePages } from '../generator/site.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { bulkWorkload } from '../bench/workload.ts';
-import { releaseSnapshot } from '../operators/snapshot-buffers.ts';
+import { releaseSnapshot } from '../state/snapshot-buffers.ts';
 
 const opts = new Command()
   .name('bench-engine')

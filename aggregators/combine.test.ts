@@ -1,12 +1,12 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { of } from 'rxjs';
 import type { Observable } from 'rxjs';
-import { combine, count, distinct, max, min, sum, topK } from './aggregators.ts';
-import type { AggregateResult, Aggregator } from './aggregators.ts';
-import { hopping } from './hopping.ts';
-import { session } from './session.ts';
-import { tumbling } from './tumbling.ts';
-import type { WindowResult } from './window-core.ts';
+import { combine, count, distinct, max, min, sum, topK } from './combine.ts';
+import type { AggregateResult, Aggregator } from './combine.ts';
+import { hopping } from '../operators/hopping.ts';
+import { session } from '../operators/session.ts';
+import { tumbling } from '../operators/tumbling.ts';
+import type { WindowResult } from '../windows/fixed-window-engine.ts';
 
 interface Ev {
   readonly user: string;

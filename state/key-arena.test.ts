@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KeyArena, keysFromColumns } from './key-arena.ts';
 import { SnapshotBuffers, releaseSnapshot, withSnapshotBuffers } from './snapshot-buffers.ts';
-import { keyColumns } from './testing.ts';
+import { keyColumns } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 
 describe('KeyArena', () => {

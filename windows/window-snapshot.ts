@@ -2,10 +2,10 @@
  * The checkpointed state of a window operator (fixed windows and sessions alike), and how a
  * snapshot of any format it has had is decoded.
  */
-import type { Aggregator, NumberStateWriter, NumberStates } from './aggregators.ts';
-import { type TakenKeyColumns, keysFromColumns } from './key-arena.ts';
-import { float64Column, uint32Column, uint8Column } from './snapshot-buffers.ts';
-import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
+import type { Aggregator, NumberStateWriter, NumberStates } from '../aggregators/combine.ts';
+import { type TakenKeyColumns, keysFromColumns } from '../state/key-arena.ts';
+import { float64Column, uint32Column, uint8Column } from '../state/snapshot-buffers.ts';
+import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from '../state/typed-columns.ts';
 
 /** A window as stored in checkpoints of the earlier, one-object-per-window format (still restored). */
 export interface WindowStateSnapshot {

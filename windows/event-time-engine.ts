@@ -5,9 +5,9 @@
  * and fires them as the watermark advances.
  */
 import type { Subscriber } from 'rxjs';
-import type { Aggregator } from './aggregators.ts';
-import { type Origin, type SideOutput, eventAsJson } from './scope.ts';
-import type { ResolvedWindowOptions, WindowResult } from './window-core.ts';
+import type { Aggregator } from '../aggregators/combine.ts';
+import { type Origin, type SideOutput, eventAsJson } from '../state/operator-scope.ts';
+import type { ResolvedWindowOptions, WindowResult } from './fixed-window-engine.ts';
 import type { TakenWindowSnapshot } from './window-snapshot.ts';
 
 export abstract class EventTimeEngine<T, K extends string | number, S, A> {

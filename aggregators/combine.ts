@@ -5,10 +5,10 @@
  * states (session windows merging), reads a result, and converts its state to and from JSON for
  * checkpoints. States are plain numbers, typed-array sets and Maps, so folding an event allocates nothing.
  */
-import { fingerprintValue } from './fingerprint.ts';
-import { FingerprintSet } from './fingerprint-set.ts';
-import { float64Column } from './snapshot-buffers.ts';
-import { TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from './typed-columns.ts';
+import { fingerprintValue } from '../state/fingerprint.ts';
+import { FingerprintSet } from '../state/fingerprint-set.ts';
+import { float64Column } from '../state/snapshot-buffers.ts';
+import { TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from '../state/typed-columns.ts';
 
 export interface Aggregator<T, S, R> {
   /** A fresh, empty state. */

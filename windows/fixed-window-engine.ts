@@ -12,12 +12,12 @@
  */
 import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerAction, SchedulerLike, Subscriber } from 'rxjs';
-import type { Aggregator } from './aggregators.ts';
+import type { Aggregator } from '../aggregators/combine.ts';
 import { EventTimeEngine } from './event-time-engine.ts';
-import { currentScope, resolveSideOutput } from './scope.ts';
+import { currentScope, resolveSideOutput } from '../state/operator-scope.ts';
 import { SessionEngine } from './session-engine.ts';
 import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, type WindowKind, decodeSnapshot } from './window-snapshot.ts';
-import type { Origin, SideOutput } from './scope.ts';
+import type { Origin, SideOutput } from '../state/operator-scope.ts';
 
 /** One emission of a window. */
 export interface WindowResult<K, A> {

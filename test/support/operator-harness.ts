@@ -1,13 +1,13 @@
-import type { WindowResult } from './window-core.ts';
-import { fingerprint } from './fingerprint.ts';
-import { keysFromColumns } from './key-arena.ts';
-import { decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
+import type { WindowResult } from '../../windows/fixed-window-engine.ts';
+import { fingerprint } from '../../state/fingerprint.ts';
+import { keysFromColumns } from '../../state/key-arena.ts';
+import { decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from '../../state/typed-columns.ts';
 import { expect } from 'vitest';
 import { TestScheduler } from 'rxjs/testing';
 import { Subject } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
-import { runInScope } from './scope.ts';
-import type { OperatorHandle, OperatorScope, Origin, SideOutput } from './scope.ts';
+import { runInScope } from '../../state/operator-scope.ts';
+import type { OperatorHandle, OperatorScope, Origin, SideOutput } from '../../state/operator-scope.ts';
 
 /** A side output as recorded by {@link FakeScope}, with the origin it was reported for. */
 export interface RecordedSide {

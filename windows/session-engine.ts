@@ -12,12 +12,12 @@
  */
 import type { Subscriber } from 'rxjs';
 import { EventTimeEngine } from './event-time-engine.ts';
-import type { Origin, SideOutput } from './scope.ts';
-import { KeyArena } from './key-arena.ts';
+import type { Origin, SideOutput } from '../state/operator-scope.ts';
+import { KeyArena } from '../state/key-arena.ts';
 import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, RankOrder, SessionHeap, SessionSlots } from './session-store.ts';
-import { float64Column } from './snapshot-buffers.ts';
-import { TypedColumn } from './typed-columns.ts';
-import type { ResolvedWindowOptions, WindowResult } from './window-core.ts';
+import { float64Column } from '../state/snapshot-buffers.ts';
+import { TypedColumn } from '../state/typed-columns.ts';
+import type { ResolvedWindowOptions, WindowResult } from './fixed-window-engine.ts';
 import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, decodeSnapshot } from './window-snapshot.ts';
 
 /** A new session's state: the aggregator's `init` (any value, `undefined` included, may be a restored state). */

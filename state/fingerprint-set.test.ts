@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FingerprintSet } from './fingerprint-set.ts';
-import { fp } from './testing.ts';
+import { fp } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 
 describe('FingerprintSet', () => {
