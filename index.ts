@@ -23,5 +23,5 @@ export type { RunTarget } from './core/partitions.ts';
 export type { Table, TableRow, ColumnType } from './sinks/clickhouse/table.ts';
 export type { PipelineStatus, RunOptions } from './core/runner.ts';
 export type { Aggregator, StateColumns, StateColumnWriter } from './aggregators/combine.ts';
-export type { WindowResult } from './windows/fixed-window-engine.ts';
+export type { WindowResult } from './windows/window-types.ts';
 export type { SideOutput, OperatorScope, OperatorHandle } from './state/operator-scope.ts';

@@ -6,7 +6,7 @@ import type { AggregateResult, Aggregator } from './combine.ts';
 import { hopping } from '../operators/hopping.ts';
 import { session } from '../operators/session.ts';
 import { tumbling } from '../operators/tumbling.ts';
-import type { WindowResult } from '../windows/fixed-window-engine.ts';
+import type { WindowResult } from '../windows/window-types.ts';
 
 interface Ev {
   readonly user: string;

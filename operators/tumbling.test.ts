@@ -7,7 +7,7 @@ import { FakeScope, column, drive, expectRestoreEquivalence, countResult, newSch
 import type { Step } from '../test/support/operator-harness.ts';
 import { tumbling } from './tumbling.ts';
 import type { TumblingOptions } from './tumbling.ts';
-import type { WindowResult } from '../windows/fixed-window-engine.ts';
+import type { WindowResult } from '../windows/window-types.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 
 interface Ev {

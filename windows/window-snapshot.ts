@@ -6,6 +6,7 @@ import type { Aggregator, NumberStateWriter, NumberStates } from '../aggregators
 import { type TakenKeyColumns, keysFromColumns } from '../state/key-arena.ts';
 import { float64Column, uint32Column, uint8Column } from '../state/snapshot-buffers.ts';
 import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from '../state/typed-columns.ts';
+import type { WindowKind } from './window-types.ts';
 
 /** A window as stored in checkpoints of the earlier, one-object-per-window format (still restored). */
 export interface WindowStateSnapshot {
@@ -88,8 +89,6 @@ interface RestoredColumns<S> {
 
 export const DIRTY = 1;
 export const EMITTED = 2;
-
-export type WindowKind = 'tumbling' | 'hopping' | 'session';
 
 /**
  * Fills a snapshot's columns window by window, closing each key's run with `key`. Sized up front

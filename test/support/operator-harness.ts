@@ -1,4 +1,4 @@
-import type { WindowResult } from '../../windows/fixed-window-engine.ts';
+import type { WindowResult } from '../../windows/window-types.ts';
 import { fingerprint } from '../../state/fingerprint.ts';
 import { keysFromColumns } from '../../state/key-arena.ts';
 import { decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from '../../state/typed-columns.ts';
