@@ -14,7 +14,13 @@ export { enrich } from './operators/enrich.ts';
 export { tumbling } from './operators/tumbling.ts';
 export { hopping } from './operators/hopping.ts';
 export { session } from './operators/session.ts';
-export { count, sum, min, max, distinct, topK, combine } from './aggregators/combine.ts';
+export { count } from './aggregators/count.ts';
+export { sum } from './aggregators/sum.ts';
+export { min } from './aggregators/min.ts';
+export { max } from './aggregators/max.ts';
+export { distinct } from './aggregators/distinct.ts';
+export { topK } from './aggregators/top-k.ts';
+export { combine } from './aggregators/combine.ts';
 export { runInScope } from './state/operator-scope.ts';
 
 export type { BuildContext, PipelineDefinition, PipelineOutputs, SourcePartitions, SourceSpec, ValidationSpec } from './core/pipeline.ts';
@@ -22,6 +28,6 @@ export type { PartitionResult, RunPartitionsOptions } from './core/run-partition
 export type { RunTarget } from './core/partitions.ts';
 export type { Table, TableRow, ColumnType } from './sinks/clickhouse/table.ts';
 export type { PipelineStatus, RunOptions } from './core/runner.ts';
-export type { Aggregator, StateColumns, StateColumnWriter } from './aggregators/combine.ts';
+export type { Aggregator, StateColumns, StateColumnWriter } from './aggregators/aggregator.ts';
 export type { WindowResult } from './windows/window-types.ts';
 export type { SideOutput, OperatorScope, OperatorHandle } from './state/operator-scope.ts';

@@ -1,143 +1,15 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { of } from 'rxjs';
-import type { Observable } from 'rxjs';
-import { combine, count, distinct, max, min, sum, topK } from './combine.ts';
-import type { AggregateResult, Aggregator } from './combine.ts';
-import { hopping } from '../operators/hopping.ts';
-import { session } from '../operators/session.ts';
-import { tumbling } from '../operators/tumbling.ts';
-import type { WindowResult } from '../windows/window-types.ts';
+import { checkLaws, type Ev, events, fold } from '../test/support/aggregator-laws.ts';
+import type { Aggregator } from './aggregator.ts';
+import { type AggregateResult, combine } from './combine.ts';
+import { count } from './count.ts';
+import { distinct } from './distinct.ts';
+import { max } from './max.ts';
+import { min } from './min.ts';
+import { sum } from './sum.ts';
+import { topK } from './top-k.ts';
 
-interface Ev {
-  readonly user: string;
-  readonly page?: string;
-  readonly price?: number;
-  readonly ts: number;
-}
-
-const events: Ev[] = [
-  { user: 'a', page: '/x', price: 3, ts: 1 },
-  { user: 'b', page: '/y', ts: 2 },
-  { user: 'a', page: '/y', price: -1, ts: 3 },
-  { user: 'c', ts: 4 },
-  { user: 'b', page: '/x', price: 10, ts: 5 },
-  { user: 'c', page: '/z', ts: 6 },
-];
-
-function fold<T, S, R>(agg: Aggregator<T, S, R>, input: readonly T[]): S {
-  let state = agg.init();
-  for (const e of input) state = agg.add(state, e);
-  return state;
-}
-
-/** result(fold(all)) == result(merge(fold(left), fold(right))) and the state survives a JSON round trip. */
-function checkLaws<T, S, R>(agg: Aggregator<T, S, R>, input: readonly T[]): R {
-  const all = agg.result(fold(agg, input));
-  for (let cut = 0; cut <= input.length; cut++) {
-    const merged = agg.merge(fold(agg, input.slice(0, cut)), fold(agg, input.slice(cut)));
-    expect(agg.result(merged)).toEqual(all);
-  }
-  const json: unknown = JSON.parse(JSON.stringify(agg.toJSON(fold(agg, input))));
-  expect(agg.result(agg.fromJSON(json))).toEqual(all);
-  // Restored state keeps folding like the original.
-  expect(agg.result(agg.add(agg.fromJSON(json), input[0]!))).toEqual(agg.result(agg.add(fold(agg, input), input[0]!)));
-  return all;
-}
-
-describe('aggregators', () => {
-  it('count, optionally filtered', () => {
-    expect(checkLaws(count<Ev>(), events)).toBe(6);
-    expect(
-      checkLaws(
-        count((e: Ev) => e.user === 'a'),
-        events,
-      ),
-    ).toBe(2);
-    expect(count().result(count().init())).toBe(0);
-  });
-
-  it('sum skips undefined', () => {
-    expect(
-      checkLaws(
-        sum((e: Ev) => e.price),
-        events,
-      ),
-    ).toBe(12);
-    expect(sum((e: Ev) => e.price).result(sum((e: Ev) => e.price).init())).toBe(0);
-  });
-
-  it('min and max are null when empty and survive JSON when empty', () => {
-    expect(
-      checkLaws(
-        min((e: Ev) => e.price),
-        events,
-      ),
-    ).toBe(-1);
-    expect(
-      checkLaws(
-        max((e: Ev) => e.price),
-        events,
-      ),
-    ).toBe(10);
-    const m = max((e: Ev) => e.price);
-    expect(m.result(m.init())).toBeNull();
-    expect(m.result(m.fromJSON(JSON.parse(JSON.stringify(m.toJSON(m.init())))))).toBeNull();
-    expect(m.result(fold(m, [{ user: 'a', ts: 1 }]))).toBeNull();
-  });
-
-  it('distinct counts exact distinct values, skipping undefined, keeping 1 and "1" apart', () => {
-    expect(
-      checkLaws(
-        distinct((e: Ev) => e.user),
-        events,
-      ),
-    ).toBe(3);
-    expect(
-      checkLaws(
-        distinct((e: Ev) => e.page),
-        events,
-      ),
-    ).toBe(3);
-    const mixed = distinct((v: string | number) => v);
-    expect(checkLaws(mixed, [1, '1', 1, 2])).toBe(3);
-  });
-
-  it('distinct restores checkpoints that hold the values themselves (before fingerprints)', () => {
-    const users = distinct((e: Ev) => e.user);
-    const restored = users.fromJSON(['a', 'b']);
-    expect(users.result(restored)).toBe(2);
-    expect(users.result(fold(users, events))).toBe(users.result(events.reduce((s, e) => users.add(s, e), restored)));
-    expect(() => users.fromJSON({ fingerprints: 'AAAA' })).toThrow(/truncated/);
-    expect(() => users.fromJSON([{}])).toThrow(/expected/);
-  });
-
-  it('topK sorts by count desc then key asc and truncates to k', () => {
-    const top = topK((e: Ev) => e.page, 2);
-    expect(checkLaws(top, events)).toEqual([
-      { key: '/x', count: 2 },
-      { key: '/y', count: 2 },
-    ]);
-    expect(
-      checkLaws(
-        topK((e: Ev) => e.user, 10),
-        [...events, { user: 'c', ts: 7 }],
-      ),
-    ).toEqual([
-      { key: 'c', count: 3 },
-      { key: 'a', count: 2 },
-      { key: 'b', count: 2 },
-    ]);
-    // The result is a copy: later adds do not change an emitted result.
-    const state = fold(top, events);
-    const result = top.result(state);
-    top.add(state, { user: 'z', page: '/z', ts: 9 });
-    expect(result).toEqual([
-      { key: '/x', count: 2 },
-      { key: '/y', count: 2 },
-    ]);
-    expect(() => topK((e: Ev) => e.page, 0)).toThrow(/k must be/);
-  });
-
+describe('combine', () => {
   it('combine runs several aggregators and infers the result record', () => {
     const agg = combine({
       n: count<Ev>(),
@@ -242,24 +114,5 @@ describe('aggregators', () => {
   it('AggregateResult maps a record of aggregators to their results', () => {
     type R = AggregateResult<{ a: Aggregator<Ev, number, number>; b: Aggregator<Ev, Set<string>, string[]> }>;
     expectTypeOf<R>().toEqualTypeOf<{ a: number; b: string[] }>();
-  });
-
-  it('infers event, key and result types inside pipe() without annotations', () => {
-    const source: Observable<Ev> = of();
-    const byPage = source.pipe(tumbling({ sizeMs: 10, time: (e) => e.ts, key: (e) => e.page ?? '', aggregate: count() }));
-    expectTypeOf(byPage).toEqualTypeOf<Observable<WindowResult<string, number>>>();
-
-    // A shared, pre-typed time extractor (as pipelines spread it) must not pin T to { ts: number }.
-    const eventTime = { time: (e: { ts: number }) => e.ts, maxOutOfOrderMs: 5 };
-    const users = source.pipe(
-      hopping({ sizeMs: 10, slideMs: 5, key: (e) => e.user, aggregate: combine({ users: distinct((e: Ev) => e.user) }), ...eventTime }),
-    );
-    expectTypeOf(users).toEqualTypeOf<Observable<WindowResult<string, { users: number }>>>();
-
-    const global = source.pipe(tumbling({ sizeMs: 10, aggregate: topK((e: Ev) => e.page, 3), ...eventTime }));
-    expectTypeOf(global).toEqualTypeOf<Observable<WindowResult<string, Array<{ readonly key: string; readonly count: number }>>>>();
-
-    const sessions = source.pipe(session({ gapMs: 10, time: (e) => e.ts, key: (e) => e.ts % 2, aggregate: max((e: Ev) => e.price) }));
-    expectTypeOf(sessions).toEqualTypeOf<Observable<WindowResult<number, number | null>>>();
   });
 });

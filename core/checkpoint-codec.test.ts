@@ -1,6 +1,10 @@
 import { map, share } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { combine, count, distinct, sum, topK } from '../aggregators/combine.ts';
+import { combine } from '../aggregators/combine.ts';
+import { count } from '../aggregators/count.ts';
+import { distinct } from '../aggregators/distinct.ts';
+import { sum } from '../aggregators/sum.ts';
+import { topK } from '../aggregators/top-k.ts';
 import { dedupe } from '../operators/dedupe.ts';
 import { hopping } from '../operators/hopping.ts';
 import { session } from '../operators/session.ts';

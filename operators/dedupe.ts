@@ -1,10 +1,10 @@
-import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
+import { Observable } from 'rxjs';
 import { fingerprint } from '../state/fingerprint.ts';
 import { FingerprintIndex } from '../state/fingerprint-index.ts';
-import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from '../state/typed-columns.ts';
 import { currentScope } from '../state/operator-scope.ts';
 import { float64Column, uint32Column } from '../state/snapshot-buffers.ts';
+import { decodeColumn, type EncodedColumn, float64s, isEncodedColumn, type Taken, TypedColumn, uint32s } from '../state/typed-columns.ts';
 
 export interface DedupeOptions<T> {
   /** Identity of an event; events with the same key are duplicates while the key is remembered. */

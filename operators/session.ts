@@ -1,8 +1,8 @@
-import { Observable } from 'rxjs';
 import type { OperatorFunction } from 'rxjs';
+import { Observable } from 'rxjs';
 import { runWindowEngine } from '../windows/run-window-engine.ts';
 import { SessionEngine } from '../windows/session-engine.ts';
-import { type WindowOptions, resolveWindowOptions } from '../windows/window-options.ts';
+import { resolveWindowOptions, type WindowOptions } from '../windows/window-options.ts';
 import type { WindowResult } from '../windows/window-types.ts';
 
 export interface SessionOptions<T, K extends string | number, S, A> extends WindowOptions<T, K, S, A> {

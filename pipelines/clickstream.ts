@@ -14,7 +14,11 @@
  */
 import { filter, map, share } from 'rxjs';
 import { definePipeline, type PipelineSettingsInput } from '../core/pipeline.ts';
-import { combine, count, distinct, sum, topK } from '../aggregators/combine.ts';
+import { combine } from '../aggregators/combine.ts';
+import { count } from '../aggregators/count.ts';
+import { distinct } from '../aggregators/distinct.ts';
+import { sum } from '../aggregators/sum.ts';
+import { topK } from '../aggregators/top-k.ts';
 import { dedupe } from '../operators/dedupe.ts';
 import { enrich } from '../operators/enrich.ts';
 import { hopping } from '../operators/hopping.ts';

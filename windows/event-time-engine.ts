@@ -5,8 +5,8 @@
  * and fires them as the watermark advances.
  */
 import type { Subscriber } from 'rxjs';
-import type { Aggregator } from '../aggregators/combine.ts';
-import { type Origin, type SideOutput, eventAsJson } from '../state/operator-scope.ts';
+import type { Aggregator } from '../aggregators/aggregator.ts';
+import { eventAsJson, type Origin, type SideOutput } from '../state/operator-scope.ts';
 import type { ResolvedWindowOptions } from './window-options.ts';
 import type { TakenWindowSnapshot } from './window-snapshot.ts';
 import type { WindowResult } from './window-types.ts';

@@ -13,9 +13,9 @@
 import type { Subscriber } from 'rxjs';
 import type { Origin, SideOutput } from '../state/operator-scope.ts';
 import { EventTimeEngine } from './event-time-engine.ts';
-import { type KeyState, type Win, WindowHeap, compareWindows } from './window-heap.ts';
+import { compareWindows, type KeyState, type Win, WindowHeap } from './window-heap.ts';
 import type { ResolvedWindowOptions } from './window-options.ts';
-import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, decodeSnapshot } from './window-snapshot.ts';
+import { DIRTY, decodeSnapshot, EMITTED, SnapshotBuilder, type TakenWindowSnapshot } from './window-snapshot.ts';
 import type { WindowResult } from './window-types.ts';
 
 /** How events map to fixed windows: windows of `sizeMs` starting every `slideMs` (tumbling: slideMs = sizeMs). */

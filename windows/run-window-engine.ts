@@ -6,7 +6,7 @@
  * hand their subscriber to `mergeInternals`.
  */
 import type { Observable, SchedulerAction, Subscriber, Subscription } from 'rxjs';
-import { type Origin, type SideOutput, currentScope, resolveSideOutput } from '../state/operator-scope.ts';
+import { currentScope, type Origin, resolveSideOutput, type SideOutput } from '../state/operator-scope.ts';
 import type { EventTimeEngine } from './event-time-engine.ts';
 import type { ResolvedWindowOptions } from './window-options.ts';
 import type { WindowKind, WindowResult } from './window-types.ts';

@@ -11,14 +11,14 @@
  *   heap walk over every open session per event.
  */
 import type { Subscriber } from 'rxjs';
-import { EventTimeEngine } from './event-time-engine.ts';
-import type { Origin, SideOutput } from '../state/operator-scope.ts';
 import { KeyArena } from '../state/key-arena.ts';
-import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, RankOrder, SessionHeap, SessionSlots } from './session-store.ts';
+import type { Origin, SideOutput } from '../state/operator-scope.ts';
 import { float64Column } from '../state/snapshot-buffers.ts';
 import { TypedColumn } from '../state/typed-columns.ts';
+import { EventTimeEngine } from './event-time-engine.ts';
+import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, RankOrder, SessionHeap, SessionSlots } from './session-store.ts';
 import type { ResolvedWindowOptions } from './window-options.ts';
-import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, decodeSnapshot } from './window-snapshot.ts';
+import { DIRTY, decodeSnapshot, EMITTED, SnapshotBuilder, type TakenWindowSnapshot } from './window-snapshot.ts';
 import type { WindowResult } from './window-types.ts';
 
 /** A new session's state: the aggregator's `init` (any value, `undefined` included, may be a restored state). */

@@ -3,9 +3,10 @@
  * window shape, and how they are resolved: defaults filled in and checked once, when the operator
  * is created.
  */
-import { asyncScheduler } from 'rxjs';
+
 import type { SchedulerLike } from 'rxjs';
-import type { Aggregator } from '../aggregators/combine.ts';
+import { asyncScheduler } from 'rxjs';
+import type { Aggregator } from '../aggregators/aggregator.ts';
 import type { SideOutput } from '../state/operator-scope.ts';
 import type { WindowKind } from './window-types.ts';
 
@@ -65,7 +66,10 @@ export interface ResolvedWindowOptions<T, K extends string | number, S, A> {
 const globalKey = (): string => '';
 
 /** Fill defaults and validate; throws plain-message errors naming the operator. */
-export function resolveWindowOptions<T, K extends string | number, S, A>(kind: WindowKind, options: WindowOptions<T, K, S, A>): ResolvedWindowOptions<T, K, S, A> {
+export function resolveWindowOptions<T, K extends string | number, S, A>(
+  kind: WindowKind,
+  options: WindowOptions<T, K, S, A>,
+): ResolvedWindowOptions<T, K, S, A> {
   const maxOutOfOrderMs = options.maxOutOfOrderMs ?? 0;
   const allowedLatenessMs = options.allowedLatenessMs ?? 0;
   if (!(maxOutOfOrderMs >= 0)) throw new Error(`${kind}: maxOutOfOrderMs must be >= 0, got ${maxOutOfOrderMs}`);

@@ -2,10 +2,10 @@
  * The checkpointed state of a window operator (fixed windows and sessions alike), and how a
  * snapshot of any format it has had is decoded.
  */
-import type { Aggregator, NumberStateWriter, NumberStates } from '../aggregators/combine.ts';
-import { type TakenKeyColumns, keysFromColumns } from '../state/key-arena.ts';
-import { float64Column, uint32Column, uint8Column } from '../state/snapshot-buffers.ts';
-import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from '../state/typed-columns.ts';
+import type { Aggregator, NumberStates, NumberStateWriter } from '../aggregators/aggregator.ts';
+import { keysFromColumns, type TakenKeyColumns } from '../state/key-arena.ts';
+import { float64Column, uint8Column, uint32Column } from '../state/snapshot-buffers.ts';
+import { decodeColumn, type EncodedColumn, float64s, isEncodedColumn, type Taken, TypedColumn, uint8s, uint32s } from '../state/typed-columns.ts';
 import type { WindowKind } from './window-types.ts';
 
 /** A window as stored in checkpoints of the earlier, one-object-per-window format (still restored). */

@@ -1,13 +1,13 @@
-import type { WindowResult } from '../../windows/window-types.ts';
+import type { OperatorFunction } from 'rxjs';
+import { Subject } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { expect } from 'vitest';
 import { fingerprint } from '../../state/fingerprint.ts';
 import { keysFromColumns } from '../../state/key-arena.ts';
-import { decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from '../../state/typed-columns.ts';
-import { expect } from 'vitest';
-import { TestScheduler } from 'rxjs/testing';
-import { Subject } from 'rxjs';
-import type { OperatorFunction } from 'rxjs';
-import { runInScope } from '../../state/operator-scope.ts';
 import type { OperatorHandle, OperatorScope, Origin, SideOutput } from '../../state/operator-scope.ts';
+import { runInScope } from '../../state/operator-scope.ts';
+import { decodeColumn, float64s, isEncodedColumn, uint8s, uint32s } from '../../state/typed-columns.ts';
+import type { WindowResult } from '../../windows/window-types.ts';
 
 /** A side output as recorded by {@link FakeScope}, with the origin it was reported for. */
 export interface RecordedSide {
