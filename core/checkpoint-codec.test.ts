@@ -8,7 +8,7 @@ import { topK } from '../aggregators/top-k.ts';
 import { dedupe } from '../operators/dedupe.ts';
 import { hopping } from '../operators/hopping.ts';
 import { session } from '../operators/session.ts';
-import { column } from '../test/support/operator-harness.ts';
+import { column } from '../test/support/state-values.ts';
 import { TypedColumn } from '../state/typed-columns.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
 import { Click, context } from '../test/fixtures/page-views-pipeline.ts';

@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { column } from '../test/support/operator-harness.ts';
+import { column } from '../test/support/state-values.ts';
 import { TypedColumn } from '../state/typed-columns.ts';
 import { testId } from '../test/support/helpers.ts';
 import { type Checkpoint, CheckpointStore, readableInPieces } from './checkpoint-store.ts';

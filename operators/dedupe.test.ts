@@ -2,8 +2,9 @@ import { from, Subject, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { runInScope } from '../state/operator-scope.ts';
-import { column, FakeScope } from '../test/support/operator-harness.ts';
+import { FakeScope } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { column } from '../test/support/state-values.ts';
 import type { DedupeOptions, DedupeSnapshot } from './dedupe.ts';
 import { dedupe } from './dedupe.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fp } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { fp } from '../test/support/state-values.ts';
 import { FingerprintIndex } from './fingerprint-index.ts';
 
 /** A table of slots that keeps each slot's fingerprint, as dedupe's ring and the key arena do. */

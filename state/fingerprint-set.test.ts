@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fp } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { fp } from '../test/support/state-values.ts';
 import { FingerprintSet } from './fingerprint-set.ts';
 
 describe('FingerprintSet', () => {

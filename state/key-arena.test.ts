@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { keyColumns } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { keyColumns } from '../test/support/state-values.ts';
 import { KeyArena, keysFromColumns } from './key-arena.ts';
 import { releaseSnapshot, SnapshotBuffers, withSnapshotBuffers } from './snapshot-buffers.ts';
 
