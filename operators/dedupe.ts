@@ -25,7 +25,7 @@ export interface DedupeOptions<T> {
 
 /**
  * The checkpointed state: the fingerprints of remembered keys in insertion order with their event
- * times, as typed columns (high and low 32 bits, Float64 times; see typed-columns.ts). Snapshots of the
+ * times, as typed columns (high and low 32 bits, Float64 times; see state/typed-columns.ts). Snapshots of the
  * earlier format (`keys: [key, time][]`) still restore.
  */
 export interface DedupeSnapshot {
@@ -56,7 +56,7 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
 /**
  * Drop events whose key was already seen within `ttlMs` of event time.
  *
- * Keys are remembered by their 64-bit fingerprint (see fingerprint.ts) in flat typed arrays: 16
+ * Keys are remembered by their 64-bit fingerprint (see state/fingerprint.ts) in flat typed arrays: 16
  * bytes per slot of the insertion-ordered ring and 4 per slot of its index (`FingerprintIndex`, at
  * power-of-two capacity); nothing for the GC to walk. Expiry is lazy and amortized (no timers):
  * the ring is trimmed from the front as event time advances, and a key found in the index is also

@@ -24,7 +24,7 @@ export interface WindowStateSnapshot {
 /**
  * The checkpointed state of a window operator, by column: one entry per key in `keys` and
  * `windowCounts` (keys in first-seen order), one entry per window, key by key, in the others.
- * Numeric columns are typed arrays (see typed-columns.ts), and the aggregator states are
+ * Numeric columns are typed arrays (see state/typed-columns.ts), and the aggregator states are
  * columns too when the aggregator has them (`count`, `sum`, `min`, `max` and `combine`s of them):
  * a session operator holds a window per active user, and taking the snapshot is part of a
  * synchronous, consistent cut, where copying numbers costs far less than an object per window.
