@@ -1,10 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { quoteIdent } from '../sinks/clickhouse/sql.ts';
-import type { ClickEvent } from '../pipelines/clickstream-events.ts';
-import { pathOf, toEventRow } from '../pipelines/clickstream.ts';
-import { eventsTable } from '../pipelines/clickstream-tables.ts';
 import { sitePages } from '../generator/site.ts';
+import { pathOf, toEventRow } from '../pipelines/clickstream.ts';
+import type { ClickEvent } from '../pipelines/clickstream-events.ts';
+import { eventsTable } from '../pipelines/clickstream-tables.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
+import { quoteIdent } from '../sinks/clickhouse/sql.ts';
 import type { TableRow } from '../sinks/clickhouse/table.ts';
 import { rowEncoder } from '../sinks/clickhouse/table.ts';
 import { bulkWorkload } from './workload.ts';

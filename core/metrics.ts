@@ -1,9 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { ensureTables } from '../sinks/clickhouse/schema.ts';
-import { rowEncoder, type TableRow } from '../sinks/clickhouse/table.ts';
 import { errorMessage } from '../common/error-message.ts';
+import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { quoteIdent } from '../sinks/clickhouse/sql.ts';
+import { rowEncoder, type TableRow } from '../sinks/clickhouse/table.ts';
 import type { PipelineStatus } from './runner.ts';
 import { pipelineMetricsTable } from './system-tables.ts';
 

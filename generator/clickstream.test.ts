@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ClickEvent } from '../pipelines/clickstream-events.ts';
-import { generateClickstream } from './clickstream.ts';
 import type { GeneratedMessage, GeneratorOptions, Malformation } from './clickstream.ts';
+import { generateClickstream } from './clickstream.ts';
 import { malformations } from './messages.ts';
 import { partitionSubject } from './partition.ts';
 import { sessionGapMs } from './scheduler.ts';

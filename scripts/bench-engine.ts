@@ -11,12 +11,12 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Command } from 'commander';
+import { bulkWorkload } from '../bench/workload.ts';
 import { positiveInt } from '../cli/int-options.ts';
 import { PipelineEngine, type SourceRecord } from '../core/engine.ts';
 import type { BuildContext } from '../core/pipeline.ts';
 import { sitePages } from '../generator/site.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
-import { bulkWorkload } from '../bench/workload.ts';
 import { releaseSnapshot } from '../state/snapshot-buffers.ts';
 
 const opts = new Command()

@@ -4,7 +4,7 @@
  * exactly as they were.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';

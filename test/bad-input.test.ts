@@ -4,8 +4,8 @@
  * pipeline's counters — while valid input around it is processed normally.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type JetStreamManager, type JsMsg, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { DeliverPolicy, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { map } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';

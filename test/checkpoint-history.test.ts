@@ -5,7 +5,7 @@
  * frequent restarts, push the older copies out of the kept window.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointStore } from '../core/checkpoint-store.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';

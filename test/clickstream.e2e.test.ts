@@ -7,10 +7,10 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../core/config.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
+import { configFromEnv } from '../core/config.ts';
 import { runPipeline } from '../core/runner.ts';
 import { runPanelQueries } from '../dashboards/run-panel-queries.ts';
 import type { GeneratedMessage } from '../generator/messages.ts';

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLettersTable, lateEventsTable, pipelineMetricsTable, systemTables } from '../core/system-tables.ts';
 import { grafanaDashboard } from '../dashboards/grafana-model.ts';
 import { expandMacros } from '../dashboards/macros.ts';
-import { loadDashboard, parseJsonCompact, type QueryExecutor, runDashboardQueries, runPanelQueries } from '../dashboards/run-panel-queries.ts';
 import { dashboards } from '../dashboards/registry.ts';
+import { loadDashboard, parseJsonCompact, type QueryExecutor, runDashboardQueries, runPanelQueries } from '../dashboards/run-panel-queries.ts';
 import {
   activeUsersTable,
   clickstreamTables,

@@ -5,13 +5,13 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resetPipeline } from '../cli/reset.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
 import { leaseBucket, leaseStore } from '../core/lease.ts';
 import { pipelineCheckpointKey } from '../core/partitions.ts';
-import { resetPipeline } from '../cli/reset.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { dropTestResources, testId, waitFor } from './support/helpers.ts';

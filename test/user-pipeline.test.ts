@@ -7,8 +7,8 @@ import { once } from 'node:events';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../core/config.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
+import { configFromEnv } from '../core/config.ts';
 import { dropTestResources, testId, waitFor } from './support/helpers.ts';
 
 const id = testId();

@@ -3,9 +3,10 @@
  * local server) and a current release (chdb) both read back as the values the row held, and that
  * turn back into the row for dead letters.
  */
-import { query as chdbQuery } from 'chdb';
+
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { query as chdbQuery } from 'chdb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../../core/clickhouse-client.ts';
 import { configFromEnv } from '../../core/config.ts';

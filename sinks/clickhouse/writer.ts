@@ -1,10 +1,10 @@
-import type { ClickHouseClient } from '@clickhouse/client';
-import { ClickHouseError } from '@clickhouse/client';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseError } from '@clickhouse/client';
 import { retry } from '../../common/retry.ts';
-import { quoteIdent } from './sql.ts';
 import { EncodedRows } from './encoded-rows.ts';
+import { quoteIdent } from './sql.ts';
 import type { AnyTable } from './table.ts';
 
 /**

@@ -1,9 +1,9 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { fnv1a32 } from '../../common/fnv1a.ts';
 import { generateClickstream } from '../../generator/clickstream.ts';
 import type { GeneratedMessage } from '../../generator/messages.ts';
 import type { GeneratorOptions } from '../../generator/options.ts';
-import { fnv1a32 } from '../../common/fnv1a.ts';
 import { publishMessages } from '../../generator/publish.ts';
 import { CLICKSTREAM_PARTITIONS } from '../../pipelines/clickstream.ts';
 import { ClickEvent } from '../../pipelines/clickstream-events.ts';
