@@ -1,5 +1,5 @@
+import { type ObjectStore, Objm, setSha256Backend } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { Objm, type ObjectStore, setSha256Backend } from '@nats-io/obj';
 import { z } from 'zod';
 import { decodeCheckpoint, encodeCheckpoint } from './checkpoint-codec.ts';
 import { leaseBucket } from './lease.ts';

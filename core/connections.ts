@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { errorMessage } from '../common/error-message.ts';
 import { createClickHouseClient } from './clickhouse-client.ts';
 import type { RuntimeConfig } from './config.ts';
-import { errorMessage } from '../common/error-message.ts';
 
 /** Connections shared by the live runner, replay and reset. */
 export interface Connections {

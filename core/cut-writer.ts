@@ -1,11 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { fnv1a32 } from '../common/fnv1a.ts';
+import { logRetries, retry } from '../common/retry.ts';
+import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 import type { DeadLetter } from '../sinks/dead-letter.ts';
 import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
-import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 import type { Cut, DeadLetterRecord, LateRecord } from './engine.ts';
-import { logRetries, retry } from '../common/retry.ts';
-import { fnv1a32 } from '../common/fnv1a.ts';
 import { deadLettersTable, lateEventsTable } from './system-tables.ts';
 
 export interface CutWriterCounters {

@@ -1,11 +1,11 @@
 import { inspect } from 'node:util';
 import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
-import { type OperatorHandle, type OperatorScope, type SideOutput, runInScope } from '../operators/scope.ts';
-import { SnapshotBuffers, withSnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { validate } from '../operators/validate.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
 import type { AnyTable } from '../sinks/clickhouse/table.ts';
+import { type OperatorHandle, type OperatorScope, runInScope, type SideOutput } from '../state/operator-scope.ts';
+import { SnapshotBuffers, withSnapshotBuffers } from '../state/snapshot-buffers.ts';
 import type { BuildContext, PipelineDefinition, TableMap } from './pipeline.ts';
 
 /** One message from the source, as the engine sees it. */

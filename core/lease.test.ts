@@ -1,7 +1,7 @@
 /** Lease against the local NATS: exclusive, handed over on release, taken over from a dead holder, lost when rewritten. */
 import { hostname } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testId } from '../test/support/helpers.ts';
 import { configFromEnv } from './config.ts';

@@ -6,7 +6,7 @@ import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testId } from '../test/support/helpers.ts';
-import { MetricsReporter, type MetricRow } from './metrics.ts';
+import { type MetricRow, MetricsReporter } from './metrics.ts';
 import { emptyStatus, type PipelineStatus } from './runner.ts';
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);

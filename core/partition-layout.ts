@@ -1,7 +1,7 @@
 import { Objm } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { pipelineCheckpointKey, type RunTarget } from './partitions.ts';
 import type { PipelineDefinition } from './pipeline.ts';
-import { type RunTarget, pipelineCheckpointKey } from './partitions.ts';
 
 /**
  * Refuse to start a runner on state written under the other layout. An unpartitioned run keeps

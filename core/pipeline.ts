@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
-import type { AnyTable, TableRow } from '../sinks/clickhouse/table.ts';
 import { sqlIdentifier } from '../sinks/clickhouse/sql.ts';
+import type { AnyTable, TableRow } from '../sinks/clickhouse/table.ts';
 import { natsName, natsSubject } from '../sources/nats-names.ts';
 
 /** Where a pipeline reads from. */

@@ -4,12 +4,12 @@ import { consumerInfo } from '../sources/durable-consumer.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseConfig } from './config.ts';
+import { closeConnections, openConnections } from './connections.ts';
 import { CutWriter } from './cut-writer.ts';
 import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';
-import { type PipelineDefinition, PipelineSettings } from './pipeline.ts';
 import { runTarget } from './partitions.ts';
-import { closeConnections, openConnections } from './connections.ts';
+import { type PipelineDefinition, PipelineSettings } from './pipeline.ts';
 import { preparePipeline } from './runner.ts';
 
 /** A point in the stream: a stream sequence, or a time (epoch ms) compared with publish times. */

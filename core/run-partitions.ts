@@ -1,7 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connectNats } from './connections.ts';
 import { uncoveredMessages } from './partition-coverage.ts';
-import { type RunTarget, allRunTargets, runTarget } from './partitions.ts';
+import { allRunTargets, type RunTarget, runTarget } from './partitions.ts';
 import type { PipelineDefinition } from './pipeline.ts';
 import { type PipelineStatus, type RunOptions, runPipeline } from './runner.ts';
 

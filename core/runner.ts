@@ -1,21 +1,21 @@
 import { type ConsumerMessages, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
+import { logRetries, retry } from '../common/retry.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
+import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
 import { BatchedPull, PullInterrupted } from '../sources/batched-pull.ts';
 import { isConsumerGone, openDurableConsumer } from '../sources/durable-consumer.ts';
 import { ensureStream } from '../sources/streams.ts';
-import { releaseSnapshot } from '../operators/snapshot-buffers.ts';
+import { releaseSnapshot } from '../state/snapshot-buffers.ts';
 import { type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
-import { type Connections, closeConnections, openConnections } from './connections.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseConfig } from './config.ts';
+import { type Connections, closeConnections, openConnections } from './connections.ts';
 import { CutWriter } from './cut-writer.ts';
 import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';
 import { Lease, leaseBucket } from './lease.ts';
 import { assertPartitionLayout } from './partition-layout.ts';
 import { runTarget } from './partitions.ts';
-import { logRetries, retry } from '../common/retry.ts';
 import { type BuildContext, type PipelineDefinition, PipelineSettings } from './pipeline.ts';
 import { systemTables } from './system-tables.ts';
 

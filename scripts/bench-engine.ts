@@ -15,9 +15,9 @@ import { bulkWorkload } from '../bench/workload.ts';
 import { positiveInt } from '../cli/int-options.ts';
 import { PipelineEngine, type SourceRecord } from '../core/engine.ts';
 import type { BuildContext } from '../core/pipeline.ts';
-import { releaseSnapshot } from '../operators/snapshot-buffers.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { sitePages } from '../pipelines/clickstream-site.ts';
+import { releaseSnapshot } from '../state/snapshot-buffers.ts';
 
 const opts = new Command()
   .name('bench-engine')
