@@ -2,26 +2,32 @@
  * Public API. Everything a pipeline file needs; implementations stay internal.
  * @module
  */
-export { definePipeline, PipelineSettings } from './core/pipeline.ts';
-export { defineTable } from './sinks/clickhouse/table.ts';
-export { RuntimeConfig, configFromEnv } from './core/config.ts';
-export { runPipeline } from './core/runner.ts';
-export { runPartitions } from './core/run-partitions.ts';
+
+export type { Aggregator, StateColumns, StateColumnWriter } from './aggregators/aggregator.ts';
+export { combine } from './aggregators/combine.ts';
+export { count } from './aggregators/count.ts';
+export { distinct } from './aggregators/distinct.ts';
+export { max } from './aggregators/max.ts';
+export { min } from './aggregators/min.ts';
+export { sum } from './aggregators/sum.ts';
+export { topK } from './aggregators/top-k.ts';
+export { configFromEnv, RuntimeConfig } from './core/config.ts';
 export { loadPipeline } from './core/load-pipeline.ts';
-export { validate } from './operators/validate.ts';
+export type { RunTarget } from './core/partitions.ts';
+export type { BuildContext, PipelineDefinition, PipelineOutputs, SourcePartitions, SourceSpec, ValidationSpec } from './core/pipeline.ts';
+export { definePipeline, PipelineSettings } from './core/pipeline.ts';
+export type { PartitionResult, RunPartitionsOptions } from './core/run-partitions.ts';
+export { runPartitions } from './core/run-partitions.ts';
+export type { PipelineStatus, RunOptions } from './core/runner.ts';
+export { runPipeline } from './core/runner.ts';
 export { dedupe } from './operators/dedupe.ts';
 export { enrich } from './operators/enrich.ts';
-export { tumbling } from './operators/tumbling.ts';
 export { hopping } from './operators/hopping.ts';
 export { session } from './operators/session.ts';
-export { count, sum, min, max, distinct, topK, combine } from './operators/aggregators.ts';
-export { runInScope } from './operators/scope.ts';
-
-export type { BuildContext, PipelineDefinition, PipelineOutputs, SourcePartitions, SourceSpec, ValidationSpec } from './core/pipeline.ts';
-export type { PartitionResult, RunPartitionsOptions } from './core/run-partitions.ts';
-export type { RunTarget } from './core/partitions.ts';
-export type { Table, TableRow, ColumnType } from './sinks/clickhouse/table.ts';
-export type { PipelineStatus, RunOptions } from './core/runner.ts';
-export type { Aggregator, StateColumns, StateColumnWriter } from './operators/aggregators.ts';
-export type { WindowResult } from './operators/window-core.ts';
-export type { SideOutput, OperatorScope, OperatorHandle } from './operators/scope.ts';
+export { tumbling } from './operators/tumbling.ts';
+export { validate } from './operators/validate.ts';
+export type { ColumnType, Table, TableRow } from './sinks/clickhouse/table.ts';
+export { defineTable } from './sinks/clickhouse/table.ts';
+export type { OperatorHandle, OperatorScope, SideOutput } from './state/operator-scope.ts';
+export { runInScope } from './state/operator-scope.ts';
+export type { WindowResult } from './windows/window-types.ts';

@@ -3,18 +3,18 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { RuntimeConfig } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
-import { quoteIdent } from '../sinks/clickhouse/sql.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
+import { quoteIdent } from '../sinks/clickhouse/sql.ts';
 import { ensureStream } from '../sources/streams.ts';
 import { CHECKPOINT_LINE, type CheckpointFigures, type CheckpointStatus, CheckpointTally } from './checkpoint-tally.ts';
 import { BenchChild } from './child.ts';
 import { type CheckpointReport, type LatencySlice, latencyTimeline } from './latency-timeline.ts';
 import type { LivePipelineJob } from './live-pipeline-process.ts';
-import type { PhaseNames } from './names.ts';
-import { PARTITIONS } from './publish-bulk.ts';
-import { percentile } from './percentile.ts';
-import { type ServerName, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
 import type { LivePublisherInput, LivePublisherOutput } from './live-publisher.ts';
+import type { PhaseNames } from './names.ts';
+import { percentile } from './percentile.ts';
+import { PARTITIONS } from './publish-bulk.ts';
+import { type ServerName, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
 
 export interface LatencyOptions {
   /** Offered rate, events per second of wall clock. */

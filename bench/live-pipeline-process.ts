@@ -3,10 +3,11 @@
  * the job's stream until SIGTERM, then stops gracefully. Prints `ready` on stdout once its consumer
  * is open, and a line after each checkpoint (see `CHECKPOINT_LINE`).
  */
+
+import { runCommand } from '../cli/run.ts';
 import type { RuntimeConfig } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
-import { runCommand } from '../cli/run.ts';
 import { CHECKPOINT_LINE, type CheckpointStatus } from './checkpoint-tally.ts';
 import type { PhaseNames } from './names.ts';
 

@@ -2,10 +2,11 @@
  * Child process of the benchmark's pipeline phase (see `pipelineThroughput`): runs the job given
  * as JSON in argv[2], prints the result as one JSON line on stdout and progress on stderr.
  */
+
+import { getHeapSpaceStatistics } from 'node:v8';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { getHeapSpaceStatistics } from 'node:v8';
-import { type PipelineThroughputJob, measurePipelineThroughput } from './pipeline-throughput.ts';
+import { measurePipelineThroughput, type PipelineThroughputJob } from './pipeline-throughput.ts';
 
 const job = JSON.parse(process.argv[2] ?? '') as PipelineThroughputJob;
 const nc = await connect({ servers: job.config.nats.servers, name: 'rxa:bench-pipeline-phase', noAsyncTraces: true });

@@ -1,17 +1,17 @@
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import type { JetStreamManager } from '@nats-io/jetstream';
+import { runCommand } from '../cli/run.ts';
 import type { RuntimeConfig } from '../core/config.ts';
-import type { PipelineSettingsInput } from '../core/pipeline.ts';
 import { runTarget } from '../core/partitions.ts';
+import type { PipelineSettingsInput } from '../core/pipeline.ts';
 import type { PipelineStatus } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
-import { runCommand } from '../cli/run.ts';
 import { type CheckpointFigures, CheckpointTally } from './checkpoint-tally.ts';
 import { BenchChild } from './child.ts';
 import type { PhaseNames } from './names.ts';
 import { RssSampler } from './rss.ts';
-import { type ServerName, mainThreadCpuSeconds, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
+import { mainThreadCpuSeconds, type ServerName, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
 
 /** What the pipeline phase runs on: everything JSON, so it can be handed to a child process. */
 export interface PipelineThroughputJob {

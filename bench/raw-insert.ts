@@ -1,12 +1,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { quoteIdent } from '../sinks/clickhouse/sql.ts';
-import type { ClickEvent } from '../pipelines/clickstream-events.ts';
 import { pathOf, toEventRow } from '../pipelines/clickstream.ts';
+import type { ClickEvent } from '../pipelines/clickstream-events.ts';
+import { sitePages } from '../pipelines/clickstream-site.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
-import { sitePages } from '../generator/site.ts';
+import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import type { TableRow } from '../sinks/clickhouse/table.ts';
-import { rowEncoder } from '../sinks/clickhouse/table.ts';
+import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 import { bulkWorkload } from './workload.ts';
 
 export interface RawInsertResult {
@@ -26,27 +26,26 @@ function eventRow(e: ClickEvent): TableRow<typeof eventsTable> {
 
 /**
  * The ClickHouse ceiling: `rows` clickstream_events rows from the same generator, inserted with
- * `INSERT ... FORMAT JSONEachRow` in batches of the pipeline's flush size, one after another,
- * encoded as the pipeline's writer encodes them. Only the inserts are timed.
+ * `INSERT ... FORMAT TabSeparated` in batches of the pipeline's flush size, one after another,
+ * encoded and sent as the pipeline's writer encodes and sends them. Only the inserts are timed.
  */
 export async function rawInsert(clickhouse: ClickHouseClient, database: string, rows: number, batchSize: number): Promise<RawInsertResult> {
   await ensureTables(clickhouse, database, [eventsTable]);
-  const table = `${quoteIdent(database)}.${quoteIdent(eventsTable.name)}`;
-  const encode = rowEncoder(eventsTable);
+  const writer = new ClickHouseWriter(clickhouse, database);
   const source = bulkWorkload(rows, 11);
   let written = 0;
   let insertMs = 0;
-  let batch: Record<string, unknown>[] = [];
+  const batch = EncodedRows.for(eventsTable);
   const flush = async (): Promise<void> => {
     const started = performance.now();
-    await clickhouse.insert({ table, values: batch, format: 'JSONEachRow' });
+    await writer.write(batch);
     insertMs += performance.now() - started;
     written += batch.length;
-    batch = [];
+    batch.release();
   };
   for (const message of source) {
     if (!('event' in message)) continue;
-    batch.push(encode(eventRow(message.event)));
+    batch.push(eventRow(message.event));
     if (written + batch.length === rows) break;
     if (batch.length === batchSize) await flush();
   }

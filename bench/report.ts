@@ -50,7 +50,7 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
   const rows: Array<[string, string, string]> = [
     ['events (pre-published)', int(s.events), `published in ${d.publishSeconds.toFixed(1)} s (not timed)`],
     ['raw consume+ack', `${int(s.raw_consume_ack_events_per_s)} events/s`, `${d.rawConsumeSeconds.toFixed(2)} s`],
-    ['raw insert (JSONEachRow)', `${int(s.raw_insert_rows_per_s)} rows/s`, `${d.rawInsertSeconds.toFixed(2)} s in inserts`],
+    ['raw insert (TabSeparated)', `${int(s.raw_insert_rows_per_s)} rows/s`, `${d.rawInsertSeconds.toFixed(2)} s in inserts`],
     [
       'pipeline',
       `${int(s.pipeline_events_per_s)} events/s`,

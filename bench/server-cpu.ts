@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** The local servers whose CPU time the benchmark puts beside the pipeline's (process names as in /proc/<pid>/comm, 15 characters at most). */
 const SERVERS = { 'nats-server': 'nats-server', clickhouse: 'clickhouse-serv' } as const;

@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { importBundled } from '../bin/compiled.js';
 import { version } from '../bin/version.js';
 import { configFromEnv } from '../core/config.ts';
-import { loadPipeline } from '../core/load-pipeline.ts';
+import { importFile, loadPipeline } from '../core/load-pipeline.ts';
 import { selectPartitions } from '../core/partitions.ts';
 import type { StreamPoint } from '../core/replay.ts';
 import { CLICKSTREAM_PARTITIONS } from '../pipelines/clickstream.ts';
@@ -11,6 +12,15 @@ import { parseStreamPoint } from './stream-point.ts';
 
 // Each command's module is imported when the command runs: `rxa run` then loads neither the
 // generator (faker) nor the demo, which were ~35 MB of its RSS.
+
+/** True when this module runs as compiled JavaScript (`rxa`), false under tsx. */
+const compiled = import.meta.url.endsWith('.js');
+
+/**
+ * A pipeline file (TypeScript, anywhere): the compiled CLI compiles it as it imports it, sharing the
+ * project's compiled modules (see bin/compiled.js); under tsx it is imported as it is.
+ */
+const load = (file: string) => loadPipeline(file, compiled ? importBundled : importFile);
 
 const program = new Command()
   .name('rxa')
@@ -28,7 +38,7 @@ program
   .option('--quiet', 'no live status line')
   .option('--serve <port>', 'serve the live dashboards and Prometheus /metrics on http://127.0.0.1:<port>/', nonNegativeInt)
   .action(async (file: string, opts: { partitions?: string; quiet?: boolean; serve?: number }) => {
-    const definition = await loadPipeline(file);
+    const definition = await load(file);
     const partitions = selectPartitions(definition, opts.partitions);
     const { runCommand } = await import('./run.ts');
     await runCommand(definition, configFromEnv(), {
@@ -76,7 +86,7 @@ program
   .option('--to <point>', 'end, inclusive: stream sequence or ISO time (default: the last message now)', parseStreamPoint)
   .option('--partitions <list>', 'partitioned pipelines: the partitions to replay, one after another, e.g. 0,1 (default: all)')
   .action(async (file: string, opts: { from: StreamPoint; to?: StreamPoint; partitions?: string }) => {
-    const definition = await loadPipeline(file);
+    const definition = await load(file);
     const partitions = selectPartitions(definition, opts.partitions);
     const controller = stopOnSignals();
     const range = { from: opts.from, ...(opts.to ? { to: opts.to } : {}) };
@@ -93,7 +103,7 @@ program
   .description("forget a pipeline's checkpoints and consumer positions, of every partition (its tables are kept)")
   .argument('<pipeline>', 'path to the pipeline file')
   .action(async (file: string) => {
-    const definition = await loadPipeline(file);
+    const definition = await load(file);
     const { resetPipeline } = await import('./reset.ts');
     const consumers = await resetPipeline(configFromEnv(), definition, { signal: stopOnSignals().signal, log: (m) => console.error(m) });
     console.log(`reset ${definition.name}: checkpoints deleted; consumers deleted: ${consumers.length > 0 ? consumers.join(', ') : 'none'}`);

@@ -1,6 +1,6 @@
+import { Registry } from 'prom-client';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import type { RuntimeConfig } from '../core/config.ts';
-import { Registry } from 'prom-client';
 import { MetricsReporter } from '../core/metrics.ts';
 import type { PipelineStatus } from '../core/runner.ts';
 import type { startLiveServer } from '../live/server.ts';

@@ -1,7 +1,7 @@
 import { SingleBar } from 'cli-progress';
 import type { RuntimeConfig } from '../core/config.ts';
 import type { PipelineDefinition } from '../core/pipeline.ts';
-import { type ReplaySummary, type StreamPoint, replayPipeline } from '../core/replay.ts';
+import { type ReplaySummary, replayPipeline, type StreamPoint } from '../core/replay.ts';
 
 /** Run a replay (of one partition, for a partitioned pipeline) with a progress bar (events, rate, ETA) on stderr. */
 export async function runReplay(

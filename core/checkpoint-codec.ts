@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TypedColumn } from '../operators/typed-columns.ts';
+import { TypedColumn } from '../state/typed-columns.ts';
 import { jsonChunks } from './json-chunks.ts';
 
 /**

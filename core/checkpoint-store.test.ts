@@ -2,9 +2,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { column } from '../operators/testing.ts';
-import { TypedColumn } from '../operators/typed-columns.ts';
+import { TypedColumn } from '../state/typed-columns.ts';
 import { testId } from '../test/support/helpers.ts';
+import { column } from '../test/support/state-values.ts';
 import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointStore, OutdatedCheckpoint, readableInPieces } from './checkpoint-store.ts';
 
 const bucket = `ckpt_${testId()}`;

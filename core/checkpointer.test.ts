@@ -1,7 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { float64Column, withSnapshotBuffers } from '../operators/snapshot-buffers.ts';
-import { TypedColumn } from '../operators/typed-columns.ts';
+import { float64Column, withSnapshotBuffers } from '../state/snapshot-buffers.ts';
+import { TypedColumn } from '../state/typed-columns.ts';
 import type { Checkpoint } from './checkpoint-store.ts';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.ts';
 import type { Cut } from './engine.ts';

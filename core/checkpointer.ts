@@ -1,5 +1,5 @@
 import { logRetries, retry } from '../common/retry.ts';
-import { releaseSnapshot, SnapshotBuffers } from '../operators/snapshot-buffers.ts';
+import { releaseSnapshot, SnapshotBuffers } from '../state/snapshot-buffers.ts';
 import { CHECKPOINT_FORMAT, type Checkpoint } from './checkpoint-store.ts';
 import type { Cut } from './engine.ts';
 import type { Checkpoints, CutPosition } from './feed.ts';
@@ -47,7 +47,7 @@ export interface CheckpointerOptions {
  *   (a save retried through an outage can outlast it), ack (AckAll: the cut's last message acks
  *   everything before it), keep a copy in the history every `checkpointHistoryIntervalMs` (replay
  *   restores those), and give the snapshot's memory back (`buffers`, see
- *   operators/snapshot-buffers.ts). Acked input is never needed again: the state that reflects it is
+ *   state/snapshot-buffers.ts). Acked input is never needed again: the state that reflects it is
  *   saved and its rows are written.
  *
  * It keeps the figures the status shows: checkpoints saved, the last one's size and save time, and
@@ -139,7 +139,7 @@ export class Checkpointer implements Checkpoints {
         .saveHistory(key, checkpoint, settings.checkpointHistoryKeep)
         .catch((error: unknown) => log(`could not save checkpoint history: ${String(error)}`));
     }
-    // Saved: its columns' memory serves the next snapshot (see operators/snapshot-buffers.ts).
+    // Saved: its columns' memory serves the next snapshot (see state/snapshot-buffers.ts).
     releaseSnapshot(snapshot);
   }
 }

@@ -1,10 +1,10 @@
 import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { releaseSnapshot, SnapshotBuffers } from '../operators/snapshot-buffers.ts';
-import { column } from '../operators/testing.ts';
-import { TypedColumn } from '../operators/typed-columns.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
+import { releaseSnapshot, SnapshotBuffers } from '../state/snapshot-buffers.ts';
+import { TypedColumn } from '../state/typed-columns.ts';
 import { Click, context, pageViewsPipeline as definition, views } from '../test/fixtures/page-views-pipeline.ts';
+import { column } from '../test/support/state-values.ts';
 import { PipelineEngine, type SourceRecord } from './engine.ts';
 import { definePipeline } from './pipeline.ts';
 

@@ -1,11 +1,11 @@
 import { inspect } from 'node:util';
 import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
-import { type OperatorHandle, type OperatorScope, runInScope, type SideOutput } from '../operators/scope.ts';
-import { type SnapshotBuffers, withSnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { validate } from '../operators/validate.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
 import type { AnyTable } from '../sinks/clickhouse/table.ts';
+import { type OperatorHandle, type OperatorScope, runInScope, type SideOutput } from '../state/operator-scope.ts';
+import { type SnapshotBuffers, withSnapshotBuffers } from '../state/snapshot-buffers.ts';
 import type { BuildContext, PipelineDefinition, TableMap } from './pipeline.ts';
 
 /** One message from the source, as the engine sees it. */
@@ -186,7 +186,7 @@ export class PipelineEngine {
   /**
    * Hand over the rows buffered, and with `snapshotInto`, a snapshot of the state whose columns
    * come from those buffers (the checkpointer's: it gives them back once the checkpoint is saved,
-   * see operators/snapshot-buffers.ts). With `early`, windows first emit their early (partial)
+   * see state/snapshot-buffers.ts). With `early`, windows first emit their early (partial)
    * results, and the side outputs (dead letters, late events) go along too; without it, windows not
    * flushed stay dirty (in the snapshot too) and the side outputs wait, for a later cut: their
    * tables get fewer, larger inserts. A snapshot always takes the side outputs: its checkpoint acks

@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SnapshotBuffers } from '../operators/snapshot-buffers.ts';
+import { SnapshotBuffers } from '../state/snapshot-buffers.ts';
 import { context, pageViewsPipeline } from '../test/fixtures/page-views-pipeline.ts';
 import { Checkpointer } from './checkpointer.ts';
 import type { CutWriter } from './cut-writer.ts';

@@ -1,6 +1,6 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import type { SnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { type Delivery, readDelivery } from '../sources/delivery.ts';
+import type { SnapshotBuffers } from '../state/snapshot-buffers.ts';
 import type { CutWriter } from './cut-writer.ts';
 import type { Cut, PipelineEngine, SourceRecord } from './engine.ts';
 import type { PipelineSettings } from './pipeline.ts';
@@ -157,7 +157,7 @@ export class Feed {
     const next = this.chain.then(async () => {
       if (this.queued === next) this.queued = undefined;
       // The last cut snapshots even while a checkpoint is being saved: wait for that one, so its
-      // snapshot's memory serves this one (operators/snapshot-buffers.ts) instead of a second copy
+      // snapshot's memory serves this one (state/snapshot-buffers.ts) instead of a second copy
       // of the state beside it (~25 MB at the clickstream's state).
       if (force) await checkpoints?.settled();
       let resume!: () => void;

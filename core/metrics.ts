@@ -2,8 +2,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { errorMessage } from '../common/error-message.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
-import { quoteIdent } from '../sinks/clickhouse/sql.ts';
-import { rowEncoder, type TableRow } from '../sinks/clickhouse/table.ts';
+import type { TableRow } from '../sinks/clickhouse/table.ts';
+import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 import type { PipelineStatus } from './runner.ts';
 import { pipelineMetricsTable } from './system-tables.ts';
 
@@ -96,12 +96,22 @@ export class MetricsReporter {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | undefined;
   private failing = false;
+  /** Writes the rows as the pipeline's sinks do (see sinks/clickhouse/writer.ts), once per flush. */
+  private readonly writer: ClickHouseWriter | undefined;
 
   constructor(options: MetricsReporterOptions) {
     this.options = options;
     this.pipeline = options.pipeline;
     this.now = options.now ?? Date.now;
     this.registry = options.registry ?? new Registry();
+    if (options.clickhouse) {
+      // One attempt per flush (a signal that is already aborted stops the writer's retries): a
+      // failed write is logged and its increases are carried into the next flush, never waited on.
+      this.writer = new ClickHouseWriter(options.clickhouse.client, options.clickhouse.database, {
+        partition: options.partition ?? 0,
+        signal: AbortSignal.abort(),
+      });
+    }
     this.registry.setDefaultLabels({ pipeline: options.pipeline });
     for (const { metric, help } of COUNTERS) this.counter(`rxa_${metric}_total`, help);
     this.counter('rxa_stage_events_total', 'Per-operator event counts (in, out, invalid, duplicates, late...)', ['stage', 'kind']);
@@ -179,23 +189,26 @@ export class MetricsReporter {
   }
 
   private async write(): Promise<void> {
-    const target = this.options.clickhouse;
-    if (!target) return;
+    const writer = this.writer;
+    if (!writer) return;
     const { rows, cumulative } = this.build();
     if (rows.length === 0) return;
-    const encode = rowEncoder(pipelineMetricsTable, this.options.partition ?? 0);
+    let rejected: number;
     try {
-      await target.client.insert({
-        table: `${quoteIdent(target.database)}.${quoteIdent(pipelineMetricsTable.name)}`,
-        values: rows.map((row) => encode(row)),
-        format: 'JSONEachRow',
-      });
+      rejected = (await writer.insert(pipelineMetricsTable, rows)).rejected.length;
     } catch (error) {
       this.failed(error);
       return;
     }
     if (this.failing) this.options.onLog?.('metrics: writing rxa_pipeline_metrics works again');
     this.failing = false;
+    if (rejected > 0) {
+      // Not expected (values are finite numbers, strings are escaped): the writer isolated the rows
+      // the server refused and wrote the others, so the increases are not carried (they would be
+      // written twice); the refused rows' are lost, and said so.
+      this.counters.get('rxa_metrics_write_errors_total')?.inc();
+      this.options.onLog?.(`metrics: the server rejected ${rejected} of ${rows.length} rxa_pipeline_metrics rows`);
+    }
     this.lastRowTs = rows[0]!.ts;
     // The increases are written: the next row starts from the cumulative values they were taken from.
     for (const [k, value] of cumulative) this.written.set(k, value);

@@ -1,11 +1,12 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ClickEvent } from '../pipelines/clickstream-events.ts';
-import { generateClickstream } from './clickstream.ts';
+import { products, sitePages } from '../pipelines/clickstream-site.ts';
 import type { GeneratedMessage, GeneratorOptions, Malformation } from './clickstream.ts';
+import { generateClickstream } from './clickstream.ts';
 import { malformations } from './messages.ts';
 import { partitionSubject } from './partition.ts';
 import { sessionGapMs } from './scheduler.ts';
-import { products, siteOrigin, sitePages, unmappedPages } from './site.ts';
+import { siteOrigin, unmappedPages } from './site.ts';
 
 const startTime = Date.UTC(2025, 0, 1);
 const tickMs = 100;

@@ -2,10 +2,10 @@ import { Duplicates } from './duplicates.ts';
 import { malformedPayload, unicodeEdgeEvent } from './edge-cases.ts';
 import { encodeJson as encode } from './encode.ts';
 import { EventIds } from './event-ids.ts';
-import { malformations } from './messages.ts';
 import type { GeneratedMessage, Malformation } from './messages.ts';
-import { parseOptions } from './options.ts';
+import { malformations } from './messages.ts';
 import type { GeneratorOptions, ResolvedGeneratorOptions } from './options.ts';
+import { parseOptions } from './options.ts';
 import { createPopulation } from './population.ts';
 import { Random } from './random.ts';
 import { VisitScheduler } from './scheduler.ts';
@@ -20,8 +20,9 @@ const edgeCases: ReadonlyArray<Malformation | 'unicode-edge'> = [...malformation
 /**
  * An infinite, deterministic clickstream: the same options give byte-identical messages.
  *
- * A seeded population of users browses the demo shop (`site.ts`) in interleaved visits; see
- * `VisitScheduler` for how visits share the synthetic clock and `VisitPlanner` for the page flow.
+ * A seeded population of users browses the demo shop (pipelines/clickstream-site.ts, site.ts) in
+ * interleaved visits; see `VisitScheduler` for how visits share the synthetic clock and
+ * `VisitPlanner` for the page flow.
  * Valid events carry `ts` = the clock, so they arrive in event-time order; the knobs then mix in
  * re-sends, out-of-order and late events, and the edge-case cycle (malformations, unicode edge cases).
  * The caller takes as many messages as it needs.

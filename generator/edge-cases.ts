@@ -1,9 +1,9 @@
 import type { ClickEvent } from '../pipelines/clickstream-events.ts';
+import { products } from '../pipelines/clickstream-site.ts';
 import { encodeJson, utf8 } from './encode.ts';
 import type { Malformation } from './messages.ts';
 import { futureSkewMs, pastSkewMs } from './options.ts';
 import type { Random } from './random.ts';
-import { products } from './site.ts';
 
 /**
  * Payload builders for the edge-case cycle: the malformations and the unicode-edge valid events.

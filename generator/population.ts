@@ -1,7 +1,7 @@
 // The English build alone: the package's index loads every locale (~37 MB of RSS against ~5).
 import { faker } from '@faker-js/faker/locale/en';
-import { Weighted } from './random.ts';
 import type { Random } from './random.ts';
+import { Weighted } from './random.ts';
 
 /** How a user first found the shop; it shapes where their visits land. */
 export type Channel = 'direct' | 'google' | 'bing' | 'duckduckgo' | 'facebook' | 'instagram' | 'newsletter';

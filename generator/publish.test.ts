@@ -1,10 +1,10 @@
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
-import { connect, nanos } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateClickstream } from './clickstream.ts';
 import type { GeneratedMessage, GeneratorOptions } from './clickstream.ts';
+import { generateClickstream } from './clickstream.ts';
 import { partitionSubject, publishMessages } from './publish.ts';
 
 const servers = process.env.NATS_URL ?? '127.0.0.1:4222';

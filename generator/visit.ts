@@ -1,10 +1,10 @@
 import type { ClickEvent } from '../pipelines/clickstream-events.ts';
-import { channelReferrers } from './population.ts';
+import { blogPaths, type Product, type ProductCategory, productCategories, products, searchQueries } from '../pipelines/clickstream-site.ts';
 import type { Channel, User } from './population.ts';
-import { Weighted } from './random.ts';
+import { channelReferrers } from './population.ts';
 import type { Random } from './random.ts';
-import { blogPaths, productCategories, products, searchQueries, siteOrigin, unmappedPages } from './site.ts';
-import type { Product, ProductCategory } from './site.ts';
+import { Weighted } from './random.ts';
+import { siteOrigin, unmappedPages } from './site.ts';
 
 /**
  * One visit (a session, in analytics terms): a user's page flow through the shop, one event per step.

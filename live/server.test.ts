@@ -8,7 +8,7 @@ import { MetricsReporter } from '../core/metrics.ts';
 import { deadLettersTable } from '../core/system-tables.ts';
 import { clickstreamDashboard } from '../dashboards/clickstream.dashboard.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
-import { rowEncoder } from '../sinks/clickhouse/table.ts';
+import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 import { testId } from '../test/support/helpers.ts';
 import { normalize, zonedToEpochMs } from './panel-query.ts';
 import { type LiveServer, startLiveServer } from './server.ts';
@@ -27,7 +27,6 @@ describe('live server', () => {
 
   beforeAll(async () => {
     await ensureTables(admin, database, [deadLettersTable]);
-    const encode = rowEncoder(deadLettersTable);
     const letter = (id: string) => ({
       pipeline: 'p',
       stage: 'validate',
@@ -39,7 +38,7 @@ describe('live server', () => {
       id,
       received_at: now - 60_000,
     });
-    await admin.insert({ table: `${database}.${deadLettersTable.name}`, values: [encode(letter('a')), encode(letter('b'))], format: 'JSONEachRow' });
+    await new ClickHouseWriter(admin, database).insert(deadLettersTable, [letter('a'), letter('b')]);
     client = createClient({ url, database, log: { level: ClickHouseLogLevel.OFF } });
     server = await startLiveServer({ clickhouse: client, port: 0, metrics: reporter.registry });
   });

@@ -1,11 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { from, Subject, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { Subject, from, take, toArray } from 'rxjs';
-import { dedupe } from './dedupe.ts';
-import type { DedupeOptions, DedupeSnapshot } from './dedupe.ts';
-import { runInScope } from './scope.ts';
-import { FakeScope, column } from './testing.ts';
+import { describe, expect, it } from 'vitest';
+import { runInScope } from '../state/operator-scope.ts';
+import { FakeScope } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { column } from '../test/support/state-values.ts';
+import type { DedupeOptions, DedupeSnapshot } from './dedupe.ts';
+import { dedupe } from './dedupe.ts';
 
 interface Ev {
   readonly id: string;

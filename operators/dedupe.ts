@@ -1,10 +1,10 @@
-import { Observable } from 'rxjs';
 import type { MonoTypeOperatorFunction } from 'rxjs';
-import { fingerprint } from './fingerprint.ts';
-import { FingerprintIndex } from './fingerprint-index.ts';
-import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s } from './typed-columns.ts';
-import { currentScope } from './scope.ts';
-import { float64Column, uint32Column } from './snapshot-buffers.ts';
+import { Observable } from 'rxjs';
+import { fingerprint } from '../state/fingerprint.ts';
+import { FingerprintIndex } from '../state/fingerprint-index.ts';
+import { currentScope } from '../state/operator-scope.ts';
+import { float64Column, uint32Column } from '../state/snapshot-buffers.ts';
+import { decodeColumn, type EncodedColumn, float64s, isEncodedColumn, type Taken, TypedColumn, uint32s } from '../state/typed-columns.ts';
 
 export interface DedupeOptions<T> {
   /** Identity of an event; events with the same key are duplicates while the key is remembered. */
@@ -25,7 +25,7 @@ export interface DedupeOptions<T> {
 
 /**
  * The checkpointed state: the fingerprints of remembered keys in insertion order with their event
- * times, as typed columns (high and low 32 bits, Float64 times; see typed-columns.ts). Snapshots of the
+ * times, as typed columns (high and low 32 bits, Float64 times; see state/typed-columns.ts). Snapshots of the
  * earlier format (`keys: [key, time][]`) still restore.
  */
 export interface DedupeSnapshot {
@@ -56,7 +56,7 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
 /**
  * Drop events whose key was already seen within `ttlMs` of event time.
  *
- * Keys are remembered by their 64-bit fingerprint (see fingerprint.ts) in flat typed arrays: 16
+ * Keys are remembered by their 64-bit fingerprint (see state/fingerprint.ts) in flat typed arrays: 16
  * bytes per slot of the insertion-ordered ring and 4 per slot of its index (`FingerprintIndex`, at
  * power-of-two capacity); nothing for the GC to walk. Expiry is lazy and amortized (no timers):
  * the ring is trimmed from the front as event time advances, and a key found in the index is also

@@ -1,11 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { TestScheduler } from 'rxjs/testing';
-import { Subject, asyncScheduler, lastValueFrom, take, tap, toArray } from 'rxjs';
 import type { Observable } from 'rxjs';
-import { enrich } from './enrich.ts';
+import { asyncScheduler, lastValueFrom, Subject, take, tap, toArray } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, it } from 'vitest';
+import { runInScope } from '../state/operator-scope.ts';
+import { FakeScope } from '../test/support/operator-harness.ts';
 import type { EnrichOptions } from './enrich.ts';
-import { runInScope } from './scope.ts';
-import { FakeScope } from './testing.ts';
+import { enrich } from './enrich.ts';
 
 interface Ev {
   readonly id: string;

@@ -1,7 +1,7 @@
-import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
-import { currentScope, eventAsJson, resolveSideOutput } from './scope.ts';
-import type { Origin, SideOutput } from './scope.ts';
+import { asyncScheduler, Observable } from 'rxjs';
+import type { Origin, SideOutput } from '../state/operator-scope.ts';
+import { currentScope, eventAsJson, resolveSideOutput } from '../state/operator-scope.ts';
 
 /** The lookup cache: an LRU bounded by entry count, with a processing-time TTL. */
 export interface EnrichCacheOptions {

@@ -1,12 +1,15 @@
-import { describe, expect, it } from 'vitest';
-import { take } from 'rxjs';
-import { combine, count, distinct } from './aggregators.ts';
-import { hopping } from './hopping.ts';
-import type { HoppingOptions } from './hopping.ts';
-import { runInScope } from './scope.ts';
-import { FakeScope, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
-import type { Step } from './testing.ts';
+import { type Observable, of, take } from 'rxjs';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { combine } from '../aggregators/combine.ts';
+import { count } from '../aggregators/count.ts';
+import { distinct } from '../aggregators/distinct.ts';
+import { runInScope } from '../state/operator-scope.ts';
+import type { Step } from '../test/support/operator-harness.ts';
+import { countResult, drive, expectRestoreEquivalence, FakeScope, newScheduler } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import type { WindowResult } from '../windows/window-types.ts';
+import type { HoppingOptions } from './hopping.ts';
+import { hopping } from './hopping.ts';
 
 interface Ev {
   readonly k: string;
@@ -125,5 +128,21 @@ describe('hopping', () => {
         expectSubscriptions(source.subscriptions).toBe(['^-!', '^--!']);
       }),
     );
+  });
+
+  it('infers event, key and result types inside pipe() without annotations', () => {
+    interface PageEvent {
+      readonly user: string;
+      readonly page?: string;
+      readonly price?: number;
+      readonly ts: number;
+    }
+    const source: Observable<PageEvent> = of();
+    // A shared, pre-typed time extractor (as pipelines spread it) must not pin T to { ts: number }.
+    const eventTime = { time: (e: { ts: number }) => e.ts, maxOutOfOrderMs: 5 };
+    const users = source.pipe(
+      hopping({ sizeMs: 10, slideMs: 5, key: (e) => e.user, aggregate: combine({ users: distinct((e: PageEvent) => e.user) }), ...eventTime }),
+    );
+    expectTypeOf(users).toEqualTypeOf<Observable<WindowResult<string, { users: number }>>>();
   });
 });

@@ -1,6 +1,9 @@
 import type { OperatorFunction } from 'rxjs';
-import { windowOperator } from './window-core.ts';
-import type { WindowOptions, WindowResult } from './window-core.ts';
+import { Observable } from 'rxjs';
+import { type FixedWindowAssigner, FixedWindowEngine } from '../windows/fixed-window-engine.ts';
+import { runWindowEngine } from '../windows/run-window-engine.ts';
+import { resolveWindowOptions, type WindowOptions } from '../windows/window-options.ts';
+import type { WindowResult } from '../windows/window-types.ts';
 
 export interface HoppingOptions<T, K extends string | number, S, A> extends WindowOptions<T, K, S, A> {
   /** Window length, ms. */
@@ -31,5 +34,10 @@ export function hopping<T, K extends string | number = string, S = unknown, A = 
   if (!(slideMs > 0 && slideMs <= sizeMs)) {
     throw new Error(`hopping: slideMs must be > 0 and <= sizeMs (${sizeMs}), got ${slideMs}`);
   }
-  return windowOperator({ kind: 'hopping', sizeMs, slideMs }, options);
+  const assigner: FixedWindowAssigner = { kind: 'hopping', sizeMs, slideMs };
+  const opts = resolveWindowOptions('hopping', options);
+  return (source) =>
+    new Observable<WindowResult<K, A>>((subscriber) =>
+      runWindowEngine(source, subscriber, 'hopping', opts, (side) => new FixedWindowEngine(assigner, opts, subscriber, side)),
+    );
 }

@@ -1,12 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { take } from 'rxjs';
-import { combine, count, max, min, sum, topK } from './aggregators.ts';
-import { runInScope } from './scope.ts';
-import { session } from './session.ts';
-import type { SessionOptions } from './session.ts';
-import { FakeScope, column, drive, expectRestoreEquivalence, countResult, keyColumns, newScheduler } from './testing.ts';
-import type { Step } from './testing.ts';
+import { type Observable, of, take } from 'rxjs';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { combine } from '../aggregators/combine.ts';
+import { count } from '../aggregators/count.ts';
+import { max } from '../aggregators/max.ts';
+import { min } from '../aggregators/min.ts';
+import { sum } from '../aggregators/sum.ts';
+import { topK } from '../aggregators/top-k.ts';
+import { runInScope } from '../state/operator-scope.ts';
+import type { Step } from '../test/support/operator-harness.ts';
+import { countResult, drive, expectRestoreEquivalence, FakeScope, newScheduler } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { column, keyColumns } from '../test/support/state-values.ts';
+import type { WindowResult } from '../windows/window-types.ts';
+import type { SessionOptions } from './session.ts';
+import { session } from './session.ts';
 
 interface Ev {
   readonly k: string;
@@ -319,6 +326,18 @@ describe('session', () => {
         expectSubscriptions(source.subscriptions).toBe(['^-!', '^--!']);
       }),
     );
+  });
+
+  it('infers event, key and result types inside pipe() without annotations', () => {
+    interface PageEvent {
+      readonly user: string;
+      readonly page?: string;
+      readonly price?: number;
+      readonly ts: number;
+    }
+    const source: Observable<PageEvent> = of();
+    const sessions = source.pipe(session({ gapMs: 10, time: (e) => e.ts, key: (e) => e.ts % 2, aggregate: max((e: PageEvent) => e.price) }));
+    expectTypeOf(sessions).toEqualTypeOf<Observable<WindowResult<number, number | null>>>();
   });
 });
 

@@ -1,6 +1,9 @@
 import type { OperatorFunction } from 'rxjs';
-import { windowOperator } from './window-core.ts';
-import type { WindowOptions, WindowResult } from './window-core.ts';
+import { Observable } from 'rxjs';
+import { runWindowEngine } from '../windows/run-window-engine.ts';
+import { SessionEngine } from '../windows/session-engine.ts';
+import { resolveWindowOptions, type WindowOptions } from '../windows/window-options.ts';
+import type { WindowResult } from '../windows/window-types.ts';
 
 export interface SessionOptions<T, K extends string | number, S, A> extends WindowOptions<T, K, S, A> {
   /** Inactivity gap, ms: an event at t covers [t, t + gapMs); overlapping sessions of a key merge. */
@@ -26,5 +29,9 @@ export function session<T, K extends string | number = string, S = unknown, A = 
 ): OperatorFunction<T, WindowResult<K, A>> {
   const { gapMs } = options;
   if (!(gapMs > 0 && gapMs < Infinity)) throw new Error(`session: gapMs must be a positive number, got ${gapMs}`);
-  return windowOperator({ kind: 'session', gapMs }, options);
+  const opts = resolveWindowOptions('session', options);
+  return (source) =>
+    new Observable<WindowResult<K, A>>((subscriber) =>
+      runWindowEngine(source, subscriber, 'session', opts, (side) => new SessionEngine(gapMs, opts, subscriber, side)),
+    );
 }

@@ -1,14 +1,18 @@
-import { describe, expect, it } from 'vitest';
-import { Subject, VirtualAction, VirtualTimeScheduler, take } from 'rxjs';
-import { combine, count, sum, topK } from './aggregators.ts';
-import { runInScope } from './scope.ts';
-import type { SideOutput } from './scope.ts';
-import { FakeScope, column, drive, expectRestoreEquivalence, countResult, newScheduler } from './testing.ts';
-import type { Step } from './testing.ts';
-import { tumbling } from './tumbling.ts';
-import type { TumblingOptions } from './tumbling.ts';
-import type { WindowResult } from './window-core.ts';
+import { type Observable, of, Subject, take, VirtualAction, VirtualTimeScheduler } from 'rxjs';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { combine } from '../aggregators/combine.ts';
+import { count } from '../aggregators/count.ts';
+import { sum } from '../aggregators/sum.ts';
+import { topK } from '../aggregators/top-k.ts';
+import type { SideOutput } from '../state/operator-scope.ts';
+import { runInScope } from '../state/operator-scope.ts';
+import type { Step } from '../test/support/operator-harness.ts';
+import { countResult, drive, expectRestoreEquivalence, FakeScope, newScheduler } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { column } from '../test/support/state-values.ts';
+import type { WindowResult } from '../windows/window-types.ts';
+import type { TumblingOptions } from './tumbling.ts';
+import { tumbling } from './tumbling.ts';
 
 interface Ev {
   readonly k: string;
@@ -333,5 +337,22 @@ describe('tumbling', () => {
     const fromLegacy = drive(counting(), 'w', [step(2), 'flush'], { restored: legacy });
     expect(restored.out.at(-1)).toMatchObject({ start: 0, count: 1 });
     expect(fromLegacy.out.at(-1)).toMatchObject({ start: 0, count: 2, final: true });
+  });
+
+  it('infers event, key and result types inside pipe() without annotations', () => {
+    interface PageEvent {
+      readonly user: string;
+      readonly page?: string;
+      readonly price?: number;
+      readonly ts: number;
+    }
+    const source: Observable<PageEvent> = of();
+    const byPage = source.pipe(tumbling({ sizeMs: 10, time: (e) => e.ts, key: (e) => e.page ?? '', aggregate: count() }));
+    expectTypeOf(byPage).toEqualTypeOf<Observable<WindowResult<string, number>>>();
+
+    // A shared, pre-typed time extractor (as pipelines spread it) must not pin T to { ts: number }.
+    const eventTime = { time: (e: { ts: number }) => e.ts, maxOutOfOrderMs: 5 };
+    const global = source.pipe(tumbling({ sizeMs: 10, aggregate: topK((e: PageEvent) => e.page, 3), ...eventTime }));
+    expectTypeOf(global).toEqualTypeOf<Observable<WindowResult<string, Array<{ readonly key: string; readonly count: number }>>>>();
   });
 });

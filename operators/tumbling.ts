@@ -1,6 +1,9 @@
 import type { OperatorFunction } from 'rxjs';
-import { windowOperator } from './window-core.ts';
-import type { WindowOptions, WindowResult } from './window-core.ts';
+import { Observable } from 'rxjs';
+import { type FixedWindowAssigner, FixedWindowEngine } from '../windows/fixed-window-engine.ts';
+import { runWindowEngine } from '../windows/run-window-engine.ts';
+import { resolveWindowOptions, type WindowOptions } from '../windows/window-options.ts';
+import type { WindowResult } from '../windows/window-types.ts';
 
 export interface TumblingOptions<T, K extends string | number, S, A> extends WindowOptions<T, K, S, A> {
   /** Window length, ms. Windows are [k * sizeMs, (k + 1) * sizeMs): an event exactly on a boundary opens the next one. */
@@ -26,5 +29,10 @@ export function tumbling<T, K extends string | number = string, S = unknown, A =
 ): OperatorFunction<T, WindowResult<K, A>> {
   const { sizeMs } = options;
   if (!(sizeMs > 0 && sizeMs < Infinity)) throw new Error(`tumbling: sizeMs must be a positive number, got ${sizeMs}`);
-  return windowOperator({ kind: 'tumbling', sizeMs, slideMs: sizeMs }, options);
+  const assigner: FixedWindowAssigner = { kind: 'tumbling', sizeMs, slideMs: sizeMs };
+  const opts = resolveWindowOptions('tumbling', options);
+  return (source) =>
+    new Observable<WindowResult<K, A>>((subscriber) =>
+      runWindowEngine(source, subscriber, 'tumbling', opts, (side) => new FixedWindowEngine(assigner, opts, subscriber, side)),
+    );
 }

@@ -1,13 +1,13 @@
-import { describe, expect, expectTypeOf, it } from 'vitest';
-import { TestScheduler } from 'rxjs/testing';
-import { from, of, take } from 'rxjs';
 import type { Observable } from 'rxjs';
+import { from, of, take } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { runInScope } from './scope.ts';
-import type { SideOutput } from './scope.ts';
-import { FakeScope } from './testing.ts';
-import { validate } from './validate.ts';
+import type { SideOutput } from '../state/operator-scope.ts';
+import { runInScope } from '../state/operator-scope.ts';
+import { FakeScope } from '../test/support/operator-harness.ts';
 import type { ValidateInput } from './validate.ts';
+import { validate } from './validate.ts';
 
 const Event = z.object({ ts: z.number(), user_id: z.string() }).strict();
 type Event = z.infer<typeof Event>;

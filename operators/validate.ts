@@ -1,8 +1,8 @@
-import { Observable, asyncScheduler } from 'rxjs';
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
+import { asyncScheduler, Observable } from 'rxjs';
 import { z } from 'zod';
-import { currentScope, resolveSideOutput } from './scope.ts';
-import type { SideOutput } from './scope.ts';
+import type { SideOutput } from '../state/operator-scope.ts';
+import { currentScope, resolveSideOutput } from '../state/operator-scope.ts';
 
 /**
  * What `validate` accepts: raw bytes, a string, or the runner's message envelope

@@ -1,7 +1,7 @@
-import { sitePages } from '../generator/site.ts';
-import { quoteIdent, sqlString } from '../sinks/clickhouse/sql.ts';
 import type { BuildContext } from '../core/pipeline.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
+import { quoteIdent, sqlString } from '../sinks/clickhouse/sql.ts';
+import { sitePages } from './clickstream-site.ts';
 import { pagesTable } from './clickstream-tables.ts';
 
 /** Create the page catalog reference table and (re)load it from the demo site map. Idempotent. */

@@ -15,9 +15,9 @@ import { bulkWorkload } from '../bench/workload.ts';
 import { positiveInt } from '../cli/int-options.ts';
 import { PipelineEngine, type SourceRecord } from '../core/engine.ts';
 import type { BuildContext } from '../core/pipeline.ts';
-import { sitePages } from '../generator/site.ts';
-import { releaseSnapshot, SnapshotBuffers } from '../operators/snapshot-buffers.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
+import { sitePages } from '../pipelines/clickstream-site.ts';
+import { releaseSnapshot, SnapshotBuffers } from '../state/snapshot-buffers.ts';
 
 const opts = new Command()
   .name('bench-engine')

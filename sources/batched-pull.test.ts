@@ -1,6 +1,6 @@
 /** BatchedPull against the local NATS: order, batching when caught up, a backlog, stopping, a deleted consumer. */
 import { AckPolicy, type Consumer, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { type NatsConnection, connect } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../core/config.ts';
 import { testId } from '../test/support/helpers.ts';

@@ -1,4 +1,4 @@
-import { type JetStreamManager, JetStreamApiError, StorageType } from '@nats-io/jetstream';
+import { JetStreamApiError, type JetStreamManager, StorageType } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 
 export interface StreamSpec {

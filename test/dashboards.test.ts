@@ -26,7 +26,9 @@ import {
   sessionsTable,
   uniqueUsersTable,
 } from '../pipelines/clickstream-tables.ts';
-import { type AnyTable, type Columns, createTableSql, type RowOf, rowEncoder, type Table } from '../sinks/clickhouse/table.ts';
+import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
+import { type AnyTable, type Columns, createTableSql, type RowOf, type Table } from '../sinks/clickhouse/table.ts';
+import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 
 const dashboardsDir = fileURLToPath(new URL('../dashboards/', import.meta.url));
 const dashboardFiles = readdirSync(dashboardsDir)
@@ -42,16 +44,11 @@ const at = (minutesAgo: number, seconds = 0): number => NOW - minutesAgo * MINUT
 
 const allTables: AnyTable[] = [...Object.values(clickstreamTables), pagesTable, ...systemTables];
 
-interface Batch {
-  table: AnyTable;
-  /** Rows encoded for `INSERT ... FORMAT JSONEachRow` (DateTime as unix seconds). */
-  rows: Record<string, unknown>[];
-}
-
-/** Rows typed by their table's definition, encoded the way the pipeline's writer encodes them (of partition `partition`). */
-function batch<C extends Columns>(table: Table<C>, rows: RowOf<C>[], partition = 0): Batch {
-  const encode = rowEncoder(table, partition);
-  return { table, rows: rows.map((row) => encode(row)) };
+/** Rows typed by their table's definition, encoded as the pipeline's writer encodes them (of partition `partition`): one insert. */
+function batch<C extends Columns>(table: Table<C>, rows: RowOf<C>[], partition = 0): EncodedRows {
+  const encoded = EncodedRows.for(table, partition);
+  for (const row of rows) encoded.push(row);
+  return encoded;
 }
 
 type EventRow = RowOf<typeof eventsTable.columns>;
@@ -89,7 +86,7 @@ function event(
  * complete one in a later insert (a separate part): FINAL must keep only the latter. A second
  * partition writes rows with the same window keys: panels must sum them, not list or replace them.
  */
-const fixture: Batch[] = [
+const fixture: EncodedRows[] = [
   batch(eventsTable, [
     event('e1', 'page_view', at(3, 5), 'u1', '/', 'DE'),
     event('e2', 'page_view', at(3, 20), 'u2', '/product/p-1', 'FR'),
@@ -216,8 +213,6 @@ const expectedRows: Record<string, number> = {
   'Operator counters': 5,
   Pipelines: 1,
 };
-
-const jsonEachRow = (rows: Record<string, unknown>[]): string => rows.map((row) => JSON.stringify(row)).join('\n');
 
 describe('dashboards/*.json', () => {
   it('exist', () => {
@@ -465,7 +460,8 @@ describe('panel queries on the ClickHouse server (18.16 here)', () => {
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` });
     for (const table of allTables) await admin.command({ query: createTableSql(table, database) });
     client = createClient({ url, database });
-    for (const { table, rows } of fixture) await client.insert({ table: table.name, values: rows, format: 'JSONEachRow' });
+    const writer = new ClickHouseWriter(client, database);
+    for (const rows of fixture) expect(await writer.write(rows)).toMatchObject({ written: rows.length });
   });
 
   afterAll(async () => {
@@ -493,8 +489,8 @@ describe('panel queries on current ClickHouse (chdb)', () => {
     session = new Session();
     session.query(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
     for (const table of allTables) session.query(createTableSql(table, database));
-    for (const { table, rows } of fixture) {
-      await session.insert({ table: `${database}.${table.name}`, values: jsonEachRow(rows), format: 'JSONEachRow' });
+    for (const rows of fixture) {
+      await session.insert({ table: `${database}.${rows.table.name}`, values: Buffer.concat(rows.slices()), format: 'TabSeparated' });
     }
     session.query(`USE \`${database}\``);
   });

@@ -6,8 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../../core/clickhouse-client.ts';
 import { configFromEnv } from '../../core/config.ts';
 import { testId } from '../../test/support/helpers.ts';
+import { EncodedRows } from './encoded-rows.ts';
 import { ensureTables } from './schema.ts';
-import { createTableSql, defineTable, rowEncoder } from './table.ts';
+import { createTableSql, defineTable } from './table.ts';
 
 const views = defineTable('page_views', {
   columns: { window_start: 'DateTime', url: 'String', views: 'UInt64', version: 'UInt64' },
@@ -34,8 +35,13 @@ describe('defineTable', () => {
 
   it('fills rxa_partition when encoding rows; the row type does not have it', () => {
     const row = { window_start: 1_714_564_800_000, url: '/', views: 3, version: 3 };
-    expect(rowEncoder(views)(row)).toEqual({ window_start: 1_714_564_800, url: '/', views: 3, version: 3, rxa_partition: 0 });
-    expect(rowEncoder(views, 7)(row)).toMatchObject({ rxa_partition: 7 });
+    const encoded = (partition?: number): Record<string, unknown>[] => {
+      const batch = EncodedRows.for(views, partition);
+      batch.push(row);
+      return batch.decode();
+    };
+    expect(encoded()).toEqual([{ rxa_partition: 0, window_start: 1_714_564_800, url: '/', views: 3, version: 3 }]);
+    expect(encoded(7)).toMatchObject([{ rxa_partition: 7 }]);
     expect(row).not.toHaveProperty('rxa_partition');
   });
 

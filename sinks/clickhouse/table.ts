@@ -107,26 +107,3 @@ export function createTableSql(table: AnyTable, database: string): string {
     `ENGINE = ${engine}${partition}\nORDER BY (${[PARTITION_COLUMN, ...table.orderBy].map(quoteIdent).join(', ')})`
   );
 }
-
-/**
- * Convert a row to what `INSERT ... FORMAT JSONEachRow` expects: DateTime columns as unix seconds
- * (accepted by every version, independent of the server's time zone), `rxa_partition` set to
- * `partition`; every other declared column as is (a missing one is left out, so ClickHouse uses
- * its default; properties that are not columns are not written).
- *
- * Generated once per table as one object literal: a row of the same shape every time, which
- * `JSON.stringify` serializes on its fast path, instead of a spread copy per row.
- */
-export type RowEncoder = (row: Readonly<Record<string, unknown>>) => Record<string, unknown>;
-
-export function rowEncoder(table: AnyTable, partition = 0): RowEncoder {
-  if (!Number.isInteger(partition)) throw new Error(`rowEncoder: partition must be an integer, got ${partition}`);
-  const fields = Object.entries(table.columns).map(([name, type]) => {
-    // Column names are SQL identifiers (checked by defineTable); JSON.stringify quotes them anyway.
-    const key = JSON.stringify(name);
-    const value = `row[${key}]`;
-    return type === 'DateTime' ? `${key}: typeof ${value} === 'number' ? Math.floor(${value} / 1000) : ${value}` : `${key}: ${value}`;
-  });
-  const body = `return { ${JSON.stringify(PARTITION_COLUMN)}: ${partition}, ${fields.join(', ')} };`;
-  return new Function('row', body) as RowEncoder;
-}

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
@@ -8,11 +9,24 @@ import { clickstreamInput, publishInput } from './clickstream-input.ts';
 import { expectedClickstream } from './expected-clickstream.ts';
 import { dropTestResources, testId, waitFor } from './helpers.ts';
 import { type ClickstreamDiff, diffClickstream, readClickstream } from './read-clickstream.ts';
+import { seededRandom } from './seeded-random.ts';
+
+/** Environment variable holding the seed of a crash run (see `CrashScenario.seed`). */
+export const CRASH_SEED_ENV = 'RXA_CRASH_SEED';
 
 export interface CrashScenario {
   events: number;
   kills: number;
+  /**
+   * Seed of every random choice of the run (where in the stream each kill aims, how long a run may
+   * live, the pause after a checkpoint), printed when the run starts and carried by its result and
+   * errors: a failing run replays with the same choices. (Where a kill lands also depends on how
+   * fast the pipeline runs, which no seed fixes.)
+   * @default RXA_CRASH_SEED, else random
+   */
   seed?: number;
+  /** Seed of the published clickstream. @default 7 */
+  inputSeed?: number;
   /**
    * A run lives at most this long (uniformly random) before `kill -9`; sooner when the consumer has
    * delivered past the run's point of the stream (see `runCrashScenario`).
@@ -23,6 +37,8 @@ export interface CrashScenario {
 }
 
 export interface CrashResult extends ClickstreamDiff {
+  /** The run's seed (see `CrashScenario.seed`). */
+  seed: number;
   kills: number;
   /** Ack floor (= checkpointed position of that run, 0 if it checkpointed nothing) after each kill. */
   ackFloors: number[];
@@ -37,8 +53,30 @@ export interface CrashResult extends ClickstreamDiff {
  * with SIGTERM; then compare every table with the independently computed totals.
  */
 export async function runCrashScenario(scenario: CrashScenario): Promise<CrashResult> {
+  const seed = crashSeed(scenario.seed);
+  // Printed whatever `log` is: the one thing needed to replay a failure.
+  (scenario.log ?? ((m: string) => console.error(m)))(`crash run seed ${seed} (replay: ${CRASH_SEED_ENV}=${seed})`);
+  try {
+    return await crashScenario(scenario, seed);
+  } catch (error) {
+    throw new Error(`crash run with seed ${seed} failed (replay: ${CRASH_SEED_ENV}=${seed}): ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+/** `seed`, else the environment's, else a random one. */
+function crashSeed(seed: number | undefined): number {
+  const fromEnv = process.env[CRASH_SEED_ENV];
+  const chosen = seed ?? (fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) : randomInt(2 ** 31));
+  if (!Number.isSafeInteger(chosen) || chosen < 0) throw new Error(`crash seed: expected a non-negative integer, got ${seed ?? fromEnv}`);
+  return chosen;
+}
+
+async function crashScenario(scenario: CrashScenario, seed: number): Promise<CrashResult> {
   const log = scenario.log ?? (() => {});
   const { minRunMs = 1_000, maxRunMs = 4_000 } = scenario;
+  const random = seededRandom(seed);
   const started = Date.now();
   const id = testId();
   const names = { name: `crash_${id}`, stream: `CRASH_${id}`, subjects: `crash_${id}.events` };
@@ -50,7 +88,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
   const chDb = createClickHouseClient(config.clickhouse, database);
   let child: ChildProcess | undefined;
   try {
-    const messages = clickstreamInput({ count: scenario.events, seed: scenario.seed ?? 7, eventsPerSecond: 200, malformedRate: 0.005, trailing: true });
+    const messages = clickstreamInput({ count: scenario.events, seed: scenario.inputSeed ?? 7, eventsPerSecond: 200, malformedRate: 0.005, trailing: true });
     const expected = expectedClickstream(messages);
     const jsm = await jetstreamManager(nc);
     const { lastSeq } = await publishInput(nc, names.stream, names.subjects, messages);
@@ -103,17 +141,17 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
       await run.consuming;
       // Kill k lands in the k-th of `kills` equal parts of the stream, however fast the pipeline
       // runs (a time alone let a fast run finish the stream before the later kills)...
-      const target = Math.floor((lastSeq * (kill - 1 + 0.2 + Math.random() * 0.7)) / scenario.kills);
+      const target = Math.floor((lastSeq * (kill - 1 + 0.2 + random.float() * 0.7)) / scenario.kills);
       if (kill % 2 === 0) {
         // ...every second one just after the run's first checkpoint if that comes first (restore from state)...
         await until(async () => {
           const { ackFloor, delivered } = await consumer();
           return ackFloor > 0 || delivered >= target;
         }, 120_000);
-        await sleep(Math.random() * 300);
+        await sleep(random.float() * 300);
       } else {
         // ...the others anywhere, often before the run's first checkpoint (reprocess from the previous one).
-        await until(async () => (await consumer()).delivered >= target, minRunMs + Math.random() * (maxRunMs - minRunMs));
+        await until(async () => (await consumer()).delivered >= target, minRunMs + random.float() * (maxRunMs - minRunMs));
       }
       child.kill('SIGKILL');
       await exited;
@@ -132,7 +170,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
     const [exitCode] = (await exited) as [number | null];
     child = undefined;
     const diff = diffClickstream(expected, await readClickstream(chDb, names.name));
-    return { ...diff, kills: scenario.kills, ackFloors, lastSeq, exitCode, durationMs: Date.now() - started };
+    return { ...diff, seed, kills: scenario.kills, ackFloors, lastSeq, exitCode, durationMs: Date.now() - started };
   } finally {
     child?.kill('SIGKILL');
     if (!process.env.RXA_KEEP_TEST_DATA)

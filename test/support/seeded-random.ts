@@ -9,7 +9,9 @@ export interface SeededRandom {
 export function seededRandom(seed: number): SeededRandom {
   let state = seed;
   const step = (): number => {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    // Modulo 2^31 needs only the product's low 31 bits, which Math.imul keeps exactly (a plain
+    // product passes 2^53 and loses them: the sequence would repeat early).
+    state = (Math.imul(state, 1_103_515_245) + 12_345) & 0x7fffffff;
     return state;
   };
   return { float: () => step() / 2_147_483_648, int: (n) => step() % n };

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KeyArena, keysFromColumns } from './key-arena.ts';
-import { SnapshotBuffers, releaseSnapshot, withSnapshotBuffers } from './snapshot-buffers.ts';
-import { keyColumns } from './testing.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { keyColumns } from '../test/support/state-values.ts';
+import { KeyArena, keysFromColumns } from './key-arena.ts';
+import { releaseSnapshot, SnapshotBuffers, withSnapshotBuffers } from './snapshot-buffers.ts';
 
 describe('KeyArena', () => {
   it('agrees with a Map under random inserts and removals, across growth and compaction', () => {

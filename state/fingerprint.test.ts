@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fp } from './testing.ts';
+import { fp } from '../test/support/state-values.ts';
 
 describe('fingerprint', () => {
   it('is deterministic, differs for near-identical keys and never 0:0', () => {

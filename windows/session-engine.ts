@@ -1,7 +1,7 @@
 /**
  * Per-subscription state and logic of a `session` operator, over the typed-array store of
  * `session-store.ts`. Semantics, emission order and checkpoint format are those of the fixed
- * windows' engine in `window-core.ts` (see there), with sessions instead of fixed windows:
+ * windows' engine in `fixed-window-engine.ts` (see there), with sessions instead of fixed windows:
  * - an event at t covers [t, t + gap); it extends the key's session it overlaps, or opens one,
  *   and an event that bridges several sessions of its key merges them (earliest first);
  * - an event before the end of its key's latest purged session is late (`closedUntil`), until the
@@ -11,14 +11,15 @@
  *   heap walk over every open session per event.
  */
 import type { Subscriber } from 'rxjs';
+import { KeyArena } from '../state/key-arena.ts';
+import type { Origin, SideOutput } from '../state/operator-scope.ts';
+import { float64Column } from '../state/snapshot-buffers.ts';
+import { TypedColumn } from '../state/typed-columns.ts';
 import { EventTimeEngine } from './event-time-engine.ts';
-import type { Origin, SideOutput } from './scope.ts';
-import { KeyArena } from './key-arena.ts';
 import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, RankOrder, SessionHeap, SessionSlots } from './session-store.ts';
-import { float64Column } from './snapshot-buffers.ts';
-import { TypedColumn } from './typed-columns.ts';
-import type { ResolvedWindowOptions, WindowResult } from './window-core.ts';
-import { DIRTY, EMITTED, SnapshotBuilder, type TakenWindowSnapshot, decodeSnapshot } from './window-snapshot.ts';
+import type { ResolvedWindowOptions } from './window-options.ts';
+import { DIRTY, decodeSnapshot, EMITTED, SnapshotBuilder, type TakenWindowSnapshot } from './window-snapshot.ts';
+import type { WindowResult } from './window-types.ts';
 
 /** A new session's state: the aggregator's `init` (any value, `undefined` included, may be a restored state). */
 const FRESH: unique symbol = Symbol('fresh');

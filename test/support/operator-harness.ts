@@ -1,13 +1,14 @@
-import type { WindowResult } from './window-core.ts';
-import { fingerprint } from './fingerprint.ts';
-import { keysFromColumns } from './key-arena.ts';
-import { decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
-import { expect } from 'vitest';
-import { TestScheduler } from 'rxjs/testing';
-import { Subject } from 'rxjs';
+/**
+ * Test harness for operators: a fake pipeline scope, a synchronous driver of an operator, and the
+ * check that restoring a snapshot reproduces an uninterrupted run.
+ */
 import type { OperatorFunction } from 'rxjs';
-import { runInScope } from './scope.ts';
-import type { OperatorHandle, OperatorScope, Origin, SideOutput } from './scope.ts';
+import { Subject } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import { expect } from 'vitest';
+import type { OperatorHandle, OperatorScope, Origin, SideOutput } from '../../state/operator-scope.ts';
+import { runInScope } from '../../state/operator-scope.ts';
+import type { WindowResult } from '../../windows/window-types.ts';
 
 /** A side output as recorded by {@link FakeScope}, with the origin it was reported for. */
 export interface RecordedSide {
@@ -161,33 +162,4 @@ export function countResult(key: string, start: number, end: number, n: number, 
 /** A TestScheduler that compares with vitest's deep equality. */
 export function newScheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
-}
-
-/** `key`'s fingerprint as [hi, lo]. */
-export function fp(key: string): [number, number] {
-  const out = new Uint32Array(2);
-  fingerprint(key, out);
-  return [out[0]!, out[1]!];
-}
-
-/** A typed column of a checkpoint (see typed-columns.ts) as plain numbers, for expectations. */
-export function column(text: unknown, type: 'float64' | 'uint32' | 'uint8'): number[] {
-  if (!isEncodedColumn(text)) throw new Error(`expected a typed column, got ${typeof text}`);
-  const error = `truncated ${type} column`;
-  const view =
-    type === 'float64'
-      ? decodeColumn(text, float64s, 8, error)
-      : type === 'uint32'
-        ? decodeColumn(text, uint32s, 4, error)
-        : decodeColumn(text, uint8s, 1, error);
-  return Array.from(view);
-}
-
-/** Keys of a checkpoint written as key columns (see `KeyColumns`), as plain values, for expectations. */
-export function keyColumns(value: unknown): Array<string | number> {
-  const { utf8, lengths, numbers } = value as Record<string, unknown>;
-  const fail = (why: string): never => {
-    throw new Error(why);
-  };
-  return keysFromColumns(Uint8Array.from(column(utf8, 'uint8')), column(lengths, 'uint32'), numbers === undefined ? undefined : column(numbers, 'uint8'), fail);
 }

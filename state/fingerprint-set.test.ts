@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FingerprintSet } from './fingerprint-set.ts';
-import { fp } from './testing.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { fp } from '../test/support/state-values.ts';
+import { FingerprintSet } from './fingerprint-set.ts';
 
 describe('FingerprintSet', () => {
   it('agrees with a Set under random inserts across growth, and survives pairs and addAll', () => {

@@ -2,10 +2,11 @@
  * The checkpointed state of a window operator (fixed windows and sessions alike), and how a
  * snapshot of any format it has had is decoded.
  */
-import type { Aggregator, NumberStateWriter, NumberStates } from './aggregators.ts';
-import { type TakenKeyColumns, keysFromColumns } from './key-arena.ts';
-import { float64Column, uint32Column, uint8Column } from './snapshot-buffers.ts';
-import { type EncodedColumn, type Taken, TypedColumn, decodeColumn, float64s, isEncodedColumn, uint32s, uint8s } from './typed-columns.ts';
+import type { Aggregator, NumberStates, NumberStateWriter } from '../aggregators/aggregator.ts';
+import { keysFromColumns, type TakenKeyColumns } from '../state/key-arena.ts';
+import { float64Column, uint8Column, uint32Column } from '../state/snapshot-buffers.ts';
+import { decodeColumn, type EncodedColumn, float64s, isEncodedColumn, type Taken, TypedColumn, uint8s, uint32s } from '../state/typed-columns.ts';
+import type { WindowKind } from './window-types.ts';
 
 /** A window as stored in checkpoints of the earlier, one-object-per-window format (still restored). */
 export interface WindowStateSnapshot {
@@ -23,7 +24,7 @@ export interface WindowStateSnapshot {
 /**
  * The checkpointed state of a window operator, by column: one entry per key in `keys` and
  * `windowCounts` (keys in first-seen order), one entry per window, key by key, in the others.
- * Numeric columns are typed arrays (see typed-columns.ts), and the aggregator states are
+ * Numeric columns are typed arrays (see state/typed-columns.ts), and the aggregator states are
  * columns too when the aggregator has them (`count`, `sum`, `min`, `max` and `combine`s of them):
  * a session operator holds a window per active user, and taking the snapshot is part of a
  * synchronous, consistent cut, where copying numbers costs far less than an object per window.
@@ -88,8 +89,6 @@ interface RestoredColumns<S> {
 
 export const DIRTY = 1;
 export const EMITTED = 2;
-
-export type WindowKind = 'tumbling' | 'hopping' | 'session';
 
 /**
  * Fills a snapshot's columns window by window, closing each key's run with `key`. Sized up front

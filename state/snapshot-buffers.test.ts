@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SnapshotBuffers, float64Column, releaseSnapshot, uint32Column, uint8Column, withSnapshotBuffers } from './snapshot-buffers.ts';
+import { float64Column, releaseSnapshot, SnapshotBuffers, uint8Column, uint32Column, withSnapshotBuffers } from './snapshot-buffers.ts';
 import { TypedColumn } from './typed-columns.ts';
 
 /** A snapshot of three columns of these lengths, as an engine's cut takes it. */

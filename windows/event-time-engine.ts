@@ -1,14 +1,15 @@
 /**
- * What the fixed windows' engine (`window-core.ts`) and the sessions' (`session-engine.ts`) share:
+ * What the fixed windows' engine (`fixed-window-engine.ts`) and the sessions' (`session-engine.ts`) share:
  * event time and the watermark, dead-lettering events without a usable time, late events to the
  * side output, completion, and the operator's stats. Each engine assigns events to its windows
  * and fires them as the watermark advances.
  */
 import type { Subscriber } from 'rxjs';
-import type { Aggregator } from './aggregators.ts';
-import { type Origin, type SideOutput, eventAsJson } from './scope.ts';
-import type { ResolvedWindowOptions, WindowResult } from './window-core.ts';
+import type { Aggregator } from '../aggregators/aggregator.ts';
+import { eventAsJson, type Origin, type SideOutput } from '../state/operator-scope.ts';
+import type { ResolvedWindowOptions } from './window-options.ts';
 import type { TakenWindowSnapshot } from './window-snapshot.ts';
+import type { WindowResult } from './window-types.ts';
 
 export abstract class EventTimeEngine<T, K extends string | number, S, A> {
   stage: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FingerprintIndex } from './fingerprint-index.ts';
-import { fp } from './testing.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { fp } from '../test/support/state-values.ts';
+import { FingerprintIndex } from './fingerprint-index.ts';
 
 /** A table of slots that keeps each slot's fingerprint, as dedupe's ring and the key arena do. */
 class Table {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NONE, RankOrder } from './session-store.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
+import { NONE, RankOrder } from './session-store.ts';
 
 describe('RankOrder', () => {
   it('lists slots in the order they were last ranked, without removed ones, across growth and squeezing', () => {

@@ -13,7 +13,7 @@
  */
 import { fingerprintValue } from './fingerprint.ts';
 import { FingerprintIndex } from './fingerprint-index.ts';
-import { uint32Column, uint8Column } from './snapshot-buffers.ts';
+import { uint8Column, uint32Column } from './snapshot-buffers.ts';
 import { TypedColumn } from './typed-columns.ts';
 
 /** Keys as a snapshot holds them: UTF-8 bytes back to back, each key's byte length, and which were numbers. */

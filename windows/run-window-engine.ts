@@ -1,0 +1,49 @@
+/**
+ * What a window operator (`tumbling`, `hopping`, `session`) does per subscription, whatever its
+ * engine: register the engine with the pipeline scope (its id, the state to restore, early
+ * results on the runner's flush, stats), run the early-firing timer, and feed it the source's
+ * events. The operators build their engine and hand it here, as RxJS's `mergeMap` and its kin
+ * hand their subscriber to `mergeInternals`.
+ */
+import type { Observable, SchedulerAction, Subscriber, Subscription } from 'rxjs';
+import { currentScope, type Origin, resolveSideOutput, type SideOutput } from '../state/operator-scope.ts';
+import type { EventTimeEngine } from './event-time-engine.ts';
+import type { ResolvedWindowOptions } from './window-options.ts';
+import type { WindowKind, WindowResult } from './window-types.ts';
+
+/** Subscribe `source` to a new engine (made by `createEngine`, given where its side outputs go) emitting to `subscriber`. */
+export function runWindowEngine<T, K extends string | number, S, A>(
+  source: Observable<T>,
+  subscriber: Subscriber<WindowResult<K, A>>,
+  kind: WindowKind,
+  options: ResolvedWindowOptions<T, K, S, A>,
+  createEngine: (side: (output: SideOutput, origin?: Origin) => void) => EventTimeEngine<T, K, S, A>,
+): Subscription {
+  const scope = currentScope();
+  const side = resolveSideOutput(kind, options.sideOutput, scope);
+  const engine = createEngine(side);
+  if (scope) {
+    const { id, restored } = scope.register(kind, options.id, {
+      snapshot: () => engine.snapshot(),
+      ...(options.flushEarly ? { flush: () => engine.flush() } : {}),
+      stats: () => engine.stats(),
+    });
+    engine.stage = id;
+    if (restored !== undefined) engine.restore(restored);
+  }
+  if (options.earlyFiring) {
+    const { everyMs, scheduler } = options.earlyFiring;
+    // One timer per subscription; rescheduling the same action with the same delay reuses the interval.
+    subscriber.add(
+      scheduler.schedule(function (this: SchedulerAction<undefined>) {
+        engine.flush();
+        this.schedule(undefined, everyMs);
+      }, everyMs),
+    );
+  }
+  return source.subscribe({
+    next: (event) => engine.next(event),
+    error: (err: unknown) => subscriber.error(err),
+    complete: () => engine.complete(),
+  });
+}
