@@ -25,7 +25,7 @@ describe('the compiled project', () => {
     expect(runner).toBe(join(dir, 'core', 'runner.js'));
     const code = readFileSync(runner, 'utf8');
     // Imports of other project files stay imports (one module instance each), of .js twins.
-    expect(code).toMatch(/from "\.\/checkpoint-store\.js"/);
+    expect(code).toMatch(/from "\.\/checkpointer\.js"/);
     expect(code).not.toMatch(/\.ts"/);
     expect(existsSync(join(dir, 'live', 'public', 'index.html'))).toBe(true);
     expect(existsSync(join(dir, 'core', 'runner.test.js'))).toBe(false);
