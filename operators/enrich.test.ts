@@ -277,6 +277,76 @@ describe('enrich', () => {
     expect(calls).toEqual(['x', 'y', 'z', 'y', 'x']);
   });
 
+  it('evicts exactly the least recently used key once full, keeping maxEntries cached', () => {
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const cached: unknown[] = [];
+    const { calls, lookup } = virtualLookup(Object.fromEntries(keys.map((k) => [k, { after: 0, value: k.toUpperCase() }])));
+    const scope = new FakeScope();
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        // a b c fill the cache; a touched; d evicts b; e evicts c; a, d, e still hit; b, c looked up again.
+        const source = cold('abcadeadebc|', Object.fromEntries(keys.map((k) => [k, ev(k, k)])));
+        const out = source.pipe(
+          enrich(options(lookup, { cache: { maxEntries: 3 } })),
+          tap(() => cached.push(scope.handle('enrich#0').stats?.().cached)),
+        );
+        expectObservable(out).toBe('abcadeadebc|', Object.fromEntries(keys.map((k) => [k, `${k}:${k.toUpperCase()}`])));
+      }),
+    );
+    expect(calls).toEqual(['a', 'b', 'c', 'd', 'e', 'b', 'c']);
+    expect(cached).toEqual([1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3]);
+    expect(scope.handle('enrich#0').stats?.()).toMatchObject({ in: 11, out: 11, hits: 4, misses: 7 });
+  });
+
+  it('with maxEntries 0, caches nothing', () => {
+    const { calls, lookup } = virtualLookup({ x: { after: 1, value: 'X' } });
+    const scope = new FakeScope();
+    const cached: unknown[] = [];
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const out = cold('a-b-c|', { a: ev('a', 'x'), b: ev('b', 'x'), c: ev('c', 'x') }).pipe(
+          enrich(options(lookup, { cache: { maxEntries: 0 } })),
+          tap(() => cached.push(scope.handle('enrich#0').stats?.().cached)),
+        );
+        expectObservable(out).toBe('-a-b-(c|)', { a: 'a:X', b: 'b:X', c: 'c:X' });
+      }),
+    );
+    expect(calls).toEqual(['x', 'x', 'x']);
+    expect(cached).toEqual([0, 0, 0]);
+    expect(scope.handle('enrich#0').stats?.()).toMatchObject({ hits: 0, misses: 3 });
+  });
+
+  it('a failed background refresh does not make its key recently used', () => {
+    // x's refresh fails after y was used: x stays the least recently used and is the one z evicts.
+    const answers: Record<string, Array<'ok' | 'fail'>> = { x: ['ok', 'fail', 'ok'], y: ['ok'], z: ['ok'] };
+    const calls: string[] = [];
+    const lookup = (key: string): PromiseLike<string | undefined> => {
+      const answer = answers[key]![calls.filter((c) => c === key).length]!;
+      calls.push(key);
+      const deferred = new Deferred<string | undefined>();
+      asyncScheduler.schedule(() => (answer === 'fail' ? deferred.reject(new Error('down')) : deferred.resolve(key.toUpperCase())), 5);
+      return deferred;
+    };
+    runInScope(new FakeScope(), () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        const k = (id: string, key: string) => ev(id, key);
+        // x at 0 (X at 5); y at 12 (Y at 17); x at 20: stale, used, refreshed (fails at 25); y at 22: fresh;
+        // z at 30 (Z at 35) evicts x; x at 40 is looked up again (answer at 45).
+        const source = cold('a 11ms b 7ms c 1ms d 7ms e 9ms f|', {
+          a: k('a', 'x'),
+          b: k('b', 'y'),
+          c: k('c', 'x'),
+          d: k('d', 'y'),
+          e: k('e', 'z'),
+          f: k('f', 'x'),
+        });
+        const out = source.pipe(enrich(options(lookup, { cache: { maxEntries: 2, ttlMs: 10, staleMs: 1_000 }, retry: { attempts: 1, backoffMs: 100 } })));
+        expectObservable(out).toBe('5ms a 11ms b 2ms c 1ms d 12ms e 9ms (f|)', { a: 'a:X', b: 'b:Y', c: 'c:X', d: 'd:Y', e: 'e:Z', f: 'f:X' });
+      }),
+    );
+    expect(calls).toEqual(['x', 'y', 'x', 'z', 'x']);
+  });
+
   it('keeps using an expired value while it is looked up again in the background (staleMs), and waits past it', () => {
     // Each call answers after 5 ms: X1, then a failure, then X3, then X4.
     const answers: Array<{ value?: string; fail?: string }> = [{ value: 'X1' }, { fail: 'down' }, { value: 'X3' }, { value: 'X4' }];

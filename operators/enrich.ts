@@ -1,11 +1,18 @@
+import { LRUCache } from 'lru-cache';
 import type { OperatorFunction, SchedulerLike, Subscription } from 'rxjs';
 import { asyncScheduler, Observable } from 'rxjs';
+import { errorMessage } from '../common/error-message.ts';
+import { backoffDelay } from '../common/retry.ts';
 import type { Origin, SideOutput } from '../state/operator-scope.ts';
 import { currentScope, eventAsJson, resolveSideOutput } from '../state/operator-scope.ts';
 
 /** The lookup cache: an LRU bounded by entry count, with a processing-time TTL. */
 export interface EnrichCacheOptions {
-  /** Most cached keys; the least recently used is dropped beyond it (0 disables caching). @default 10_000 */
+  /**
+   * Most cached keys; the least recently used is dropped beyond it (0 disables caching). The cache
+   * (lru-cache) reserves its index for this many up front: about 16 bytes each, 16 MB at a million.
+   * @default 10_000
+   */
   maxEntries?: number;
   /** How long a looked-up value is reused, in processing time (`scheduler.now()`). @default 60_000 */
   ttlMs?: number;
@@ -124,14 +131,13 @@ interface Lookup<T, K, V> {
   timer: Subscription | undefined;
 }
 
+/** A cached value (boxed: `undefined` is a valid value, and lru-cache treats setting `undefined` as a delete). */
 interface CacheEntry<V> {
   readonly value: V;
   /** When to look the value up again (in the background while it is still usable). */
   expires: number;
   /** When the value is no longer used. */
   readonly staleUntil: number;
-  /** Recency: the access counter at the last hit or set (exact LRU without reordering the Map). */
-  used: number;
 }
 
 /**
@@ -163,7 +169,15 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       const scope = currentScope();
       const side = resolveSideOutput('enrich', opts.sideOutput, scope);
 
-      const cache = new Map<K, CacheEntry<V>>();
+      /**
+       * Recency and eviction (O(1)) come from lru-cache, used synchronously (get/peek/set). The expiry
+       * times stay in the entries, checked against `scheduler.now()` here: lru-cache's `ttl` takes a
+       * start time of 0 (TestScheduler's first instant) for "no TTL" and expires only past start + ttl;
+       * its `fetch()` settles in microtasks, which would make every hit and lookup asynchronous.
+       * Lookups, their concurrency and retries stay on `scheduler` for the same reason (p-limit starts
+       * tasks, and common/retry's `retry()` resumes, in microtasks).
+       */
+      const cache = new LRUCache<K, CacheEntry<V>>({ max: Math.max(1, maxEntries) });
       /** Lookups queued or in flight, by key. */
       const lookups = new Map<K, Lookup<T, K, V>>();
       /** Lookups waiting for a concurrency slot, FIFO from `startHead`. */
@@ -211,8 +225,6 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
 
       /** Whether `key` is cached and fresh; the value is then in `cachedValue` (it may be `undefined`). */
       let cachedValue: V | undefined;
-      /** Access counter for LRU recency. A hit only bumps its entry's `used`: no Map delete+set per event. */
-      let accesses = 0;
       const cacheHit = (key: K): boolean => {
         const entry = cache.get(key);
         if (entry === undefined) return false;
@@ -225,7 +237,6 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
           // Still usable: look it up again without holding events (once at a time per key).
           if (!lookups.has(key)) refresh(key);
         }
-        entry.used = ++accesses;
         cachedValue = entry.value;
         return true;
       };
@@ -233,21 +244,8 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       const cacheSet = (key: K, value: V): void => {
         if (maxEntries === 0) return;
         const now = scheduler.now();
-        cache.set(key, { value, expires: now + ttlMs, staleUntil: now + ttlMs + staleMs, used: ++accesses });
-        if (cache.size > maxEntries) evictLeastRecentlyUsed();
-      };
-
-      /** O(entries), but only on a miss into a full cache, which waits for a lookup anyway. */
-      const evictLeastRecentlyUsed = (): void => {
-        let oldestKey: K | undefined;
-        let oldest = Infinity;
-        for (const [key, entry] of cache) {
-          if (entry.used < oldest) {
-            oldest = entry.used;
-            oldestKey = key;
-          }
-        }
-        if (oldestKey !== undefined) cache.delete(oldestKey);
+        // Beyond maxEntries, lru-cache drops the least recently used entry.
+        cache.set(key, { value, expires: now + ttlMs, staleUntil: now + ttlMs + staleMs });
       };
 
       const deadLetter = (event: T, reason: string, origin: Origin): void => {
@@ -310,7 +308,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
         if (ok) cacheSet(lookup.key, value as V);
         else {
           // A failed background refresh: keep the stale value, try again after a backoff.
-          const entry = cache.get(lookup.key);
+          const entry = cache.peek(lookup.key);
           if (entry) entry.expires = scheduler.now() + backoffMs;
         }
         const state = ok ? RESOLVED : FAILED;
@@ -367,7 +365,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
           () => {
             if (!lookup.settled && !closed) attempt(lookup);
           },
-          backoffMs * 2 ** (lookup.attempts - 1),
+          backoffDelay(lookup.attempts, { initialMs: backoffMs, maxMs: Number.POSITIVE_INFINITY }),
         );
       };
 
@@ -453,8 +451,4 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
         },
       });
     });
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
