@@ -122,24 +122,6 @@ describe('dedupe', () => {
     expect(column(snapshot.hi, 'uint32')).toHaveLength(2);
   });
 
-  it('restores snapshots of the earlier format (keys as strings)', () => {
-    const restored = new FakeScope({
-      'dedupe#0': {
-        maxTime: 6,
-        keys: [
-          ['b', 5],
-          ['a', 3],
-        ],
-      },
-    });
-    const out = runSync(restored, [
-      { id: 'a', t: 7 }, // held: duplicate
-      { id: 'c', t: 7 },
-      { id: 'b', t: 16 }, // 11 behind: expired, new again
-    ]);
-    expect(out.map((e) => e.id)).toEqual(['c', 'b']);
-  });
-
   it('stays bounded on long streams with many distinct keys', () => {
     const scope = new FakeScope();
     const events: Ev[] = [];

@@ -25,8 +25,7 @@ export interface DedupeOptions<T> {
 
 /**
  * The checkpointed state: the fingerprints of remembered keys in insertion order with their event
- * times, as typed columns (high and low 32 bits, Float64 times; see state/typed-columns.ts). Snapshots of the
- * earlier format (`keys: [key, time][]`) still restore.
+ * times, as typed columns (high and low 32 bits, Float64 times; see state/typed-columns.ts).
  */
 export interface DedupeSnapshot {
   readonly maxTime: number | null;
@@ -190,13 +189,6 @@ class KeyQueue {
   restore(value: unknown): void {
     const snapshot = parseSnapshot(value);
     this.maxTime = snapshot.maxTime ?? -Infinity;
-    if ('keys' in snapshot) {
-      for (const [k, t] of snapshot.keys) {
-        fingerprint(k, this.fp);
-        this.insert(this.fp[0]!, this.fp[1]!, t);
-      }
-      return;
-    }
     const { hi, lo, times } = snapshot;
     for (let i = 0; i < times.length; i++) this.insert(hi[i]!, lo[i]!, times[i]!);
   }
@@ -264,32 +256,27 @@ class KeyQueue {
 
 const TRUNCATED = 'dedupe: cannot restore snapshot: truncated array';
 
-type ParsedSnapshot =
-  | { maxTime: number | null; keys: Array<[string, number]> }
-  | { maxTime: number | null; hi: Uint32Array; lo: Uint32Array; times: Float64Array };
+interface ParsedSnapshot {
+  maxTime: number | null;
+  hi: Uint32Array;
+  lo: Uint32Array;
+  times: Float64Array;
+}
 
 function parseSnapshot(value: unknown): ParsedSnapshot {
   const fail = (why: string): never => {
     throw new Error(`dedupe: cannot restore snapshot: ${why}`);
   };
   if (typeof value !== 'object' || value === null) return fail('not an object');
-  const { maxTime, keys, hi, lo, times } = value as { maxTime?: unknown; keys?: unknown; hi?: unknown; lo?: unknown; times?: unknown };
+  const { maxTime, hi, lo, times } = value as { maxTime?: unknown; hi?: unknown; lo?: unknown; times?: unknown };
   if (maxTime !== null && typeof maxTime !== 'number') return fail('maxTime must be a number or null');
-  if (isEncodedColumn(hi) && isEncodedColumn(lo) && isEncodedColumn(times)) {
-    const parsed = {
-      maxTime,
-      hi: decodeColumn(hi, uint32s, 4, TRUNCATED),
-      lo: decodeColumn(lo, uint32s, 4, TRUNCATED),
-      times: decodeColumn(times, float64s, 8, TRUNCATED),
-    };
-    if (parsed.hi.length !== parsed.times.length || parsed.lo.length !== parsed.times.length) return fail('arrays of different lengths');
-    return parsed;
-  }
-  if (!Array.isArray(keys)) return fail('expected hi/lo/times or keys');
-  for (const entry of keys as unknown[]) {
-    if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number') {
-      return fail('keys must be [string, number] pairs');
-    }
-  }
-  return { maxTime, keys: keys as Array<[string, number]> };
+  if (!(isEncodedColumn(hi) && isEncodedColumn(lo) && isEncodedColumn(times))) return fail('expected hi/lo/times');
+  const parsed = {
+    maxTime,
+    hi: decodeColumn(hi, uint32s, 4, TRUNCATED),
+    lo: decodeColumn(lo, uint32s, 4, TRUNCATED),
+    times: decodeColumn(times, float64s, 8, TRUNCATED),
+  };
+  if (parsed.hi.length !== parsed.times.length || parsed.lo.length !== parsed.times.length) return fail('arrays of different lengths');
+  return parsed;
 }
