@@ -1,11 +1,12 @@
 import { from, Subject, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
+import type { DedupeSnapshot } from '../state/key-queue.ts';
 import { runInScope } from '../state/operator-scope.ts';
 import { FakeScope } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 import { column } from '../test/support/state-values.ts';
-import type { DedupeOptions, DedupeSnapshot } from './dedupe.ts';
+import type { DedupeOptions } from './dedupe.ts';
 import { dedupe } from './dedupe.ts';
 
 interface Ev {
