@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testId } from '../test/support/helpers.ts';
+import { testId, waitFor, watchKey } from '../test/support/helpers.ts';
 import { configFromEnv } from './config.ts';
 import { Lease, LeaseLost, leaseStore } from './lease.ts';
 
@@ -27,7 +27,18 @@ describe('Lease', () => {
     const log: string[] = [];
     let second: Lease | undefined;
     const waiting = Lease.acquire(nc, bucket, 'handover', options(10_000, log)).then((lease) => (second = lease));
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Once the waiter has found the key held, the holder renews (every third of its TTL): a write of
+    // the key with the holder's value, and still no lease for the waiter.
+    await waitFor(() => log.length > 0, 10_000, 'the waiter to find the lease held');
+    const kv = await leaseStore(nc, bucket);
+    const holder = (await kv.get('handover'))?.string();
+    const renewals = await watchKey(kv, 'handover');
+    try {
+      await waitFor(() => renewals.writes.length > 0, 10_000, 'the holder to renew its lease');
+    } finally {
+      renewals.stop();
+    }
+    expect(renewals.writes).toEqual([holder]);
     expect(second).toBeUndefined();
     expect(log).toEqual([expect.stringMatching(new RegExp(`^waiting for 'handover': held by ${hostname()} pid ${process.pid} since `))]);
     await first.confirm(); // still the holder

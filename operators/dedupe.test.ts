@@ -1,11 +1,12 @@
 import { from, Subject, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
+import type { DedupeSnapshot } from '../state/key-queue.ts';
 import { runInScope } from '../state/operator-scope.ts';
 import { FakeScope } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
 import { column } from '../test/support/state-values.ts';
-import type { DedupeOptions, DedupeSnapshot } from './dedupe.ts';
+import type { DedupeOptions } from './dedupe.ts';
 import { dedupe } from './dedupe.ts';
 
 interface Ev {
@@ -120,24 +121,6 @@ describe('dedupe', () => {
     expect(snapshot.maxTime).toBe(6);
     expect(column(snapshot.times, 'float64')).toEqual([5, 3]);
     expect(column(snapshot.hi, 'uint32')).toHaveLength(2);
-  });
-
-  it('restores snapshots of the earlier format (keys as strings)', () => {
-    const restored = new FakeScope({
-      'dedupe#0': {
-        maxTime: 6,
-        keys: [
-          ['b', 5],
-          ['a', 3],
-        ],
-      },
-    });
-    const out = runSync(restored, [
-      { id: 'a', t: 7 }, // held: duplicate
-      { id: 'c', t: 7 },
-      { id: 'b', t: 16 }, // 11 behind: expired, new again
-    ]);
-    expect(out.map((e) => e.id)).toEqual(['c', 'b']);
   });
 
   it('stays bounded on long streams with many distinct keys', () => {

@@ -1,6 +1,7 @@
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import { asyncScheduler, Observable } from 'rxjs';
 import { z } from 'zod';
+import { errorMessage } from '../common/error-message.ts';
 import type { SideOutput } from '../state/operator-scope.ts';
 import { currentScope, resolveSideOutput } from '../state/operator-scope.ts';
 
@@ -229,8 +230,4 @@ function utf8Length(text: string): number {
     } else bytes += 3;
   }
   return bytes;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

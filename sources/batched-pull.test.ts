@@ -3,7 +3,7 @@ import { AckPolicy, type Consumer, type JetStreamManager, type JsMsg, jetstream,
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../core/config.ts';
-import { testId } from '../test/support/helpers.ts';
+import { testId, waitFor } from '../test/support/helpers.ts';
 import { BatchedPull } from './batched-pull.ts';
 import { isConsumerGone } from './durable-consumer.ts';
 
@@ -63,10 +63,10 @@ const range = (from: number, to: number): number[] => Array.from({ length: to - 
 
 describe('BatchedPull', () => {
   it('reads a backlog in stream order, in pulls of at most `batch`', async () => {
-    const { subject, consumer, fetches } = await setup();
+    const { subject, consumer, fetches, stream } = await setup();
     for (let i = 0; i < 5_000; i++) nc.publish(subject, String(i));
     await nc.flush();
-    await new Promise((r) => setTimeout(r, 200)); // stored
+    await waitFor(async () => (await jsm.streams.info(stream)).state.messages === 5_000, 10_000, 'the 5,000 messages to be stored');
 
     const seen = await read(new BatchedPull(consumer, { batch: 1_000, lingerMs: 50 }), 5_000);
     expect(seen).toEqual(range(0, 5_000));

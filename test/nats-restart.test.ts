@@ -14,6 +14,7 @@ import { connect } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
+import { connectNats } from '../core/connections.ts';
 import type { GeneratedMessage } from '../generator/messages.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { testId, waitFor } from './support/helpers.ts';
@@ -91,8 +92,17 @@ describe('NATS restart', () => {
     const runner = startClickstream(names, { flushIntervalMs: 200, checkpointIntervalMs: 300 }, config, (m) => console.log(m));
     try {
       await waitFor(() => (runner.status()?.eventsIn ?? 0) > 0, 30_000, 'the pipeline to start consuming');
-      await stopNats();
-      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      // Down until a client connected as the runner is (connectNats: an attempt every ~0.5 s) has
+      // failed six reconnect attempts, the seventh begun: 3-4 s, the outage this test always had.
+      const watcher = await connectNats(config, 'rxa-test:outage-watcher');
+      try {
+        const statuses = watcher.status();
+        await stopNats();
+        let attempts = 0;
+        for await (const s of statuses) if (s.type === 'reconnecting' && ++attempts === 7) break;
+      } finally {
+        await watcher.close();
+      }
       await startNats();
       const end = await publish(all.slice(15_000));
       expect(end).toBeGreaterThan(firstEnd);

@@ -14,7 +14,7 @@ import { leaseBucket, leaseStore } from '../core/lease.ts';
 import { pipelineCheckpointKey } from '../core/partitions.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
-import { dropTestResources, testId, waitFor } from './support/helpers.ts';
+import { dropTestResources, testId, waitFor, watchKey } from './support/helpers.ts';
 import { expectClickstreamExact } from './support/read-clickstream.ts';
 import { startClickstream } from './support/watched-runner.ts';
 
@@ -58,10 +58,21 @@ describe('one runner at a time', () => {
       second = startClickstream(names, settings, config, (m) => secondLog.push(m));
       const secondEnd = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(5_000, 10_000))).lastSeq;
       await waitFor(() => (first.status()?.ackedSeq ?? 0) >= secondEnd, 60_000, 'the first runner to process the second part');
-      // Several lease periods later the second still waits: the first renews.
-      await new Promise((r) => setTimeout(r, 3 * settings.leaseTtlMs));
+      // Several lease periods later the second still waits: the first renews. The first renews every
+      // third of the TTL: after nine renewals (three TTLs' worth, seen as writes of the lease key,
+      // every one with the first's holder value), the second has not started.
+      const key = pipelineCheckpointKey(names.name);
+      const kv = await leaseStore(nc, leaseBucket(bucket));
+      const holder = (await kv.get(key))?.string();
+      const renewals = await watchKey(kv, key);
+      try {
+        await waitFor(() => renewals.writes.length >= 9, 30_000, 'the first runner to renew its lease nine times');
+      } finally {
+        renewals.stop();
+      }
+      expect(renewals.writes).toEqual(renewals.writes.map(() => holder));
       expect(second.status()).toBeUndefined();
-      expect(secondLog).toEqual([expect.stringMatching(new RegExp(`^waiting for '${pipelineCheckpointKey(names.name)}': held by `))]);
+      expect(secondLog).toEqual([expect.stringMatching(new RegExp(`^waiting for '${key}': held by `))]);
 
       expect((await first.stop()).ackedSeq).toBe(secondEnd);
       await waitFor(() => second!.status() !== undefined, 30_000, 'the second runner to start once the first stopped');
@@ -70,13 +81,12 @@ describe('one runner at a time', () => {
       await waitFor(() => (second!.status()?.ackedSeq ?? 0) >= end, 60_000, 'the second runner to process the rest');
 
       // Another process takes the lease (as one would after this one stalled past the TTL).
-      const kv = await leaseStore(nc, leaseBucket(bucket));
-      await kv.put(pipelineCheckpointKey(names.name), JSON.stringify({ id: 'other', host: 'elsewhere', pid: 1, since: Date.now() }));
-      // Its next renewal (every third of the TTL) finds the key rewritten: it stops reading.
-      await new Promise((r) => setTimeout(r, settings.leaseTtlMs));
+      await kv.put(key, JSON.stringify({ id: 'other', host: 'elsewhere', pid: 1, since: Date.now() }));
+      // Its next renewal (every third of the TTL) finds the key rewritten: it stops reading, and the
+      // run ends on its own, before anything more is published.
+      await waitFor(() => second!.ended(), 30_000, 'the second runner to stop on finding its lease taken');
       const later = clickstreamInput({ count: 1_000, seed: 22 });
       await publishInput(nc, names.stream, names.subjectPrefix, later);
-      await new Promise((r) => setTimeout(r, 2_000));
       await expect(second.stop()).rejects.toThrow(/^lost the lease on '.*' \(its key was rewritten\): another process runs it now/);
       const consumer = await (await jetstreamManager(nc)).consumers.info(names.stream, names.name);
       expect(consumer.ack_floor.stream_seq).toBe(end);

@@ -56,28 +56,50 @@ describe('ClickHouse outage', () => {
     await publishInput(nc, names.stream, names.subjectPrefix, all.slice(0, 10_000));
     const controller = new AbortController();
     let status: PipelineStatus | undefined;
-    const run = runPipeline(pipeline, { config, signal: controller.signal, statusIntervalMs: 100, onStatus: (s) => (status = s) });
+    /** Every status reported while ClickHouse is cut off. */
+    const during: PipelineStatus[] = [];
+    let cutOff = false;
+    const logs: Array<{ at: number; message: string }> = [];
+    const onStatus = (s: PipelineStatus): void => {
+      status = s;
+      if (cutOff) during.push(s);
+    };
+    const onLog = (message: string): void => void logs.push({ at: performance.now(), message });
+    const run = runPipeline(pipeline, { config, signal: controller.signal, statusIntervalMs: 100, onStatus, onLog });
     try {
       const firstEnd = (await jsm.streams.info(names.stream)).state.last_seq;
       await waitFor(() => (status?.ackedSeq ?? 0) >= firstEnd, 60_000, 'the first 10k events');
+      // Everything published so far is acked: what comes next can only be acked once it is written.
+      const ackedAtCut = status!.ackedSeq;
 
+      cutOff = true;
       await proxy.cut();
       await publishInput(nc, names.stream, names.subjectPrefix, all.slice(10_000));
-      await sleep(2_000); // let an insert in flight at the cut fail; nothing can be acked after this
-      const ackedAtCut = status!.ackedSeq;
-      const samples: PipelineStatus[] = [];
-      for (let i = 0; i < 28; i++) {
-        await sleep(1_000);
-        samples.push(status!);
-      }
-      const last = samples[samples.length - 1]!;
+      // Each table's insert is retried with a backoff from 100 ms doubling to a 5 s cap, reached at
+      // the tenth attempt (the writer logs the first failure and every tenth).
+      const failed = (attempt: number) =>
+        logs.filter(({ message }) => message.startsWith('ClickHouse insert into ') && message.includes(` failed (attempt ${attempt}), `));
+      await waitFor(() => failed(10).length > 0, 60_000, 'the inserts to back off to their cap');
+      const atCap = during.length;
+      const tables = failed(1).length;
+      // The outage lasts until every table's insert has failed twelve times.
+      await waitFor(() => status!.sinkRetries >= 12 * tables, 60_000, 'twelve failed attempts per table');
+      const outageMs = performance.now() - failed(1)[0]!.at;
+      cutOff = false;
+      const last = status!;
       // Nothing acked while nothing can be written.
-      expect(Math.max(...samples.map((s) => s.ackedSeq))).toBe(ackedAtCut);
-      // Retrying, with backoff (5 s cap: a handful of retries per table, not thousands).
+      expect(Math.max(...during.map((s) => s.ackedSeq))).toBe(ackedAtCut);
+      // Retrying, with backoff (5 s cap: a handful of retries per table, not thousands): twelve attempts
+      // are eleven waits, 100 + 200 + 400 + 800 + 1,600 + 3,200 + 5 × 5,000 = 31,300 ms (less a
+      // millisecond of timer rounding each).
+      expect(failed(1).every(({ message }) => message.includes('retrying in 100 ms'))).toBe(true);
+      expect(failed(10).every(({ message }) => message.includes('retrying in 5000 ms'))).toBe(true);
+      expect(outageMs).toBeGreaterThanOrEqual(31_300 - 11);
       expect(last.sinkRetries).toBeGreaterThan(0);
       expect(last.sinkRetries).toBeLessThan(500);
-      // Bounded: consumption stalls once the buffer is full; the backlog stays in JetStream.
-      expect(last.eventsIn).toBe(samples[samples.length - 10]!.eventsIn);
+      // Bounded: consumption stalls once the buffer is full (nothing consumed from the cap to the end,
+      // two rounds of retries: ~10 s); the backlog stays in JetStream.
+      expect(during.slice(atCap).map((s) => s.eventsIn)).toEqual(during.slice(atCap).map(() => last.eventsIn));
       expect(last.lag).toBeGreaterThan(5_000);
       expect(last.lastSeq - ackedAtCut).toBeLessThan(15_000);
 
@@ -93,7 +115,3 @@ describe('ClickHouse outage', () => {
     }
   }, 240_000);
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}

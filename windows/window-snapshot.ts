@@ -1,25 +1,12 @@
 /**
  * The checkpointed state of a window operator (fixed windows and sessions alike), and how a
- * snapshot of any format it has had is decoded.
+ * snapshot is decoded.
  */
 import type { Aggregator, NumberStates, NumberStateWriter } from '../aggregators/aggregator.ts';
 import { keysFromColumns, type TakenKeyColumns } from '../state/key-arena.ts';
 import { float64Column, uint8Column, uint32Column } from '../state/snapshot-buffers.ts';
 import { decodeColumn, type EncodedColumn, float64s, isEncodedColumn, type Taken, TypedColumn, uint8s, uint32s } from '../state/typed-columns.ts';
 import type { WindowKind } from './window-types.ts';
-
-/** A window as stored in checkpoints of the earlier, one-object-per-window format (still restored). */
-export interface WindowStateSnapshot {
-  readonly start: number;
-  readonly end: number;
-  /** The aggregator state, via `aggregate.toJSON`. */
-  readonly acc: unknown;
-  readonly count: number;
-  /** Changed since its last emission. */
-  readonly dirty: boolean;
-  /** Emitted at least once. */
-  readonly emitted: boolean;
-}
 
 /**
  * The checkpointed state of a window operator, by column: one entry per key in `keys` and
@@ -65,16 +52,7 @@ export type TakenWindowSnapshot = Omit<Taken<WindowSnapshot, 'windowCounts' | 's
   readonly closedKeys?: ReadonlyArray<string | number> | TakenKeyColumns;
 };
 
-/** The earlier format: an object per key and per window. */
-interface LegacyWindowSnapshot {
-  readonly kind: WindowKind;
-  readonly maxTime: number | null;
-  readonly watermark: number | null;
-  readonly keys: ReadonlyArray<{ readonly key: string | number; readonly windows: readonly WindowStateSnapshot[] }>;
-  readonly closed?: ReadonlyArray<readonly [key: string | number, end: number]>;
-}
-
-/** Any format's columns, decoded, with the aggregator states restored. */
+/** A snapshot's columns, decoded, with the aggregator states restored. */
 interface RestoredColumns<S> {
   readonly keys: ReadonlyArray<string | number>;
   readonly windowCounts: ArrayLike<number>;
@@ -189,48 +167,30 @@ export interface DecodedSnapshot<S> {
   forEachClosed(visit: (key: string | number, end: number) => void): void;
 }
 
-/** Decode a snapshot of any format (throws a plain message naming the operator kind if it is not one). */
+/** Decode a snapshot (throws a plain message naming the operator kind if it is not one). */
 export function decodeSnapshot<S>(kind: WindowKind, json: unknown, agg: Aggregator<never, S, unknown>): DecodedSnapshot<S> {
-  const snapshot = parseSnapshot(kind, json, agg);
-  if ('columns' in snapshot) {
-    const c = snapshot.columns;
-    return {
-      maxTime: snapshot.maxTime,
-      watermark: snapshot.watermark,
-      forEachWindow(visit) {
-        let i = 0;
-        for (let k = 0; k < c.keys.length; k++) {
-          for (const end = i + c.windowCounts[k]!; i < end; i++) visit(c.keys[k]!, c.starts[i]!, c.ends[i]!, c.states[i]!, c.counts[i]!, c.flags[i]!);
-        }
-      },
-      forEachClosed(visit) {
-        for (let j = 0; j < c.closedKeys.length; j++) visit(c.closedKeys[j]!, c.closedEnds[j]!);
-      },
-    };
-  }
+  const { maxTime, watermark, columns: c } = parseSnapshot(kind, json, agg);
   return {
-    maxTime: snapshot.maxTime,
-    watermark: snapshot.watermark,
+    maxTime,
+    watermark,
     forEachWindow(visit) {
-      for (const { key, windows } of snapshot.keys) {
-        for (const w of windows) visit(key, w.start, w.end, agg.fromJSON(w.acc), w.count, (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0));
+      let i = 0;
+      for (let k = 0; k < c.keys.length; k++) {
+        for (const end = i + c.windowCounts[k]!; i < end; i++) visit(c.keys[k]!, c.starts[i]!, c.ends[i]!, c.states[i]!, c.counts[i]!, c.flags[i]!);
       }
     },
     forEachClosed(visit) {
-      for (const [key, end] of snapshot.closed ?? []) visit(key, end);
+      for (let j = 0; j < c.closedKeys.length; j++) visit(c.closedKeys[j]!, c.closedEnds[j]!);
     },
   };
 }
 
-/**
- * Validate a snapshot of any format and decode its columns (restoring the aggregator states), or
- * return the legacy format as it is.
- */
+/** Validate a snapshot and decode its columns (restoring the aggregator states). */
 function parseSnapshot<S>(
   kind: WindowKind,
   json: unknown,
   agg: Aggregator<never, S, unknown>,
-): { readonly maxTime: number | null; readonly watermark: number | null } & ({ readonly columns: RestoredColumns<S> } | LegacyWindowSnapshot) {
+): { readonly maxTime: number | null; readonly watermark: number | null; readonly columns: RestoredColumns<S> } {
   const fail = (why: string): never => {
     throw new Error(`${kind}: cannot restore snapshot: ${why}`);
   };
@@ -260,83 +220,39 @@ function parseSnapshot<S>(
       (why) => fail(`${name}: ${why}`),
     );
   };
-  const closed = s.closed;
-  if (closed !== undefined) {
-    const valid =
-      Array.isArray(closed) &&
-      closed.every((c: unknown) => Array.isArray(c) && (typeof c[0] === 'string' || typeof c[0] === 'number') && typeof c[1] === 'number');
-    if (!valid) return fail('closed must be [key, end] pairs');
+  const column = <A extends ArrayLike<number>>(name: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): ArrayLike<number> => {
+    const value = s[name];
+    if (!isEncodedColumn(value)) return fail(`${name} must be a typed column`);
+    return decodeColumn(value, make as never, bytes, `${kind}: cannot restore snapshot: ${name} is truncated`) as unknown as A;
+  };
+  const keys = keysOf('keys');
+  const windowCounts = column('windowCounts', uint32s, 4);
+  if (windowCounts.length !== keys.length) return fail('windowCounts must have one entry per key');
+  let windows = 0;
+  for (let k = 0; k < windowCounts.length; k++) windows += windowCounts[k]!;
+  const starts = column('starts', float64s, 8);
+  const ends = column('ends', float64s, 8);
+  const counts = column('counts', float64s, 8);
+  const flags = column('flags', uint8s, 1);
+  for (const [name, c] of [
+    ['starts', starts],
+    ['ends', ends],
+    ['counts', counts],
+    ['flags', flags],
+  ] as const) {
+    if (c.length !== windows) return fail(`${name} must have one entry per window`);
   }
-  if ('windowCounts' in s) {
-    // Columns: typed arrays (bytes, or base64 text), or, in the format before, arrays of numbers (with
-    // `closed` as [key, end] pairs).
-    const typed = isEncodedColumn(s.starts);
-    const column = <A extends ArrayLike<number>>(name: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): ArrayLike<number> => {
-      const value = s[name];
-      if (!typed) {
-        if (!Array.isArray(value) || !value.every((v) => typeof v === 'number')) return fail(`${name} must be an array of numbers`);
-        return value as number[];
-      }
-      if (!isEncodedColumn(value)) return fail(`${name} must be a typed column`);
-      return decodeColumn(value, make as never, bytes, `${kind}: cannot restore snapshot: ${name} is truncated`) as unknown as A;
-    };
-    const keys = keysOf('keys');
-    const windowCounts = column('windowCounts', uint32s, 4);
-    if (windowCounts.length !== keys.length) return fail('windowCounts must have one entry per key');
-    let windows = 0;
-    for (let k = 0; k < windowCounts.length; k++) windows += windowCounts[k]!;
-    const starts = column('starts', float64s, 8);
-    const ends = column('ends', float64s, 8);
-    const counts = column('counts', float64s, 8);
-    const flags = column('flags', uint8s, 1);
-    for (const [name, c] of [
-      ['starts', starts],
-      ['ends', ends],
-      ['counts', counts],
-      ['flags', flags],
-    ] as const) {
-      if (c.length !== windows) return fail(`${name} must have one entry per window`);
-    }
-    let states: S[];
-    if (typed && 'accColumns' in s) {
-      if (agg.columns === undefined) return fail('its aggregator states are columns, and this aggregator has none');
-      states = agg.columns.fromColumns(s.accColumns, windows);
-    } else {
-      const accs = s.accs;
-      if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
-      states = accs.map((acc: unknown) => agg.fromJSON(acc));
-    }
-    if (!typed) {
-      const pairs = (closed ?? []) as ReadonlyArray<readonly [string | number, number]>;
-      const closedColumns = { closedKeys: pairs.map((p) => p[0]), closedEnds: pairs.map((p) => p[1]) };
-      return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, ...closedColumns } };
-    }
-    const closedKeys = s.closedKeys === undefined ? [] : keysOf('closedKeys');
-    const closedEnds = s.closedEnds === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
-    if (closedEnds.length !== closedKeys.length) return fail('closedEnds must have one entry per closed key');
-    return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, closedKeys, closedEnds } };
+  let states: S[];
+  if ('accColumns' in s) {
+    if (agg.columns === undefined) return fail('its aggregator states are columns, and this aggregator has none');
+    states = agg.columns.fromColumns(s.accColumns, windows);
+  } else {
+    const accs = s.accs;
+    if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
+    states = accs.map((acc: unknown) => agg.fromJSON(acc));
   }
-  if (!Array.isArray(s.keys)) return fail('keys must be an array');
-  for (const entry of s.keys as unknown[]) {
-    if (typeof entry !== 'object' || entry === null) return fail('malformed key entry');
-    const { key, windows } = entry as Record<string, unknown>;
-    if (typeof key !== 'string' && typeof key !== 'number') return fail('keys must be strings or numbers');
-    if (!Array.isArray(windows)) return fail('windows must be an array');
-    for (const w of windows as unknown[]) {
-      const ws = w as Record<string, unknown> | null;
-      if (
-        typeof ws !== 'object' ||
-        ws === null ||
-        typeof ws.start !== 'number' ||
-        typeof ws.end !== 'number' ||
-        typeof ws.count !== 'number' ||
-        typeof ws.dirty !== 'boolean' ||
-        typeof ws.emitted !== 'boolean' ||
-        !('acc' in ws)
-      ) {
-        return fail('malformed window');
-      }
-    }
-  }
-  return json as LegacyWindowSnapshot;
+  const closedKeys = s.closedKeys === undefined ? [] : keysOf('closedKeys');
+  const closedEnds = s.closedEnds === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
+  if (closedEnds.length !== closedKeys.length) return fail('closedEnds must have one entry per closed key');
+  return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, closedKeys, closedEnds } };
 }

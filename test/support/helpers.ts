@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
+import { type KV, KvWatchInclude } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { checkpointStreams } from '../../core/checkpoint-store.ts';
 import { DEAD_LETTER_STREAM } from '../../sinks/dead-letter.ts';
@@ -18,6 +19,19 @@ export async function waitFor(condition: () => Promise<boolean> | boolean, timeo
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/**
+ * The writes of `key` from now on, as they happen (a KV watch): its values, or the operation of a
+ * delete or purge. For counting a lease's renewals, and telling whose they were.
+ */
+export async function watchKey(kv: KV, key: string): Promise<{ readonly writes: readonly string[]; stop(): void }> {
+  const writes: string[] = [];
+  const watch = await kv.watch({ key, include: KvWatchInclude.UpdatesOnly });
+  void (async () => {
+    for await (const entry of watch) writes.push(entry.operation === 'PUT' ? entry.string() : entry.operation);
+  })();
+  return { writes, stop: () => watch.stop() };
 }
 
 /** Remove what a test created on the shared servers. */

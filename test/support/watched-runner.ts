@@ -7,6 +7,8 @@ import { type ClickstreamOptions, createClickstreamPipeline } from '../../pipeli
 export interface WatchedRunner {
   /** The last status the runner reported, if any yet. */
   status(): PipelineStatus | undefined;
+  /** Whether the run has ended: stopped, or on its own (a lost lease, a failure). */
+  ended(): boolean;
   /** Shut down gracefully; resolves with the final status (rejects if the run failed). */
   stop(): Promise<PipelineStatus>;
   /** Shut down and wait, whatever the outcome: for `finally` blocks. */
@@ -28,10 +30,16 @@ export function startClickstream(
     onStatus: (s) => (status = s),
     ...(onLog ? { onLog } : {}),
   });
+  let ended = false;
   // A run may fail before the test asks (a lost lease, say): `stop()` reports it then.
-  run.catch(() => {});
+  void run
+    .catch(() => {})
+    .finally(() => {
+      ended = true;
+    });
   return {
     status: () => status,
+    ended: () => ended,
     stop: () => {
       controller.abort();
       return run;
