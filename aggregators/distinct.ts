@@ -34,16 +34,7 @@ export function distinct<T>(value: (event: T) => string | number | undefined): A
         if (pairs.length % 2 !== 0) throw new Error('distinct: truncated fingerprints');
         return FingerprintSet.fromPairs(pairs);
       }
-      // Checkpoints from before fingerprints: the values themselves.
-      if (!Array.isArray(json) || !json.every((v) => typeof v === 'string' || typeof v === 'number')) {
-        throw new Error('distinct: expected { fingerprints } or an array of strings and numbers');
-      }
-      const set = new FingerprintSet(json.length);
-      for (const v of json as Array<string | number>) {
-        const fp = fingerprintValue(v);
-        set.add(fp[0]!, fp[1]!);
-      }
-      return set;
+      throw new Error('distinct: expected { fingerprints }');
     },
   };
 }
