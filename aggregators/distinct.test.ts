@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkLaws, type Ev, events, fold } from '../test/support/aggregator-laws.ts';
+import { checkLaws, type Ev, events } from '../test/support/aggregator-laws.ts';
 import { distinct } from './distinct.ts';
 
 describe('distinct', () => {
