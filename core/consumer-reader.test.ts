@@ -2,8 +2,9 @@
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { describe, expect, it, vi } from 'vitest';
 import { PullInterrupted } from '../sources/batched-pull.ts';
+import type { OpenedConsumer } from '../sources/durable-consumer.ts';
 import { context, pageViewsPipeline } from '../test/fixtures/page-views-pipeline.ts';
-import { ConsumerReader, type OpenedConsumer } from './consumer-reader.ts';
+import { ConsumerReader } from './consumer-reader.ts';
 import type { CutWriter } from './cut-writer.ts';
 import { PipelineEngine } from './engine.ts';
 import { Feed } from './feed.ts';

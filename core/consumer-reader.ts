@@ -1,15 +1,9 @@
 import type { Consumer, ConsumerMessages } from '@nats-io/jetstream';
 import { logRetries, retry } from '../common/retry.ts';
 import { BatchedPull, PullInterrupted } from '../sources/batched-pull.ts';
-import { isConsumerGone } from '../sources/durable-consumer.ts';
+import { isConsumerGone, type OpenedConsumer } from '../sources/durable-consumer.ts';
 import type { Feed } from './feed.ts';
 import type { PipelineSettings } from './pipeline.ts';
-
-/** A consumer positioned to deliver a given stream sequence next, and its last delivery sequence (0 if new). */
-export interface OpenedConsumer {
-  consumer: Consumer;
-  deliveredConsumerSeq: number;
-}
 
 export interface ConsumerReaderOptions {
   settings: Pick<PipelineSettings, 'pullBatch' | 'pullLingerMs'>;

@@ -1,14 +1,13 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { nanos } from '@nats-io/transport-node';
 import { consumerInfo } from '../sources/durable-consumer.ts';
+import { ReplayConsumer } from '../sources/replay-consumer.ts';
+import { after, isTime, pendingFrom, resolvePoint, type StreamPoint } from '../sources/stream-points.ts';
 import type { RuntimeConfig } from './config.ts';
-import { ConsumerReader, type OpenedConsumer } from './consumer-reader.ts';
+import { ConsumerReader } from './consumer-reader.ts';
 import { Feed } from './feed.ts';
 import type { PipelineDefinition } from './pipeline.ts';
 import { RunSetup } from './run-setup.ts';
 
-/** A point in the stream: a stream sequence, or a time (epoch ms) compared with publish times. */
-export type StreamPoint = { readonly seq: number } | { readonly time: number };
+export type { StreamPoint };
 
 export interface ReplayOptions {
   config: RuntimeConfig;
@@ -117,74 +116,4 @@ export async function replayPipeline(definition: PipelineDefinition, options: Re
     await consumer.delete();
     await run.close();
   }
-}
-
-/**
- * Replay's consumer: ephemeral, without acks (AckPolicy.None: nothing is redelivered, a replay
- * acks nothing) and in memory. Each `open` replaces it with one that starts at the sequence asked
- * for (the reader reopens after a lost delivery, an interrupted pull or a consumer gone); the last
- * is deleted at the end, or by the server once unused for `INACTIVE_MS` (a replay that crashed).
- */
-class ReplayConsumer {
-  private static readonly INACTIVE_MS = 300_000;
-  private name: string | undefined;
-
-  constructor(
-    private readonly js: JetStreamClient,
-    private readonly jsm: JetStreamManager,
-    private readonly stream: string,
-    private readonly filterSubject: string | undefined,
-  ) {}
-
-  async open(resumeSeq: number): Promise<OpenedConsumer> {
-    await this.delete();
-    const info = await this.jsm.consumers.add(this.stream, {
-      ack_policy: AckPolicy.None,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: resumeSeq,
-      ...(this.filterSubject ? { filter_subject: this.filterSubject } : {}),
-      mem_storage: true,
-      inactive_threshold: nanos(ReplayConsumer.INACTIVE_MS),
-    });
-    this.name = info.name;
-    return { consumer: await this.js.consumers.get(this.stream, info.name), deliveredConsumerSeq: 0 };
-  }
-
-  async delete(): Promise<void> {
-    const { name } = this;
-    if (name === undefined) return;
-    this.name = undefined;
-    await this.jsm.consumers.delete(this.stream, name).catch(() => {});
-  }
-}
-
-function isTime(point: StreamPoint): point is { readonly time: number } {
-  return 'time' in point;
-}
-
-/** For an inclusive `to` time, the first message strictly after it marks the end. */
-function after(point: StreamPoint): StreamPoint {
-  return isTime(point) ? { time: point.time + 1 } : point;
-}
-
-/** The first stream sequence at or after `point`; `past` when there is none. */
-async function resolvePoint(js: JetStreamClient, stream: string, point: StreamPoint, first: number, past: number): Promise<number> {
-  if (!isTime(point)) return Math.max(point.seq, first);
-  const probe = await js.consumers.get(stream, { deliver_policy: DeliverPolicy.StartTime, opt_start_time: new Date(point.time).toISOString() });
-  const msg = await probe.next({ expires: 2_000 });
-  await probe.delete().catch(() => {});
-  return msg ? msg.seq : past;
-}
-
-/** How many messages on `subject` a consumer starting at `startSeq` would deliver (a probe consumer, deleted after). */
-async function pendingFrom(jsm: JetStreamManager, stream: string, subject: string, startSeq: number): Promise<number> {
-  const probe = await jsm.consumers.add(stream, {
-    ack_policy: AckPolicy.None,
-    deliver_policy: DeliverPolicy.StartSequence,
-    opt_start_seq: startSeq,
-    filter_subject: subject,
-    inactive_threshold: nanos(60_000),
-  });
-  await jsm.consumers.delete(stream, probe.name).catch(() => {});
-  return probe.num_pending;
 }

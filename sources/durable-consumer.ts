@@ -2,6 +2,12 @@ import { AckPolicy, type Consumer, type ConsumerInfo, DeliverPolicy, JetStreamAp
 import { nanos } from '@nats-io/transport-node';
 import { isNotFound } from './streams.ts';
 
+/** A consumer positioned to deliver a given stream sequence next, and its last delivery sequence (0 if new). */
+export interface OpenedConsumer {
+  consumer: Consumer;
+  deliveredConsumerSeq: number;
+}
+
 export interface DurableConsumerSpec {
   stream: string;
   durable: string;
@@ -32,12 +38,7 @@ export interface DurableConsumerSpec {
  * lost by it: the checkpoint is the position, and a consumer that lost its state in a server
  * restart is not exactly at the checkpoint, so it is recreated there.
  */
-export async function openDurableConsumer(
-  js: JetStreamClient,
-  jsm: JetStreamManager,
-  spec: DurableConsumerSpec,
-  resumeSeq: number,
-): Promise<{ consumer: Consumer; deliveredConsumerSeq: number }> {
+export async function openDurableConsumer(js: JetStreamClient, jsm: JetStreamManager, spec: DurableConsumerSpec, resumeSeq: number): Promise<OpenedConsumer> {
   const existing = await consumerInfo(jsm, spec.stream, spec.durable);
   const atCheckpoint =
     existing !== undefined &&
