@@ -40,7 +40,7 @@ export const RuntimeConfig = z
     heapGrowingPercent: z.number().int().min(0).max(1_000).default(100).meta({
       env: 'RXA_HEAP_GROWING_PERCENT',
       description:
-        "How far V8's old generation may grow past what survived the last full collection, in a process of `rxa run` or `rxa demo` (`--heap-growing-percent`; 100: to 2×). 0 leaves it to V8 (up to 4×). See core/heap-tuning.ts.",
+        "The V8 old generation's growing factor in `rxa run` and `rxa demo`, as `--heap-growing-percent`: 100 lets it grow to 2× what survived the last full collection; 0 leaves it to V8 (up to 4×).",
     }),
   })
   .strict();
