@@ -1,7 +1,7 @@
 // The project's TypeScript compiled to JavaScript (esbuild), so `rxa run` runs on plain Node.
 //
 // Why: tsx's loader runs its hooks on a thread of its own in Node 20 (a second V8 isolate), which
-// cost a running pipeline 35-65 MB of RSS and some CPU per event (see the README's "Memory").
+// cost a running pipeline 35-65 MB of RSS and some CPU per event (docs/adr/0009-compiled-javascript.md).
 // Each source file is compiled on its own into a directory named after a hash of every source's
 // path, size and mtime, under node_modules/.cache/rxa: an edit makes a new build on the next start
 // (~0.3 s), and nothing has to remember to run a build step. Processes starting together build

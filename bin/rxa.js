@@ -3,7 +3,7 @@
 // The line above is for sh, which runs this file first (its first line); for JavaScript it is a
 // string and a comment. It starts Node with glibc told to map buffers of 256 KB and more and
 // return them when freed, instead of keeping them resident in its heap: a pipeline's peak RSS was
-// 20-35 MB lower for the same CPU (README, "Memory"). A value already set is kept; run with
+// 20-35 MB lower for the same CPU (docs/internals.md, "Memory"). A value already set is kept; run with
 // `node bin/rxa.js` (as docker-compose does, which sets it itself) and the line is skipped.
 //
 // Entry point: runs the CLI compiled to JavaScript (built on first start after an edit, see

@@ -3,38 +3,45 @@ import { sqlIdentifier } from '../sinks/clickhouse/sql.ts';
 import { natsName } from '../sources/nats-names.ts';
 
 /**
- * Connection and runtime settings, shared by every pipeline. Read from the environment
- * (RXA_* variables, documented in the README) and validated here; unknown keys are rejected.
+ * Connection and runtime settings, shared by every pipeline. Read from the environment by
+ * `configFromEnv` (the `env` of a field's metadata names its variable) and validated here; unknown
+ * keys are rejected. The descriptions are the environment table of README.md and
+ * docs/configuration.md (`npx tsx scripts/docs-config.ts --write`).
  */
 export const RuntimeConfig = z
   .object({
     nats: z
       .object({
-        /** @default '127.0.0.1:4222' */
-        servers: z.string().min(1).default('127.0.0.1:4222'),
+        servers: z.string().min(1).default('127.0.0.1:4222').meta({ env: 'RXA_NATS_URL', description: 'NATS server, `host:port`.' }),
       })
       .strict()
       .prefault({}),
     clickhouse: z
       .object({
-        /** @default 'http://127.0.0.1:8123' */
-        url: z.url().default('http://127.0.0.1:8123'),
-        /** Database the pipeline's tables live in; created if missing. @default 'analytics' */
-        database: sqlIdentifier.default('analytics'),
-        username: z.string().default('default'),
-        password: z.string().default(''),
-        /** Per-request timeout. @default 30_000 */
-        requestTimeoutMs: z.number().int().positive().default(30_000),
+        url: z.url().default('http://127.0.0.1:8123').meta({ env: 'RXA_CLICKHOUSE_URL', description: "ClickHouse's HTTP interface." }),
+        database: sqlIdentifier
+          .default('analytics')
+          .meta({ env: 'RXA_CLICKHOUSE_DB', description: "Database the pipeline's tables live in; created if missing." }),
+        username: z.string().default('default').meta({ env: 'RXA_CLICKHOUSE_USER', description: 'ClickHouse user.' }),
+        password: z.string().default('').meta({ env: 'RXA_CLICKHOUSE_PASSWORD', description: 'ClickHouse password.' }),
+        requestTimeoutMs: z
+          .number()
+          .int()
+          .positive()
+          .default(30_000)
+          .describe('Per-request timeout of the ClickHouse client (no variable: set it in `configFromEnv` overrides).'),
       })
       .strict()
       .prefault({}),
-    /** Object store bucket holding pipeline checkpoints. @default 'rxa_checkpoints' */
-    checkpointBucket: natsName.default('rxa_checkpoints'),
-    /**
-     * V8's heap growing factor in a pipeline process, as `--heap-growing-percent` (0: V8's own
-     * heuristic). See core/heap-tuning.ts. @default 100
-     */
-    heapGrowingPercent: z.number().int().min(0).max(1_000).default(100),
+    checkpointBucket: natsName.default('rxa_checkpoints').meta({
+      env: 'RXA_CHECKPOINT_BUCKET',
+      description: 'JetStream object store bucket holding checkpoints; leases live in the KV bucket `<bucket>_leases`.',
+    }),
+    heapGrowingPercent: z.number().int().min(0).max(1_000).default(100).meta({
+      env: 'RXA_HEAP_GROWING_PERCENT',
+      description:
+        "The V8 old generation's growing factor in `rxa run` and `rxa demo`, as `--heap-growing-percent`: 100 lets it grow to 2× what survived the last full collection; 0 leaves it to V8 (up to 4×).",
+    }),
   })
   .strict();
 

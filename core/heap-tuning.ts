@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8';
  * outside the heap: ~30 MB survive a collection, and ~120 MB were reserved. At 2 (`percent` 100)
  * the clickstream pipeline's peak RSS over 1M events was 294 / 305 MB against 337 / 317 by
  * default at the same CPU per event; 1.5 cost 5-7% more CPU for no further gain
- * (docs/performance-history.md, "Memory" as of commit 9702c5f). Called by `rxa run`, `rxa demo`
+ * (measured at commit 9702c5f; docs/internals.md, "Memory"). Called by `rxa run`, `rxa demo`
  * and the benchmark's pipeline processes, not by the library: the flag is process-wide, and an
  * application embedding a pipeline decides for itself.
  */

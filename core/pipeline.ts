@@ -33,7 +33,7 @@ interface SourceCommon {
  * A key-partitioned source: publishers put every event of a key (a user, an order...) on the
  * subject of that key's partition, so each partition can be processed alone with exact windows.
  * Partition p runs on its own durable consumer filtered to `subject(p)`, with its own checkpoint;
- * `rxa run --partitions` chooses which partitions a process runs (README, "Past one process").
+ * `rxa run --partitions` chooses which partitions a process runs (docs/partitions.md).
  */
 export interface SourcePartitions {
   /** How many partitions publishers split the keys into (the same count as theirs). */
@@ -42,84 +42,110 @@ export interface SourcePartitions {
   subject: (partition: number) => string;
 }
 
-/** Runtime tuning; every field has a default chosen for one process on a small machine. */
+/**
+ * Runtime tuning; every field has a default chosen for one process on a small machine. The
+ * descriptions are the settings table of docs/configuration.md (`npx tsx scripts/docs-config.ts --write`).
+ */
 export const PipelineSettings = z
   .object({
-    /** Most messages one pull asks for (about twice this many wait in memory to be read). @default 2_000 */
-    pullBatch: z.number().int().min(1).max(100_000).default(2_000),
-    /**
-     * With nothing waiting, let messages accumulate this long before the next pull, so the server
-     * delivers them in one go instead of one at a time as they are stored (see
-     * sources/batched-pull.ts): up to this much latency for a fraction of the server's and the
-     * pipeline's CPU per message. 0: a standing pull (`consume()`), each message delivered as it is
-     * stored. @default 100
-     */
-    pullLingerMs: z.number().int().min(0).max(10_000).default(100),
-    /**
-     * Write buffered rows to ClickHouse at least this often: the main part of publish-to-visible
-     * latency. Each table gets at most one insert per interval. @default 250
-     */
-    flushIntervalMs: z.number().int().min(50).default(250),
-    /**
-     * Flush interval while catching up: when the consumer has more than `pullBatch` messages
-     * waiting and the message at hand was published more than `backlogLagMs` ago (a backfill, a
-     * restart after downtime, more input than the pipeline keeps up with). Larger inserts cost
-     * ClickHouse less per row (measured: 35-40% less ClickHouse CPU per event at 1 s than at 250
-     * ms), and until the backlog is gone its latency is not the flush interval's.
-     * Never below `flushIntervalMs`. @default 1_000
-     */
-    backlogFlushIntervalMs: z.number().int().min(50).default(1_000),
-    /**
-     * How far behind (now minus the publish time of the message at hand, by the NATS server's
-     * clock) the pipeline must be to count as catching up. A live pipeline that falls a moment
-     * behind (a checkpoint save, a garbage collection) keeps cutting every `flushIntervalMs`, so
-     * its latency recovers at once instead of waiting for larger cuts. @default 2_000
-     */
-    backlogLagMs: z.number().int().min(0).default(2_000),
-    /**
-     * Windows emit early (partial) results on a flush at most this often (0: on every flush), and
-     * on every checkpoint; dead letters and late events are written with them. Raw rows keep the
-     * flush interval; aggregate tables, rxa_dead_letters and rxa_late_events get fewer, larger
-     * inserts. @default 1_000
-     */
-    earlyResultsIntervalMs: z.number().int().min(0).default(1_000),
-    /** Also flush as soon as this many rows are buffered (batch size). @default 50_000 */
-    flushRows: z.number().int().min(1).default(50_000),
-    /**
-     * Checkpoint operator state and ack the source this often (sooner after `checkpointEveryMessages`
-     * messages). After a crash, input since the last checkpoint is processed again. @default 10_000
-     */
-    checkpointIntervalMs: z.number().int().min(100).default(10_000),
-    /**
-     * Also checkpoint (and ack) once this many messages came after the last checkpoint, whatever
-     * the interval. Below `maxAckPending`, where the server stops delivering until an ack.
-     * @default half of `maxAckPending` (rounded up)
-     */
-    checkpointEveryMessages: z.number().int().min(1).optional(),
-    /** Stop pulling while this many rows (dead letters and late events included) wait for ClickHouse (bounds memory during outages). @default 200_000 */
-    maxBufferedRows: z.number().int().min(1).default(200_000),
-    /** Stop pulling while async operators (enrichment) hold this many events. @default 10_000 */
-    maxPendingAsync: z.number().int().min(1).default(10_000),
-    /**
-     * Consumer max_ack_pending, the server's bound on messages delivered and not yet acked: it stops
-     * delivering there until the next checkpoint acks. Must exceed `checkpointEveryMessages`. @default 1_000_000
-     */
-    maxAckPending: z.number().int().min(1).default(1_000_000),
-    /** Consumer ack_wait. Acks happen per checkpoint, so this is generous. @default 300_000 */
-    ackWaitMs: z.number().int().min(1_000).default(300_000),
-    /** Keep a copy of a checkpoint this often, for replay to start from. @default 600_000 */
-    checkpointHistoryIntervalMs: z.number().int().min(0).default(600_000),
-    /** How many historical checkpoints to keep (oldest deleted first). @default 144 */
-    checkpointHistoryKeep: z.number().int().min(1).default(144),
-    /** Give up flushing on shutdown after this long (un-acked input is reprocessed on restart). @default 30_000 */
-    shutdownTimeoutMs: z.number().int().min(100).default(30_000),
-    /**
-     * One process at a time runs a partition (or an unpartitioned pipeline): it holds a lease,
-     * renewed every third of this; another process of the same partition waits, and takes over
-     * once the holder stops (at once), has not renewed for this long (it died), or was a process of
-     * the same host that is gone (see core/lease.ts). @default 15_000
-     */
-    leaseTtlMs: z.number().int().min(300).default(15_000),
+    pullBatch: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(2_000)
+      .describe('Most messages one pull asks for (about twice this many wait in memory to be read).'),
+    // A standing pull has the server deliver every message as it is stored: a server write and a
+    // wakeup on both sides per message (sources/batched-pull.ts, docs/adr/0007-batched-pulls.md).
+    pullLingerMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(100)
+      .describe(
+        'With nothing waiting, let messages accumulate this long before the next pull, so the server delivers them in one go instead of one at a time as they are stored: up to this much latency for a fraction of the CPU per message. 0: a standing pull (`consume()`), each message delivered as it is stored.',
+      ),
+    flushIntervalMs: z
+      .number()
+      .int()
+      .min(50)
+      .default(250)
+      .describe(
+        'Write buffered rows to ClickHouse at least this often: the main part of publish-to-visible latency. Each table gets at most one insert per interval.',
+      ),
+    // Larger inserts cost ClickHouse less per row (35-40% less of its CPU per event at 1 s than at 250 ms).
+    backlogFlushIntervalMs: z
+      .number()
+      .int()
+      .min(50)
+      .default(1_000)
+      .describe(
+        'Flush interval while catching up: when the consumer has more than `pullBatch` messages waiting and the message at hand was published more than `backlogLagMs` ago (a backfill, a restart after downtime, more input than the pipeline keeps up with). Larger inserts cost ClickHouse less per row. Never below `flushIntervalMs`.',
+      ),
+    backlogLagMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(2_000)
+      .describe(
+        "How far behind (now minus the publish time of the message at hand, by the NATS server's clock) the pipeline must be to count as catching up. A live pipeline that falls a moment behind (a checkpoint save, a garbage collection) keeps cutting every `flushIntervalMs`.",
+      ),
+    earlyResultsIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(1_000)
+      .describe(
+        'Windows emit early (partial) results on a flush at most this often (0: on every flush), and on every checkpoint; dead letters and late events are written with them. Raw rows keep the flush interval.',
+      ),
+    flushRows: z.number().int().min(1).default(50_000).describe('Also flush as soon as this many rows are buffered (batch size).'),
+    checkpointIntervalMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(10_000)
+      .describe(
+        'Checkpoint operator state and ack the source this often (sooner after `checkpointEveryMessages` messages). After a crash, input since the last checkpoint is processed again.',
+      ),
+    checkpointEveryMessages: z.number().int().min(1).optional().meta({
+      description:
+        'Also checkpoint (and ack) once this many messages came after the last checkpoint, whatever the interval. Must be below `maxAckPending`, where the server stops delivering until an ack.',
+      defaultText: 'half of `maxAckPending`, rounded up',
+    }),
+    maxBufferedRows: z
+      .number()
+      .int()
+      .min(1)
+      .default(200_000)
+      .describe('Stop pulling while this many rows (dead letters and late events included) wait for ClickHouse: bounds memory during outages.'),
+    maxPendingAsync: z.number().int().min(1).default(10_000).describe('Stop pulling while async operators (enrichment) hold this many events.'),
+    maxAckPending: z
+      .number()
+      .int()
+      .min(1)
+      .default(1_000_000)
+      .describe(
+        "The consumer's `max_ack_pending`, the server's bound on messages delivered and not yet acked: it stops delivering there until the next checkpoint acks. Must exceed `checkpointEveryMessages`.",
+      ),
+    ackWaitMs: z.number().int().min(1_000).default(300_000).describe("The consumer's `ack_wait`. Acks happen per checkpoint, so this is generous."),
+    checkpointHistoryIntervalMs: z.number().int().min(0).default(600_000).describe('Keep a copy of a checkpoint this often, for `rxa replay` to start from.'),
+    checkpointHistoryKeep: z.number().int().min(1).default(144).describe('How many historical checkpoints to keep (oldest deleted first).'),
+    shutdownTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(30_000)
+      .describe('Give up flushing on shutdown after this long (un-acked input is reprocessed on restart).'),
+    // See core/lease.ts and docs/adr/0005-one-lease-per-partition.md.
+    leaseTtlMs: z
+      .number()
+      .int()
+      .min(300)
+      .default(15_000)
+      .describe(
+        'One process at a time runs a partition (or an unpartitioned pipeline): it holds a lease, renewed every third of this. Another process of the same partition waits, and takes over once the holder stops (at once), has not renewed for this long (it died), or was a process of the same host that is gone.',
+      ),
   })
   .strict()
   .refine((s) => s.checkpointEveryMessages === undefined || s.checkpointEveryMessages < s.maxAckPending, {

@@ -24,7 +24,7 @@ function outdatedTablesMessage(database: string, tables: readonly AnyTable[]): s
   const lines = [
     `${tables.length === 1 ? 'table' : 'tables'} ${tables.map((t) => `${database}.${t.name}`).join(', ')} ` +
       `${tables.length === 1 ? 'has' : 'have'} no '${PARTITION_COLUMN}' column first in the sorting key: created by an rxa ` +
-      `version before partitioned pipelines (see README, "Past one process"). Either`,
+      `version before partitioned pipelines (see docs/partitions.md). Either`,
     `- rebuild: DROP the tables and \`rxa reset <pipeline>\`: the pipeline reprocesses the stream (needed for a pipeline that is now partitioned), or`,
     `- keep the rows as partition 0 (for a pipeline that stays unpartitioned, and for the rxa_* tables), per table:`,
   ];
