@@ -58,8 +58,9 @@ export interface AnyTable {
   readonly partitionByMonth: string | undefined;
 }
 
-export interface Table<C extends Columns = Columns> extends AnyTable {
-  readonly name: string;
+/** `N`: the table's name as a literal type (what `defineTable` was given), so rows can be keyed by it. */
+export interface Table<C extends Columns = Columns, N extends string = string> extends AnyTable {
+  readonly name: N;
   readonly columns: C;
   readonly orderBy: ReadonlyArray<keyof C & string>;
   readonly version: (keyof C & string) | undefined;
@@ -71,7 +72,7 @@ export interface Table<C extends Columns = Columns> extends AnyTable {
 export type RowOf<C extends Columns> = { [K in keyof C]: ColumnTypes[C[K]] };
 export type TableRow<T extends AnyTable> = T extends Table<infer C> ? RowOf<C> : never;
 
-export function defineTable<const C extends Columns>(name: string, options: TableOptions<C>): Table<C> {
+export function defineTable<const C extends Columns, const N extends string = string>(name: N, options: TableOptions<C>): Table<C, N> {
   sqlIdentifier.parse(name);
   for (const column of Object.keys(options.columns)) {
     sqlIdentifier.parse(column);
