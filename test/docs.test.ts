@@ -145,7 +145,10 @@ describe('docs', () => {
       JSON.stringify(
         {
           extends: `${fromSamples}/tsconfig.json`,
-          compilerOptions: { noEmit: true, paths: { 'rxstream-analytics': [`${fromSamples}/index.ts`] } },
+          compilerOptions: {
+            noEmit: true,
+            paths: { 'rxstream-analytics': [`${fromSamples}/index.ts`], 'rxstream-analytics/testing': [`${fromSamples}/testing/index.ts`] },
+          },
           include: ['*.ts'],
           exclude: [],
         },
