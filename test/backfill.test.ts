@@ -3,46 +3,25 @@
  * from the start of the stream, fills the new table from history and leaves version 1's tables
  * exactly as they were.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../core/clickhouse-client.ts';
-import { configFromEnv } from '../core/config.ts';
+import { describe, expect, it } from 'vitest';
 import { replayPipeline } from '../core/replay.ts';
 import { type PipelineStatus, runPipeline } from '../core/runner.ts';
 import { clickstreamV2 } from '../examples/clickstream-v2.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { expectedClickstream } from './support/expected-clickstream.ts';
-import { dropTestResources, testId, waitFor } from './support/helpers.ts';
+import { waitFor } from './support/helpers.ts';
 import { asStored, readClickstream } from './support/read-clickstream.ts';
+import { useTestServers } from './support/test-servers.ts';
 
-const id = testId();
-const names = { name: `backfill_${id}`, stream: `BACKFILL_${id}`, subjectPrefix: `backfill_${id}.events` };
-const database = `rxa_backfill_${id}`;
-const bucket = `rxa_ckpt_${id}`;
-const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
-let nc: NatsConnection;
-let ch: ClickHouseClient;
-let chDb: ClickHouseClient;
-
-beforeAll(async () => {
-  nc = await connect({ servers: config.nats.servers });
-  ch = createClickHouseClient(config.clickhouse);
-  chDb = createClickHouseClient(config.clickhouse, database);
-});
-
-afterAll(async () => {
-  await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name, `${names.name}_v2`] });
-  await chDb.close();
-  await ch.close();
-  await nc.close();
-});
+const env = useTestServers('backfill');
+const { names, config } = env;
+env.alsoDrop({ deadLetterPipelines: [`${names.name}_v2`] });
 
 describe('backfill a new aggregate', () => {
   it('fills the new table from history and leaves the existing tables unchanged', async () => {
     const messages = clickstreamInput({ count: 20_000, seed: 21, eventsPerSecond: 20 });
-    const { lastSeq: last } = await publishInput(nc, names.stream, names.subjectPrefix, messages);
+    const { lastSeq: last } = await publishInput(env.nc, names.stream, names.subjectPrefix, messages);
 
     // Version 1 runs first and processes everything.
     const v1 = createClickstreamPipeline(names);
@@ -55,7 +34,7 @@ describe('backfill a new aggregate', () => {
     expect(status?.lastCheckpointMs).toBeGreaterThan(0);
     controller.abort();
     await run;
-    const before = await readClickstream(chDb, names.name);
+    const before = await readClickstream(env.chDb, names.name);
     expect(before).toEqual(asStored(expectedClickstream(messages)));
 
     // Version 2 adds clickstream_country_hourly; replayed from the start of the stream.
@@ -69,7 +48,7 @@ describe('backfill a new aggregate', () => {
       expectedHourly.set(key, (expectedHourly.get(key) ?? 0) + 1);
     }
     const hourly = await (
-      await chDb.query({
+      await env.chDb.query({
         query: 'SELECT toUnixTimestamp(window_start) * 1000 AS w, country, events FROM clickstream_country_hourly FINAL',
         format: 'JSONEachRow',
         clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
@@ -77,6 +56,6 @@ describe('backfill a new aggregate', () => {
     ).json<{ w: number; country: string; events: number }>();
     expect(new Map(hourly.map((r) => [`${r.w}|${r.country}`, r.events]))).toEqual(expectedHourly);
     // The shared tables are rewritten with identical rows: nothing changes.
-    expect(await readClickstream(chDb, names.name)).toEqual(before);
+    expect(await readClickstream(env.chDb, names.name)).toEqual(before);
   }, 180_000);
 });

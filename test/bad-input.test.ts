@@ -3,48 +3,28 @@
  * the original payload, the reason and the stage (headers), in rxa_dead_letters, and in the
  * pipeline's counters — while valid input around it is processed normally.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
 import { DeliverPolicy, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { map } from 'rxjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createClickHouseClient } from '../core/clickhouse-client.ts';
-import { configFromEnv } from '../core/config.ts';
 import { definePipeline } from '../core/pipeline.ts';
 import { type PipelineStatus, runPipeline } from '../core/runner.ts';
 import { enrich } from '../operators/enrich.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
 import { DEAD_LETTER_STREAM } from '../sinks/dead-letter.ts';
-import { dropTestResources, testId, waitFor } from './support/helpers.ts';
+import { waitFor } from './support/helpers.ts';
+import { useTestServers } from './support/test-servers.ts';
 import { startClickstream } from './support/watched-runner.ts';
 
-const id = testId();
-const database = `rxa_bad_${id}`;
-const bucket = `rxa_ckpt_${id}`;
-const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
+const env = useTestServers('bad');
+const { id, database, config } = env;
 const encoder = new TextEncoder();
 const now = Date.now();
 
-let nc: NatsConnection;
 let jsm: JetStreamManager;
-let ch: ClickHouseClient;
-let chDb: ClickHouseClient;
-const streams: string[] = [];
-const pipelines: string[] = [];
 
 beforeAll(async () => {
-  nc = await connect({ servers: config.nats.servers });
-  jsm = await jetstreamManager(nc);
-  ch = createClickHouseClient(config.clickhouse);
-  chDb = createClickHouseClient(config.clickhouse, database);
-});
-
-afterAll(async () => {
-  await dropTestResources({ nc, ch, streams, buckets: [bucket], databases: [database], deadLetterPipelines: pipelines });
-  await chDb.close();
-  await ch.close();
-  await nc.close();
+  jsm = await jetstreamManager(env.nc);
 });
 
 const valid = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -79,16 +59,14 @@ const validationCases: Array<{ kind: string; payload: Uint8Array; reason: RegExp
 ];
 
 describe('bad input in the clickstream pipeline', () => {
-  const names = { name: `bad_${id}`, stream: `BAD_${id}`, subjectPrefix: `bad_${id}.events` };
-  streams.push(names.stream);
-  pipelines.push(names.name);
+  const { names } = env; // bad_<id>: its stream and dead letters are the fixture's to drop
   const seqs = new Map<string, number>();
   let status: PipelineStatus | undefined;
   const unicode = valid({ type: 'click', element: 'buy 🛒👩‍👩‍👧 é (e\u0301) مرحبا \u200f x', url: 'https://shop.example.com/search?q=caf%C3%A9' });
 
   beforeAll(async () => {
     await jsm.streams.add({ name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
-    const js = jetstream(nc);
+    const js = jetstream(env.nc);
     for (const c of validationCases) seqs.set(c.kind, (await js.publish(`${names.subjectPrefix}.0`, c.payload)).seq);
     await js.publish(`${names.subjectPrefix}.0`, json(unicode));
     const last = (await js.publish(`${names.subjectPrefix}.0`, json(valid()))).seq;
@@ -127,8 +105,7 @@ describe('bad input in the clickstream pipeline', () => {
 describe('bad input after validation: enrichment failures and rows ClickHouse rejects', () => {
   const name = `codes_${id}`;
   const stream = `CODES_${id}`;
-  streams.push(stream);
-  pipelines.push(name);
+  env.alsoDrop({ streams: [stream], deadLetterPipelines: [name] });
   const Code = z.object({ id: z.string(), key: z.string(), code: z.string() });
   const codes = defineTable('codes', { columns: { id: 'String', key: 'String', label: 'String', code: 'String' }, orderBy: ['id'] });
   const pipeline = definePipeline({
@@ -161,12 +138,12 @@ describe('bad input after validation: enrichment failures and rows ClickHouse re
 
   beforeAll(async () => {
     // Schema drift: someone changed `code` to a number in ClickHouse; non-numeric codes are rejected.
-    await ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
-    await ch.command({
+    await env.ch.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` });
+    await env.ch.command({
       query: `CREATE TABLE ${database}.codes (rxa_partition UInt16, id String, key String, label String, code UInt32) ENGINE = ReplacingMergeTree() ORDER BY (rxa_partition, id)`,
     });
     await jsm.streams.add({ name: stream, subjects: [`${name}.>`] });
-    const js = jetstream(nc);
+    const js = jetstream(env.nc);
     const publish = async (kind: string, body: Record<string, string>): Promise<number> => {
       const seq = (await js.publish(`${name}.in`, JSON.stringify(body))).seq;
       seqs.set(kind, seq);
@@ -212,7 +189,7 @@ describe('bad input after validation: enrichment failures and rows ClickHouse re
 });
 
 async function deadLetters(pipeline: string): Promise<JsMsg[]> {
-  const consumer = await jetstream(nc).consumers.get(DEAD_LETTER_STREAM, { filter_subjects: `rxa.dlq.${pipeline}.>`, deliver_policy: DeliverPolicy.All });
+  const consumer = await jetstream(env.nc).consumers.get(DEAD_LETTER_STREAM, { filter_subjects: `rxa.dlq.${pipeline}.>`, deliver_policy: DeliverPolicy.All });
   const out: JsMsg[] = [];
   const info = await jsm.streams.info(DEAD_LETTER_STREAM, { subjects_filter: `rxa.dlq.${pipeline}.>` });
   const total = Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
@@ -226,5 +203,5 @@ async function deadLetters(pipeline: string): Promise<JsMsg[]> {
 }
 
 async function query<T>(sql: string): Promise<T[]> {
-  return (await chDb.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>();
+  return (await env.chDb.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>();
 }

@@ -3,49 +3,30 @@
  * out in the error (`rxa reset`): nothing is read from it, no consumer is created, nothing acked.
  * After the reset the pipeline starts over from the stream's beginning, and the totals are exact.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resetPipeline } from '../cli/reset.ts';
 import { type Checkpoint, CheckpointStore } from '../core/checkpoint-store.ts';
-import { createClickHouseClient } from '../core/clickhouse-client.ts';
-import { configFromEnv } from '../core/config.ts';
 import { pipelineCheckpointKey } from '../core/partitions.ts';
 import { runPipeline } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { consumerInfo } from '../sources/durable-consumer.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
-import { dropTestResources, testId, waitFor } from './support/helpers.ts';
+import { waitFor } from './support/helpers.ts';
 import { expectClickstreamExact } from './support/read-clickstream.ts';
+import { useTestServers } from './support/test-servers.ts';
 import { startClickstream } from './support/watched-runner.ts';
 
-const id = testId();
-const names = { name: `format_${id}`, stream: `FORMAT_${id}`, subjectPrefix: `format_${id}.events` };
-const database = `rxa_format_${id}`;
-const bucket = `rxa_format_${id}`;
-const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
+const env = useTestServers('format', { bucket: 'rxa_format' });
+const { names, database, bucket, config } = env;
 const settings = { flushIntervalMs: 200, checkpointIntervalMs: 300 };
-let nc: NatsConnection;
-let ch: ClickHouseClient;
-
-beforeAll(async () => {
-  nc = await connect({ servers: config.nats.servers });
-  ch = createClickHouseClient(config.clickhouse);
-});
-
-afterAll(async () => {
-  await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
-  await ch.close();
-  await nc.close();
-});
 
 describe('a checkpoint of an earlier format', () => {
   it('is refused at start, naming `rxa reset`; after the reset the pipeline starts over', async () => {
     const all = clickstreamInput({ count: 3_000, seed: 31 });
-    const { lastSeq } = await publishInput(nc, names.stream, names.subjectPrefix, all);
+    const { lastSeq } = await publishInput(env.nc, names.stream, names.subjectPrefix, all);
     const pipeline = createClickstreamPipeline({ ...names, settings });
-    const store = await CheckpointStore.open(nc, bucket);
+    const store = await CheckpointStore.open(env.nc, bucket);
     const key = pipelineCheckpointKey(names.name);
     const old = { format: 1, pipeline: names.name, stream: names.stream, lastSeq: 1_000, takenAt: Date.now(), operators: {}, counters: {} };
     await store.save(key, old as unknown as Checkpoint);
@@ -53,7 +34,7 @@ describe('a checkpoint of an earlier format', () => {
     await expect(runPipeline(pipeline, { config, signal: new AbortController().signal })).rejects.toThrow(
       `checkpoint '${key}' is format 1, this build reads format 2: run \`rxa reset <pipeline>\` to start over`,
     );
-    expect(await consumerInfo(await jetstreamManager(nc), names.stream, names.name)).toBeUndefined();
+    expect(await consumerInfo(await jetstreamManager(env.nc), names.stream, names.name)).toBeUndefined();
 
     // The lease was released on the way out: the reset does not wait for it.
     await resetPipeline(config, pipeline, { signal: AbortSignal.timeout(10_000) });

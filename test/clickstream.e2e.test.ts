@@ -7,10 +7,8 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
-import { configFromEnv } from '../core/config.ts';
 import { runPipeline } from '../core/runner.ts';
 import { runPanelQueries } from '../dashboards/run-panel-queries.ts';
 import type { GeneratedMessage } from '../generator/messages.ts';
@@ -18,39 +16,26 @@ import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { DEAD_LETTER_STREAM } from '../sinks/dead-letter.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { type ExpectedClickstream, expectedClickstream } from './support/expected-clickstream.ts';
-import { dropTestResources, testId, waitFor } from './support/helpers.ts';
+import { waitFor } from './support/helpers.ts';
 import { asStored, readClickstream } from './support/read-clickstream.ts';
+import { useTestServers } from './support/test-servers.ts';
 
-const id = testId();
-const names = { name: `clickstream_e2e_${id}`, stream: `E2E_CLICKS_${id}`, subjectPrefix: `e2e_${id}.events` };
-const database = `rxa_e2e_${id}`;
-const bucket = `rxa_ckpt_${id}`;
-const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
+const env = useTestServers('e2e', { name: 'clickstream_e2e', stream: 'E2E_CLICKS' });
+const { names, database, config } = env;
 
-let nc: NatsConnection;
-let ch: ClickHouseClient;
 let messages: GeneratedMessage[];
 let expected: ExpectedClickstream;
 
-beforeAll(async () => {
-  nc = await connect({ servers: config.nats.servers });
-  ch = createClickHouseClient(config.clickhouse);
+beforeAll(() => {
   messages = clickstreamInput({ count: 12_000, seed: 42, eventsPerSecond: 40, duplicateRate: 0.03, lateRate: 0.01, malformedRate: 0.02, trailing: true });
   expected = expectedClickstream(messages);
 }, 60_000);
 
-afterAll(async () => {
-  if (!process.env.RXA_KEEP_TEST_DATA)
-    await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
-  await ch.close();
-  await nc.close();
-});
-
 describe('clickstream pipeline end to end', () => {
   it('writes exactly the independently computed totals, dead-letters malformed input, feeds every dashboard panel', async () => {
     const pipeline = createClickstreamPipeline(names);
-    const jsm = await jetstreamManager(nc);
-    const published = await publishInput(nc, names.stream, names.subjectPrefix, messages);
+    const jsm = await jetstreamManager(env.nc);
+    const published = await publishInput(env.nc, names.stream, names.subjectPrefix, messages);
     // JetStream's own dedup window dropped the re-sends that kept their Nats-Msg-Id.
     expect(published.duplicatesDropped).toBeGreaterThan(0);
     expect(published.messages).toBe(published.published - published.duplicatesDropped);

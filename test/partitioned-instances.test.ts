@@ -9,64 +9,47 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../core/clickhouse-client.ts';
-import { configFromEnv } from '../core/config.ts';
 import { runPipeline } from '../core/runner.ts';
 import type { GeneratedMessage } from '../generator/messages.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { consumerInfo } from '../sources/durable-consumer.ts';
 import { clickstreamInput, inputPartition, publishInput } from './support/clickstream-input.ts';
 import { expectedClickstream } from './support/expected-clickstream.ts';
-import { dropTestResources, testId, waitFor } from './support/helpers.ts';
+import { waitFor } from './support/helpers.ts';
 import { asStored, readClickstream } from './support/read-clickstream.ts';
+import { useTestServers } from './support/test-servers.ts';
 
 const PARTITIONS = 2;
-const id = testId();
-const names = { name: `parts_${id}`, stream: `PARTS_${id}`, subjects: `parts_${id}.events` };
-const database = `rxa_parts_${id}`;
-const bucket = `rxa_ckpt_${id}`;
-const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
-const env = {
+const env = useTestServers('parts');
+const { names, database, bucket, config } = env;
+const childEnv = {
   ...process.env,
   RXA_CLICKHOUSE_DB: database,
   RXA_CHECKPOINT_BUCKET: bucket,
   RXA_TEST_NAME: names.name,
   RXA_TEST_STREAM: names.stream,
-  RXA_TEST_SUBJECTS: names.subjects,
+  RXA_TEST_SUBJECTS: names.subjectPrefix,
   RXA_TEST_PARTITIONS: String(PARTITIONS),
 };
 const FIXTURE = 'test/fixtures/clickstream-pipeline.ts';
 
-let nc: NatsConnection;
 let jsm: JetStreamManager;
-let ch: ClickHouseClient;
-let chDb: ClickHouseClient;
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  nc = await connect({ servers: config.nats.servers });
-  jsm = await jetstreamManager(nc);
-  ch = createClickHouseClient(config.clickhouse);
-  chDb = createClickHouseClient(config.clickhouse, database);
+  jsm = await jetstreamManager(env.nc);
 });
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
-  if (!process.env.RXA_KEEP_TEST_DATA)
-    await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
-  await chDb.close();
-  await ch.close();
-  await nc.close();
 });
 
 /** `rxa <args>` with the test's environment; stderr is kept (and shown). */
 function rxa(args: string[]): { child: ChildProcess; exited: Promise<[number | null]>; stdout: () => string; stderr: () => string } {
-  const child = spawn(process.execPath, ['bin/rxa.js', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/rxa.js', ...args], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   let err = '';
@@ -98,8 +81,8 @@ describe('two instances, one partition each', () => {
     });
     const input: GeneratedMessage[][] = Array.from({ length: PARTITIONS }, () => []);
     for (const [i, m] of messages.entries()) input[inputPartition(m, i, PARTITIONS)]!.push(m);
-    await publishInput(nc, names.stream, names.subjects, messages, PARTITIONS);
-    const subject = (p: number): string => `${names.subjects}.${p}`;
+    await publishInput(env.nc, names.stream, names.subjectPrefix, messages, PARTITIONS);
+    const subject = (p: number): string => `${names.subjectPrefix}.${p}`;
     const onSubject = async (p: number): Promise<{ messages: number; lastSeq: number }> => {
       const { state } = await jsm.streams.info(names.stream, { subjects_filter: subject(p) });
       const last = await jsm.streams.getMessage(names.stream, { last_by_subj: subject(p) });
@@ -132,13 +115,13 @@ describe('two instances, one partition each', () => {
     expect(await consumerInfo(jsm, names.stream, names.name)).toBeUndefined();
 
     // Each partition's rows are exactly what its own input gives; the sums, what the whole input gives.
-    for (const p of [0, 1]) expect(await readClickstream(chDb, names.name, p), `partition ${p}`).toEqual(asStored(expectedClickstream(input[p]!)));
+    for (const p of [0, 1]) expect(await readClickstream(env.chDb, names.name, p), `partition ${p}`).toEqual(asStored(expectedClickstream(input[p]!)));
     const expected = asStored(expectedClickstream(messages));
     expect(expected.sessions.size).toBeGreaterThan(0);
     expect(expected.lateEvents).toBeGreaterThan(0);
-    expect(await readClickstream(chDb, names.name)).toEqual(expected);
+    expect(await readClickstream(env.chDb, names.name)).toEqual(expected);
     // Same window, different partitions: two rows, not one replacing the other.
-    const shared = await chDb.query({
+    const shared = await env.chDb.query({
       query: 'SELECT count() AS n FROM clickstream_unique_users_1m FINAL GROUP BY window_start HAVING count() = 2',
       format: 'JSONEachRow',
     });
@@ -146,7 +129,7 @@ describe('two instances, one partition each', () => {
 
     for (const { child } of instances) child.kill('SIGTERM');
     for (const [p, { exited }] of instances.entries()) expect(await exitCode(exited, `instance ${p}`)).toBe(0);
-    expect(await readClickstream(chDb, names.name)).toEqual(expected);
+    expect(await readClickstream(env.chDb, names.name)).toEqual(expected);
 
     // Replay of the whole stream, every partition (one after another): nothing changes.
     const replay = rxa(['replay', FIXTURE, '--from', '1']);
@@ -157,10 +140,10 @@ describe('two instances, one partition each', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as { partition: number; processed: number });
     expect(summaries.map((s) => [s.partition, s.processed])).toEqual([0, 1].map((p) => [p, stored[p]!.messages]));
-    expect(await readClickstream(chDb, names.name)).toEqual(expected);
+    expect(await readClickstream(env.chDb, names.name)).toEqual(expected);
 
     // The same pipeline unpartitioned would count every key a second time under partition 0: refused.
-    const unpartitioned = createClickstreamPipeline({ name: names.name, stream: names.stream, subjectPrefix: names.subjects });
+    const unpartitioned = createClickstreamPipeline(names);
     await expect(runPipeline(unpartitioned, { config, signal: new AbortController().signal })).rejects.toThrow(
       `pipeline '${names.name}' has state from a partitioned run`,
     );
@@ -169,7 +152,7 @@ describe('two instances, one partition each', () => {
     const reset = rxa(['reset', FIXTURE]);
     expect(await exitCode(reset.exited, 'reset')).toBe(0);
     expect(reset.stdout()).toContain(`consumers deleted: ${names.name}_p0, ${names.name}_p1`);
-    const store = await new Objm(nc).open(bucket);
+    const store = await new Objm(env.nc).open(bucket);
     for (const p of [0, 1]) {
       expect(await consumerInfo(jsm, names.stream, `${names.name}_p${p}`)).toBeUndefined();
       const checkpoint = await store.info(`pipeline.${names.name}.p${p}`);

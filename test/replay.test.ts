@@ -4,45 +4,33 @@
  * must leave every table exactly at the independently computed totals, and must not publish dead
  * letters twice.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../core/clickhouse-client.ts';
-import { configFromEnv } from '../core/config.ts';
 import { replayPipeline } from '../core/replay.ts';
 import { type PipelineStatus, runPipeline } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { DEAD_LETTER_STREAM } from '../sinks/dead-letter.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { expectedClickstream } from './support/expected-clickstream.ts';
-import { dropTestResources, testId, waitFor } from './support/helpers.ts';
+import { waitFor } from './support/helpers.ts';
 import { asStored, readClickstream } from './support/read-clickstream.ts';
+import { useTestServers } from './support/test-servers.ts';
 
-const id = testId();
-const names = { name: `replay_${id}`, stream: `REPLAY_${id}`, subjectPrefix: `replay_${id}.events` };
-const database = `rxa_replay_${id}`;
-const bucket = `rxa_ckpt_${id}`;
-const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
+const env = useTestServers('replay');
+const { names, config } = env;
 // Frequent checkpoints, each kept in the history, so replays start from a real historical state.
 const pipeline = createClickstreamPipeline({
   ...names,
   settings: { flushIntervalMs: 200, checkpointIntervalMs: 300, checkpointHistoryIntervalMs: 0, flushRows: 5_000, maxBufferedRows: 20_000 },
 });
 
-let nc: NatsConnection;
 let jsm: JetStreamManager;
-let ch: ClickHouseClient;
-let chDb: ClickHouseClient;
 const live = new AbortController();
 let liveRun: Promise<PipelineStatus>;
 let liveStatus: PipelineStatus | undefined;
 
 beforeAll(async () => {
-  nc = await connect({ servers: config.nats.servers });
-  jsm = await jetstreamManager(nc);
-  ch = createClickHouseClient(config.clickhouse);
-  chDb = createClickHouseClient(config.clickhouse, database);
+  jsm = await jetstreamManager(env.nc);
   await jsm.streams.add({ name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
   liveRun = runPipeline(pipeline, { config, signal: live.signal, statusIntervalMs: 100, onStatus: (s) => (liveStatus = s) });
 });
@@ -50,10 +38,6 @@ beforeAll(async () => {
 afterAll(async () => {
   live.abort();
   await liveRun.catch(() => {});
-  await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
-  await chDb.close();
-  await ch.close();
-  await nc.close();
 });
 
 describe('replay', () => {
@@ -62,15 +46,15 @@ describe('replay', () => {
     const firstHalf = all.slice(0, 20_000);
     const secondHalf = all.slice(20_000);
     // In two steps, so that a historical checkpoint exists inside the first half however fast it goes.
-    const { lastSeq: quarter } = await publishInput(nc, names.stream, names.subjectPrefix, firstHalf.slice(0, 10_000));
+    const { lastSeq: quarter } = await publishInput(env.nc, names.stream, names.subjectPrefix, firstHalf.slice(0, 10_000));
     await waitFor(() => (liveStatus?.ackedSeq ?? 0) >= quarter, 60_000, 'the live pipeline to process the first quarter');
-    const { lastSeq: half } = await publishInput(nc, names.stream, names.subjectPrefix, firstHalf.slice(10_000));
+    const { lastSeq: half } = await publishInput(env.nc, names.stream, names.subjectPrefix, firstHalf.slice(10_000));
     await waitFor(() => (liveStatus?.ackedSeq ?? 0) >= half, 60_000, 'the live pipeline to process the first half');
     const halfTime = Date.now();
-    expect(await readClickstream(chDb, names.name)).toEqual(asStored(expectedClickstream(firstHalf)));
+    expect(await readClickstream(env.chDb, names.name)).toEqual(asStored(expectedClickstream(firstHalf)));
 
     // Replay a middle range while the live pipeline processes the second half.
-    const publishing = publishInput(nc, names.stream, names.subjectPrefix, secondHalf);
+    const publishing = publishInput(env.nc, names.stream, names.subjectPrefix, secondHalf);
     const during = await replayPipeline(pipeline, { config, from: { seq: quarter + 1 }, to: { seq: half }, signal: new AbortController().signal });
     await publishing;
     expect(during.restoredAtSeq).toBeGreaterThan(0); // started from a historical checkpoint, not from scratch
@@ -78,7 +62,7 @@ describe('replay', () => {
     const end = (await jsm.streams.info(names.stream)).state.last_seq;
     await waitFor(() => (liveStatus?.ackedSeq ?? 0) >= end, 60_000, 'the live pipeline to process the second half');
     const expected = asStored(expectedClickstream(all));
-    expect(await readClickstream(chDb, names.name)).toEqual(expected);
+    expect(await readClickstream(env.chDb, names.name)).toEqual(expected);
     const deadLetters = await dlqCount();
     expect(deadLetters).toBe(expected.malformed);
 
@@ -90,14 +74,14 @@ describe('replay', () => {
       signal: new AbortController().signal,
     });
     expect(byTime.processed).toBeGreaterThan(0);
-    expect(await readClickstream(chDb, names.name)).toEqual(expected);
+    expect(await readClickstream(env.chDb, names.name)).toEqual(expected);
 
     // The whole stream, twice.
     for (let i = 0; i < 2; i++) {
       const whole = await replayPipeline(pipeline, { config, from: { seq: 1 }, signal: new AbortController().signal });
       expect(whole.restoredAtSeq).toBe(0);
       expect(whole.processed).toBe(end);
-      expect(await readClickstream(chDb, names.name)).toEqual(expected);
+      expect(await readClickstream(env.chDb, names.name)).toEqual(expected);
     }
     expect(await dlqCount()).toBe(deadLetters);
     // Replays delete their consumers: the live pipeline's is the only one left.

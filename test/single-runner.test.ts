@@ -3,45 +3,26 @@
  * pipeline (or a reset) waits while the first runs, takes over when it stops, and a runner whose
  * lease another process took stops without acking again. Totals stay exact throughout.
  */
-import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resetPipeline } from '../cli/reset.ts';
-import { createClickHouseClient } from '../core/clickhouse-client.ts';
-import { configFromEnv } from '../core/config.ts';
 import { leaseBucket, leaseStore } from '../core/lease.ts';
 import { pipelineCheckpointKey } from '../core/partitions.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
-import { dropTestResources, testId, waitFor, watchKey } from './support/helpers.ts';
+import { waitFor, watchKey } from './support/helpers.ts';
 import { expectClickstreamExact } from './support/read-clickstream.ts';
+import { useTestServers } from './support/test-servers.ts';
 import { startClickstream } from './support/watched-runner.ts';
 
-const id = testId();
-const names = { name: `single_${id}`, stream: `SINGLE_${id}`, subjectPrefix: `single_${id}.events` };
-const database = `rxa_single_${id}`;
-const bucket = `rxa_single_${id}`;
-const config = configFromEnv(process.env, { clickhouse: { database }, checkpointBucket: bucket });
+const env = useTestServers('single', { bucket: 'rxa_single' });
+const { names, database, bucket, config } = env;
 const settings = { flushIntervalMs: 200, checkpointIntervalMs: 300, leaseTtlMs: 1_500 };
-let nc: NatsConnection;
-let ch: ClickHouseClient;
-
-beforeAll(async () => {
-  nc = await connect({ servers: config.nats.servers });
-  ch = createClickHouseClient(config.clickhouse);
-});
-
-afterAll(async () => {
-  await dropTestResources({ nc, ch, streams: [names.stream], buckets: [bucket], databases: [database], deadLetterPipelines: [names.name] });
-  await ch.close();
-  await nc.close();
-});
 
 describe('one runner at a time', () => {
   it('a second runner or a reset waits, the runner takes over on a graceful stop, and a runner whose lease was taken stops without acking', async () => {
     const all = clickstreamInput({ count: 15_000, seed: 21 });
-    const firstEnd = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(0, 5_000))).lastSeq;
+    const firstEnd = (await publishInput(env.nc, names.stream, names.subjectPrefix, all.slice(0, 5_000))).lastSeq;
     const first = startClickstream(names, settings, config);
     const secondLog: string[] = [];
     let second: ReturnType<typeof startClickstream> | undefined;
@@ -54,15 +35,15 @@ describe('one runner at a time', () => {
         resetPipeline(config, createClickstreamPipeline({ ...names, settings }), { signal: giveUp, log: (m) => resetLog.push(m) }),
       ).rejects.toThrow();
       expect(resetLog).toEqual([expect.stringMatching(/^waiting for 'pipeline\.single_\w+': held by /)]);
-      expect(await (await jetstreamManager(nc)).consumers.info(names.stream, names.name)).toBeDefined();
+      expect(await (await jetstreamManager(env.nc)).consumers.info(names.stream, names.name)).toBeDefined();
       second = startClickstream(names, settings, config, (m) => secondLog.push(m));
-      const secondEnd = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(5_000, 10_000))).lastSeq;
+      const secondEnd = (await publishInput(env.nc, names.stream, names.subjectPrefix, all.slice(5_000, 10_000))).lastSeq;
       await waitFor(() => (first.status()?.ackedSeq ?? 0) >= secondEnd, 60_000, 'the first runner to process the second part');
       // Several lease periods later the second still waits: the first renews. The first renews every
       // third of the TTL: after nine renewals (three TTLs' worth, seen as writes of the lease key,
       // every one with the first's holder value), the second has not started.
       const key = pipelineCheckpointKey(names.name);
-      const kv = await leaseStore(nc, leaseBucket(bucket));
+      const kv = await leaseStore(env.nc, leaseBucket(bucket));
       const holder = (await kv.get(key))?.string();
       const renewals = await watchKey(kv, key);
       try {
@@ -77,7 +58,7 @@ describe('one runner at a time', () => {
       expect((await first.stop()).ackedSeq).toBe(secondEnd);
       await waitFor(() => second!.status() !== undefined, 30_000, 'the second runner to start once the first stopped');
       expect(secondLog).toContain(`restored checkpoint at stream seq ${secondEnd}`);
-      const end = (await publishInput(nc, names.stream, names.subjectPrefix, all.slice(10_000))).lastSeq;
+      const end = (await publishInput(env.nc, names.stream, names.subjectPrefix, all.slice(10_000))).lastSeq;
       await waitFor(() => (second!.status()?.ackedSeq ?? 0) >= end, 60_000, 'the second runner to process the rest');
 
       // Another process takes the lease (as one would after this one stalled past the TTL).
@@ -86,9 +67,9 @@ describe('one runner at a time', () => {
       // run ends on its own, before anything more is published.
       await waitFor(() => second!.ended(), 30_000, 'the second runner to stop on finding its lease taken');
       const later = clickstreamInput({ count: 1_000, seed: 22 });
-      await publishInput(nc, names.stream, names.subjectPrefix, later);
+      await publishInput(env.nc, names.stream, names.subjectPrefix, later);
       await expect(second.stop()).rejects.toThrow(/^lost the lease on '.*' \(its key was rewritten\): another process runs it now/);
-      const consumer = await (await jetstreamManager(nc)).consumers.info(names.stream, names.name);
+      const consumer = await (await jetstreamManager(env.nc)).consumers.info(names.stream, names.name);
       expect(consumer.ack_floor.stream_seq).toBe(end);
       // Nothing of what came after the takeover was written either.
       await expectClickstreamExact(config.clickhouse, database, names.name, all);
