@@ -1,5 +1,6 @@
 import type { MonoTypeOperatorFunction } from 'rxjs';
 import { Observable } from 'rxjs';
+import { eventTimeError } from '../state/event-time.ts';
 import { KeyQueue } from '../state/key-queue.ts';
 import { currentScope } from '../state/operator-scope.ts';
 
@@ -57,11 +58,14 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
     new Observable<T>((subscriber) => {
       const keys = new KeyQueue(ttlMs, maxKeys);
       const scope = currentScope();
+      let stage = id ?? 'dedupe';
+      let first = true;
       if (scope) {
-        const { restored } = scope.register('dedupe', id, {
+        const { id: registered, restored } = scope.register('dedupe', id, {
           snapshot: () => keys.snapshot(),
           stats: () => keys.stats(),
         });
+        stage = registered;
         if (restored !== undefined) keys.restore(restored);
       }
 
@@ -69,7 +73,14 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
         next: (event) => {
           let emit: boolean;
           try {
-            emit = keys.admit(keyOf(event), timeOf(event));
+            const t = timeOf(event);
+            if (!Number.isFinite(t)) {
+              // Not a number, or not finite at the first event: a definition bug (state/event-time.ts).
+              const error = eventTimeError(stage, t, first);
+              if (error) throw error;
+            }
+            first = false;
+            emit = keys.admit(keyOf(event), t);
           } catch (err) {
             subscriber.error(err);
             return;

@@ -191,8 +191,8 @@ describe('tumbling', () => {
     expect(results).toEqual([w('a', 0, 10, 1, true)]);
   });
 
-  it('dead-letters events with a non-finite event time', () => {
-    const { out, sides } = drive(counting(), 'w', [step(Number.NaN), step(1)]);
+  it('dead-letters events with a non-finite event time after the first (at the first: operators/event-time.test.ts)', () => {
+    const { out, sides } = drive(counting(), 'w', [step(1), step(Number.NaN)]);
     expect(out).toEqual([w('', 0, 10, 1, true)]);
     expect(sides).toEqual([{ kind: 'dead-letter', stage: 'w', reason: 'invalid event time: NaN', payload: JSON.stringify(e(Number.NaN)) }]);
   });

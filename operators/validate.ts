@@ -2,6 +2,7 @@ import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import { asyncScheduler, Observable } from 'rxjs';
 import { z } from 'zod';
 import { errorMessage } from '../common/error-message.ts';
+import { eventTimeError } from '../state/event-time.ts';
 import type { SideOutput } from '../state/operator-scope.ts';
 import { currentScope, resolveSideOutput } from '../state/operator-scope.ts';
 
@@ -94,6 +95,8 @@ export function validate<S extends z.ZodType>(schema: S, options?: ValidateOptio
       let seen = 0;
       let valid = 0;
       let invalid = 0;
+      /** Whether skew.time ran already: its first event is checked strictly. */
+      let timed = false;
       const stage = scope ? scope.register('validate', opts.id, { stats: () => ({ in: seen, valid, invalid }) }).id : (opts.id ?? 'validate');
       // One decoder per subscription: `fatal` makes invalid UTF-8 throw instead of inserting U+FFFD.
       const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -144,7 +147,14 @@ export function validate<S extends z.ZodType>(schema: S, options?: ValidateOptio
             if (!result.success) return reject(payload, `schema: ${formatIssues(result.error.issues, json)}`);
             const value: z.output<S> = result.data;
             if (skew) {
-              const reason = checkSkew(skew.time(value), published, scheduler, skew);
+              const t = skew.time(value);
+              if (!Number.isFinite(t)) {
+                // Not a number, or not finite at the first valid event: a definition bug (state/event-time.ts).
+                const error = eventTimeError(`${stage} (skew)`, t, !timed);
+                if (error) throw error;
+              }
+              timed = true;
+              const reason = checkSkew(t, published, scheduler, skew);
               if (reason !== undefined) return reject(payload, reason);
             }
             valid++;

@@ -6,6 +6,7 @@
  */
 import type { Subscriber } from 'rxjs';
 import type { Aggregator } from '../aggregators/aggregator.ts';
+import { eventTimeError } from '../state/event-time.ts';
 import { eventAsJson, type Origin, type SideOutput } from '../state/operator-scope.ts';
 import type { ResolvedWindowOptions } from './window-options.ts';
 import type { TakenWindowSnapshot } from './window-snapshot.ts';
@@ -57,6 +58,9 @@ export abstract class EventTimeEngine<T, K extends string | number, S, A> {
       this.seen++;
       const t = this.timeOf(event);
       if (!Number.isFinite(t)) {
+        // Not a number, or not finite at the first event: a definition bug (state/event-time.ts).
+        const error = eventTimeError(this.stage, t, this.seen === 1);
+        if (error) throw error;
         this.invalid++;
         this.side({ kind: 'dead-letter', stage: this.stage, reason: `invalid event time: ${t}`, payload: eventAsJson(event) });
         return;
