@@ -8,6 +8,12 @@ export const sqlIdentifier = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a SQL identifier: letters, digits and _, not starting with a digit, at most 63 characters');
 
+/** Throws, naming `what` (e.g. `table 'page-views'`) and the rule, unless `name` is a valid identifier. */
+export function assertSqlIdentifier(what: string, name: unknown): void {
+  const result = sqlIdentifier.safeParse(name);
+  if (!result.success) throw new Error(`${what} ${JSON.stringify(name)} ${result.error.issues[0]?.message ?? 'is not a SQL identifier'}`);
+}
+
 /** Quote a validated identifier for SQL (backticks work on ClickHouse 18.16 and current). */
 export function quoteIdent(name: string): string {
   sqlIdentifier.parse(name);

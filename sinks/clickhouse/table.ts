@@ -1,4 +1,4 @@
-import { quoteIdent, sqlIdentifier } from './sql.ts';
+import { assertSqlIdentifier, quoteIdent } from './sql.ts';
 
 /**
  * A ClickHouse table declared once in TypeScript: the DDL is generated from it and the row type is
@@ -73,9 +73,9 @@ export type RowOf<C extends Columns> = { [K in keyof C]: ColumnTypes[C[K]] };
 export type TableRow<T extends AnyTable> = T extends Table<infer C> ? RowOf<C> : never;
 
 export function defineTable<const C extends Columns, const N extends string = string>(name: N, options: TableOptions<C>): Table<C, N> {
-  sqlIdentifier.parse(name);
+  assertSqlIdentifier('defineTable: the table name', name);
   for (const column of Object.keys(options.columns)) {
-    sqlIdentifier.parse(column);
+    assertSqlIdentifier(`table ${name}: the column name`, column);
     if (column === PARTITION_COLUMN) throw new Error(`table ${name}: '${PARTITION_COLUMN}' is reserved (the framework adds it to every table)`);
   }
   for (const key of options.orderBy) {

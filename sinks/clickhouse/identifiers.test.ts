@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { defineTable } from './table.ts';
+
+describe('defineTable names', () => {
+  it('refuses a table name that is not an identifier, naming it and the rule', () => {
+    expect(() => defineTable('page-views', { columns: { url: 'String' }, orderBy: ['url'] })).toThrow(
+      'defineTable: the table name "page-views" must be a SQL identifier: letters, digits and _, not starting with a digit, at most 63 characters',
+    );
+  });
+
+  it('refuses a column name that is not an identifier, naming the table and the column', () => {
+    expect(() => defineTable('page_views', { columns: { 'user id': 'String' }, orderBy: [] })).toThrow(
+      'table page_views: the column name "user id" must be a SQL identifier: letters, digits and _, not starting with a digit, at most 63 characters',
+    );
+  });
+});
