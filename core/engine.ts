@@ -3,6 +3,7 @@ import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
 import { validate } from '../operators/validate.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
+import { firstRowProblem } from '../sinks/clickhouse/row-check.ts';
 import type { AnyTable } from '../sinks/clickhouse/table.ts';
 import { type OperatorHandle, type OperatorScope, runInScope, type SideOutput } from '../state/operator-scope.ts';
 import { type SnapshotBuffers, withSnapshotBuffers } from '../state/snapshot-buffers.ts';
@@ -65,6 +66,7 @@ export class PipelineEngine {
   private failure: unknown;
   private completedOutputs = 0;
   private readonly outputCount: number;
+  private readonly pipelineName: string;
 
   constructor(
     definition: PipelineDefinition,
@@ -73,6 +75,7 @@ export class PipelineEngine {
     /** Written to every row's `rxa_partition`: the source partition this engine runs (see table.ts). */
     rowPartition = 0,
   ) {
+    this.pipelineName = definition.name;
     const scope: OperatorScope = {
       register: (kind, id, handle) => this.register(kind, id, handle),
       side: (output, origin) => this.side(output, origin),
@@ -104,9 +107,19 @@ export class PipelineEngine {
         const table = (definition.tables as TableMap)[name];
         if (!table) throw new Error(`pipeline ${definition.name}: build() returned output '${name}' but there is no such table`);
         this.rows.set(table, EncodedRows.for(table, rowPartition));
+        // The first row shows a definition bug (a column never set, a field of the wrong type): the run fails on it (row-check.ts).
+        let checked = false;
         this.subscriptions.push(
           rows$.subscribe({
             next: (row) => {
+              if (!checked) {
+                checked = true;
+                const problem = firstRowProblem(table, row);
+                if (problem !== undefined) {
+                  this.failure ??= new Error(`pipeline ${definition.name}, table ${table.name}: ${problem} (the first row of output '${name}')`);
+                  return;
+                }
+              }
               try {
                 this.rows.get(table)!.push(row);
               } catch (error) {
@@ -122,7 +135,9 @@ export class PipelineEngine {
               this.buffered++;
             },
             error: (error: unknown) => {
-              this.failure ??= new Error(`pipeline ${definition.name}: output '${name}' failed: ${String(error)}`, { cause: error });
+              // An error that names the pipeline already (two operators with one id, at subscription) is kept as it is.
+              const named = error instanceof Error && error.message.startsWith(`pipeline ${definition.name}:`);
+              this.failure ??= named ? error : new Error(`pipeline ${definition.name}: output '${name}' failed: ${String(error)}`, { cause: error });
             },
             complete: () => {
               this.completedOutputs++;
@@ -131,6 +146,11 @@ export class PipelineEngine {
         );
       }
     });
+    // An output that failed while being wired (two operators with one id, a bad option): the run does not start.
+    if (this.failure !== undefined) {
+      this.dispose();
+      throw this.failure;
+    }
     const unknownState = Object.keys(restored).filter((id) => !this.handles.has(id));
     if (unknownState.length > 0) {
       throw new Error(
@@ -194,6 +214,8 @@ export class PipelineEngine {
    */
   cut(snapshotInto: SnapshotBuffers | undefined, early = true): Cut {
     if (this.pending() > 0) throw new Error('cut while async operators hold input; await idle() first');
+    // Nothing more is written once the pipeline failed (a first row that does not fit its table).
+    if (this.failure !== undefined) throw this.failure;
     if (early) for (const handle of this.handles.values()) handle.flush?.();
     const rows = this.rows;
     this.rows = new Map([...rows].map(([table, batch]) => [table, batch.empty()]));
@@ -243,7 +265,7 @@ export class PipelineEngine {
       resolved = `${kind}#${n}`;
     }
     if (this.handles.has(resolved)) {
-      throw new Error(`two operators share the id '${resolved}'; give each stateful operator a distinct id`);
+      throw new Error(`pipeline ${this.pipelineName}: two operators share the id '${resolved}'; give each stateful operator a distinct id`);
     }
     this.handles.set(resolved, handle);
     if (handle.pending) this.holding.push(handle);

@@ -123,6 +123,8 @@ export class Feed {
         if (seq <= this.lastSeq) continue;
         if (isPastEnd?.(msg)) break;
         engine.push(new MessageRecord(msg, seq, delivery.publishedMs));
+        // A failure at this message (a first row that does not fit its table) stops the run before its next pull.
+        if (engine.error) throw engine.error;
         this.lastSeq = seq;
         this.lastMsg = msg;
         this.backlog = delivery.pending;

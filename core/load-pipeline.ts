@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { assertPipelineBuilds } from './definition-check.ts';
 import { assertPipelineDefinition, type PipelineDefinition } from './pipeline.ts';
 
 /** Imports a module file (a path, absolute or relative to the working directory) and gives its namespace. */
@@ -17,6 +18,16 @@ export const importFile: ModuleImporter = (file) => import(pathToFileURL(resolve
 export async function loadPipeline(file: string, importModule: ModuleImporter = importFile): Promise<PipelineDefinition> {
   const module = (await importModule(file)) as { default?: unknown; pipeline?: unknown };
   const definition = module.default ?? module.pipeline;
-  assertPipelineDefinition(definition);
+  if (definition === undefined) {
+    const names = Object.keys(module).filter((name) => name !== 'default' && name !== 'pipeline');
+    const has = names.length > 0 ? `its exports are ${names.join(', ')}` : 'it exports nothing';
+    throw new Error(`${file}: no pipeline: export one as the default export (export default definePipeline({...})) or as 'pipeline'; ${has}`);
+  }
+  try {
+    assertPipelineDefinition(definition);
+    assertPipelineBuilds(definition);
+  } catch (error) {
+    throw new Error(`${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   return definition;
 }

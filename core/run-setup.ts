@@ -7,6 +7,7 @@ import type { RuntimeConfig } from './config.ts';
 import { parseConfig } from './config.ts';
 import { type Connections, closeConnections, openConnections } from './connections.ts';
 import { CutWriter, type CutWriterCounters } from './cut-writer.ts';
+import { assertPipelineBuilds } from './definition-check.ts';
 import { PipelineEngine } from './engine.ts';
 import type { Feed } from './feed.ts';
 import { Lease, leaseBucket } from './lease.ts';
@@ -70,6 +71,8 @@ export class RunSetup {
   static async open(definition: PipelineDefinition, options: RunSetupOptions, client: string): Promise<RunSetup> {
     const settings = parseConfig(PipelineSettings, definition.settings ?? {}, `pipeline '${definition.name}' settings`);
     const target = runTarget(definition, options.partition);
+    // Before connecting: what shows only when build() runs (two operators with one id) fails here.
+    assertPipelineBuilds(definition);
     const connections = await openConnections(options.config, `${client}:${target.label}`);
     try {
       const jsm = await jetstreamManager(connections.nc);
