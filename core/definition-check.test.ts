@@ -54,6 +54,13 @@ describe('loadPipeline', () => {
     await expect(loadPipeline('empty.ts', async () => ({}))).rejects.toThrow(/^empty\.ts: no pipeline: .*; it exports nothing$/);
   });
 
+  it('names the file when importing it fails (a table name that is not an identifier)', async () => {
+    const load = loadPipeline('tables.ts', async () => ({ default: defineTable('page-views', { columns: { url: 'String' }, orderBy: ['url'] }) }));
+    await expect(load).rejects.toThrow(
+      'tables.ts: defineTable: the table name "page-views" must be a SQL identifier: letters, digits and _, not starting with a digit, at most 63 characters',
+    );
+  });
+
   it('takes the default export or `pipeline`', async () => {
     await expect(loadPipeline('a.ts', async () => ({ default: pageViewsPipeline }))).resolves.toBe(pageViewsPipeline);
     await expect(loadPipeline('b.ts', async () => ({ pipeline: pageViewsPipeline }))).resolves.toBe(pageViewsPipeline);

@@ -16,7 +16,13 @@ export const importFile: ModuleImporter = (file) => import(pathToFileURL(resolve
  * is (tsx, vitest).
  */
 export async function loadPipeline(file: string, importModule: ModuleImporter = importFile): Promise<PipelineDefinition> {
-  const module = (await importModule(file)) as { default?: unknown; pipeline?: unknown };
+  let module: { default?: unknown; pipeline?: unknown };
+  try {
+    module = (await importModule(file)) as typeof module;
+  } catch (error) {
+    // E.g. a defineTable with a name that is not an identifier, thrown while the file is evaluated.
+    throw new Error(`${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   const definition = module.default ?? module.pipeline;
   if (definition === undefined) {
     const names = Object.keys(module).filter((name) => name !== 'default' && name !== 'pipeline');
