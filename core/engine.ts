@@ -74,6 +74,7 @@ export class PipelineEngine {
     rowPartition = 0,
   ) {
     const scope: OperatorScope = {
+      eventTime: definition.eventTime as OperatorScope['eventTime'],
       register: (kind, id, handle) => this.register(kind, id, handle),
       side: (output, origin) => this.side(output, origin),
       origin: () => this.current,

@@ -35,9 +35,9 @@ export function hopping<T, K extends string | number = string, S = unknown, A = 
     throw new Error(`hopping: slideMs must be > 0 and <= sizeMs (${sizeMs}), got ${slideMs}`);
   }
   const assigner: FixedWindowAssigner = { kind: 'hopping', sizeMs, slideMs };
-  const opts = resolveWindowOptions('hopping', options);
+  const resolve = resolveWindowOptions('hopping', options);
   return (source) =>
     new Observable<WindowResult<K, A>>((subscriber) =>
-      runWindowEngine(source, subscriber, 'hopping', opts, (side) => new FixedWindowEngine(assigner, opts, subscriber, side)),
+      runWindowEngine(source, subscriber, 'hopping', resolve, (resolved, side) => new FixedWindowEngine(assigner, resolved, subscriber, side)),
     );
 }

@@ -29,9 +29,9 @@ export function session<T, K extends string | number = string, S = unknown, A = 
 ): OperatorFunction<T, WindowResult<K, A>> {
   const { gapMs } = options;
   if (!(gapMs > 0 && gapMs < Infinity)) throw new Error(`session: gapMs must be a positive number, got ${gapMs}`);
-  const opts = resolveWindowOptions('session', options);
+  const resolve = resolveWindowOptions('session', options);
   return (source) =>
     new Observable<WindowResult<K, A>>((subscriber) =>
-      runWindowEngine(source, subscriber, 'session', opts, (side) => new SessionEngine(gapMs, opts, subscriber, side)),
+      runWindowEngine(source, subscriber, 'session', resolve, (resolved, side) => new SessionEngine(gapMs, resolved, subscriber, side)),
     );
 }

@@ -30,9 +30,9 @@ export function tumbling<T, K extends string | number = string, S = unknown, A =
   const { sizeMs } = options;
   if (!(sizeMs > 0 && sizeMs < Infinity)) throw new Error(`tumbling: sizeMs must be a positive number, got ${sizeMs}`);
   const assigner: FixedWindowAssigner = { kind: 'tumbling', sizeMs, slideMs: sizeMs };
-  const opts = resolveWindowOptions('tumbling', options);
+  const resolve = resolveWindowOptions('tumbling', options);
   return (source) =>
     new Observable<WindowResult<K, A>>((subscriber) =>
-      runWindowEngine(source, subscriber, 'tumbling', opts, (side) => new FixedWindowEngine(assigner, opts, subscriber, side)),
+      runWindowEngine(source, subscriber, 'tumbling', resolve, (resolved, side) => new FixedWindowEngine(assigner, resolved, subscriber, side)),
     );
 }

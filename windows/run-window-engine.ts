@@ -6,22 +6,26 @@
  * hand their subscriber to `mergeInternals`.
  */
 import type { Observable, SchedulerAction, Subscriber, Subscription } from 'rxjs';
-import { currentScope, type Origin, resolveSideOutput, type SideOutput } from '../state/operator-scope.ts';
+import { currentScope, type EventTime, type Origin, resolveSideOutput, type SideOutput } from '../state/operator-scope.ts';
 import type { EventTimeEngine } from './event-time-engine.ts';
 import type { ResolvedWindowOptions } from './window-options.ts';
 import type { WindowKind, WindowResult } from './window-types.ts';
 
-/** Subscribe `source` to a new engine (made by `createEngine`, given where its side outputs go) emitting to `subscriber`. */
+/**
+ * Subscribe `source` to a new engine (made by `createEngine`, given its options completed with the
+ * scope's event time and where its side outputs go) emitting to `subscriber`.
+ */
 export function runWindowEngine<T, K extends string | number, S, A>(
   source: Observable<T>,
   subscriber: Subscriber<WindowResult<K, A>>,
   kind: WindowKind,
-  options: ResolvedWindowOptions<T, K, S, A>,
-  createEngine: (side: (output: SideOutput, origin?: Origin) => void) => EventTimeEngine<T, K, S, A>,
+  resolve: (inherited: EventTime<never> | undefined) => ResolvedWindowOptions<T, K, S, A>,
+  createEngine: (options: ResolvedWindowOptions<T, K, S, A>, side: (output: SideOutput, origin?: Origin) => void) => EventTimeEngine<T, K, S, A>,
 ): Subscription {
   const scope = currentScope();
+  const options = resolve(scope?.eventTime);
   const side = resolveSideOutput(kind, options.sideOutput, scope);
-  const engine = createEngine(side);
+  const engine = createEngine(options, side);
   if (scope) {
     const { id, restored } = scope.register(kind, options.id, {
       snapshot: () => engine.snapshot(),
