@@ -28,6 +28,7 @@ export { tumbling } from './operators/tumbling.ts';
 export { validate } from './operators/validate.ts';
 export type { ColumnType, Table, TableRow } from './sinks/clickhouse/table.ts';
 export { defineTable } from './sinks/clickhouse/table.ts';
-export type { OperatorHandle, OperatorScope, SideOutput } from './state/operator-scope.ts';
+export type { EventTime, OperatorHandle, OperatorScope, SideOutput } from './state/operator-scope.ts';
 export { runInScope } from './state/operator-scope.ts';
+export type { KeyPart, WindowKey } from './windows/window-key.ts';
 export type { WindowResult } from './windows/window-types.ts';

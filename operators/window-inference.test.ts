@@ -88,4 +88,15 @@ describe('aggregators infer their element type from their window', () => {
       }),
     );
   });
+
+  it('keys may be tuples or records of strings and numbers, typed as such in the results', () => {
+    const tuples = clicks.pipe(tumbling({ sizeMs: 60_000, time, key: (e) => [e.user, e.ts], aggregate: count() }));
+    expectTypeOf(tuples).toEqualTypeOf<Observable<WindowResult<[string, number], number>>>();
+    const records = clicks.pipe(hopping({ sizeMs: 120_000, slideMs: 60_000, time, key: (e) => ({ user: e.user, url: e.url }), aggregate: count() }));
+    expectTypeOf(records).toEqualTypeOf<Observable<WindowResult<{ user: string; url: string }, number>>>();
+    const one = clicks.pipe(session({ gapMs: 60_000, time, key: (e) => [e.user], aggregate: count() }));
+    expectTypeOf(one).toEqualTypeOf<Observable<WindowResult<[string], number>>>();
+    // @ts-expect-error a key part must be a string or a number
+    clicks.pipe(tumbling({ sizeMs: 60_000, time, key: (e) => [e.user, { nested: true }], aggregate: count() }));
+  });
 });

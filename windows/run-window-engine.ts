@@ -5,11 +5,41 @@
  * events. The operators build their engine and hand it here, as RxJS's `mergeMap` and its kin
  * hand their subscriber to `mergeInternals`.
  */
-import type { Observable, SchedulerAction, Subscriber, Subscription } from 'rxjs';
+import { map, Observable, type OperatorFunction, type SchedulerAction, type Subscriber, type Subscription } from 'rxjs';
 import { currentScope, type EventTime, type Origin, resolveSideOutput, type SideOutput } from '../state/operator-scope.ts';
 import type { EventTimeEngine } from './event-time-engine.ts';
+import { type HeldKey, isPacked, unpackKey, type WindowKey } from './window-key.ts';
 import type { ResolvedWindowOptions } from './window-options.ts';
 import type { WindowKind, WindowResult } from './window-types.ts';
+
+/**
+ * A window operator: per subscription, an engine (made by `createEngine`) run by `runWindowEngine`,
+ * its results' keys unpacked when `keyed` (composite keys are held packed, see window-key.ts).
+ */
+export function windowOperator<T, K extends WindowKey, S, A>(
+  kind: WindowKind,
+  keyed: boolean,
+  resolve: (inherited: EventTime<never> | undefined) => ResolvedWindowOptions<T, HeldKey, S, A>,
+  createEngine: (
+    options: ResolvedWindowOptions<T, HeldKey, S, A>,
+    subscriber: Subscriber<WindowResult<HeldKey, A>>,
+    side: (output: SideOutput, origin?: Origin) => void,
+  ) => EventTimeEngine<T, HeldKey, S, A>,
+): OperatorFunction<T, WindowResult<K, A>> {
+  return (source) => {
+    const held = new Observable<WindowResult<HeldKey, A>>((subscriber) =>
+      runWindowEngine(source, subscriber, kind, resolve, (options, side) => createEngine(options, subscriber, side)),
+    );
+    // Each result is a fresh object: its key is replaced in place.
+    if (!keyed) return held as Observable<WindowResult<never, A>>;
+    return held.pipe(
+      map((w) => {
+        if (isPacked(w.key)) (w as WindowResult<WindowKey, A>).key = unpackKey(w.key);
+        return w as WindowResult<K, A>;
+      }),
+    );
+  };
+}
 
 /**
  * Subscribe `source` to a new engine (made by `createEngine`, given its options completed with the

@@ -8,6 +8,7 @@ import type { SchedulerLike } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
 import type { Aggregator } from '../aggregators/aggregator.ts';
 import type { EventTime, SideOutput } from '../state/operator-scope.ts';
+import { type HeldKey, heldKey, type WindowKey } from './window-key.ts';
 import type { WindowKind } from './window-types.ts';
 
 /** Periodic early (speculative) results in processing time. */
@@ -19,7 +20,7 @@ export interface EarlyFiring {
 }
 
 /** Options shared by every window operator. */
-export interface WindowOptions<T, K extends string | number, S, A> {
+export interface WindowOptions<T, K extends WindowKey, S, A> {
   /** Operator id for checkpoints, side outputs and metrics. @default derived by the scope (`tumbling#n`, ...) */
   id?: string;
   /**
@@ -27,7 +28,11 @@ export interface WindowOptions<T, K extends string | number, S, A> {
    * required outside a pipeline that declares one.
    */
   time?: (event: T) => number;
-  /** Group key; each key has its own windows. @default () => '' (one global window) */
+  /**
+   * Group key; each key has its own windows: a string or number, or a tuple (`[e.category, e.url]`)
+   * or record (`{ category: e.category, url: e.url }`) of them, which results carry as such.
+   * @default () => '' (one global window)
+   */
   key?: (event: T) => K;
   /** How events are folded into a window result, e.g. `count()`, `combine({ ... })`. */
   aggregate: Aggregator<T, S, A>;
@@ -73,10 +78,10 @@ const globalKey = (): string => '';
  * operator), and return how to complete them when it is subscribed: with the event time of the
  * pipeline scope it runs in, for what the options leave out.
  */
-export function resolveWindowOptions<T, K extends string | number, S, A>(
+export function resolveWindowOptions<T, K extends WindowKey, S, A>(
   kind: WindowKind,
   options: WindowOptions<T, K, S, A>,
-): (inherited: EventTime<never> | undefined) => ResolvedWindowOptions<T, K, S, A> {
+): (inherited: EventTime<never> | undefined) => ResolvedWindowOptions<T, HeldKey, S, A> {
   checkDuration(kind, 'maxOutOfOrderMs', options.maxOutOfOrderMs);
   checkDuration(kind, 'allowedLatenessMs', options.allowedLatenessMs);
   const early = options.earlyFiring;
@@ -85,7 +90,7 @@ export function resolveWindowOptions<T, K extends string | number, S, A>(
   }
   const base = {
     id: options.id,
-    key: options.key ?? (globalKey as unknown as (event: T) => K),
+    key: options.key ? heldKey(options.key) : (globalKey as (event: T) => HeldKey),
     aggregate: options.aggregate,
     earlyFiring: early ? { everyMs: early.everyMs, scheduler: early.scheduler ?? asyncScheduler } : undefined,
     flushEarly: options.flushEarly ?? kind !== 'session',
