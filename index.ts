@@ -31,4 +31,5 @@ export { defineTable } from './sinks/clickhouse/table.ts';
 export type { EventTime, OperatorHandle, OperatorScope, SideOutput } from './state/operator-scope.ts';
 export { runInScope } from './state/operator-scope.ts';
 export type { KeyPart, WindowKey } from './windows/window-key.ts';
+export { windowRow } from './windows/window-row.ts';
 export type { WindowResult } from './windows/window-types.ts';

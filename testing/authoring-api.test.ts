@@ -3,13 +3,14 @@
  * window keys (tuples, records), unpacked in results and kept across a restore.
  */
 import { map, of } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { count } from '../aggregators/count.ts';
 import { definePipeline } from '../core/pipeline.ts';
 import { session } from '../operators/session.ts';
 import { tumbling } from '../operators/tumbling.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
+import { windowRow } from '../windows/window-row.ts';
 import { TEST_CLOCK_START, testPipeline } from './index.ts';
 
 const SECOND = 1_000;
@@ -35,7 +36,7 @@ function countsPipeline(allowedLatenessMs?: number) {
     build: (events) => ({
       counts: events.pipe(
         tumbling({ sizeMs: MINUTE, aggregate: count(), ...(allowedLatenessMs === undefined ? {} : { allowedLatenessMs }) }),
-        map((w) => ({ window_start: w.start, views: w.value, version: w.count })),
+        map((w) => windowRow(w, { window_start: w.start, views: w.value })),
       ),
     }),
   });
@@ -106,15 +107,15 @@ const compositePipeline = definePipeline({
   build: (events) => ({
     tuples: events.pipe(
       tumbling({ id: 'tuples', sizeMs: MINUTE, key: (e) => [e.category, e.url], aggregate: count() }),
-      map(({ key: [category, url], ...w }) => ({ window_start: w.start, category, url, views: w.value, version: w.count })),
+      map(({ key: [category, url], ...w }) => windowRow(w, { window_start: w.start, category, url, views: w.value })),
     ),
     records: events.pipe(
       tumbling({ id: 'records', sizeMs: MINUTE, key: (e) => ({ category: e.category, url: e.url }), aggregate: count() }),
-      map((w) => ({ window_start: w.start, ...w.key, views: w.value, version: w.count })),
+      map((w) => windowRow(w, { window_start: w.start, ...w.key, views: w.value })),
     ),
     sessions: events.pipe(
       session({ id: 'sessions', gapMs: MINUTE, key: (e) => [e.url], aggregate: count() }),
-      map((w) => ({ url: w.key[0], session_start: w.start, views: w.value, version: w.count })),
+      map((w) => windowRow(w, { url: w.key[0], session_start: w.start, views: w.value })),
     ),
   }),
 });
@@ -151,5 +152,17 @@ describe('composite window keys', () => {
     const after = await testPipeline(compositePipeline, events.slice(2), { restore: before.snapshot!, clock: { start: T0 + 2 * SECOND } });
     expect(sort(after.rows.authoring_by_page)).toEqual(sort(expected));
     expect(after.rows.authoring_by_user.find((r) => r.url === 'https://x/"1"')).toMatchObject({ session_start: T0, views: 2 });
+  });
+});
+
+describe('windowRow', () => {
+  it("fills the version column from the window's event count; a column named otherwise when given", () => {
+    const w = { count: 3 };
+    const row = windowRow(w, { window_start: T0, views: 3 });
+    expectTypeOf(row).toEqualTypeOf<{ window_start: number; views: number } & { version: number }>();
+    expect(row).toEqual({ window_start: T0, views: 3, version: 3 });
+    expect(windowRow(w, { n: 1 }, 'rev')).toEqual({ n: 1, rev: 3 });
+    // @ts-expect-error the version is the window's, not set by hand
+    windowRow(w, { n: 1, version: 2 });
   });
 });
