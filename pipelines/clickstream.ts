@@ -77,14 +77,14 @@ export function createClickstreamPipeline({
       maxBytes: 32 * 1024,
       skew: { time: (e) => e.ts, maxFutureMs: 5 * MINUTE, maxPastMs: 7 * 24 * 60 * MINUTE },
     },
-    // Every window's: how out of order events may be, and how late they may still count.
+    // Every window's (and dedupe's): how out of order events may be, and how late they may still count.
     eventTime: { time: (e) => e.ts, maxOutOfOrderMs: 5 * SECOND, allowedLatenessMs: MINUTE },
     tables: clickstreamTables,
     setup: seedPages,
 
     build(events, ctx) {
       const clicks = events.pipe(
-        dedupe({ id: 'dedupe', key: (e) => e.event_id, time: (e) => e.ts, ttlMs: 10 * MINUTE }),
+        dedupe({ id: 'dedupe', key: (e) => e.event_id, ttlMs: 10 * MINUTE }),
         enrich({
           id: 'page-category',
           key: (e) => pathOf(e.url),

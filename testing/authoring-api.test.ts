@@ -7,6 +7,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { count } from '../aggregators/count.ts';
 import { definePipeline } from '../core/pipeline.ts';
+import { dedupe } from '../operators/dedupe.ts';
 import { session } from '../operators/session.ts';
 import { tumbling } from '../operators/tumbling.ts';
 import { defineTable } from '../sinks/clickhouse/table.ts';
@@ -70,6 +71,31 @@ describe("a pipeline's eventTime", () => {
       .pipe(tumbling({ sizeMs: MINUTE, aggregate: count(), sideOutput: () => {} }))
       .subscribe({ error: (error: unknown) => errors.push(error) });
     expect(String(errors[0])).toMatch(/tumbling: no event time; pass 'time'/);
+  });
+
+  it('is inherited by dedupe, whose TTL is in event time', async () => {
+    const deduped = definePipeline({
+      name: 'authoring',
+      source: { stream: 'AUTHORING', subjects: ['authoring.>'] },
+      schema: Click,
+      eventTime: { time: (e) => e.at },
+      tables: { counts },
+      build: (events) => ({
+        counts: events.pipe(
+          dedupe({ key: (e) => e.url, ttlMs: 30 * SECOND }),
+          tumbling({ sizeMs: MINUTE, aggregate: count() }),
+          map((w) => windowRow(w, { window_start: w.start, views: w.value })),
+        ),
+      }),
+    });
+    // The same url again after 10 s is a duplicate; after 40 s (past the TTL in event time) it is not.
+    const { rows } = await testPipeline(deduped, [click(T0), click(T0 + 10 * SECOND), click(T0 + 50 * SECOND)]);
+    expect(rows.authoring_counts).toEqual([{ window_start: T0, views: 2, version: 2 }]);
+    const errors: unknown[] = [];
+    of(click(T0))
+      .pipe(dedupe({ key: (e) => e.url, ttlMs: SECOND }))
+      .subscribe({ error: (error: unknown) => errors.push(error) });
+    expect(String(errors[0])).toMatch(/dedupe: no event time; pass 'time'/);
   });
 
   it('is checked when the pipeline is defined', () => {
