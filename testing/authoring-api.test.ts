@@ -179,6 +179,28 @@ describe('composite window keys', () => {
     expect(sort(after.rows.authoring_by_page)).toEqual(sort(expected));
     expect(after.rows.authoring_by_user.find((r) => r.url === 'https://x/"1"')).toMatchObject({ session_start: T0, views: 2 });
   });
+
+  it('refuse a checkpoint whose windows were keyed by a packed string, saying the key changed, instead of writing rows from it', async () => {
+    const packed = definePipeline({
+      ...compositePipeline,
+      tables: { tuples: byPage },
+      build: (events) => ({
+        tuples: events.pipe(
+          tumbling({ id: 'tuples', sizeMs: MINUTE, key: (e) => `${e.category}\t${e.url}`, aggregate: count() }),
+          map((w) => windowRow(w, { window_start: w.start, category: w.key.split('\t')[0]!, url: w.key.split('\t')[1]!, views: w.value })),
+        ),
+      }),
+    });
+    const tuples = definePipeline({
+      ...compositePipeline,
+      tables: { tuples: byPage },
+      build: (events) => ({ tuples: compositePipeline.build(events, undefined as never).tuples! }),
+    });
+    const before = await testPipeline(packed, [page(T0, 'a', 'u')], { end: false });
+    await expect(testPipeline(tuples, [page(T0 + SECOND, 'a', 'u')], { restore: before.snapshot!, clock: { start: T0 + SECOND } })).rejects.toThrow(
+      /tuples: a window restored from the checkpoint has the key "a\\tu", but this pipeline keys the window by a tuple or record; .*rxa reset/,
+    );
+  });
 });
 
 describe('windowRow', () => {

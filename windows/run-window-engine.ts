@@ -8,7 +8,7 @@
 import { map, Observable, type OperatorFunction, type SchedulerAction, type Subscriber, type Subscription } from 'rxjs';
 import { currentScope, type EventTime, type Origin, resolveSideOutput, type SideOutput } from '../state/operator-scope.ts';
 import type { EventTimeEngine } from './event-time-engine.ts';
-import { type HeldKey, isPacked, unpackKey, type WindowKey } from './window-key.ts';
+import { type HeldKey, type HeldKeyFunction, resultKey, type WindowKey } from './window-key.ts';
 import type { ResolvedWindowOptions } from './window-options.ts';
 import type { WindowKind, WindowResult } from './window-types.ts';
 
@@ -27,14 +27,29 @@ export function windowOperator<T, K extends WindowKey, S, A>(
   ) => EventTimeEngine<T, HeldKey, S, A>,
 ): OperatorFunction<T, WindowResult<K, A>> {
   return (source) => {
+    let key: HeldKeyFunction<never> | undefined;
+    let engine: EventTimeEngine<T, HeldKey, S, A> | undefined;
     const held = new Observable<WindowResult<HeldKey, A>>((subscriber) =>
-      runWindowEngine(source, subscriber, kind, resolve, (options, side) => createEngine(options, subscriber, side)),
+      runWindowEngine(
+        source,
+        subscriber,
+        kind,
+        (inherited) => {
+          const options = resolve(inherited);
+          key = options.key as HeldKeyFunction<never>;
+          return options;
+        },
+        (options, side) => {
+          engine = createEngine(options, subscriber, side);
+          return engine;
+        },
+      ),
     );
-    // Each result is a fresh object: its key is replaced in place.
     if (!keyed) return held as Observable<WindowResult<never, A>>;
+    // Each result is a fresh object: its key is replaced in place.
     return held.pipe(
       map((w) => {
-        if (isPacked(w.key)) (w as WindowResult<WindowKey, A>).key = unpackKey(w.key);
+        if (typeof w.key === 'string') (w as WindowResult<WindowKey, A>).key = resultKey(w.key, key, engine?.stage ?? kind);
         return w as WindowResult<K, A>;
       }),
     );
