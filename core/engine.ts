@@ -77,6 +77,7 @@ export class PipelineEngine {
   ) {
     this.pipelineName = definition.name;
     const scope: OperatorScope = {
+      eventTime: definition.eventTime as OperatorScope['eventTime'],
       register: (kind, id, handle) => this.register(kind, id, handle),
       side: (output, origin) => this.side(output, origin),
       origin: () => this.current,

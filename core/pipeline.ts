@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { sqlIdentifier } from '../sinks/clickhouse/sql.ts';
 import type { AnyTable, TableRow } from '../sinks/clickhouse/table.ts';
 import { natsName, natsSubject } from '../sources/nats-names.ts';
+import type { EventTime } from '../state/operator-scope.ts';
 
 /** Where a pipeline reads from. */
 export type SourceSpec = SourceCommon &
@@ -183,6 +184,13 @@ export interface PipelineDefinition<S extends z.ZodType = z.ZodType, T extends T
   /** The event schema: messages are parsed and validated with it before `build` sees them. */
   schema: S;
   validation?: ValidationSpec<z.output<S>>;
+  /**
+   * Event time, declared once: every window and session in `build` reads time off its events with
+   * `time`, and takes `maxOutOfOrderMs` and `allowedLatenessMs` from here, unless given its own.
+   * `time` is typed against the schema; windows over events derived from it (enriched, filtered)
+   * use it as long as they keep the field it reads (an event without a usable time is dead-lettered).
+   */
+  eventTime?: EventTime<z.output<S>>;
   /** Output tables by name; created if missing. */
   tables: T;
   settings?: PipelineSettingsInput;
@@ -217,6 +225,14 @@ const DefinitionShape = z
         partitions: Partitions.optional(),
       })
       .strict(),
+    eventTime: z
+      .object({
+        time: z.custom<(event: never) => number>((v) => typeof v === 'function', 'must be a function (event) => epoch ms'),
+        maxOutOfOrderMs: z.number().min(0).optional(),
+        allowedLatenessMs: z.number().min(0).optional(),
+      })
+      .strict()
+      .optional(),
     tables: z.record(z.string(), z.object({ name: sqlIdentifier })),
     build: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function'),
   })

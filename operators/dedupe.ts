@@ -7,8 +7,11 @@ import { currentScope } from '../state/operator-scope.ts';
 export interface DedupeOptions<T> {
   /** Identity of an event; events with the same key are duplicates while the key is remembered. */
   key: (event: T) => string;
-  /** Event time, epoch ms. TTLs are in event time, so a replay deduplicates exactly like the live run. */
-  time: (event: T) => number;
+  /**
+   * Event time, epoch ms. TTLs are in event time, so a replay deduplicates exactly like the live run.
+   * @default the pipeline's `eventTime.time` (`definePipeline({ eventTime })`); required outside a pipeline that declares one
+   */
+  time?: (event: T) => number;
   /** A key seen at event time t0 is forgotten once (max event time seen so far - t0) > ttlMs. */
   ttlMs: number;
   /**
@@ -23,7 +26,7 @@ export interface DedupeOptions<T> {
 
 interface ResolvedDedupeOptions<T> {
   readonly key: (event: T) => string;
-  readonly time: (event: T) => number;
+  readonly time: ((event: T) => number) | undefined;
   readonly ttlMs: number;
   readonly maxKeys: number;
   readonly id: string | undefined;
@@ -53,11 +56,15 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
  * ```
  */
 export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T> {
-  const { key: keyOf, time: timeOf, ttlMs, maxKeys, id } = parseOptions(options);
+  const { key: keyOf, time, ttlMs, maxKeys, id } = parseOptions(options);
   return (source) =>
     new Observable<T>((subscriber) => {
-      const keys = new KeyQueue(ttlMs, maxKeys);
       const scope = currentScope();
+      const timeOf = time ?? (scope?.eventTime?.time as ((event: T) => number) | undefined);
+      if (timeOf === undefined) {
+        throw new Error("dedupe: no event time; pass 'time', or declare 'eventTime' in definePipeline and subscribe inside the pipeline");
+      }
+      const keys = new KeyQueue(ttlMs, maxKeys);
       let stage = id ?? 'dedupe';
       let first = true;
       if (scope) {

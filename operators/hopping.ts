@@ -1,11 +1,11 @@
 import type { OperatorFunction } from 'rxjs';
-import { Observable } from 'rxjs';
 import { type FixedWindowAssigner, FixedWindowEngine } from '../windows/fixed-window-engine.ts';
-import { runWindowEngine } from '../windows/run-window-engine.ts';
+import { windowOperator } from '../windows/run-window-engine.ts';
+import type { WindowKey } from '../windows/window-key.ts';
 import { resolveWindowOptions, type WindowOptions } from '../windows/window-options.ts';
 import type { WindowResult } from '../windows/window-types.ts';
 
-export interface HoppingOptions<T, K extends string | number, S, A> extends WindowOptions<T, K, S, A> {
+export interface HoppingOptions<T, K extends WindowKey, S, A> extends WindowOptions<T, K, S, A> {
   /** Window length, ms. */
   sizeMs: number;
   /** Distance between window starts, ms (0 < slideMs <= sizeMs). Windows start at k * slideMs. */
@@ -26,7 +26,7 @@ export interface HoppingOptions<T, K extends string | number, S, A> extends Wind
  * ); // active users over the last 5 minutes, every minute
  * ```
  */
-export function hopping<T, K extends string | number = string, S = unknown, A = unknown>(
+export function hopping<T, K extends WindowKey = string, S = unknown, A = unknown>(
   options: HoppingOptions<T, K, S, A>,
 ): OperatorFunction<T, WindowResult<K, A>> {
   const { sizeMs, slideMs } = options;
@@ -35,9 +35,11 @@ export function hopping<T, K extends string | number = string, S = unknown, A = 
     throw new Error(`hopping: slideMs must be > 0 and <= sizeMs (${sizeMs}), got ${slideMs}`);
   }
   const assigner: FixedWindowAssigner = { kind: 'hopping', sizeMs, slideMs };
-  const opts = resolveWindowOptions('hopping', options);
-  return (source) =>
-    new Observable<WindowResult<K, A>>((subscriber) =>
-      runWindowEngine(source, subscriber, 'hopping', opts, (side) => new FixedWindowEngine(assigner, opts, subscriber, side)),
-    );
+  const resolve = resolveWindowOptions('hopping', options);
+  return windowOperator(
+    'hopping',
+    options.key !== undefined,
+    resolve,
+    (resolved, subscriber, side) => new FixedWindowEngine(assigner, resolved, subscriber, side),
+  );
 }

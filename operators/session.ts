@@ -1,11 +1,11 @@
 import type { OperatorFunction } from 'rxjs';
-import { Observable } from 'rxjs';
-import { runWindowEngine } from '../windows/run-window-engine.ts';
+import { windowOperator } from '../windows/run-window-engine.ts';
 import { SessionEngine } from '../windows/session-engine.ts';
+import type { WindowKey } from '../windows/window-key.ts';
 import { resolveWindowOptions, type WindowOptions } from '../windows/window-options.ts';
 import type { WindowResult } from '../windows/window-types.ts';
 
-export interface SessionOptions<T, K extends string | number, S, A> extends WindowOptions<T, K, S, A> {
+export interface SessionOptions<T, K extends WindowKey, S, A> extends WindowOptions<T, K, S, A> {
   /** Inactivity gap, ms: an event at t covers [t, t + gapMs); overlapping sessions of a key merge. */
   gapMs: number;
 }
@@ -24,14 +24,11 @@ export interface SessionOptions<T, K extends string | number, S, A> extends Wind
  * ); // one final result per user session
  * ```
  */
-export function session<T, K extends string | number = string, S = unknown, A = unknown>(
+export function session<T, K extends WindowKey = string, S = unknown, A = unknown>(
   options: SessionOptions<T, K, S, A>,
 ): OperatorFunction<T, WindowResult<K, A>> {
   const { gapMs } = options;
   if (!(gapMs > 0 && gapMs < Infinity)) throw new Error(`session: gapMs must be a positive number, got ${gapMs}`);
-  const opts = resolveWindowOptions('session', options);
-  return (source) =>
-    new Observable<WindowResult<K, A>>((subscriber) =>
-      runWindowEngine(source, subscriber, 'session', opts, (side) => new SessionEngine(gapMs, opts, subscriber, side)),
-    );
+  const resolve = resolveWindowOptions('session', options);
+  return windowOperator('session', options.key !== undefined, resolve, (resolved, subscriber, side) => new SessionEngine(gapMs, resolved, subscriber, side));
 }

@@ -1,11 +1,11 @@
 import type { OperatorFunction } from 'rxjs';
-import { Observable } from 'rxjs';
 import { type FixedWindowAssigner, FixedWindowEngine } from '../windows/fixed-window-engine.ts';
-import { runWindowEngine } from '../windows/run-window-engine.ts';
+import { windowOperator } from '../windows/run-window-engine.ts';
+import type { WindowKey } from '../windows/window-key.ts';
 import { resolveWindowOptions, type WindowOptions } from '../windows/window-options.ts';
 import type { WindowResult } from '../windows/window-types.ts';
 
-export interface TumblingOptions<T, K extends string | number, S, A> extends WindowOptions<T, K, S, A> {
+export interface TumblingOptions<T, K extends WindowKey, S, A> extends WindowOptions<T, K, S, A> {
   /** Window length, ms. Windows are [k * sizeMs, (k + 1) * sizeMs): an event exactly on a boundary opens the next one. */
   sizeMs: number;
 }
@@ -24,15 +24,17 @@ export interface TumblingOptions<T, K extends string | number, S, A> extends Win
  * ); // Observable<WindowResult<string, number>>
  * ```
  */
-export function tumbling<T, K extends string | number = string, S = unknown, A = unknown>(
+export function tumbling<T, K extends WindowKey = string, S = unknown, A = unknown>(
   options: TumblingOptions<T, K, S, A>,
 ): OperatorFunction<T, WindowResult<K, A>> {
   const { sizeMs } = options;
   if (!(sizeMs > 0 && sizeMs < Infinity)) throw new Error(`tumbling: sizeMs must be a positive number, got ${sizeMs}`);
   const assigner: FixedWindowAssigner = { kind: 'tumbling', sizeMs, slideMs: sizeMs };
-  const opts = resolveWindowOptions('tumbling', options);
-  return (source) =>
-    new Observable<WindowResult<K, A>>((subscriber) =>
-      runWindowEngine(source, subscriber, 'tumbling', opts, (side) => new FixedWindowEngine(assigner, opts, subscriber, side)),
-    );
+  const resolve = resolveWindowOptions('tumbling', options);
+  return windowOperator(
+    'tumbling',
+    options.key !== undefined,
+    resolve,
+    (resolved, subscriber, side) => new FixedWindowEngine(assigner, resolved, subscriber, side),
+  );
 }

@@ -25,19 +25,13 @@ import { hopping } from '../operators/hopping.ts';
 import { session } from '../operators/session.ts';
 import { tumbling } from '../operators/tumbling.ts';
 import type { TableRow } from '../sinks/clickhouse/table.ts';
+import { windowRow } from '../windows/window-row.ts';
 import { ClickEvent } from './clickstream-events.ts';
 import { pageCategoryLookup, seedPages } from './clickstream-pages.ts';
 import { clickstreamTables, type eventsTable } from './clickstream-tables.ts';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
-
-/** Shared by every window: how out of order events may be, and how late they may still count. */
-const eventTime = {
-  time: (e: { ts: number }) => e.ts,
-  maxOutOfOrderMs: 5 * SECOND,
-  allowedLatenessMs: MINUTE,
-};
 
 export type EnrichedClick = ClickEvent & { path: string; page_category: string };
 
@@ -77,24 +71,23 @@ export function createClickstreamPipeline({
   return definePipeline({
     name,
     settings,
-    source:
-      partitions === undefined
-        ? { stream, subjects }
-        : { stream, subjects, partitions: { count: partitions, subject: (p: number) => `${subjectPrefix}.${p}` } },
+    source: partitions === undefined ? { stream, subjects } : { stream, subjects, partitions: { count: partitions, subject: (p) => `${subjectPrefix}.${p}` } },
     schema: ClickEvent,
     validation: {
       maxBytes: 32 * 1024,
       skew: { time: (e) => e.ts, maxFutureMs: 5 * MINUTE, maxPastMs: 7 * 24 * 60 * MINUTE },
     },
+    // Every window's (and dedupe's): how out of order events may be, and how late they may still count.
+    eventTime: { time: (e) => e.ts, maxOutOfOrderMs: 5 * SECOND, allowedLatenessMs: MINUTE },
     tables: clickstreamTables,
     setup: seedPages,
 
     build(events, ctx) {
       const clicks = events.pipe(
-        dedupe({ id: 'dedupe', key: (e) => e.event_id, time: (e) => e.ts, ttlMs: 10 * MINUTE }),
+        dedupe({ id: 'dedupe', key: (e) => e.event_id, ttlMs: 10 * MINUTE }),
         enrich({
           id: 'page-category',
-          key: (e: ClickEvent) => pathOf(e.url),
+          key: (e) => pathOf(e.url),
           lookup: pageCategoryLookup(ctx),
           // Object.assign + two stores, not a spread: the spread takes V8's slow path on this hot
           // path and leaves dictionary-mode objects for every operator after it (bench: -20%).
@@ -115,16 +108,13 @@ export function createClickstreamPipeline({
         pageViews: clicks.pipe(
           filter((e) => e.type === 'page_view'),
           // The category is a function of the URL, so it can ride along in the key.
-          tumbling({ id: 'page-views', sizeMs: MINUTE, key: (e) => `${e.page_category}\t${e.url}`, aggregate: count(), ...eventTime }),
-          map((w) => {
-            const tab = w.key.indexOf('\t');
-            return { window_start: w.start, url: w.key.slice(tab + 1), page_category: w.key.slice(0, tab), views: w.value, version: w.count };
-          }),
+          tumbling({ id: 'page-views', sizeMs: MINUTE, key: (e) => [e.page_category, e.url], aggregate: count() }),
+          map((w) => windowRow(w, { window_start: w.start, url: w.key[1], page_category: w.key[0], views: w.value })),
         ),
 
         uniqueUsers: clicks.pipe(
-          tumbling({ id: 'unique-users', sizeMs: MINUTE, aggregate: distinct((e) => e.user_id), ...eventTime }),
-          map((w) => ({ window_start: w.start, users: w.value, events: w.count, version: w.count })),
+          tumbling({ id: 'unique-users', sizeMs: MINUTE, aggregate: distinct((e) => e.user_id) }),
+          map((w) => windowRow(w, { window_start: w.start, users: w.value, events: w.count })),
         ),
 
         activeUsers: clicks.pipe(
@@ -133,19 +123,19 @@ export function createClickstreamPipeline({
             sizeMs: 5 * MINUTE,
             slideMs: MINUTE,
             aggregate: combine({
-              users: distinct((e: EnrichedClick) => e.user_id),
-              top: topK((e: EnrichedClick) => (e.type === 'page_view' ? e.path : undefined), 5),
+              users: distinct((e) => e.user_id),
+              top: topK((e) => (e.type === 'page_view' ? e.path : undefined), 5),
             }),
-            ...eventTime,
           }),
-          map((w) => ({
-            window_start: w.start,
-            window_end: w.end,
-            users: w.value.users,
-            top_pages: w.value.top.map((t) => t.key),
-            top_page_views: w.value.top.map((t) => t.count),
-            version: w.count,
-          })),
+          map((w) =>
+            windowRow(w, {
+              window_start: w.start,
+              window_end: w.end,
+              users: w.value.users,
+              top_pages: w.value.top.map((t) => t.key),
+              top_page_views: w.value.top.map((t) => t.count),
+            }),
+          ),
         ),
 
         sessions: clicks.pipe(
@@ -154,17 +144,17 @@ export function createClickstreamPipeline({
             gapMs: 5 * MINUTE,
             key: (e) => e.user_id,
             aggregate: combine({
-              pageViews: count((e: EnrichedClick) => e.type === 'page_view'),
-              purchases: count((e: EnrichedClick) => e.type === 'purchase'),
-              revenue: sum((e: EnrichedClick) => (e.type === 'purchase' ? e.price * e.quantity : undefined)),
+              pageViews: count((e) => e.type === 'page_view'),
+              purchases: count((e) => e.type === 'purchase'),
+              revenue: sum((e) => (e.type === 'purchase' ? e.price * e.quantity : undefined)),
             }),
-            // Sessions are emitted once, final: their start must not move after a row was written.
-            time: eventTime.time,
-            maxOutOfOrderMs: eventTime.maxOutOfOrderMs,
+            // Sessions are emitted once, final, without the pipeline's allowed lateness: their start
+            // must not move after a row was written.
+            allowedLatenessMs: 0,
           }),
           map((w) => {
             const lastEvent = w.end - 5 * MINUTE;
-            return {
+            return windowRow(w, {
               user_id: w.key,
               session_start: w.start,
               session_end: lastEvent,
@@ -173,8 +163,7 @@ export function createClickstreamPipeline({
               events: w.count,
               converted: w.value.purchases > 0 ? 1 : 0,
               revenue: round2(w.value.revenue),
-              version: w.count,
-            };
+            });
           }),
         ),
 
@@ -183,13 +172,12 @@ export function createClickstreamPipeline({
             id: 'funnel',
             sizeMs: MINUTE,
             aggregate: combine({
-              viewers: distinct((e: EnrichedClick) => (e.type === 'page_view' ? e.user_id : undefined)),
-              carters: distinct((e: EnrichedClick) => (e.type === 'add_to_cart' ? e.user_id : undefined)),
-              buyers: distinct((e: EnrichedClick) => (e.type === 'purchase' ? e.user_id : undefined)),
+              viewers: distinct((e) => (e.type === 'page_view' ? e.user_id : undefined)),
+              carters: distinct((e) => (e.type === 'add_to_cart' ? e.user_id : undefined)),
+              buyers: distinct((e) => (e.type === 'purchase' ? e.user_id : undefined)),
             }),
-            ...eventTime,
           }),
-          map((w) => ({ window_start: w.start, ...w.value, version: w.count })),
+          map((w) => windowRow(w, { window_start: w.start, ...w.value })),
         ),
 
         revenue: clicks.pipe(
@@ -199,12 +187,11 @@ export function createClickstreamPipeline({
             sizeMs: MINUTE,
             key: (e) => e.country,
             aggregate: combine({
-              revenue: sum((e: EnrichedClick) => (e.type === 'purchase' ? e.price * e.quantity : undefined)),
-              items: sum((e: EnrichedClick) => (e.type === 'purchase' ? e.quantity : undefined)),
+              revenue: sum((e) => (e.type === 'purchase' ? e.price * e.quantity : undefined)),
+              items: sum((e) => (e.type === 'purchase' ? e.quantity : undefined)),
             }),
-            ...eventTime,
           }),
-          map((w) => ({ window_start: w.start, country: w.key, revenue: round2(w.value.revenue), orders: w.count, items: w.value.items, version: w.count })),
+          map((w) => windowRow(w, { window_start: w.start, country: w.key, revenue: round2(w.value.revenue), orders: w.count, items: w.value.items })),
         ),
       };
     },

@@ -58,7 +58,23 @@ export interface OperatorHandle {
   stats?(): Readonly<Record<string, number>>;
 }
 
+/**
+ * How a pipeline reads time off its events, declared once (`definePipeline({ eventTime })`): every
+ * window operator subscribed in the pipeline's scope uses it unless given its own `time`,
+ * `maxOutOfOrderMs` or `allowedLatenessMs`.
+ */
+export interface EventTime<T> {
+  /** Event time, epoch ms. */
+  time: (event: T) => number;
+  /** Watermark = max event time seen - maxOutOfOrderMs. @default 0 */
+  maxOutOfOrderMs?: number;
+  /** How long after firing a window still accepts late events, in event time. @default 0 */
+  allowedLatenessMs?: number;
+}
+
 export interface OperatorScope {
+  /** The pipeline's event time, inherited by window operators that do not set their own. */
+  readonly eventTime?: EventTime<never> | undefined;
   /**
    * Register an operator instance. `kind` is used to derive a stable id when `id` is not given
    * (`kind#n`, numbered in subscription order). Returns the id and the state to restore, if any.

@@ -5,23 +5,72 @@
  * events. The operators build their engine and hand it here, as RxJS's `mergeMap` and its kin
  * hand their subscriber to `mergeInternals`.
  */
-import type { Observable, SchedulerAction, Subscriber, Subscription } from 'rxjs';
-import { currentScope, type Origin, resolveSideOutput, type SideOutput } from '../state/operator-scope.ts';
+import { map, Observable, type OperatorFunction, type SchedulerAction, type Subscriber, type Subscription } from 'rxjs';
+import { currentScope, type EventTime, type Origin, resolveSideOutput, type SideOutput } from '../state/operator-scope.ts';
 import type { EventTimeEngine } from './event-time-engine.ts';
+import { type HeldKey, type HeldKeyFunction, resultKey, type WindowKey } from './window-key.ts';
 import type { ResolvedWindowOptions } from './window-options.ts';
 import type { WindowKind, WindowResult } from './window-types.ts';
 
-/** Subscribe `source` to a new engine (made by `createEngine`, given where its side outputs go) emitting to `subscriber`. */
+/**
+ * A window operator: per subscription, an engine (made by `createEngine`) run by `runWindowEngine`,
+ * its results' keys unpacked when `keyed` (composite keys are held packed, see window-key.ts).
+ */
+export function windowOperator<T, K extends WindowKey, S, A>(
+  kind: WindowKind,
+  keyed: boolean,
+  resolve: (inherited: EventTime<never> | undefined) => ResolvedWindowOptions<T, HeldKey, S, A>,
+  createEngine: (
+    options: ResolvedWindowOptions<T, HeldKey, S, A>,
+    subscriber: Subscriber<WindowResult<HeldKey, A>>,
+    side: (output: SideOutput, origin?: Origin) => void,
+  ) => EventTimeEngine<T, HeldKey, S, A>,
+): OperatorFunction<T, WindowResult<K, A>> {
+  return (source) => {
+    let key: HeldKeyFunction<never> | undefined;
+    let engine: EventTimeEngine<T, HeldKey, S, A> | undefined;
+    const held = new Observable<WindowResult<HeldKey, A>>((subscriber) =>
+      runWindowEngine(
+        source,
+        subscriber,
+        kind,
+        (inherited) => {
+          const options = resolve(inherited);
+          key = options.key as HeldKeyFunction<never>;
+          return options;
+        },
+        (options, side) => {
+          engine = createEngine(options, subscriber, side);
+          return engine;
+        },
+      ),
+    );
+    if (!keyed) return held as Observable<WindowResult<never, A>>;
+    // Each result is a fresh object: its key is replaced in place.
+    return held.pipe(
+      map((w) => {
+        if (typeof w.key === 'string') (w as WindowResult<WindowKey, A>).key = resultKey(w.key, key, engine?.stage ?? kind);
+        return w as WindowResult<K, A>;
+      }),
+    );
+  };
+}
+
+/**
+ * Subscribe `source` to a new engine (made by `createEngine`, given its options completed with the
+ * scope's event time and where its side outputs go) emitting to `subscriber`.
+ */
 export function runWindowEngine<T, K extends string | number, S, A>(
   source: Observable<T>,
   subscriber: Subscriber<WindowResult<K, A>>,
   kind: WindowKind,
-  options: ResolvedWindowOptions<T, K, S, A>,
-  createEngine: (side: (output: SideOutput, origin?: Origin) => void) => EventTimeEngine<T, K, S, A>,
+  resolve: (inherited: EventTime<never> | undefined) => ResolvedWindowOptions<T, K, S, A>,
+  createEngine: (options: ResolvedWindowOptions<T, K, S, A>, side: (output: SideOutput, origin?: Origin) => void) => EventTimeEngine<T, K, S, A>,
 ): Subscription {
   const scope = currentScope();
+  const options = resolve(scope?.eventTime);
   const side = resolveSideOutput(kind, options.sideOutput, scope);
-  const engine = createEngine(side);
+  const engine = createEngine(options, side);
   if (scope) {
     const { id, restored } = scope.register(kind, options.id, {
       snapshot: () => engine.snapshot(),
