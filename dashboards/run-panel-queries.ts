@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { z } from 'zod';
-import { errorMessage } from '../common/error-message.ts';
 import { type GrafanaDashboard, grafanaDashboard, QueryFormat } from './grafana-model.ts';
 import { expandMacros, type TimeRange } from './macros.ts';
 
@@ -66,7 +65,7 @@ export async function runDashboardQueries(dashboard: GrafanaDashboard, range: Ti
       try {
         result = await execute(sql);
       } catch (error) {
-        throw new Error(`${where} failed: ${errorMessage(error)}\n--- SQL ---\n${sql}`, { cause: error });
+        throw new Error(`${where} failed: ${error instanceof Error ? error.message : String(error)}\n--- SQL ---\n${sql}`, { cause: error });
       }
       if (target.format === QueryFormat.timeSeries) checkTimeSeries(result, where);
       results.push({ panel: panel.title, refId: target.refId, rows: result.rows.length, columns: result.columns.map((c) => c.name) });
