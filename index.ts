@@ -1,35 +1,49 @@
 /**
- * Public API. Everything a pipeline file needs; implementations stay internal.
+ * Authoring API (`rxstream-analytics`): everything a pipeline file imports — definePipeline,
+ * defineTable, the operators, the aggregators, and their option and row types. Running and
+ * embedding a pipeline is `rxstream-analytics/runtime`; testing one is `rxstream-analytics/testing`.
  * @module
  */
 
-export type { Aggregator, StateColumns, StateColumnWriter } from './aggregators/aggregator.ts';
+export type { Aggregator } from './aggregators/aggregator.ts';
+export type { AggregateResult, AggregateState, CombinedState } from './aggregators/combine.ts';
 export { combine } from './aggregators/combine.ts';
 export { count } from './aggregators/count.ts';
 export { distinct } from './aggregators/distinct.ts';
 export { max } from './aggregators/max.ts';
 export { min } from './aggregators/min.ts';
 export { sum } from './aggregators/sum.ts';
+export type { TopKEntry } from './aggregators/top-k.ts';
 export { topK } from './aggregators/top-k.ts';
-export { configFromEnv, RuntimeConfig } from './core/config.ts';
-export { loadPipeline } from './core/load-pipeline.ts';
-export type { RunTarget } from './core/partitions.ts';
-export type { BuildContext, PipelineDefinition, PipelineOutputs, SourcePartitions, SourceSpec, ValidationSpec } from './core/pipeline.ts';
+export type {
+  BuildContext,
+  PipelineDefinition,
+  PipelineOutputs,
+  PipelineSettingsInput,
+  SourcePartitions,
+  SourceSpec,
+  TableMap,
+  ValidationSpec,
+} from './core/pipeline.ts';
 export { definePipeline, PipelineSettings } from './core/pipeline.ts';
-export type { PartitionResult, RunPartitionsOptions } from './core/run-partitions.ts';
-export { runPartitions } from './core/run-partitions.ts';
-export type { PipelineStatus, RunOptions } from './core/runner.ts';
-export { runPipeline } from './core/runner.ts';
+export type { DedupeOptions } from './operators/dedupe.ts';
 export { dedupe } from './operators/dedupe.ts';
+export type { EnrichCacheOptions, EnrichOptions } from './operators/enrich.ts';
 export { enrich } from './operators/enrich.ts';
+export type { HoppingOptions } from './operators/hopping.ts';
 export { hopping } from './operators/hopping.ts';
+export type { SessionOptions } from './operators/session.ts';
 export { session } from './operators/session.ts';
+export type { TumblingOptions } from './operators/tumbling.ts';
 export { tumbling } from './operators/tumbling.ts';
+export type { SkewOptions, ValidateInput, ValidateOptions } from './operators/validate.ts';
 export { validate } from './operators/validate.ts';
-export type { ColumnType, Table, TableRow } from './sinks/clickhouse/table.ts';
+// Lookup and reference tables a pipeline's build() creates and queries (see pipelines/clickstream-pages.ts).
+export { ensureTables } from './sinks/clickhouse/schema.ts';
+export { quoteIdent, sqlString } from './sinks/clickhouse/sql.ts';
+export type { AnyTable, Columns, ColumnType, ColumnTypes, RowOf, Table, TableOptions, TableRow } from './sinks/clickhouse/table.ts';
 export { defineTable } from './sinks/clickhouse/table.ts';
-export type { EventTime, OperatorHandle, OperatorScope, SideOutput } from './state/operator-scope.ts';
-export { runInScope } from './state/operator-scope.ts';
+export type { EventTime } from './state/operator-scope.ts';
 export type { KeyPart, WindowKey } from './windows/window-key.ts';
 export { windowRow } from './windows/window-row.ts';
-export type { WindowResult } from './windows/window-types.ts';
+export type { WindowKind, WindowResult } from './windows/window-types.ts';

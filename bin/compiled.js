@@ -1,4 +1,8 @@
-// The project's TypeScript compiled to JavaScript (esbuild), so `rxa run` runs on plain Node.
+// The project's TypeScript compiled to JavaScript, so `rxa run` runs on plain Node.
+//
+// Installed from the package (no TypeScript sources beside bin/, only dist/): the compiled modules
+// are dist/, built with tsc when the package was packed (bin/build.js). In a checkout of the
+// repository they are the build cache below, whether or not a dist/ happens to exist.
 //
 // Why: tsx's loader runs its hooks on a thread of its own in Node 20 (a second V8 isolate), which
 // cost a running pipeline 35-65 MB of RSS and some CPU per event (docs/adr/0009-compiled-javascript.md).
@@ -7,15 +11,19 @@
 // (~0.3 s), and nothing has to remember to run a build step. Processes starting together build
 // side by side and the first rename wins; a build is complete before it has its name.
 import { createHash } from 'node:crypto';
-import { cpSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, version as esbuildVersion } from 'esbuild';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CACHE = join(ROOT, 'node_modules', '.cache', 'rxa');
-/** Not compiled: tests (vitest compiles them itself), docs, dependencies, dot-directories. */
-const SKIP_DIRS = new Set(['node_modules', 'test', 'docs', 'test-output']);
+/** The package's compiled modules (tsc, at `npm pack`); what an installed `rxa` runs. */
+const DIST = join(ROOT, 'dist');
+/** Installed from the package: the sources are not there, dist/ is. */
+const INSTALLED = !existsSync(join(ROOT, 'cli', 'main.ts'));
+/** Not compiled: tests (vitest compiles them itself), docs, dependencies, the package's build, dot-directories. */
+const SKIP_DIRS = new Set(['node_modules', 'test', 'docs', 'test-output', 'dist']);
 /** Copied beside the compiled files: read at run time relative to the module that serves them. */
 const ASSET_DIRS = ['live/public'];
 /** Builds kept besides the current one (a process still running may import from its own). */
@@ -66,7 +74,7 @@ let current;
  * asked, built if needed. Its layout mirrors the sources': `core/runner.ts` is `<dir>/core/runner.js`.
  */
 export function compiledProject() {
-  current ??= buildProject();
+  current ??= INSTALLED ? Promise.resolve(DIST) : buildProject();
   return current;
 }
 
@@ -120,6 +128,20 @@ async function buildProject() {
   return dir;
 }
 
+/**
+ * The package's own entry points by the names a pipeline file imports them by (`rxstream-analytics`,
+ * `rxstream-analytics/testing`...), each to its module under dist/ as package.json's `exports` say.
+ */
+function packageEntries() {
+  const { name, exports } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const entries = new Map();
+  for (const [subpath, target] of Object.entries(exports)) {
+    const file = typeof target === 'string' ? target : target.import;
+    if (typeof file === 'string' && file.startsWith('./dist/')) entries.set(join(name, subpath).replaceAll(sep, '/'), file.slice('./dist/'.length));
+  }
+  return entries;
+}
+
 /** The compiled twin of a project source file (absolute, or relative to the project root). */
 export async function compiledPath(sourceFile) {
   const rel = relative(ROOT, resolve(ROOT, sourceFile));
@@ -136,6 +158,7 @@ export async function compiledPath(sourceFile) {
  */
 export async function importBundled(file) {
   const dir = await compiledProject();
+  const entries = packageEntries();
   const entry = resolve(file);
   // A file of the project itself (pipelines/clickstream.ts) is imported as its twin: one instance, as the CLI's.
   if (isProjectFile(entry) && entry.endsWith('.ts')) {
@@ -157,6 +180,9 @@ export async function importBundled(file) {
         setup(b) {
           b.onResolve({ filter: /.*/ }, async (args) => {
             if (args.kind === 'entry-point' || args.pluginData === 'resolving') return undefined;
+            // `rxstream-analytics` and its subpaths: the modules this CLI runs (dist/, or the build cache in a checkout).
+            const own = entries.get(args.path);
+            if (own !== undefined) return { path: pathToFileURL(join(dir, own)).href, external: true };
             const bare = !args.path.startsWith('.') && !isAbsolute(args.path);
             const found = await b.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'resolving' });
             if (found.errors.length > 0 || found.external) return bare ? { path: args.path, external: true } : undefined;

@@ -54,6 +54,25 @@ describe('the compiled project', () => {
     expect(readdirSync(userDir).sort()).toEqual(['helper.ts', 'pipeline.ts']);
   });
 
+  it("points a user's imports of rxstream-analytics and its subpaths at the project's compiled entry points", async () => {
+    const file = join(userDir, 'by-name.ts');
+    writeFileSync(
+      file,
+      [
+        `import { definePipeline } from 'rxstream-analytics';`,
+        `import { runPipeline } from 'rxstream-analytics/runtime';`,
+        `import { testPipeline } from 'rxstream-analytics/testing';`,
+        `export default { definePipeline, runPipeline, testPipeline };`,
+      ].join('\n'),
+    );
+    const module = (await importBundled(file)) as { default: Record<string, unknown> };
+    rmSync(file);
+    const twin = async (source: string) => (await import(pathToFileURL(await compiledPath(source)).href)) as Record<string, unknown>;
+    expect(module.default.definePipeline).toBe((await twin('index.ts')).definePipeline);
+    expect(module.default.runPipeline).toBe((await twin('runtime.ts')).runPipeline);
+    expect(module.default.testPipeline).toBe((await twin('testing/index.ts')).testPipeline);
+  });
+
   it('imports a project pipeline file as its compiled twin', async () => {
     const file = join(root, 'pipelines', 'clickstream.ts');
     const module = await importBundled(file);

@@ -1,6 +1,4 @@
-import type { BuildContext } from '../core/pipeline.ts';
-import { ensureTables } from '../sinks/clickhouse/schema.ts';
-import { quoteIdent, sqlString } from '../sinks/clickhouse/sql.ts';
+import { type BuildContext, ensureTables, quoteIdent, sqlString } from '../index.ts';
 import { sitePages } from './clickstream-site.ts';
 import { pagesTable } from './clickstream-tables.ts';
 

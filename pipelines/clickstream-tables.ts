@@ -1,4 +1,4 @@
-import { defineTable } from '../sinks/clickhouse/table.ts';
+import { defineTable } from '../index.ts';
 
 /**
  * The clickstream pipeline's output tables. Windowed tables carry `version` = events folded into

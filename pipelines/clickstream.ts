@@ -13,19 +13,22 @@
  * late events within 1 minute update their window, later ones go to rxa_late_events.
  */
 import { filter, map, share } from 'rxjs';
-import { combine } from '../aggregators/combine.ts';
-import { count } from '../aggregators/count.ts';
-import { distinct } from '../aggregators/distinct.ts';
-import { sum } from '../aggregators/sum.ts';
-import { topK } from '../aggregators/top-k.ts';
-import { definePipeline, type PipelineSettingsInput } from '../core/pipeline.ts';
-import { dedupe } from '../operators/dedupe.ts';
-import { enrich } from '../operators/enrich.ts';
-import { hopping } from '../operators/hopping.ts';
-import { session } from '../operators/session.ts';
-import { tumbling } from '../operators/tumbling.ts';
-import type { TableRow } from '../sinks/clickhouse/table.ts';
-import { windowRow } from '../windows/window-row.ts';
+import {
+  combine,
+  count,
+  dedupe,
+  definePipeline,
+  distinct,
+  enrich,
+  hopping,
+  type PipelineSettingsInput,
+  session,
+  sum,
+  type TableRow,
+  topK,
+  tumbling,
+  windowRow,
+} from '../index.ts';
 import { ClickEvent } from './clickstream-events.ts';
 import { pageCategoryLookup, seedPages } from './clickstream-pages.ts';
 import { clickstreamTables, type eventsTable } from './clickstream-tables.ts';

@@ -147,7 +147,11 @@ describe('docs', () => {
           extends: `${fromSamples}/tsconfig.json`,
           compilerOptions: {
             noEmit: true,
-            paths: { 'rxstream-analytics': [`${fromSamples}/index.ts`], 'rxstream-analytics/testing': [`${fromSamples}/testing/index.ts`] },
+            paths: {
+              'rxstream-analytics': [`${fromSamples}/index.ts`],
+              'rxstream-analytics/runtime': [`${fromSamples}/runtime.ts`],
+              'rxstream-analytics/testing': [`${fromSamples}/testing/index.ts`],
+            },
           },
           include: ['*.ts'],
           exclude: [],

@@ -1,0 +1,18 @@
+/**
+ * Runtime API (`rxstream-analytics/runtime`): running a pipeline inside your own program rather than
+ * with `rxa run` — connections from the environment, one pipeline or all its partitions, loading a
+ * pipeline file, and running the operators outside the runner with a scope of your own.
+ * @module
+ */
+
+export type { RuntimeConfigInput } from './core/config.ts';
+export { configFromEnv, RuntimeConfig } from './core/config.ts';
+export type { ModuleImporter } from './core/load-pipeline.ts';
+export { loadPipeline } from './core/load-pipeline.ts';
+export type { RunTarget } from './core/partitions.ts';
+export type { PartitionResult, RunPartitionsOptions } from './core/run-partitions.ts';
+export { runPartitions } from './core/run-partitions.ts';
+export type { PipelineStatus, RunOptions } from './core/runner.ts';
+export { runPipeline } from './core/runner.ts';
+export type { OperatorHandle, OperatorScope, SideOutput } from './state/operator-scope.ts';
+export { runInScope } from './state/operator-scope.ts';
