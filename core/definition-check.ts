@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { errorMessage } from '../common/error-message.ts';
 import { PipelineEngine } from './engine.ts';
 import type { BuildContext, PipelineDefinition } from './pipeline.ts';
 
@@ -22,7 +23,7 @@ export function assertPipelineBuilds(definition: PipelineDefinition): void {
     engine = new PipelineEngine(definition, context);
   } catch (error) {
     if (error instanceof ClientUnavailable) return;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     throw new Error(message.startsWith(`pipeline ${definition.name}`) ? message : `pipeline ${definition.name}: build() failed: ${message}`, {
       cause: error,
     });

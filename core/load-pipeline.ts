@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { errorMessage } from '../common/error-message.ts';
 import { assertPipelineBuilds } from './definition-check.ts';
 import { assertPipelineDefinition, type PipelineDefinition } from './pipeline.ts';
 
@@ -21,7 +22,7 @@ export async function loadPipeline(file: string, importModule: ModuleImporter = 
     module = (await importModule(file)) as typeof module;
   } catch (error) {
     // E.g. a defineTable with a name that is not an identifier, thrown while the file is evaluated.
-    throw new Error(`${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`${file}: ${errorMessage(error)}`, { cause: error });
   }
   const definition = module.default ?? module.pipeline;
   if (definition === undefined) {
@@ -33,7 +34,7 @@ export async function loadPipeline(file: string, importModule: ModuleImporter = 
     assertPipelineDefinition(definition);
     assertPipelineBuilds(definition);
   } catch (error) {
-    throw new Error(`${file}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`${file}: ${errorMessage(error)}`, { cause: error });
   }
   return definition;
 }

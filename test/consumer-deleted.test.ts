@@ -3,8 +3,10 @@
  * kept in memory): the runner recreates it right after the last processed message and the totals
  * stay exact.
  */
+
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
+import { errorMessage } from '../common/error-message.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { waitFor } from './support/helpers.ts';
 import { expectClickstreamExact } from './support/read-clickstream.ts';
@@ -31,7 +33,7 @@ describe('consumer deleted while running', () => {
         (error: unknown) => {
           // Timed out once in a full CI run (never alone): say what the runner saw and where it stopped.
           const { operators: _, ...status } = runner.status() ?? {};
-          throw new Error(`${error instanceof Error ? error.message : String(error)}\nstatus: ${JSON.stringify(status)}\nrunner log:\n${logs.join('\n')}`);
+          throw new Error(`${errorMessage(error)}\nstatus: ${JSON.stringify(status)}\nrunner log:\n${logs.join('\n')}`);
         },
       );
       const final = await runner.stop();

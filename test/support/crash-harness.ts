@@ -3,6 +3,7 @@ import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { errorMessage } from '../../common/error-message.ts';
 import { createClickHouseClient } from '../../core/clickhouse-client.ts';
 import { configFromEnv } from '../../core/config.ts';
 import { clickstreamInput, publishInput } from './clickstream-input.ts';
@@ -59,7 +60,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashRe
   try {
     return await crashScenario(scenario, seed);
   } catch (error) {
-    throw new Error(`crash run with seed ${seed} failed (replay: ${CRASH_SEED_ENV}=${seed}): ${error instanceof Error ? error.message : String(error)}`, {
+    throw new Error(`crash run with seed ${seed} failed (replay: ${CRASH_SEED_ENV}=${seed}): ${errorMessage(error)}`, {
       cause: error,
     });
   }
