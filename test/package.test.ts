@@ -58,11 +58,10 @@ async function run(command: string, args: string[], cwd: string): Promise<string
 }
 
 const ORDERS_TS = `import { map } from 'rxjs';
-import { combine, count, definePipeline, defineTable, sum, type TableRow, tumbling } from 'rxstream-analytics';
+import { combine, count, definePipeline, defineTable, sum, tumbling, windowRow } from 'rxstream-analytics';
 import { z } from 'zod';
 
 const Order = z.object({ order_id: z.string().min(1), product: z.string().min(1), amount: z.number().nonnegative(), ts: z.number().int().positive() });
-type Order = z.infer<typeof Order>;
 
 const revenue = defineTable('revenue_1m', {
   columns: { window_start: 'DateTime', product: 'String', revenue: 'Float64', orders: 'UInt64', version: 'UInt64' },
@@ -74,6 +73,7 @@ export default definePipeline({
   name: '${names.name}',
   source: { stream: '${names.stream}', subjects: ['${names.subjectPrefix}.>'] },
   schema: Order,
+  eventTime: { time: (o) => o.ts },
   tables: { revenue },
   settings: { flushIntervalMs: 200, checkpointIntervalMs: 500 },
   build: (orders) => ({
@@ -82,10 +82,9 @@ export default definePipeline({
         id: 'revenue',
         sizeMs: 60_000,
         key: (o) => o.product,
-        time: (o) => o.ts,
-        aggregate: combine({ revenue: sum((o: Order) => o.amount), orders: count<Order>() }),
+        aggregate: combine({ revenue: sum((o) => o.amount), orders: count() }),
       }),
-      map((w): TableRow<typeof revenue> => ({ window_start: w.start, product: w.key, revenue: w.value.revenue, orders: w.value.orders, version: w.count })),
+      map((w) => windowRow(w, { window_start: w.start, product: w.key, revenue: w.value.revenue, orders: w.value.orders })),
     ),
   }),
 });
@@ -93,7 +92,8 @@ export default definePipeline({
 
 describe('the packed package in a project of its own', () => {
   it('installs, type-checks a pipeline with strict tsc, and runs it with `npx rxa run`', async () => {
-    // What a user does: pack, install into a fresh project, write a pipeline, type-check it.
+    // What a user does: pack, install into a fresh project, write a pipeline, type-check it. The
+    // pipeline has no parameter types: the packed declarations must infer them (eventTime, aggregators).
     await run('npm', ['pack', '--pack-destination', tmp, '--silent'], ROOT);
     const [tarball] = readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
     expect(tarball).toBeDefined();
