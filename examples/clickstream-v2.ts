@@ -8,7 +8,7 @@
  *   npx rxa replay examples/clickstream-v2.ts --from 1   # or: backfill up to now, then stop
  */
 import { map } from 'rxjs';
-import { count, dedupe, definePipeline, defineTable, tumbling } from '../index.ts';
+import { count, dedupe, definePipeline, defineTable, tumbling, windowRow } from '../index.ts';
 import clickstream from '../pipelines/clickstream.ts';
 
 export const countryHourlyTable = defineTable('clickstream_country_hourly', {
@@ -26,18 +26,16 @@ export function clickstreamV2(v1 = clickstream, name = `${v1.name}_v2`) {
     build: (events, ctx) => ({
       ...v1.build(events, ctx),
       countryHourly: events.pipe(
-        dedupe({ id: 'country-dedupe', key: (e) => e.event_id, time: (e) => e.ts, ttlMs: 10 * 60_000 }),
+        dedupe({ id: 'country-dedupe', key: (e) => e.event_id, ttlMs: 10 * 60_000 }),
         // An hourly report can wait for stragglers: up to 15 minutes late still counts.
         tumbling({
           id: 'country-hourly',
           sizeMs: 3_600_000,
           key: (e) => e.country,
-          time: (e) => e.ts,
-          maxOutOfOrderMs: 5_000,
           allowedLatenessMs: 15 * 60_000,
           aggregate: count(),
         }),
-        map((w) => ({ window_start: w.start, country: w.key, events: w.value, version: w.count })),
+        map((w) => windowRow(w, { window_start: w.start, country: w.key, events: w.value })),
       ),
     }),
   });
