@@ -438,7 +438,7 @@ async function main() {
   dashboardSelect.addEventListener('change', () => void show(dashboardSelect.value, state.range));
   rangeSelect.addEventListener('change', () => void show(state.dashboard.uid, rangeSelect.value));
   addEventListener('resize', () => {
-    for (const c of state.charts) c.resize();
+    for (const c of state.charts.values()) c.resize();
   });
   if (uid) await show(uid, range);
 }
