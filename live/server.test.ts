@@ -6,7 +6,7 @@ import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickh
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsReporter } from '../core/metrics.ts';
 import { deadLettersTable } from '../core/system-tables.ts';
-import { clickstreamDashboard } from '../dashboards/clickstream.dashboard.ts';
+import { clickstreamDashboard } from '../pipelines/clickstream.dashboard.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 import { testId } from '../test/support/helpers.ts';
