@@ -1,6 +1,7 @@
 /**
  * Authoring API (`rxstream-analytics`): everything a pipeline file imports — definePipeline,
- * defineTable, the operators, the aggregators, and their option and row types. Running and
+ * defineTable, defineDashboard and sql (the pipeline's own dashboards), the operators, the
+ * aggregators, and their option and row types. Running and
  * embedding a pipeline is `rxstream-analytics/runtime`; testing one is `rxstream-analytics/testing`.
  * @module
  */
@@ -17,6 +18,7 @@ export type { TopKEntry } from './aggregators/top-k.ts';
 export { topK } from './aggregators/top-k.ts';
 export type {
   BuildContext,
+  PipelineDashboard,
   PipelineDefinition,
   PipelineOutputs,
   PipelineSettingsInput,
@@ -26,6 +28,10 @@ export type {
   ValidationSpec,
 } from './core/pipeline.ts';
 export { definePipeline, PipelineSettings } from './core/pipeline.ts';
+export type { ColumnDisplay, Dashboard, DashboardInput, PanelInput, TimeRangeName, Unit } from './dashboards/definition.ts';
+export { defineDashboard } from './dashboards/definition.ts';
+export type { SqlTableRef } from './dashboards/sql.ts';
+export { sql } from './dashboards/sql.ts';
 export type { DedupeOptions } from './operators/dedupe.ts';
 export { dedupe } from './operators/dedupe.ts';
 export type { EnrichCacheOptions, EnrichOptions } from './operators/enrich.ts';

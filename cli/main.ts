@@ -109,6 +109,17 @@ program
     console.log(`reset ${definition.name}: checkpoints deleted; consumers deleted: ${consumers.length > 0 ? consumers.join(', ') : 'none'}`);
   });
 
+program
+  .command('dashboards')
+  .description("write the Grafana JSON of a pipeline's dashboards (definePipeline({ dashboards })) and of pipeline health")
+  .argument('<pipeline>', 'path to the pipeline file')
+  .requiredOption('--out <dir>', 'directory to write <name>.json to (created if missing), e.g. a Grafana provisioning folder')
+  .action(async (file: string, opts: { out: string }) => {
+    const definition = await load(file);
+    const { writePipelineDashboards } = await import('./dashboards.ts');
+    for (const written of await writePipelineDashboards(definition, opts.out)) console.log(`wrote ${written}`);
+  });
+
 /** Every partition of a pipeline, or the one runner (`undefined`) of an unpartitioned one. */
 function allPartitions(count: number | undefined): Array<number | undefined> {
   return count === undefined ? [undefined] : [...Array(count).keys()];

@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import type { RuntimeConfig } from '../core/config.ts';
 import { MetricsReporter } from '../core/metrics.ts';
+import type { PipelineDashboard } from '../core/pipeline.ts';
 import type { PipelineStatus } from '../core/runner.ts';
 import type { startLiveServer } from '../live/server.ts';
 
@@ -23,7 +24,12 @@ export interface Observability {
 export async function startObservability(
   config: RuntimeConfig,
   pipeline: string,
-  options: { serve?: number; onLog: (message: string) => void },
+  options: {
+    serve?: number;
+    onLog: (message: string) => void;
+    /** The pipeline's own dashboards, shown on the page before pipeline health. */
+    dashboards?: readonly PipelineDashboard[] | undefined;
+  },
 ): Promise<Observability> {
   // The reporter names its table in full and creates the database if needed, so its client has no
   // default database (a request to a database that does not exist yet fails). The page's has one.
@@ -51,8 +57,9 @@ export async function startObservability(
   if (options.serve !== undefined) {
     try {
       // Loaded only to serve: the page's server and dashboards are ~30 MB of RSS a pipeline without a port does not need.
-      const live = await import('../live/server.ts');
-      server = await live.startLiveServer({ clickhouse, port: options.serve, metrics: registry });
+      const [live, { dashboardsOf }] = await Promise.all([import('../live/server.ts'), import('../dashboards/pipeline-dashboards.ts')]);
+      const dashboards = dashboardsOf({ name: pipeline, dashboards: options.dashboards });
+      server = await live.startLiveServer({ clickhouse, port: options.serve, metrics: registry, dashboards });
     } catch (error) {
       const busy = (error as { code?: unknown }).code === 'EADDRINUSE';
       options.onLog(`live page not started: ${busy ? `port ${options.serve} is in use (choose another with --port/--serve)` : String(error)}`);

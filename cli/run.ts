@@ -35,7 +35,11 @@ export async function runCommand(definition: PipelineDefinition, config: Runtime
   };
   tunePipelineHeap(config.heapGrowingPercent);
   // Health metrics go to rxa_pipeline_metrics always; the page and /metrics only with `serve`.
-  const observability = await startObservability(config, definition.name, { ...(serve !== undefined ? { serve } : {}), onLog: log });
+  const observability = await startObservability(config, definition.name, {
+    ...(serve !== undefined ? { serve } : {}),
+    dashboards: definition.dashboards,
+    onLog: log,
+  });
   if (observability.url) {
     if (options.announce) options.announce(observability.url);
     else log(`live dashboards: ${observability.url} · Prometheus metrics: ${observability.url}metrics`);

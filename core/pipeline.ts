@@ -201,6 +201,22 @@ export interface PipelineDefinition<S extends z.ZodType = z.ZodType, T extends T
    * Share (`share()`) a stream that feeds several outputs, or its operators run once per output.
    */
   build: (events: Observable<z.output<S>>, ctx: BuildContext) => PipelineOutputs<T>;
+  /**
+   * The pipeline's own dashboards (`defineDashboard`, panels naming `tables` by their definitions):
+   * `rxa run --serve` shows them on the live page beside pipeline health, `rxa dashboards` writes
+   * their Grafana JSON.
+   */
+  dashboards?: readonly PipelineDashboard[];
+}
+
+/**
+ * A dashboard as a pipeline carries it: what `defineDashboard` returns. The pipeline only holds it;
+ * the live page and the Grafana generator (dashboards/) read the rest.
+ */
+export interface PipelineDashboard {
+  readonly uid: string;
+  readonly title: string;
+  readonly panels: readonly { readonly id: number; readonly sql: string }[];
 }
 
 /** At most this many partitions: each one is a consumer and a runner, and rxa_partition is a UInt16. */
@@ -235,8 +251,19 @@ const DefinitionShape = z
       .optional(),
     tables: z.record(z.string(), z.object({ name: sqlIdentifier })),
     build: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function'),
+    dashboards: z
+      .array(
+        z.looseObject({ uid: z.string(), title: z.string(), panels: z.array(z.looseObject({ id: z.number(), sql: z.string() })) }),
+        'an array of defineDashboard(...) results',
+      )
+      .optional(),
   })
-  .superRefine(({ name, source }, ctx) => {
+  .superRefine(({ name, source, dashboards }, ctx) => {
+    const uids = new Set<string>();
+    dashboards?.forEach(({ uid }, i) => {
+      if (uids.has(uid)) ctx.addIssue({ code: 'custom', path: ['dashboards', i, 'uid'], message: `two dashboards with uid '${uid}'` });
+      uids.add(uid);
+    });
     const { partitions } = source;
     if (!partitions) return;
     const issue = (path: string[], message: string): void => void ctx.addIssue({ code: 'custom', path: ['source', ...path], message });

@@ -2,9 +2,10 @@ import { z } from 'zod';
 import { GRID_COLUMNS } from './grafana-model.ts';
 
 /**
- * One typed definition per dashboard. `to-grafana.ts` turns it into the Grafana JSON committed in
- * `dashboards/` (provisioned by docker-compose) and `live/server.ts` serves the same panels, same
- * SQL, on the built-in live page. The SQL may use `$__timeFilter(col)`, `$__fromTime` and
+ * One typed definition per dashboard, declared by a pipeline (`definePipeline({ dashboards })`) or
+ * built in (pipeline health). `to-grafana.ts` turns it into Grafana JSON (`rxa dashboards`, and the
+ * files committed in `dashboards/`) and `live/server.ts` serves the same panels, same SQL, on the
+ * built-in live page. The SQL may use `$__timeFilter(col)`, `$__fromTime` and
  * `$__toTime` (see macros.ts) and must run on ClickHouse 18.16 and current releases.
  *
  * Layout: panels flow left to right on Grafana's 24-column grid, a new row starting when the next
@@ -12,9 +13,9 @@ import { GRID_COLUMNS } from './grafana-model.ts';
  *
  * @example
  * ```ts
- * export default defineDashboard({
- *   uid: 'rxa-orders', title: 'Orders', refresh: '5s', timeRange: 'now-30m',
- *   panels: [{ title: 'Orders', type: 'stat', sql: 'SELECT count() AS orders FROM orders FINAL WHERE $__timeFilter(ts)', width: 6, height: 4 }],
+ * export const ordersDashboard = defineDashboard({
+ *   uid: 'orders', title: 'Orders', refresh: '5s', timeRange: 'now-30m',
+ *   panels: [{ title: 'Orders', type: 'stat', sql: sql`SELECT count() AS orders FROM ${orders} FINAL WHERE $__timeFilter(ts)`, width: 6, height: 4 }],
  * });
  * ```
  */

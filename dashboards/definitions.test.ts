@@ -5,8 +5,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { eventsTable, sessionsTable } from '../pipelines/clickstream-tables.ts';
 import { defineDashboard, durationMs, layout } from './definition.ts';
-import { dashboardFileName, dashboards } from './registry.ts';
+import { dashboardFileName } from './grafana-files.ts';
+import { dashboards } from './registry.ts';
 import { sql } from './sql.ts';
 import { toGrafana } from './to-grafana.ts';
 
@@ -122,5 +124,18 @@ describe('sql``', () => {
           SELECT 1 AS a
       )
     `).toBe('SELECT a\nFROM\n(\n    SELECT 1 AS a\n)');
+  });
+
+  it('names a table by its definition', () => {
+    expect(sql`
+      SELECT count() AS n
+      FROM ${eventsTable} FINAL
+      WHERE session_id IN (SELECT session_id FROM ${sessionsTable})
+    `).toBe('SELECT count() AS n\nFROM clickstream_events FINAL\nWHERE session_id IN (SELECT session_id FROM clickstream_sessions)');
+  });
+
+  it('refuses anything but a table definition with an identifier name', () => {
+    const values: unknown[] = ['clickstream_events; DROP TABLE x', 1, null, { name: 'a b' }, { name: 'x`y' }, {}];
+    for (const value of values) expect(() => sql`SELECT 1 FROM ${value as { name: string }}`).toThrow('takes a table definition');
   });
 });

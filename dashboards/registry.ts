@@ -1,16 +1,9 @@
-import { clickstreamDashboard } from './clickstream.dashboard.ts';
+import clickstream from '../pipelines/clickstream.ts';
 import type { Dashboard } from './definition.ts';
-import { pipelineHealthDashboard } from './pipeline-health.dashboard.ts';
+import { dashboardsOf } from './pipeline-dashboards.ts';
 
-/** Every dashboard: Grafana JSON is generated for each (scripts/build-dashboards.ts), the live page serves each. */
-export const dashboards: readonly Dashboard[] = [clickstreamDashboard, pipelineHealthDashboard];
-
-/** The committed Grafana JSON of a dashboard, in `dashboards/`: its uid without the `rxa-` prefix. */
-export function dashboardFileName(dashboard: Pick<Dashboard, 'uid'>): string {
-  return `${dashboard.uid.replace(/^rxa-/, '')}.json`;
-}
-
-/** Grafana JSON as committed: two-space indent, trailing newline. */
-export function formatDashboardJson(json: unknown): string {
-  return `${JSON.stringify(json, null, 2)}\n`;
-}
+/**
+ * The dashboards committed as Grafana JSON in `dashboards/` (provisioned by docker-compose;
+ * scripts/build-dashboards.ts): the clickstream pipeline's, as it declares them, and pipeline health.
+ */
+export const dashboards: readonly Dashboard[] = dashboardsOf(clickstream);

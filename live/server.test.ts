@@ -6,9 +6,11 @@ import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickh
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricsReporter } from '../core/metrics.ts';
 import { deadLettersTable } from '../core/system-tables.ts';
-import { clickstreamDashboard } from '../dashboards/clickstream.dashboard.ts';
+import { dashboardsOf } from '../dashboards/pipeline-dashboards.ts';
+import { clickstreamDashboard } from '../pipelines/clickstream.dashboard.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
+import orders from '../test/fixtures/orders-pipeline.ts';
 import { testId } from '../test/support/helpers.ts';
 import { normalize, zonedToEpochMs } from './panel-query.ts';
 import { type LiveServer, startLiveServer } from './server.ts';
@@ -127,6 +129,58 @@ describe('live server', () => {
     const echarts = await get('/vendor/echarts.min.js');
     expect(echarts.status).toBe(200);
     expect((await echarts.text()).length).toBeGreaterThan(500_000);
+  });
+});
+
+describe("live server for a user's pipeline", () => {
+  const admin = createClient({ url });
+  const ordersDatabase = `rxa_live_orders_${testId()}`;
+  let client: ClickHouseClient;
+  let server: LiveServer;
+  const now = Date.now();
+
+  beforeAll(async () => {
+    const { revenue } = orders.tables;
+    await ensureTables(admin, ordersDatabase, [revenue]);
+    const row = (product: string, amount: number) => ({ window_start: now - 600_000, product, revenue: amount, orders: 2, units: 3, version: 1 });
+    await new ClickHouseWriter(admin, ordersDatabase).insert(revenue, [row('tea', 12.5), row('coffee', 30)]);
+    client = createClient({ url, database: ordersDatabase, log: { level: ClickHouseLogLevel.OFF } });
+    server = await startLiveServer({ clickhouse: client, port: 0, dashboards: dashboardsOf(orders) });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await admin.command({ query: `DROP DATABASE IF EXISTS \`${ordersDatabase}\`` });
+    await client?.close();
+    await admin.close();
+  });
+
+  it("lists the pipeline's dashboards, then pipeline health", async () => {
+    expect(await (await fetch(new URL('/api/dashboards', server.url))).json()).toEqual([
+      { uid: 'orders', title: 'Orders' },
+      { uid: 'rxa-pipeline-health', title: 'Pipeline health', description: expect.any(String) },
+    ]);
+  });
+
+  it("runs its panels' queries on the pipeline's table", async () => {
+    const range = `from=${now - 3_600_000}&to=${now}`;
+    const revenue = await fetch(new URL(`/api/dashboards/orders/panels/1?${range}`, server.url));
+    expect(revenue.status).toBe(200);
+    expect(await revenue.json()).toEqual({
+      columns: [
+        { name: 'revenue', type: 'Float64' },
+        { name: 'orders', type: 'UInt64' },
+      ],
+      rows: [[42.5, 4]],
+    });
+    const byProduct = await (await fetch(new URL(`/api/dashboards/orders/panels/2?${range}`, server.url))).json();
+    expect(byProduct).toMatchObject({
+      rows: [
+        ['coffee', 30],
+        ['tea', 12.5],
+      ],
+    });
+    expect((await fetch(new URL(`/api/dashboards/rxa-clickstream?${range}`, server.url))).status).toBe(404);
   });
 });
 

@@ -29,6 +29,7 @@ import {
   tumbling,
   windowRow,
 } from '../index.ts';
+import { clickstreamDashboard } from './clickstream.dashboard.ts';
 import { ClickEvent } from './clickstream-events.ts';
 import { pageCategoryLookup, seedPages } from './clickstream-pages.ts';
 import { clickstreamTables, type eventsTable } from './clickstream-tables.ts';
@@ -83,6 +84,8 @@ export function createClickstreamPipeline({
     // Every window's (and dedupe's): how out of order events may be, and how late they may still count.
     eventTime: { time: (e) => e.ts, maxOutOfOrderMs: 5 * SECOND, allowedLatenessMs: MINUTE },
     tables: clickstreamTables,
+    // Shown by `rxa run --serve` beside pipeline health; `rxa dashboards` writes its Grafana JSON.
+    dashboards: [clickstreamDashboard],
     setup: seedPages,
 
     build(events, ctx) {

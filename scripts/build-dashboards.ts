@@ -1,16 +1,14 @@
 /**
- * Writes the Grafana JSON of every dashboard definition (dashboards/registry.ts) to
- * dashboards/<name>.json. dashboards/definitions.test.ts fails when a committed file differs.
+ * Writes the Grafana JSON of every committed dashboard (dashboards/registry.ts: the clickstream
+ * pipeline's and pipeline health) to dashboards/<name>.json, as `rxa dashboards` does for any
+ * pipeline. dashboards/definitions.test.ts fails when a committed file differs.
  *
  *   npx tsx scripts/build-dashboards.ts
  */
-import { writeFile } from 'node:fs/promises';
-import { dashboardFileName, dashboards, formatDashboardJson } from '../dashboards/registry.ts';
-import { toGrafana } from '../dashboards/to-grafana.ts';
+import { fileURLToPath } from 'node:url';
+import { writeGrafanaDashboards } from '../dashboards/grafana-files.ts';
+import { dashboards } from '../dashboards/registry.ts';
 
-const dir = new URL('../dashboards/', import.meta.url);
-for (const dashboard of dashboards) {
-  const file = new URL(dashboardFileName(dashboard), dir);
-  await writeFile(file, formatDashboardJson(toGrafana(dashboard)));
-  console.log(`wrote dashboards/${dashboardFileName(dashboard)} (${dashboard.panels.length} panels)`);
-}
+const dir = fileURLToPath(new URL('../dashboards/', import.meta.url));
+const files = await writeGrafanaDashboards(dashboards, dir);
+for (const [i, dashboard] of dashboards.entries()) console.log(`wrote ${files[i]} (${dashboard.panels.length} panels)`);

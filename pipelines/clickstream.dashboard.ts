@@ -1,12 +1,13 @@
-import { defineDashboard } from './definition.ts';
-import { sql } from './sql.ts';
+import { defineDashboard, sql } from '../index.ts';
+import { activeUsersTable, eventsTable, funnelTable, pageViewsTable, revenueTable, sessionsTable, uniqueUsersTable } from './clickstream-tables.ts';
 
 /**
  * The clickstream dashboard: what pipelines/clickstream.ts writes. Windowed tables are read with
  * FINAL (an early partial row is replaced by the complete one) and summed over partitions
  * (`rxa_partition`: each partition writes its own row per window and key); nothing here needs more than
  * ClickHouse 18.16 (no toStartOfInterval, no DateTime64, GROUP BY aliases, not positions).
- * Generated: dashboards/clickstream.json (`npx tsx scripts/build-dashboards.ts`).
+ * The pipeline declares it (`dashboards` in pipelines/clickstream.ts); generated:
+ * dashboards/clickstream.json (`npx tsx scripts/build-dashboards.ts`).
  */
 export const clickstreamDashboard = defineDashboard({
   uid: 'rxa-clickstream',
@@ -29,7 +30,7 @@ export const clickstreamDashboard = defineDashboard({
       sparkline: true,
       sql: sql`
         SELECT window_end AS time, sum(users) AS active_users
-        FROM clickstream_active_users_5m FINAL
+        FROM ${activeUsersTable} FINAL
         WHERE $__timeFilter(window_end)
         GROUP BY time
         ORDER BY time
@@ -46,7 +47,7 @@ export const clickstreamDashboard = defineDashboard({
       color: 'purple',
       sql: sql`
         SELECT avg(duration_s) AS avg_session_duration
-        FROM clickstream_sessions FINAL
+        FROM ${sessionsTable} FINAL
         WHERE $__timeFilter(session_end)
       `,
     },
@@ -62,7 +63,7 @@ export const clickstreamDashboard = defineDashboard({
       columns: { conversion_pct: { unit: 'percent', decimals: 1 } },
       sql: sql`
         SELECT count() AS sessions_ended, avg(converted) * 100 AS conversion_pct
-        FROM clickstream_sessions FINAL
+        FROM ${sessionsTable} FINAL
         WHERE $__timeFilter(session_end)
       `,
     },
@@ -107,7 +108,7 @@ export const clickstreamDashboard = defineDashboard({
       unit: 'short',
       sql: sql`
         SELECT toStartOfMinute(ts) AS time, type, count() AS events_per_min
-        FROM clickstream_events FINAL
+        FROM ${eventsTable} FINAL
         WHERE $__timeFilter(ts)
         GROUP BY time, type
         ORDER BY time, type
@@ -123,7 +124,7 @@ export const clickstreamDashboard = defineDashboard({
       decimals: 0,
       sql: sql`
         SELECT window_start AS time, sum(users) AS unique_users
-        FROM clickstream_unique_users_1m FINAL
+        FROM ${uniqueUsersTable} FINAL
         WHERE $__timeFilter(window_start)
         GROUP BY time
         ORDER BY time
@@ -140,7 +141,7 @@ export const clickstreamDashboard = defineDashboard({
       stacked: true,
       sql: sql`
         SELECT window_start AS time, country, sum(revenue) AS revenue
-        FROM clickstream_revenue_1m FINAL
+        FROM ${revenueTable} FINAL
         WHERE $__timeFilter(window_start)
         GROUP BY time, country
         ORDER BY time, country
@@ -162,7 +163,7 @@ export const clickstreamDashboard = defineDashboard({
         FROM
         (
             SELECT sum(viewers) AS viewed, sum(carters) AS carted, sum(buyers) AS bought
-            FROM clickstream_funnel_1m FINAL
+            FROM ${funnelTable} FINAL
             WHERE $__timeFilter(window_start)
         )
         ARRAY JOIN ['1 viewed', '2 added to cart', '3 purchased'] AS step, [viewed, carted, bought] AS users
@@ -178,7 +179,7 @@ export const clickstreamDashboard = defineDashboard({
       xField: 'country',
       sql: sql`
         SELECT country, round(sum(revenue), 2) AS total_revenue
-        FROM clickstream_revenue_1m FINAL
+        FROM ${revenueTable} FINAL
         WHERE $__timeFilter(window_start)
         GROUP BY country
         ORDER BY total_revenue DESC
@@ -194,7 +195,7 @@ export const clickstreamDashboard = defineDashboard({
       columns: { page_views: { gauge: true } },
       sql: sql`
         SELECT url, any(page_category) AS category, sum(views) AS page_views
-        FROM clickstream_page_views_1m FINAL
+        FROM ${pageViewsTable} FINAL
         WHERE $__timeFilter(window_start)
         GROUP BY url
         ORDER BY page_views DESC
@@ -210,9 +211,9 @@ export const clickstreamDashboard = defineDashboard({
       width: 12,
       height: 9,
       sql: sql`
-        WITH (SELECT max(window_start) FROM clickstream_active_users_5m FINAL WHERE $__timeFilter(window_end)) AS latest
+        WITH (SELECT max(window_start) FROM ${activeUsersTable} FINAL WHERE $__timeFilter(window_end)) AS latest
         SELECT path(url) AS page, sum(views) AS views
-        FROM clickstream_page_views_1m FINAL
+        FROM ${pageViewsTable} FINAL
         WHERE window_start >= latest AND window_start < latest + 300
         GROUP BY page
         ORDER BY views DESC, page
@@ -232,7 +233,7 @@ export const clickstreamDashboard = defineDashboard({
       },
       sql: sql`
         SELECT session_start, session_end, user_id, duration_s, page_views, events, converted, revenue
-        FROM clickstream_sessions FINAL
+        FROM ${sessionsTable} FINAL
         WHERE $__timeFilter(session_end)
         ORDER BY session_end DESC
         LIMIT 50
