@@ -22,8 +22,8 @@ const CACHE = join(ROOT, 'node_modules', '.cache', 'rxa');
 const DIST = join(ROOT, 'dist');
 /** Installed from the package: the sources are not there, dist/ is. */
 const INSTALLED = !existsSync(join(ROOT, 'cli', 'main.ts'));
-/** Not compiled: tests (vitest compiles them itself), docs, dependencies, the package's build, dot-directories. */
-const SKIP_DIRS = new Set(['node_modules', 'test', 'docs', 'test-output', 'dist']);
+/** Not compiled: tests (vitest compiles them itself), docs, dependencies, the package's build, `rxa init`'s templates, dot-directories. */
+const SKIP_DIRS = new Set(['node_modules', 'test', 'docs', 'test-output', 'dist', 'templates']);
 /** Copied beside the compiled files: read at run time relative to the module that serves them. */
 const ASSET_DIRS = ['live/public'];
 /** Builds kept besides the current one (a process still running may import from its own). */

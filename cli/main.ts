@@ -31,6 +31,15 @@ const program = new Command()
   .showHelpAfterError();
 
 program
+  .command('init')
+  .description('create a project: a pipeline, its unit test (testPipeline, no servers), package.json with `npm test` and `npm start`, tsconfig.json, README.md')
+  .argument('<dir>', 'the project directory: new or empty')
+  .action(async (dir: string) => {
+    const { initProject, nextSteps } = await import('./init.ts');
+    console.log(nextSteps(initProject(dir)));
+  });
+
+program
   .command('run')
   .description('run a pipeline (a .ts file whose default export is definePipeline(...)) until Ctrl-C')
   .argument('<pipeline>', 'path to the pipeline file, e.g. pipelines/clickstream.ts')

@@ -3,16 +3,18 @@
  * `npm install <tarball> zod rxjs typescript`, a pipeline file importing `rxstream-analytics`,
  * type-checked by the project's own tsc (strict, no @types/node, no allowImportingTsExtensions) and
  * run with `npx rxa run ./orders.ts` on the real servers until its rows are in ClickHouse, then
- * stopped with SIGTERM. Needs the npm registry (or npm's cache) for the install.
+ * stopped with SIGTERM. Then `npx rxa init` from that install: the project it makes installs with
+ * the same tarball, its `npm test` (strict tsc, vitest with testPipeline) passes, and its `npm start`
+ * writes rows to ClickHouse. Needs the npm registry (or npm's cache) for the installs.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './support/helpers.ts';
 import { useTestServers } from './support/test-servers.ts';
 
@@ -22,8 +24,10 @@ const { names, database, bucket } = servers;
 const subject = `${names.subjectPrefix}.new`;
 const tmp = mkdtempSync(join(tmpdir(), 'rxa-package-'));
 const project = join(tmp, 'orders-app');
-/** The process group of `npx rxa run` (npm, the sh npm runs the bin with, Node), as a terminal's Ctrl-C would reach it. */
-let group: number | undefined;
+/** The packed package, made once in `beforeAll` for both tests. */
+let tarball = '';
+/** The process groups still running of `npx rxa run` / `npm start` (npm, the sh npm runs the bin with, Node). */
+const groups = new Set<number>();
 
 /** Processes of the group still running (not zombies). */
 function running(pgid: number): number[] {
@@ -42,20 +46,59 @@ function running(pgid: number): number[] {
 }
 
 afterAll(() => {
-  if (group !== undefined) for (const pid of running(group)) process.kill(pid, 'SIGKILL');
+  for (const group of groups) for (const pid of running(group)) process.kill(pid, 'SIGKILL');
   if (!process.env.RXA_KEEP_TEST_DATA) rmSync(tmp, { recursive: true, force: true });
 });
 
 /** Runs a command to its end; its output is the failure message when it fails. */
-async function run(command: string, args: string[], cwd: string): Promise<string> {
+async function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   try {
-    const { stdout } = await promisify(execFile)(command, args, { cwd, env: process.env, maxBuffer: 16 * 1024 * 1024 });
+    const { stdout } = await promisify(execFile)(command, args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
     return stdout;
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
     throw new Error(`${command} ${args.join(' ')} failed in ${cwd}: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`);
   }
 }
+
+/**
+ * Starts a long-running command in a process group of its own: npm runs the bin through `sh -c`,
+ * which does not pass a signal on, so it is stopped by signalling the whole group, as Ctrl-C in a
+ * terminal reaches every process of it. Its output is echoed to stderr and collected.
+ */
+function startGroup(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): { group: number; output: () => string } {
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const group = child.pid!;
+  groups.add(group);
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      process.stderr.write(chunk);
+    });
+  }
+  return { group, output: () => output };
+}
+
+/** SIGTERM to every process of the group, then waits until all are gone. */
+async function stopGroup(group: number, what: string): Promise<void> {
+  process.kill(-group, 'SIGTERM');
+  await waitFor(() => running(group).length === 0, 20_000, `every process of ${what} gone after SIGTERM`);
+  groups.delete(group);
+}
+
+/** The connections of a pipeline run by a test, as RXA_* variables. */
+function runEnv(db: string, checkpointBucket: string): NodeJS.ProcessEnv {
+  return {
+    RXA_NATS_URL: servers.config.nats.servers,
+    RXA_CLICKHOUSE_URL: servers.config.clickhouse.url,
+    RXA_CLICKHOUSE_DB: db,
+    RXA_CHECKPOINT_BUCKET: checkpointBucket,
+  };
+}
+
+const query = async <T>(sql: string): Promise<T[]> =>
+  (await servers.ch.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>();
 
 const ORDERS_TS = `import { map } from 'rxjs';
 import { combine, count, definePipeline, defineTable, sum, tumbling, windowRow } from 'rxstream-analytics';
@@ -91,15 +134,19 @@ export default definePipeline({
 `;
 
 describe('the packed package in a project of its own', () => {
-  it('installs, type-checks a pipeline with strict tsc, and runs it with `npx rxa run`', async () => {
-    // What a user does: pack, install into a fresh project, write a pipeline, type-check it. The
-    // pipeline has no parameter types: the packed declarations must infer them (eventTime, aggregators).
+  beforeAll(async () => {
+    // What a user does: pack, install into a fresh project.
     await run('npm', ['pack', '--pack-destination', tmp, '--silent'], ROOT);
-    const [tarball] = readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
-    expect(tarball).toBeDefined();
+    const [file] = readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
+    expect(file).toBeDefined();
+    tarball = join(tmp, file!);
     mkdirSync(project);
     writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'orders-app', private: true, type: 'module' }, null, 2)}\n`);
-    await run('npm', ['install', join(tmp, tarball!), 'zod', 'rxjs', 'typescript', '--no-audit', '--no-fund', '--prefer-offline'], project);
+    await run('npm', ['install', tarball, 'zod', 'rxjs', 'typescript', '--no-audit', '--no-fund', '--prefer-offline'], project);
+  }, 180_000);
+
+  it('installs, type-checks a pipeline with strict tsc, and runs it with `npx rxa run`', async () => {
+    // The pipeline has no parameter types: the packed declarations must infer them (eventTime, aggregators).
     writeFileSync(join(project, 'orders.ts'), ORDERS_TS);
     writeFileSync(
       join(project, 'tsconfig.json'),
@@ -123,31 +170,7 @@ describe('the packed package in a project of its own', () => {
     ];
     for (const [i, order] of orders.entries()) await js.publish(subject, JSON.stringify({ order_id: `o-${i}`, ...order }), { msgID: `o-${i}` });
 
-    // In a process group of its own: npm runs the bin through `sh -c`, which does not pass a signal
-    // on, so SIGTERM goes to the whole group, as Ctrl-C in a terminal reaches every process of it.
-    const child = spawn('npx', ['rxa', 'run', './orders.ts', '--quiet'], {
-      cwd: project,
-      env: {
-        ...process.env,
-        RXA_NATS_URL: servers.config.nats.servers,
-        RXA_CLICKHOUSE_URL: servers.config.clickhouse.url,
-        RXA_CLICKHOUSE_DB: database,
-        RXA_CHECKPOINT_BUCKET: bucket,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    group = child.pid!;
-    let output = '';
-    for (const stream of [child.stdout, child.stderr]) {
-      stream.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        process.stderr.write(chunk);
-      });
-    }
-
-    const query = async <T>(sql: string): Promise<T[]> =>
-      (await servers.ch.query({ query: sql, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>();
+    const { group, output } = startGroup('npx', ['rxa', 'run', './orders.ts', '--quiet'], project, runEnv(database, bucket));
     const table = `\`${database}\`.revenue_1m`;
     await waitFor(
       async () => {
@@ -171,14 +194,89 @@ describe('the packed package in a project of its own', () => {
     ]);
 
     // Stopped as a terminal would: every process gets SIGTERM; the pipeline flushes, acks and exits.
-    process.kill(-group, 'SIGTERM');
-    const pgid = group;
-    await waitFor(() => running(pgid).length === 0, 20_000, 'every process of `npx rxa run` gone after SIGTERM');
-    group = undefined;
-    expect(output).toContain('SIGTERM: stopping');
-    expect(output).not.toMatch(/error|Permission denied/i);
+    await stopGroup(group, '`npx rxa run`');
+    expect(output()).toContain('SIGTERM: stopping');
+    expect(output()).not.toMatch(/error|Permission denied/i);
     // A clean stop acks what it wrote: the consumer's ack floor is the last order.
     const consumers = await (await jsm.consumers.list(names.stream)).next();
     expect(consumers.map((c) => c.ack_floor.stream_seq)).toEqual([orders.length]);
   }, 180_000);
+
+  it('`npx rxa init` makes a project whose `npm test` passes and whose `npm start` writes rows', async () => {
+    // Names of its own on the shared servers, put into the scaffolded pipeline in place of the template's.
+    const init = { name: `init_${servers.id}`, stream: `INIT_${servers.id}`, subjects: `init_${servers.id}`, database: `rxa_init_${servers.id}` };
+    const initBucket = `rxa_ckpt_init_${servers.id}`;
+    servers.alsoDrop({ streams: [init.stream], buckets: [initBucket], databases: [init.database], deadLetterPipelines: [init.name] });
+
+    const app = join(tmp, 'app');
+    const printed = await run('npx', ['rxa', 'init', app], project);
+    expect(printed).toContain('npm test');
+    expect(printed).toContain('npm start');
+    for (const file of ['package.json', 'tsconfig.json', 'pipeline.ts', 'pipeline.test.ts', 'README.md', '.gitignore']) {
+      expect(existsSync(join(app, file)), file).toBe(true);
+    }
+    const manifest = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
+    const ours = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(manifest).toMatchObject({
+      type: 'module',
+      scripts: { start: 'rxa run ./pipeline.ts', test: 'tsc --noEmit && vitest run' },
+      dependencies: { 'rxstream-analytics': `^${ours.version}`, zod: expect.any(String), rxjs: expect.any(String) },
+      devDependencies: { typescript: expect.any(String), vitest: expect.any(String) },
+    });
+    // A directory that is not empty is refused, and left as it was.
+    await expect(run('npx', ['rxa', 'init', app], project)).rejects.toThrow(/is not empty/);
+    expect(readdirSync(app).sort()).toEqual(['.gitignore', 'README.md', 'package.json', 'pipeline.test.ts', 'pipeline.ts', 'tsconfig.json']);
+
+    // The package is not published: the tarball takes the dependency's place, the rest from npm.
+    await run('npm', ['install', tarball, '--no-audit', '--no-fund', '--prefer-offline'], app);
+    // Its own vitest, as in a terminal: without the variables this vitest run sets for its workers.
+    const terminal = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(VITEST|NODE_OPTIONS$|TEST$)/.test(key)));
+    const tested = await run('npm', ['test'], app, terminal);
+    expect(tested).toMatch(/1 passed/);
+
+    // The template's names, replaced by this run's (each one must be there to be replaced).
+    let pipeline = readFileSync(join(app, 'pipeline.ts'), 'utf8');
+    for (const [from, to] of [
+      ["name: 'orders'", `name: '${init.name}'`],
+      ["stream: 'ORDERS'", `stream: '${init.stream}'`],
+      ["subjects: ['orders.>']", `subjects: ['${init.subjects}.>']`],
+    ] as const) {
+      expect(pipeline).toContain(from);
+      pipeline = pipeline.replace(from, to);
+    }
+    writeFileSync(join(app, 'pipeline.ts'), pipeline);
+
+    const jsm = await jetstreamManager(servers.nc);
+    await jsm.streams.add({ name: init.stream, subjects: [`${init.subjects}.>`] });
+    const js = jetstream(servers.nc);
+    const base = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
+    const orders = [
+      { order_id: 'o-1', product: 'latte', quantity: 2, unit_price: 3.5, ts: base + 1_000 },
+      { order_id: 'o-2', product: 'tea', quantity: 1, unit_price: 2, ts: base + 2_000 },
+      { order_id: 'o-2', product: 'tea', quantity: 1, unit_price: 2, ts: base + 2_000 }, // re-sent: counted once
+      { order_id: 'o-3', product: 'latte', quantity: 1, unit_price: 4, ts: base + 61_000 },
+    ];
+    for (const order of orders) await js.publish(`${init.subjects}.new`, JSON.stringify(order));
+
+    const { group, output } = startGroup('npm', ['start', '--', '--quiet'], app, runEnv(init.database, initBucket));
+    const table = `\`${init.database}\`.product_revenue_1m`;
+    type Row = { w: number; product: string; revenue: number; orders: number; units: number };
+    const read = async (): Promise<Row[]> => {
+      try {
+        return await query<Row>(`SELECT toUnixTimestamp(window_start) * 1000 AS w, product, revenue, orders, units FROM ${table} FINAL ORDER BY w, product`);
+      } catch {
+        return []; // the pipeline has not created its table yet
+      }
+    };
+    await waitFor(async () => (await read()).reduce((n, r) => n + r.orders, 0) === 3, 30_000, 'the three distinct orders in ClickHouse');
+    expect(await read()).toEqual([
+      { w: base, product: 'latte', revenue: 7, orders: 1, units: 2 },
+      { w: base, product: 'tea', revenue: 2, orders: 1, units: 1 },
+      { w: base + 60_000, product: 'latte', revenue: 4, orders: 1, units: 1 },
+    ]);
+
+    await stopGroup(group, '`npm start`');
+    expect(output()).toContain('SIGTERM: stopping');
+    expect(output()).not.toMatch(/error|Permission denied/i);
+  }, 300_000);
 });
