@@ -233,6 +233,13 @@ describe('the packed package in a project of its own', () => {
     const terminal = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(VITEST|NODE_OPTIONS$|TEST$)/.test(key)));
     const tested = await run('npm', ['test'], app, terminal);
     expect(tested).toMatch(/1 passed/);
+    // Its dashboard, as Grafana JSON: the panel queries name the pipeline's table.
+    await run('npx', ['rxa', 'dashboards', './pipeline.ts', '--out', 'grafana'], app, terminal);
+    const grafana = JSON.parse(readFileSync(join(app, 'grafana', 'orders.json'), 'utf8')) as {
+      panels: Array<{ title: string; targets: Array<{ rawSql: string }> }>;
+    };
+    expect(grafana.panels.map((p) => p.title)).toEqual(['Revenue per minute', 'Top products']);
+    expect(grafana.panels[0]?.targets[0]?.rawSql).toContain('FROM product_revenue_1m FINAL');
 
     // The template's names, replaced by this run's (each one must be there to be replaced).
     let pipeline = readFileSync(join(app, 'pipeline.ts'), 'utf8');

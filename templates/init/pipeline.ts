@@ -3,7 +3,7 @@
  * Run it: `npm start` (needs NATS with JetStream and ClickHouse, see README.md).
  */
 import { map } from 'rxjs';
-import { combine, count, dedupe, definePipeline, defineTable, sum, tumbling, windowRow } from 'rxstream-analytics';
+import { combine, count, dedupe, defineDashboard, definePipeline, defineTable, sql, sum, tumbling, windowRow } from 'rxstream-analytics';
 import { z } from 'zod';
 
 /** One order event; messages that are not JSON or do not match go to the dead-letter stream. */
@@ -23,6 +23,44 @@ export const revenue = defineTable('product_revenue_1m', {
   version: 'version',
 });
 
+/** Shown by `rxa run ./pipeline.ts --serve <port>`; `rxa dashboards ./pipeline.ts --out <dir>` writes it for Grafana. */
+export const dashboard = defineDashboard({
+  uid: 'orders',
+  title: 'Orders',
+  refresh: '5s',
+  timeRange: 'now-1h',
+  panels: [
+    {
+      title: 'Revenue per minute',
+      type: 'timeseries',
+      width: 16,
+      height: 8,
+      sql: sql`
+        SELECT window_start AS time, sum(revenue) AS revenue
+        FROM ${revenue} FINAL
+        WHERE $__timeFilter(window_start)
+        GROUP BY time
+        ORDER BY time
+      `,
+    },
+    {
+      title: 'Top products',
+      type: 'barchart',
+      xField: 'product',
+      width: 8,
+      height: 8,
+      sql: sql`
+        SELECT product, sum(revenue) AS revenue
+        FROM ${revenue} FINAL
+        WHERE $__timeFilter(window_start)
+        GROUP BY product
+        ORDER BY revenue DESC
+        LIMIT 10
+      `,
+    },
+  ],
+});
+
 export default definePipeline({
   name: 'orders',
   source: { stream: 'ORDERS', subjects: ['orders.>'] },
@@ -31,6 +69,7 @@ export default definePipeline({
   // Event time, declared once: dedupe and every window read it from here.
   eventTime: { time: (o) => o.ts, maxOutOfOrderMs: 10_000 },
   tables: { revenue },
+  dashboards: [dashboard],
   build: (orders) => ({
     revenue: orders.pipe(
       // A re-sent order (same order_id within 10 minutes of event time) counts once.
