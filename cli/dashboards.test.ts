@@ -36,7 +36,7 @@ async function expectOrdersDashboards(dir: string): Promise<void> {
   expect(targets).toHaveLength(2);
   for (const target of targets) {
     // The table definition, by its name; the macros expand as the plugin expands them.
-    expect(target.rawSql).toContain('FROM product_revenue_5m FINAL');
+    expect(target.rawSql).toContain('FROM product_revenue_5m_current');
     expect(expandMacros(target.rawSql, { from: 0, to: 60_000 })).toContain('window_start >= toDateTime(0) AND window_start <= toDateTime(60)');
   }
   await loadDashboard(join(dir, 'pipeline-health.json'));

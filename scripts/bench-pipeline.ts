@@ -7,12 +7,14 @@
  * (as `npm run bench` does), prints its rate and peak RSS, and removes what it created.
  * `--cpu-prof` profiles that process's pipeline run; open the file in Chrome DevTools.
  * `--instances n` runs it partitioned instead, in n processes side by side (scaling past one process).
+ * `--peer noop|materialized-views` runs one of the benchmark's peers instead (bench/peer-pipelines.ts).
  */
 import { resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
+import type { PeerPipeline } from '../bench/peer-pipelines.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
 import { PARTITIONS, publishBulk } from '../bench/publish-bulk.ts';
 import { positiveInt } from '../cli/int-options.ts';
@@ -25,14 +27,16 @@ const {
   cpuProf,
   settings,
   instances,
+  peer,
 } = new Command()
   .name('bench-pipeline')
   .option('--events <n>', 'events to pre-publish', positiveInt, 500_000)
   .option('--instances <n>', `run the pipeline partitioned (${PARTITIONS} partitions) in n processes side by side`, positiveInt)
   .option('--cpu-prof <file>', 'write a CPU profile of the pipeline phase to this file')
+  .addOption(new Option('--peer <peer>', 'run a peer instead of the clickstream pipeline (bench/peer-pipelines.ts)').choices(['noop', 'materialized-views']))
   .option('--settings <json>', 'override pipeline settings, e.g. \'{"checkpointIntervalMs":30000}\'', (v: string) => JSON.parse(v) as PipelineSettingsInput)
   .parse()
-  .opts<{ events: number; cpuProf?: string; settings?: PipelineSettingsInput; instances?: number }>();
+  .opts<{ events: number; cpuProf?: string; settings?: PipelineSettingsInput; instances?: number; peer?: PeerPipeline }>();
 if (instances !== undefined && (instances > PARTITIONS || cpuProf)) {
   throw new InvalidArgumentError(`--instances: at most ${PARTITIONS}, and not with --cpu-prof`);
 }
@@ -50,6 +54,7 @@ try {
     names,
     stream,
     ...(settings ? { settings } : {}),
+    ...(peer ? { peer } : {}),
   };
   let result: object;
   if (instances === undefined) {
