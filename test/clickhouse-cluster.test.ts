@@ -24,6 +24,7 @@ import {
   distributedTableName,
   onClusterSql,
 } from '../sinks/clickhouse/cluster.ts';
+import { createReadViewSql } from '../sinks/clickhouse/read-view.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { quoteIdent, sqlString } from '../sinks/clickhouse/sql.ts';
 import { type AnyTable, PARTITION_COLUMN } from '../sinks/clickhouse/table.ts';
@@ -162,8 +163,13 @@ describe('replicated ClickHouse', () => {
       // A host runs an ON CLUSTER query as it is without the clause (the DDL worker's rewrite); the clause must parse.
       const onCluster = onClusterSql(CLUSTER_NAME);
       const statements = [createDatabaseOnClusterSql(database, CLUSTER_NAME)];
-      for (const table of tables)
-        statements.push(createReplicatedTableSql(table, database, CLUSTER_NAME), createDistributedTableSql(table, database, CLUSTER_NAME));
+      for (const table of tables) {
+        statements.push(
+          createReplicatedTableSql(table, database, CLUSTER_NAME),
+          createDistributedTableSql(table, database, CLUSTER_NAME),
+          createReadViewSql(table, database, CLUSTER_NAME),
+        );
+      }
       for (const statement of statements) {
         expect(statement).toContain(onCluster);
         session.query(`SELECT formatQuery(${sqlString(statement)})`);
@@ -181,6 +187,7 @@ describe('replicated ClickHouse', () => {
         expect(engines.get(table.name)?.engine, table.name).toBe('ReplicatedReplacingMergeTree');
         expect(engines.get(table.name)?.sorting_key.replace(/[()]/g, '').split(', ')[0], table.name).toBe(PARTITION_COLUMN);
         expect(engines.get(distributedTableName(table))?.engine, distributedTableName(table)).toBe('Distributed');
+        expect(engines.get(table.current.name)?.engine, table.current.name).toBe('View');
       }
       session.query(`DROP DATABASE ${quoteIdent(database)} SYNC`);
     } finally {

@@ -31,7 +31,7 @@ export async function ensureTables(client: ClickHouseClient, database: string, t
   const keys = new Map((await result.json<{ name: string; sorting_key: string }>()).map((r) => [r.name, r.sorting_key]));
   const outdated = tables.filter((t) => keys.get(t.name)?.split(',')[0]?.trim() !== PARTITION_COLUMN);
   if (outdated.length > 0) throw new Error(outdatedTablesMessage(database, outdated));
-  await ensureReadViews(client, database, tables);
+  await ensureReadViews(client, database, tables, placement.cluster);
 }
 
 function outdatedTablesMessage(database: string, tables: readonly AnyTable[]): string {
