@@ -33,7 +33,7 @@ import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { waitFor } from './support/helpers.ts';
 import { expectClickstreamExact } from './support/read-clickstream.ts';
 import { useTestServers } from './support/test-servers.ts';
-import { startClickstream } from './support/watched-runner.ts';
+import { startClickstream, type WatchedRunner } from './support/watched-runner.ts';
 
 const servers = useTestServers('chcluster');
 const replicated = useClickHouseCluster();
@@ -93,39 +93,53 @@ describe('replicated ClickHouse', () => {
     );
   });
 
-  it('writes through one replica while either is down, and both end with the same, exact rows', async () => {
+  it('writes through one replica while either is down, fails over to the other, and both end with the same, exact rows', async () => {
     const { names, database } = servers;
     const writeThrough = 0;
     const other = 1;
-    const config = clusterConfig(writeThrough);
     const all = clickstreamInput({ count: 24_000, seed: 31 });
-    const chunks: GeneratedMessage[][] = [all.slice(0, 8_000), all.slice(8_000, 16_000), all.slice(16_000)];
+    const chunks: GeneratedMessage[][] = [0, 1, 2, 3].map((i) => all.slice(i * 6_000, (i + 1) * 6_000));
     const publish = async (messages: GeneratedMessage[]): Promise<number> =>
       (await publishInput(servers.nc, names.stream, names.subjectPrefix, messages)).lastSeq;
-    const runner = startClickstream(names, { flushIntervalMs: 200, checkpointIntervalMs: 300 }, config, (m) => console.log(m));
+    // A short shutdown timeout: the first run is stopped while its replica is down, with nothing it can write.
+    const settings = { flushIntervalMs: 200, checkpointIntervalMs: 300, shutdownTimeoutMs: 1_000 };
+    const acked = (runner: WatchedRunner): number => runner.status()?.ackedSeq ?? 0;
+    const first = startClickstream(names, settings, clusterConfig(writeThrough), (m) => console.log(m));
+    let failedOver: WatchedRunner | undefined;
     try {
       const firstEnd = await publish(chunks[0]!);
-      await waitFor(() => (runner.status()?.ackedSeq ?? 0) >= firstEnd, 60_000, 'the first third to be written and acked');
+      await waitFor(() => acked(first) >= firstEnd, 60_000, 'the first part to be written and acked');
 
       // The replica not written through crashes: writes go on, and a restart's table check does not wait for it.
       await replicated.cluster.stopReplica(other);
       const secondEnd = await publish(chunks[1]!);
-      await waitFor(() => (runner.status()?.ackedSeq ?? 0) >= secondEnd, 60_000, 'the second third to be written while a replica is down');
-      expect(runner.status()?.sinkRetries).toBe(0);
+      await waitFor(() => acked(first) >= secondEnd, 60_000, 'the second part to be written while the other replica is down');
+      expect(first.status()?.sinkRetries).toBe(0);
       await within(10_000, 'ensureTables with a replica down', ensureTables(clientOf(writeThrough), database, tables, { cluster: CLUSTER_NAME }));
       await replicated.cluster.startReplica(other);
 
       // The replica written through crashes: inserts are retried until it is back, nothing is acked meanwhile.
-      const ackedBefore = runner.status()?.ackedSeq ?? 0;
       await replicated.cluster.stopReplica(writeThrough);
-      const end = await publish(chunks[2]!);
-      await waitFor(() => (runner.status()?.sinkRetries ?? 0) > 0, 30_000, 'the pipeline to retry its inserts');
-      expect(runner.status()?.ackedSeq).toBe(ackedBefore);
+      const thirdEnd = await publish(chunks[2]!);
+      await waitFor(() => (first.status()?.sinkRetries ?? 0) > 0, 30_000, 'the pipeline to retry its inserts');
+      expect(acked(first)).toBe(secondEnd);
       await replicated.cluster.startReplica(writeThrough);
-      await waitFor(() => (runner.status()?.ackedSeq ?? 0) >= end, 60_000, 'the rest to be written once the replica is back');
-      expect((await runner.stop()).ackedSeq).toBe(end);
+      await waitFor(() => acked(first) >= thirdEnd, 60_000, 'the third part to be written once the replica is back');
+
+      // It crashes again, and the pipeline is restarted on the other replica: it resumes from its checkpoint there.
+      await replicated.cluster.stopReplica(writeThrough);
+      const retries = first.status()?.sinkRetries ?? 0;
+      const end = await publish(chunks[3]!);
+      await waitFor(() => (first.status()?.sinkRetries ?? 0) > retries, 30_000, 'the pipeline to retry its inserts again');
+      await first.dispose();
+      expect(acked(first)).toBe(thirdEnd);
+      failedOver = startClickstream(names, settings, clusterConfig(other), (m) => console.log(m));
+      await waitFor(() => acked(failedOver!) >= end, 60_000, 'the last part to be written through the other replica');
+      expect((await failedOver.stop()).ackedSeq).toBe(end);
+      await replicated.cluster.startReplica(writeThrough);
     } finally {
-      await runner.dispose();
+      await first.dispose();
+      await failedOver?.dispose();
     }
 
     const replicas = [clientOf(0, database), clientOf(1, database)];
@@ -133,7 +147,7 @@ describe('replicated ClickHouse', () => {
       for (const table of tables) await client.command({ query: `SYSTEM SYNC REPLICA ${quoteIdent(table.name)}` });
     }
     for (const replica of replicated.cluster.replicas) {
-      await expectClickstreamExact({ ...config.clickhouse, url: replica.url }, database, names.name, all);
+      await expectClickstreamExact(clusterConfig(replicated.cluster.replicas.indexOf(replica)).clickhouse, database, names.name, all);
     }
     for (const table of tables) {
       const [first, second] = await Promise.all(replicas.map((c) => contentOf(c, table)));
@@ -141,7 +155,7 @@ describe('replicated ClickHouse', () => {
       if (table !== pagesTable && !systemTables.includes(table as (typeof systemTables)[number])) expect(first?.rows, table.name).toBeGreaterThan(0);
       expect(await countThroughDistributed(replicas[other]!, table), `${table.name} through its Distributed table`).toBe(first?.rows);
     }
-  }, 180_000);
+  }, 240_000);
 
   it('runs the same DDL on a current ClickHouse (chdb), against the same ZooKeeper', () => {
     const database = `${servers.database}_chdb`;
