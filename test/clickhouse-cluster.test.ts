@@ -104,16 +104,27 @@ describe('replicated ClickHouse', () => {
     // A short shutdown timeout: the first run is stopped while its replica is down, with nothing it can write.
     const settings = { flushIntervalMs: 200, checkpointIntervalMs: 300, shutdownTimeoutMs: 1_000 };
     const acked = (runner: WatchedRunner): number => runner.status()?.ackedSeq ?? 0;
-    const first = startClickstream(names, settings, clusterConfig(writeThrough), (m) => console.log(m));
+    const logs: string[] = [];
+    const log = (message: string): void => {
+      logs.push(`${new Date().toISOString()} ${message}`);
+      console.log(message);
+    };
+    // A wait that fails with where the run was: its status and last log lines.
+    const until = async (runner: WatchedRunner, condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> => {
+      await waitFor(condition, timeoutMs, what).catch((error: unknown) => {
+        throw new Error(`${(error as Error).message}; status ${JSON.stringify(runner.status() ?? 'none yet')}; last log lines:\n${logs.slice(-10).join('\n')}`);
+      });
+    };
+    const first = startClickstream(names, settings, clusterConfig(writeThrough), log);
     let failedOver: WatchedRunner | undefined;
     try {
       const firstEnd = await publish(chunks[0]!);
-      await waitFor(() => acked(first) >= firstEnd, 60_000, 'the first part to be written and acked');
+      await until(first, () => acked(first) >= firstEnd, 'the first part to be written and acked');
 
       // The replica not written through crashes: writes go on, and a restart's table check does not wait for it.
       await replicated.cluster.stopReplica(other);
       const secondEnd = await publish(chunks[1]!);
-      await waitFor(() => acked(first) >= secondEnd, 60_000, 'the second part to be written while the other replica is down');
+      await until(first, () => acked(first) >= secondEnd, 'the second part to be written while the other replica is down');
       expect(first.status()?.sinkRetries).toBe(0);
       await within(10_000, 'ensureTables with a replica down', ensureTables(clientOf(writeThrough), database, tables, { cluster: CLUSTER_NAME }));
       await replicated.cluster.startReplica(other);
@@ -121,20 +132,20 @@ describe('replicated ClickHouse', () => {
       // The replica written through crashes: inserts are retried until it is back, nothing is acked meanwhile.
       await replicated.cluster.stopReplica(writeThrough);
       const thirdEnd = await publish(chunks[2]!);
-      await waitFor(() => (first.status()?.sinkRetries ?? 0) > 0, 30_000, 'the pipeline to retry its inserts');
+      await until(first, () => (first.status()?.sinkRetries ?? 0) > 0, 'the pipeline to retry its inserts', 30_000);
       expect(acked(first)).toBe(secondEnd);
       await replicated.cluster.startReplica(writeThrough);
-      await waitFor(() => acked(first) >= thirdEnd, 60_000, 'the third part to be written once the replica is back');
+      await until(first, () => acked(first) >= thirdEnd, 'the third part to be written once the replica is back');
 
       // It crashes again, and the pipeline is restarted on the other replica: it resumes from its checkpoint there.
       await replicated.cluster.stopReplica(writeThrough);
       const retries = first.status()?.sinkRetries ?? 0;
       const end = await publish(chunks[3]!);
-      await waitFor(() => (first.status()?.sinkRetries ?? 0) > retries, 30_000, 'the pipeline to retry its inserts again');
+      await until(first, () => (first.status()?.sinkRetries ?? 0) > retries, 'the pipeline to retry its inserts again', 30_000);
       await first.dispose();
       expect(acked(first)).toBe(thirdEnd);
-      failedOver = startClickstream(names, settings, clusterConfig(other), (m) => console.log(m));
-      await waitFor(() => acked(failedOver!) >= end, 60_000, 'the last part to be written through the other replica');
+      failedOver = startClickstream(names, settings, clusterConfig(other), log);
+      await until(failedOver, () => acked(failedOver!) >= end, 'the last part to be written through the other replica');
       expect((await failedOver.stop()).ackedSeq).toBe(end);
       await replicated.cluster.startReplica(writeThrough);
     } finally {

@@ -63,6 +63,7 @@ export class ClickHouseCluster {
       cluster.writeConfigs();
       await cluster.startZooKeeper();
       await Promise.all(replicas.map((_, i) => cluster.startReplica(i)));
+      await cluster.checkDistributedDdl();
       return cluster;
     } catch (error) {
       await cluster.stop();
@@ -124,11 +125,20 @@ export class ClickHouseCluster {
       ],
       { stdio: ['ignore', out, out] },
     );
-    await waitFor(async () => (await fourLetterWord(this.zooKeeperPort, 'ruok')) === 'imok', START_TIMEOUT_MS, `ZooKeeper on port ${this.zooKeeperPort}`).catch(
-      (error: unknown) => {
-        throw new Error(`${(error as Error).message}\n${tail(join(zkDir, 'zookeeper.log'))}`);
-      },
-    );
+    // Serving, not only listening: `srvr` names the mode once it serves (`ruok` answers earlier).
+    // A ClickHouse 18.16 started before that loses its distributed DDL worker (the handshake is
+    // refused, the worker's thread ends or the server crashes), and ON CLUSTER queries hang.
+    const serving = async (): Promise<boolean> => (await fourLetterWord(this.zooKeeperPort, 'srvr')).includes('Mode: standalone');
+    await waitFor(serving, START_TIMEOUT_MS, `ZooKeeper on port ${this.zooKeeperPort} to serve`).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${tail(join(zkDir, 'zookeeper.log'))}`);
+    });
+  }
+
+  /** An ON CLUSTER query every replica runs: their distributed DDL workers are up (they fail alone otherwise, and such queries hang). */
+  private async checkDistributedDdl(): Promise<void> {
+    const query = `CREATE DATABASE IF NOT EXISTS rxa_ddl_check ON CLUSTER ${CLUSTER_NAME}`;
+    const response = await fetch(`${this.replica(0).url}/?distributed_ddl_task_timeout=30`, { method: 'POST', body: query });
+    if (!response.ok) throw new Error(`the replicas' distributed DDL does not work: ${await response.text()}`);
   }
 
   /** Answers /ping and a query on system.zookeeper (which fails until the session is up). */
@@ -159,7 +169,7 @@ export class ClickHouseCluster {
         `clientPort=${this.zooKeeperPort}`,
         'clientPortAddress=127.0.0.1',
         'admin.enableServer=false',
-        '4lw.commands.whitelist=ruok',
+        '4lw.commands.whitelist=srvr',
         '',
       ].join('\n'),
     );
