@@ -45,7 +45,7 @@ export async function startObservability(
         pipeline,
         registry,
         ...(partition !== undefined ? { partition } : {}),
-        clickhouse: { client: writer, database: config.clickhouse.database },
+        clickhouse: { client: writer, database: config.clickhouse.database, cluster: config.clickhouse.cluster },
         onLog: options.onLog,
       });
       entry = { reporter: r, started: r.start() };

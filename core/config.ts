@@ -22,6 +22,12 @@ export const RuntimeConfig = z
         database: sqlIdentifier
           .default('analytics')
           .meta({ env: 'RXA_CLICKHOUSE_DB', description: "Database the pipeline's tables live in; created if missing." }),
+        cluster: sqlIdentifier.optional().meta({
+          env: 'RXA_CLICKHOUSE_CLUSTER',
+          advanced: true,
+          description:
+            "A cluster of the server's `remote_servers`: every table is created on it with `ON CLUSTER` as a `ReplicatedReplacingMergeTree`, read through a Distributed `<table>_all` ([Scaling out](scaling-out.md#replicated-clickhouse)). Unset: single-node tables.",
+        }),
         username: z.string().default('default').meta({ env: 'RXA_CLICKHOUSE_USER', description: 'ClickHouse user.' }),
         password: z.string().default('').meta({ env: 'RXA_CLICKHOUSE_PASSWORD', description: 'ClickHouse password.' }),
         requestTimeoutMs: z
@@ -55,6 +61,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: R
     clickhouse: {
       ...(env.RXA_CLICKHOUSE_URL ? { url: env.RXA_CLICKHOUSE_URL } : {}),
       ...(env.RXA_CLICKHOUSE_DB ? { database: env.RXA_CLICKHOUSE_DB } : {}),
+      ...(env.RXA_CLICKHOUSE_CLUSTER ? { cluster: env.RXA_CLICKHOUSE_CLUSTER } : {}),
       ...(env.RXA_CLICKHOUSE_USER ? { username: env.RXA_CLICKHOUSE_USER } : {}),
       ...(env.RXA_CLICKHOUSE_PASSWORD ? { password: env.RXA_CLICKHOUSE_PASSWORD } : {}),
       ...overrides.clickhouse,

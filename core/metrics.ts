@@ -33,7 +33,7 @@ export interface MetricsReporterOptions {
    * Where to write `rxa_pipeline_metrics` rows (the table is named in full: give a client without a
    * default database, which may not exist yet); without it, only the Prometheus registry is kept.
    */
-  clickhouse?: { client: ClickHouseClient; database: string };
+  clickhouse?: { client: ClickHouseClient; database: string; cluster?: string | undefined };
   /**
    * The partition whose statuses this reporter gets (one reporter per partition: their counters
    * restart independently): rows' `rxa_partition` and the Prometheus label `partition`.
@@ -146,7 +146,7 @@ export class MetricsReporter {
   async start(): Promise<void> {
     const target = this.options.clickhouse;
     if (target) {
-      await ensureTables(target.client, target.database, [pipelineMetricsTable]).catch((error: unknown) => this.failed(error));
+      await ensureTables(target.client, target.database, [pipelineMetricsTable], { cluster: target.cluster }).catch((error: unknown) => this.failed(error));
     }
     this.timer ??= setInterval(() => void this.flush(), this.options.intervalMs ?? 5_000);
     this.timer.unref();

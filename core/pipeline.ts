@@ -165,6 +165,8 @@ export interface BuildContext {
   readonly clickhouse: ClickHouseClient;
   readonly database: string;
   readonly pipeline: string;
+  /** The ClickHouse cluster tables are replicated on (`RXA_CLICKHOUSE_CLUSTER`): pass it to `ensureTables` as `{ cluster }`. */
+  readonly cluster?: string | undefined;
 }
 
 export interface ValidationSpec<E> {

@@ -22,8 +22,9 @@ export async function preparePipeline(definition: PipelineDefinition, config: Ru
   await ensureStream(jsm, { name: definition.source.stream, subjects: definition.source.subjects });
   await DeadLetterPublisher.ensureStream(jsm);
   const database = config.clickhouse.database;
-  await ensureTables(connections.clickhouse, database, [...Object.values(definition.tables), ...systemTables]);
-  const context: BuildContext = { clickhouse: connections.clickhouse, database, pipeline: definition.name };
+  const cluster = config.clickhouse.cluster;
+  await ensureTables(connections.clickhouse, database, [...Object.values(definition.tables), ...systemTables], { cluster });
+  const context: BuildContext = { clickhouse: connections.clickhouse, database, pipeline: definition.name, cluster };
   await definition.setup?.(context);
   return context;
 }

@@ -4,7 +4,7 @@ import { pagesTable } from './clickstream-tables.ts';
 
 /** Create the page catalog reference table and (re)load it from the demo site map. Idempotent. */
 export async function seedPages(ctx: BuildContext): Promise<void> {
-  await ensureTables(ctx.clickhouse, ctx.database, [pagesTable]);
+  await ensureTables(ctx.clickhouse, ctx.database, [pagesTable], { cluster: ctx.cluster });
   await ctx.clickhouse.insert({
     table: `${quoteIdent(ctx.database)}.${quoteIdent(pagesTable.name)}`,
     values: sitePages.map((p) => ({ path: p.path, category: p.category })),

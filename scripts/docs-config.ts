@@ -39,6 +39,8 @@ interface Property {
   env?: string;
   /** The default, in words, of a field whose default is computed from others. */
   defaultText?: string;
+  /** Left out of the README's short table (docs/configuration.md has every field). */
+  advanced?: boolean;
 }
 
 /** One field of a schema, nested objects flattened to dotted names. */
@@ -124,12 +126,12 @@ export function runtimeConfigTable(): string {
   );
 }
 
-/** The README's short form: the variables only. */
+/** The README's short form: the variables only, the advanced ones left to docs/configuration.md. */
 export function environmentTable(): string {
   return table(
     ['variable', 'default', 'what'],
     fields(RuntimeConfig)
-      .filter(({ property }) => property.env)
+      .filter(({ property }) => property.env && !property.advanced)
       .map(({ name, property }) => [`\`${property.env}\``, defaultValue(name, property), property.description ?? '']),
   );
 }

@@ -8,7 +8,23 @@
 # background with start-stop-daemon (no systemd needed, so it works in containers and CI).
 # Prints one line per service. Set RXA_SKIP_SERVICES=1 to do nothing (e.g. when the services run
 # elsewhere, like under docker compose).
+#
+# --zookeeper (or RXA_WITH_ZOOKEEPER=1) also installs Debian's zookeeper package (and a Java
+# runtime) when missing, for the replicated ClickHouse test (test/clickhouse-cluster.test.ts),
+# which starts its own ZooKeeper and ClickHouse servers on their own ports. Nothing is started for
+# it here; without the flag nothing about ZooKeeper is done.
 set -euo pipefail
+
+WITH_ZOOKEEPER="${RXA_WITH_ZOOKEEPER:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --zookeeper) WITH_ZOOKEEPER=1 ;;
+    *)
+      echo "services: unknown argument '$arg' (usage: services.sh [--zookeeper])" >&2
+      exit 2
+      ;;
+  esac
+done
 
 if [[ "${RXA_SKIP_SERVICES:-0}" == "1" ]]; then
   echo "services: skipped (RXA_SKIP_SERVICES=1)"
@@ -28,6 +44,8 @@ readonly CH_LOG_DIR=/var/log/clickhouse-server
 readonly CH_DATA_DIR=/var/lib/clickhouse
 readonly CH_PIDFILE=/run/rxa-clickhouse-server.pid
 readonly WAIT_SECONDS=60
+readonly ZK_JAR=/usr/share/java/zookeeper.jar # from libzookeeper-java, a dependency of zookeeper
+readonly ZK_SERVER_SCRIPT=/usr/share/zookeeper/bin/zkServer.sh
 
 die() {
   echo "services: $*" >&2
@@ -156,5 +174,23 @@ ensure_clickhouse() {
   echo "clickhouse: started on ${HOST}:${CH_PORT}"
 }
 
+# The jar and a java to run it: the test runs QuorumPeerMain itself (no systemd, no service).
+ensure_zookeeper() {
+  if [[ -f "$ZK_JAR" && -f "$ZK_SERVER_SCRIPT" ]] && command -v java >/dev/null 2>&1; then
+    echo "zookeeper: installed ($ZK_JAR)"
+    return
+  fi
+  echo "zookeeper: installing the zookeeper package"
+  if command -v java >/dev/null 2>&1; then
+    apt_install zookeeper
+  else
+    apt_install zookeeper default-jre-headless
+  fi
+  [[ -f "$ZK_JAR" ]] || die "zookeeper package installed but $ZK_JAR is missing"
+  command -v java >/dev/null 2>&1 || die "zookeeper installed but no java on PATH"
+  echo "zookeeper: installed ($ZK_JAR)"
+}
+
 ensure_nats
 ensure_clickhouse
+if [[ "$WITH_ZOOKEEPER" == "1" ]]; then ensure_zookeeper; fi

@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { distributedTableName, onClusterSql } from './cluster.ts';
 import { quoteIdent, sqlString } from './sql.ts';
 import type { AnyTable } from './table.ts';
 
@@ -7,15 +8,19 @@ import type { AnyTable } from './table.ts';
  * one row per key across partitions, each column merged by its rule. Dashboards, the live page and
  * users query it by its plain name. Valid on ClickHouse 18.16 and current releases; a filter on a
  * key column reaches the table on current releases (predicate push-down), on 18.16 after FINAL.
+ * With `cluster` (sinks/clickhouse/cluster.ts), the view is on every host and reads the
+ * Distributed `<table>_all`.
  */
-export function readViewSelectSql(table: AnyTable, database: string): string {
+export function readViewSelectSql(table: AnyTable, database: string, cluster?: string): string {
   const keys = table.orderBy.map(quoteIdent);
   const merged = Object.entries(table.merge).map(([column, rule]) => `${rule}(${quoteIdent(column)}) AS ${quoteIdent(column)}`);
-  return `SELECT ${[...keys, ...merged].join(', ')} FROM ${quoteIdent(database)}.${quoteIdent(table.name)} FINAL GROUP BY ${keys.join(', ')}`;
+  const source = cluster === undefined ? table.name : distributedTableName(table);
+  return `SELECT ${[...keys, ...merged].join(', ')} FROM ${quoteIdent(database)}.${quoteIdent(source)} FINAL GROUP BY ${keys.join(', ')}`;
 }
 
-export function createReadViewSql(table: AnyTable, database: string): string {
-  return `CREATE VIEW IF NOT EXISTS ${quoteIdent(database)}.${quoteIdent(table.current.name)} AS ${readViewSelectSql(table, database)}`;
+export function createReadViewSql(table: AnyTable, database: string, cluster?: string): string {
+  const onCluster = cluster === undefined ? '' : onClusterSql(cluster);
+  return `CREATE VIEW IF NOT EXISTS ${quoteIdent(database)}.${quoteIdent(table.current.name)}${onCluster} AS ${readViewSelectSql(table, database, cluster)}`;
 }
 
 /**
@@ -24,7 +29,7 @@ export function createReadViewSql(table: AnyTable, database: string): string {
  * query in between fails once. Unchanged views are left alone, so restarts do not flicker.
  * Concurrent starts are safe: the last CREATE IF NOT EXISTS of the same text wins.
  */
-export async function ensureReadViews(client: ClickHouseClient, database: string, tables: readonly AnyTable[]): Promise<void> {
+export async function ensureReadViews(client: ClickHouseClient, database: string, tables: readonly AnyTable[], cluster?: string): Promise<void> {
   if (tables.length === 0) return;
   const result = await client.query({
     query: `SELECT name, create_table_query FROM system.tables WHERE database = ${sqlString(database)} AND name IN (${tables.map((t) => sqlString(t.current.name)).join(', ')})`,
@@ -33,18 +38,20 @@ export async function ensureReadViews(client: ClickHouseClient, database: string
   const existing = new Map((await result.json<{ name: string; create_table_query: string }>()).map((r) => [r.name, r.create_table_query]));
   for (const table of tables) {
     const stored = existing.get(table.current.name);
-    if (stored !== undefined && sameSelect(stored, readViewSelectSql(table, database))) continue;
-    if (stored !== undefined) await client.command({ query: `DROP TABLE IF EXISTS ${quoteIdent(database)}.${quoteIdent(table.current.name)}` });
-    await client.command({ query: createReadViewSql(table, database) });
+    if (stored !== undefined && sameSelect(stored, readViewSelectSql(table, database, cluster))) continue;
+    const onCluster = cluster === undefined ? '' : onClusterSql(cluster);
+    if (stored !== undefined) await client.command({ query: `DROP TABLE IF EXISTS ${quoteIdent(database)}.${quoteIdent(table.current.name)}${onCluster}` });
+    await client.command({ query: createReadViewSql(table, database, cluster) });
   }
 }
 
 /**
  * Whether the stored view's query is ours. ClickHouse stores it reformatted (quotes dropped, spaces
- * moved, on current releases the database elided), so both sides are reduced to their words; a
- * mismatch only costs a re-creation.
+ * moved, on current releases the database elided), so both sides are reduced to their words (the
+ * dot of `db.table` too: 18.16 stores it unquoted); a mismatch costs a re-creation, which with a
+ * cluster waits for every host.
  */
 function sameSelect(stored: string, select: string): boolean {
-  const words = (sql: string): string => sql.replace(/[`\s(),]+/g, ' ').trim();
+  const words = (sql: string): string => sql.replace(/[`\s(),.]+/g, ' ').trim();
   return words(stored).endsWith(words(select));
 }

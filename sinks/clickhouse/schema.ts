@@ -1,16 +1,28 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { ensureClusterTables } from './cluster.ts';
 import { ensureReadViews } from './read-view.ts';
 import { quoteIdent, sqlString } from './sql.ts';
 import { type AnyTable, createTableSql, PARTITION_COLUMN } from './table.ts';
+
+/** Where tables are created: on the connected server, or replicated on a cluster of servers. */
+export interface TablePlacement {
+  /** Replicated on this cluster, with a Distributed `<table>_all` each (sinks/clickhouse/cluster.ts). */
+  cluster?: string | undefined;
+}
 
 /**
  * Create the database, the tables if missing, and their read views (sinks/clickhouse/read-view.ts). Existing tables are left as they are, except that
  * one without `rxa_partition` first in its sorting key fails here: its rows would collide across
  * partitions (tables created before partitioning existed). The error says how to migrate it.
+ * With `placement.cluster`, they are created replicated on that cluster (see cluster.ts).
  */
-export async function ensureTables(client: ClickHouseClient, database: string, tables: readonly AnyTable[]): Promise<void> {
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(database)}` });
-  for (const table of tables) await client.command({ query: createTableSql(table, database) });
+export async function ensureTables(client: ClickHouseClient, database: string, tables: readonly AnyTable[], placement: TablePlacement = {}): Promise<void> {
+  if (placement.cluster !== undefined) {
+    await ensureClusterTables(client, database, tables, placement.cluster);
+  } else {
+    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdent(database)}` });
+    for (const table of tables) await client.command({ query: createTableSql(table, database) });
+  }
   if (tables.length === 0) return;
   const result = await client.query({
     query: `SELECT name, sorting_key FROM system.tables WHERE database = ${sqlString(database)} AND name IN (${tables.map((t) => sqlString(t.name)).join(', ')})`,
@@ -19,7 +31,7 @@ export async function ensureTables(client: ClickHouseClient, database: string, t
   const keys = new Map((await result.json<{ name: string; sorting_key: string }>()).map((r) => [r.name, r.sorting_key]));
   const outdated = tables.filter((t) => keys.get(t.name)?.split(',')[0]?.trim() !== PARTITION_COLUMN);
   if (outdated.length > 0) throw new Error(outdatedTablesMessage(database, outdated));
-  await ensureReadViews(client, database, tables);
+  await ensureReadViews(client, database, tables, placement.cluster);
 }
 
 function outdatedTablesMessage(database: string, tables: readonly AnyTable[]): string {

@@ -158,12 +158,21 @@ function mergeRules(table: string, options: MergeInput): Record<string, MergeRul
 
 /** `CREATE TABLE IF NOT EXISTS` for this table, valid on ClickHouse 18.16 and current releases. */
 export function createTableSql(table: AnyTable, database: string): string {
-  const all: Array<[string, string]> = [[PARTITION_COLUMN, PARTITION_COLUMN_TYPE], ...Object.entries(table.columns)];
-  const columns = all.map(([name, type]) => `  ${quoteIdent(name)} ${type}`);
   const engine = table.version ? `ReplacingMergeTree(${quoteIdent(table.version)})` : 'ReplacingMergeTree()';
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(database)}.${quoteIdent(table.name)} ${tableBodySql(table, engine)}`;
+}
+
+/**
+ * What follows the name in this table's CREATE TABLE, with `engine`: the columns, the engine, the
+ * partitioning and the sorting key. Shared with the cluster DDL (sinks/clickhouse/cluster.ts).
+ */
+export function tableBodySql(table: AnyTable, engine: string): string {
   const partition = table.partitionByMonth ? `\nPARTITION BY toYYYYMM(${quoteIdent(table.partitionByMonth)})` : '';
-  return (
-    `CREATE TABLE IF NOT EXISTS ${quoteIdent(database)}.${quoteIdent(table.name)} (\n${columns.join(',\n')}\n)\n` +
-    `ENGINE = ${engine}${partition}\nORDER BY (${[PARTITION_COLUMN, ...table.orderBy].map(quoteIdent).join(', ')})`
-  );
+  return `${columnsSql(table)}\nENGINE = ${engine}${partition}\nORDER BY (${[PARTITION_COLUMN, ...table.orderBy].map(quoteIdent).join(', ')})`;
+}
+
+/** The parenthesized column list, `rxa_partition` first. */
+export function columnsSql(table: AnyTable): string {
+  const all: Array<[string, string]> = [[PARTITION_COLUMN, PARTITION_COLUMN_TYPE], ...Object.entries(table.columns)];
+  return `(\n${all.map(([name, type]) => `  ${quoteIdent(name)} ${type}`).join(',\n')}\n)`;
 }
