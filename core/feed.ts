@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import { Match } from '@nats-io/transport-node';
 import { type Delivery, readDelivery } from '../sources/delivery.ts';
 import type { SnapshotBuffers } from '../state/snapshot-buffers.ts';
 import type { CutWriter } from './cut-writer.ts';
@@ -213,6 +214,13 @@ class MessageRecord implements SourceRecord {
 
   get subject(): string {
     return this.msg.subject;
+  }
+
+  /** A header, by name in any case (CloudEvents' NATS binding writes `ce-*` in lower case, others may not); headers are decoded only when asked for. */
+  header(name: string): string | undefined {
+    const headers = this.msg.headers;
+    if (headers === undefined || !headers.has(name, Match.IgnoreCase)) return undefined;
+    return headers.get(name, Match.IgnoreCase);
   }
 }
 
