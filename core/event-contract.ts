@@ -21,7 +21,7 @@ export function defaultDataschema(type: string): (version: number) => string {
   return (version) => `urn:rxa:${type}:${version}`;
 }
 
-export function resolveContract(definition: PipelineDefinition): ResolvedContract {
+export function resolveContract(definition: Pick<PipelineDefinition, 'name' | 'schema' | 'contract'>): ResolvedContract {
   const contract = definition.contract ?? {};
   const type = contract.type ?? definition.name;
   const version = contract.version ?? 1;

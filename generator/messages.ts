@@ -4,7 +4,7 @@ import type { ClickEvent } from '../pipelines/clickstream-events.ts';
 export const malformations = [
   /** Not JSON at all: truncated, trailing comma, single quotes, NaN, two objects. */
   'invalid-json',
-  /** JSON that fails the schema: unknown `type`, unknown field, bad country, negative price, empty id. */
+  /** JSON that fails the schema: unknown `type`, empty url, bad country, negative price, empty id. */
   'schema',
   /** A field of the wrong JSON type, e.g. `ts` as a string. */
   'wrong-type',
