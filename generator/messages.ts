@@ -37,6 +37,11 @@ export type GeneratedMessage =
       readonly outOfOrder?: true;
       /** Set on valid events whose strings carry unicode edge cases (emoji, ZWJ, combining marks, RTL). */
       readonly unicodeEdge?: true;
+      /**
+       * Set on valid events from a producer a version ahead: the payload is the event plus this field,
+       * which the schema does not declare (the pipeline drops and counts it).
+       */
+      readonly addedField?: string;
     }
   | {
       readonly kind: 'duplicate';
