@@ -61,6 +61,7 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
  */
 export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T> {
   const { key: keyOf, time, ttlMs, maxKeys, id } = parseOptions(options);
+  const operator = {};
   return (source) =>
     new Observable<T>((subscriber) => {
       const scope = currentScope();
@@ -77,10 +78,15 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
       /** Events passed without a key (no `key`, and a message without `ce-id`). */
       let unkeyed = 0;
       if (scope) {
-        const { id: registered, restored } = scope.register('dedupe', id, {
-          snapshot: () => keys.snapshot(),
-          stats: () => (unkeyed > 0 ? { ...keys.stats(), unkeyed } : keys.stats()),
-        });
+        const { id: registered, restored } = scope.register(
+          'dedupe',
+          id,
+          {
+            snapshot: () => keys.snapshot(),
+            stats: () => (unkeyed > 0 ? { ...keys.stats(), unkeyed } : keys.stats()),
+          },
+          operator,
+        );
         stage = registered;
         if (restored !== undefined) keys.restore(restored);
       }

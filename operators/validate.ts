@@ -140,6 +140,7 @@ export function validate<S extends z.ZodType>(schema: S, options?: ValidateOptio
   const currentReader = readers.get(opts.versions?.current ?? 1)!;
   const unversionedReader = readers.get(unversioned)!;
   const versioned = readers.size > 1;
+  const operator = {};
   return (source) =>
     new Observable<z.output<S>>((subscriber) => {
       const scope = currentScope();
@@ -167,7 +168,7 @@ export function validate<S extends z.ZodType>(schema: S, options?: ValidateOptio
         for (const [path, n] of unknownCounts) out[`unknown_field:${path}`] = n;
         return out;
       };
-      const stage = scope ? scope.register('validate', opts.id, { stats }).id : (opts.id ?? 'validate');
+      const stage = scope ? scope.register('validate', opts.id, { stats }, operator).id : (opts.id ?? 'validate');
       // One decoder per subscription: `fatal` makes invalid UTF-8 throw instead of inserting U+FFFD.
       const decoder = new TextDecoder('utf-8', { fatal: true });
       const { maxBytes, skew, scheduler } = opts;
