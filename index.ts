@@ -18,6 +18,7 @@ export type { TopKEntry } from './aggregators/top-k.ts';
 export { topK } from './aggregators/top-k.ts';
 export type {
   BuildContext,
+  EventContract,
   PipelineDashboard,
   PipelineDefinition,
   PipelineOutputs,
@@ -27,7 +28,7 @@ export type {
   TableMap,
   ValidationSpec,
 } from './core/pipeline.ts';
-export { definePipeline, PipelineSettings } from './core/pipeline.ts';
+export { CompatibilityMode, definePipeline, PipelineSettings } from './core/pipeline.ts';
 export type { ColumnDisplay, Dashboard, DashboardInput, PanelInput, TimeRangeName, Unit } from './dashboards/definition.ts';
 export { defineDashboard } from './dashboards/definition.ts';
 export type { SqlTableRef } from './dashboards/sql.ts';
@@ -36,13 +37,15 @@ export type { DedupeOptions } from './operators/dedupe.ts';
 export { dedupe } from './operators/dedupe.ts';
 export type { EnrichCacheOptions, EnrichOptions } from './operators/enrich.ts';
 export { enrich } from './operators/enrich.ts';
+export type { EventVersions, PreviousVersion } from './operators/event-versions.ts';
+export { CE_DATASCHEMA_HEADER, CE_ID_HEADER, upcast, VERSION_HEADER } from './operators/event-versions.ts';
 export type { HoppingOptions } from './operators/hopping.ts';
 export { hopping } from './operators/hopping.ts';
 export type { SessionOptions } from './operators/session.ts';
 export { session } from './operators/session.ts';
 export type { TumblingOptions } from './operators/tumbling.ts';
 export { tumbling } from './operators/tumbling.ts';
-export type { SkewOptions, ValidateInput, ValidateOptions } from './operators/validate.ts';
+export type { SkewOptions, UnknownFields, ValidateInput, ValidateOptions } from './operators/validate.ts';
 export { validate } from './operators/validate.ts';
 // Lookup and reference tables a pipeline's build() creates and queries (see pipelines/clickstream-pages.ts).
 export type { TablePlacement } from './sinks/clickhouse/schema.ts';

@@ -1,12 +1,15 @@
 /**
  * Runtime API (`rxstream-analytics/runtime`): running a pipeline inside your own program rather than
  * with `rxa run` — connections from the environment, one pipeline or all its partitions, loading a
- * pipeline file, and running the operators outside the runner with a scope of your own.
+ * pipeline file, running the operators outside the runner with a scope of your own, and publishing
+ * a pipeline's events as its contract says (`eventPublisher`).
  * @module
  */
 
 export type { RuntimeConfigInput } from './core/config.ts';
 export { configFromEnv, RuntimeConfig } from './core/config.ts';
+export type { EncodedEvent, EventPublisherOptions, PublishEventOptions } from './core/event-publisher.ts';
+export { EventPublisher, eventPublisher } from './core/event-publisher.ts';
 export type { ModuleImporter } from './core/load-pipeline.ts';
 export { loadPipeline } from './core/load-pipeline.ts';
 export type { RunTarget } from './core/partitions.ts';

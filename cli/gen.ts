@@ -1,6 +1,7 @@
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { RuntimeConfig } from '../core/config.ts';
 import { connectNats } from '../core/connections.ts';
+import { eventPublisher } from '../core/event-publisher.ts';
 import { generateClickstream } from '../generator/clickstream.ts';
 import { partitionSubject, publishMessages } from '../generator/publish.ts';
 import clickstream from '../pipelines/clickstream.ts';
@@ -48,8 +49,9 @@ export async function runGenerator(
       lateRate: run.late,
       malformedRate: run.malformed,
     });
+    const js = jetstream(nc);
     return await publishMessages(
-      jetstream(nc),
+      js,
       (m, i) => ('event' in m ? partitionSubject('clickstream.events', m.event.user_id, run.partitions) : `clickstream.events.${i % run.partitions}`),
       messages,
       {
@@ -57,6 +59,8 @@ export async function runGenerator(
         ...(paced ? { ratePerSecond: run.rate } : {}),
         signal,
         ...(onProgress ? { onProgress } : {}),
+        // Events checked against the clickstream's schema and stamped with its version (malformed ones go out as they are).
+        publisher: eventPublisher(js, clickstream),
       },
     );
   } finally {

@@ -4,10 +4,13 @@ import { version } from '../bin/version.js';
 import { configFromEnv } from '../core/config.ts';
 import { importFile, loadPipeline } from '../core/load-pipeline.ts';
 import { selectPartitions } from '../core/partitions.ts';
+import type { CompatibilityMode } from '../core/pipeline.ts';
 import type { StreamPoint } from '../core/replay.ts';
 import { CLICKSTREAM_PARTITIONS } from '../pipelines/clickstream.ts';
+import { parseCompatibilityMode } from './compatibility-mode.ts';
 import type { GeneratorRun } from './gen.ts';
 import { nonNegativeInt, positiveInt } from './int-options.ts';
+
 import { parseStreamPoint } from './stream-point.ts';
 
 // Each command's module is imported when the command runs: `rxa run` then loads neither the
@@ -49,8 +52,13 @@ program
   .action(async (file: string, opts: { partitions?: string; quiet?: boolean; serve?: number }) => {
     const definition = await load(file);
     const partitions = selectPartitions(definition, opts.partitions);
+    const config = configFromEnv();
+    // Refuses a schema the registry's latest version of its event type cannot live with (docs/contracts.md).
+    const { checkRegisteredSchema, refusal } = await import('./schema.ts');
+    const check = await checkRegisteredSchema(config, definition);
+    if (!check.compatible) throw new Error(refusal(definition, file, check));
     const { runCommand } = await import('./run.ts');
-    await runCommand(definition, configFromEnv(), {
+    await runCommand(definition, config, {
       signal: stopOnSignals().signal,
       ...(partitions ? { partitions } : {}),
       ...(opts.quiet ? { quiet: true } : {}),
@@ -116,6 +124,41 @@ program
     const { resetPipeline } = await import('./reset.ts');
     const consumers = await resetPipeline(configFromEnv(), definition, { signal: stopOnSignals().signal, log: (m) => console.error(m) });
     console.log(`reset ${definition.name}: checkpoints deleted; consumers deleted: ${consumers.length > 0 ? consumers.join(', ') : 'none'}`);
+  });
+
+const schema = program
+  .command('schema')
+  .description("a pipeline's event schema in the registry (NATS KV bucket <checkpoint bucket>_schemas, one key per event type)");
+
+schema
+  .command('push')
+  .description("register the pipeline's current event schema (JSON Schema) unless it breaks the compatibility mode")
+  .argument('<pipeline>', 'path to the pipeline file')
+  .option('--mode <mode>', "backward, forward, full or none (default: the contract's, else backward)", parseCompatibilityMode)
+  .option('--force', 'register it even when it is not compatible with the registered version')
+  .action(async (file: string, opts: { mode?: CompatibilityMode; force?: boolean }) => {
+    const definition = await load(file);
+    const { pushSchema } = await import('./schema.ts');
+    const { check, revision } = await pushSchema(configFromEnv(), definition, opts);
+    for (const line of check.lines) console.log(line);
+    if (revision !== undefined) console.log(`registered '${check.type}' version ${check.version} (${check.mode}), revision ${revision}`);
+    else if (!check.compatible) {
+      console.log(`not registered: not ${check.mode}-compatible (see docs/contracts.md; --force registers it anyway)`);
+      process.exitCode = 1;
+    } else console.log(`'${check.type}' version ${check.version} is registered as it is (revision ${check.registered?.revision}): nothing to push`);
+  });
+
+schema
+  .command('check')
+  .description("compare the pipeline's event schema with the latest registered version; exits 1 on a breaking change")
+  .argument('<pipeline>', 'path to the pipeline file')
+  .option('--mode <mode>', "backward, forward, full or none (default: the contract's, else backward)", parseCompatibilityMode)
+  .action(async (file: string, opts: { mode?: CompatibilityMode }) => {
+    const definition = await load(file);
+    const { checkRegisteredSchema } = await import('./schema.ts');
+    const check = await checkRegisteredSchema(configFromEnv(), definition, opts.mode);
+    for (const line of check.lines) console.log(line);
+    if (!check.compatible) process.exitCode = 1;
   });
 
 program

@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { decodeCheckpoint, encodeCheckpoint, isEncodedCheckpoint } from './checkpoint-codec.ts';
 import { leaseBucket } from './lease.ts';
+import { schemaBucket } from './schema-registry.ts';
 
 /**
  * The checkpoint format this build writes and reads. A checkpoint of another format is refused
@@ -93,9 +94,9 @@ export function readableInPieces(pieces: AsyncIterator<Uint8Array>, maxBytes: nu
   });
 }
 
-/** The JetStream streams behind a checkpoint bucket: its object store and the runners' leases beside it. */
+/** The JetStream streams behind a checkpoint bucket: its object store, and the runners' leases and the schema registry beside it. */
 export function checkpointStreams(bucket: string): string[] {
-  return [`OBJ_${bucket}`, `KV_${leaseBucket(bucket)}`];
+  return [`OBJ_${bucket}`, `KV_${leaseBucket(bucket)}`, `KV_${schemaBucket(bucket)}`];
 }
 
 /**

@@ -7,6 +7,7 @@ import { firstRowProblem } from '../sinks/clickhouse/row-check.ts';
 import type { AnyTable } from '../sinks/clickhouse/table.ts';
 import { type OperatorHandle, type OperatorScope, runInScope, type SideOutput } from '../state/operator-scope.ts';
 import { type SnapshotBuffers, withSnapshotBuffers } from '../state/snapshot-buffers.ts';
+import { resolveContract } from './event-contract.ts';
 import type { BuildContext, PipelineDefinition, TableMap } from './pipeline.ts';
 
 /** One message from the source, as the engine sees it. */
@@ -17,6 +18,8 @@ export interface SourceRecord {
   readonly seq: number;
   /** JetStream publish time, epoch ms. */
   readonly published: number;
+  /** A header of the message, by name in any case (absent: a record without headers). */
+  readonly header?: ((name: string) => string | undefined) | undefined;
 }
 
 export interface DeadLetterRecord {
@@ -83,6 +86,7 @@ export class PipelineEngine {
       register: (kind, id, handle, operator) => this.register(kind, id, handle, operator),
       side: (output, origin) => this.side(output, origin),
       origin: () => this.current,
+      header: (name) => this.current?.header?.(name),
       withOrigin: (origin, emit) => {
         const previous = this.current;
         this.current = origin as SourceRecord | undefined;
@@ -94,10 +98,13 @@ export class PipelineEngine {
       },
     };
     const validation = definition.validation;
+    const contract = resolveContract(definition);
     const events = this.input.pipe(
       validate(definition.schema as z.ZodType, {
         id: 'validate',
         maxBytes: validation?.maxBytes ?? 65_536,
+        unknownFields: contract.unknownFields,
+        versions: contract.versions,
         ...(validation?.skew ? { skew: validation.skew as { time: (e: unknown) => number; maxFutureMs: number; maxPastMs: number } } : {}),
       }),
       share(),

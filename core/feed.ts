@@ -1,4 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
+import { Match } from '@nats-io/transport-node';
 import { type Delivery, readDelivery } from '../sources/delivery.ts';
 import type { SnapshotBuffers } from '../state/snapshot-buffers.ts';
 import type { CutWriter } from './cut-writer.ts';
@@ -202,6 +203,11 @@ export class Feed {
 /** A message as the engine sees it. The subject is decoded (a string per message) only if a dead letter or late event needs it. */
 class MessageRecord implements SourceRecord {
   readonly payload: Uint8Array;
+  /**
+   * A header by name, in any case (CloudEvents' NATS binding writes `ce-*` in lower case, others may
+   * not); undefined for a message without headers, so validate looks for no version in it.
+   */
+  readonly header: ((name: string) => string | undefined) | undefined;
 
   constructor(
     private readonly msg: JsMsg,
@@ -209,6 +215,9 @@ class MessageRecord implements SourceRecord {
     readonly published: number,
   ) {
     this.payload = msg.data;
+    // nats.js decodes headers when first asked for; a message without any has none to decode.
+    const headers = msg.headers;
+    this.header = headers === undefined ? undefined : (name) => (headers.has(name, Match.IgnoreCase) ? headers.get(name, Match.IgnoreCase) : undefined);
   }
 
   get subject(): string {

@@ -59,6 +59,20 @@ describe('MetricsReporter → Prometheus', () => {
     expect(line('rxa_checkpoint_save_seconds')).toBe('rxa_checkpoint_save_seconds{pipeline="orders"} 1.5');
   });
 
+  it('counts the fields tolerant reading dropped per field name (paths with dots included), apart from the stage counters', async () => {
+    const reporter = new MetricsReporter({ pipeline: 'orders', now: () => T0 });
+    reporter.update(status({ operators: { 'validate.in': 10, 'validate.unknown_field:session_hint': 3, 'validate.unknown_field:device.os': 1 } }));
+    const text = await reporter.registry.metrics();
+    expect(text).toContain('rxa_unknown_fields_total{stage="validate",kind="session_hint",pipeline="orders"} 3');
+    expect(text).toContain('rxa_unknown_fields_total{stage="validate",kind="device.os",pipeline="orders"} 1');
+    expect(text).not.toContain('kind="unknown_field');
+    expect(byKey(reporter.pendingRows())).toMatchObject({
+      'stage_events:validate:in': 10,
+      'unknown_fields:validate:session_hint': 3,
+      'unknown_fields:validate:device.os': 1,
+    });
+  });
+
   it('restarts a counter whose source went back (a new process)', async () => {
     const reporter = new MetricsReporter({ pipeline: 'p' });
     reporter.update(status({ eventsIn: 100 }));

@@ -15,7 +15,8 @@ import { pipelineMetricsTable } from './system-tables.ts';
  *   process's partitions, labelled `partition`), served as Prometheus text on
  *   `/metrics` by live/server.ts: `rxa_events_in_total{pipeline}`, `rxa_consumer_lag`,
  *   `rxa_ack_pending`, `rxa_stage_events_total{stage,kind}`, `rxa_watermark_delay_seconds{stage}`,
- *   `rxa_late_events_total`, `rxa_dead_letters_total`, `rxa_sink_flush_seconds`,
+ *   `rxa_late_events_total`, `rxa_dead_letters_total`, `rxa_unknown_fields_total{stage,kind}` (kind: the
+ *   field's path), `rxa_sink_flush_seconds`,
  *   `rxa_sink_retries_total`...;
  * - rows in ClickHouse (`rxa_pipeline_metrics`, every `intervalMs`), which the pipeline health
  *   dashboard reads. Counters are written as the increase since the previous row, so a range sums
@@ -53,6 +54,9 @@ export type MetricRow = TableRow<typeof pipelineMetricsTable>;
 
 /** Operator counters that are levels, not event counts. */
 const STAGE_GAUGES = new Set(['keys', 'pending', 'cached', 'windowsOpen']);
+
+/** How validate names its count of a field it dropped (operators/validate.ts): `<stage>.unknown_field:<path>`. */
+const UNKNOWN_FIELD = '.unknown_field:';
 
 /** Status counters and their names in the table and in Prometheus. */
 const COUNTERS = [
@@ -115,6 +119,7 @@ export class MetricsReporter {
     this.registry.setDefaultLabels({ pipeline: options.pipeline });
     for (const { metric, help } of COUNTERS) this.counter(`rxa_${metric}_total`, help);
     this.counter('rxa_stage_events_total', 'Per-operator event counts (in, out, invalid, duplicates, late...)', ['stage', 'kind']);
+    this.counter('rxa_unknown_fields_total', 'Fields the schema does not declare, dropped by tolerant reading, per field (kind: its path)', ['stage', 'kind']);
     this.gauge('rxa_events_per_second', 'Messages consumed per second, over the last status interval');
     this.gauge('rxa_consumer_lag', 'Messages in the stream not yet delivered to the consumer (JetStream num_pending)');
     this.gauge('rxa_ack_pending', 'Messages delivered and not yet acked (acks happen at checkpoints)');
@@ -248,6 +253,12 @@ export class MetricsReporter {
     add('last_seq', status.lastSeq, false);
     add('acked_seq', status.ackedSeq, false);
     for (const [name, value] of Object.entries(status.operators)) {
+      // `<validate id>.unknown_field:<path>`: fields dropped by tolerant reading, per field (whose path may contain dots).
+      const unknown = name.indexOf(UNKNOWN_FIELD);
+      if (unknown > 0) {
+        add('unknown_fields', value, true, name.slice(0, unknown), name.slice(unknown + UNKNOWN_FIELD.length));
+        continue;
+      }
       // `<operator id>.<figure>`; ids may contain dots, figures do not.
       const dot = name.lastIndexOf('.');
       if (dot <= 0) continue;

@@ -1,6 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Observable } from 'rxjs';
 import { z } from 'zod';
+import type { PreviousVersion } from '../operators/event-versions.ts';
+import type { UnknownFields } from '../operators/validate.ts';
 import { sqlIdentifier } from '../sinks/clickhouse/sql.ts';
 import type { AnyTable, TableRow } from '../sinks/clickhouse/table.ts';
 import { natsName, natsSubject } from '../sources/nats-names.ts';
@@ -176,6 +178,31 @@ export interface ValidationSpec<E> {
   skew?: { time: (event: E) => number; maxFutureMs: number; maxPastMs: number };
 }
 
+/** Confluent Schema Registry's modes: backward (new readers read old events), forward (old readers read new events), full (both); none checks nothing. */
+export const CompatibilityMode = z.enum(['backward', 'forward', 'full', 'none']);
+export type CompatibilityMode = z.output<typeof CompatibilityMode>;
+
+/**
+ * The event contract (docs/contracts.md): the versions a pipeline reads, how tolerantly, and the
+ * compatibility its schema keeps with the one registered (`rxa schema push`, `rxa schema check`).
+ */
+export interface EventContract<E> {
+  /** The event type: the schema registry's key, and the publisher's `ce-type`. @default the pipeline name */
+  type?: string;
+  /** The version number of `schema`. @default 1 */
+  version?: number;
+  /** Older versions, each with its upcaster to the current type (`upcast(schema, fn)`): `build` sees current events only. */
+  previous?: Readonly<Record<number, PreviousVersion<E>>>;
+  /** The version of a message without a version header. @default the oldest declared */
+  unversioned?: number;
+  /** The `ce-dataschema` URI of a version. @default `urn:rxa:<type>:<version>` */
+  dataschema?: (version: number) => string;
+  /** Fields the schema does not declare: `count` (dropped and counted per name) or `reject` (dead-lettered). @default 'count' */
+  unknownFields?: UnknownFields;
+  /** What `rxa schema check`, `rxa schema push` and `rxa run` require of a changed schema. @default 'backward' */
+  compatibility?: CompatibilityMode;
+}
+
 export type TableMap = Readonly<Record<string, AnyTable>>;
 export type PipelineOutputs<T extends TableMap> = { [K in keyof T]?: Observable<TableRow<T[K]>> };
 
@@ -186,6 +213,8 @@ export interface PipelineDefinition<S extends z.ZodType = z.ZodType, T extends T
   /** The event schema: messages are parsed and validated with it before `build` sees them. */
   schema: S;
   validation?: ValidationSpec<z.output<S>>;
+  /** Versions, tolerant or strict reading, and registry compatibility of the events (docs/contracts.md). @default version 1, tolerant, backward */
+  contract?: EventContract<z.output<S>>;
   /**
    * Event time, declared once: every window and session in `build` reads time off its events with
    * `time`, and takes `maxOutOfOrderMs` and `allowedLatenessMs` from here, unless given its own.
@@ -250,6 +279,33 @@ const DefinitionShape = z
         allowedLatenessMs: z.number().min(0).optional(),
       })
       .strict()
+      .optional(),
+    contract: z
+      .object({
+        type: natsName.optional(),
+        version: z.number().int().min(1).optional(),
+        previous: z
+          .record(
+            z.string().regex(/^[1-9]\d*$/, 'versions are integers >= 1'),
+            z.object({
+              schema: z.custom<z.ZodType>((v) => typeof v === 'object' && v !== null && '_zod' in v, 'must be a zod schema'),
+              upcast: z.custom<(event: never) => unknown>((v) => typeof v === 'function', 'must be a function (old event) => current event'),
+            }),
+          )
+          .optional(),
+        unversioned: z.number().int().min(1).optional(),
+        dataschema: z.custom<(version: number) => string>((v) => typeof v === 'function', 'must be a function (version) => URI').optional(),
+        unknownFields: z.enum(['count', 'reject']).optional(),
+        compatibility: CompatibilityMode.optional(),
+      })
+      .strict()
+      .superRefine(({ version = 1, previous = {}, unversioned }, ctx) => {
+        if (String(version) in previous)
+          ctx.addIssue({ code: 'custom', path: ['previous', String(version)], message: `version ${version} is the current one` });
+        if (unversioned !== undefined && unversioned !== version && !(String(unversioned) in previous)) {
+          ctx.addIssue({ code: 'custom', path: ['unversioned'], message: `version ${unversioned} is not declared` });
+        }
+      })
       .optional(),
     tables: z.record(z.string(), z.object({ name: sqlIdentifier })),
     build: z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', 'must be a function'),

@@ -298,6 +298,22 @@ export const pipelineHealthDashboard = defineDashboard({
       `,
     },
     {
+      title: 'Unknown fields',
+      type: 'table',
+      description:
+        'Fields of incoming events that the schema does not declare (a producer a version ahead), dropped by tolerant reading, per field, over the range. Declare them in a new schema version to keep them (docs/contracts.md).',
+      width: 24,
+      height: 6,
+      sql: sql`
+        SELECT pipeline, stage, kind AS field, sum(value) AS dropped, max(ts) AS last_seen
+        FROM rxa_pipeline_metrics FINAL
+        WHERE $__timeFilter(ts) AND metric = 'unknown_fields'
+        GROUP BY pipeline, stage, field
+        ORDER BY dropped DESC, pipeline, field
+        LIMIT 100
+      `,
+    },
+    {
       title: 'Pipelines',
       type: 'table',
       description: 'One row per pipeline: how many partitions reported, their latest reports (summed; flush time: the slowest) and totals over the range.',

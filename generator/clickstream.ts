@@ -14,8 +14,14 @@ import { VisitPlanner } from './visit.ts';
 export type { GeneratedMessage, Malformation } from './messages.ts';
 export type { GeneratorOptions } from './options.ts';
 
-/** The edge-case cycle: every malformation in turn, then one valid unicode-edge event. */
-const edgeCases: ReadonlyArray<Malformation | 'unicode-edge'> = [...malformations, 'unicode-edge'];
+/** The field a newer producer adds (the clickstream schema does not declare it). */
+export const ADDED_FIELD = 'session_hint';
+
+/**
+ * The edge-case cycle: every malformation in turn, then one valid unicode-edge event, then one valid
+ * event from a producer a version ahead (a field the schema does not know: read tolerantly).
+ */
+const edgeCases: ReadonlyArray<Malformation | 'unicode-edge' | 'added-field'> = [...malformations, 'unicode-edge', 'added-field'];
 
 /**
  * An infinite, deterministic clickstream: the same options give byte-identical messages.
@@ -75,11 +81,14 @@ function* messages(o: ResolvedGeneratorOptions): Generator<GeneratedMessage, nev
       yield { kind: 'late', event, payload: encode(event), msgId: eventId };
       continue;
     } else if (u < edgeBelow) {
-      const edge = edgeCases[edgeIndex++ % edgeCases.length] as Malformation | 'unicode-edge';
+      const edge = edgeCases[edgeIndex++ % edgeCases.length]!;
       const eventId = ids.next();
       if (edge === 'unicode-edge') {
         const event = unicodeEdgeEvent(scheduler.next(clock, ts, eventId), random);
         yield { kind: 'valid', event, payload: encode(event), msgId: eventId, unicodeEdge: true };
+      } else if (edge === 'added-field') {
+        const event = scheduler.next(clock, ts, eventId);
+        yield { kind: 'valid', event, payload: encode({ ...event, [ADDED_FIELD]: `hint-${eventId.slice(0, 8)}` }), msgId: eventId, addedField: ADDED_FIELD };
       } else {
         const base = planner.standalonePageView(random.pick(users), eventId, ts);
         yield { kind: 'malformed', malformation: edge, payload: malformedPayload(edge, base, random), msgId: eventId };

@@ -70,7 +70,8 @@ function schemaViolation(base: ClickEvent, random: Random): Json {
     case 0:
       return { ...base, type: 'hover' };
     case 1:
-      return { ...base, session_token: 'f3a9c1d2' };
+      // Not an unknown field: the pipeline reads those tolerantly (dropped and counted).
+      return { ...base, url: '' };
     case 2:
       return { ...base, country: 'USA' };
     case 3: {

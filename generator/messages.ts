@@ -4,7 +4,7 @@ import type { ClickEvent } from '../pipelines/clickstream-events.ts';
 export const malformations = [
   /** Not JSON at all: truncated, trailing comma, single quotes, NaN, two objects. */
   'invalid-json',
-  /** JSON that fails the schema: unknown `type`, unknown field, bad country, negative price, empty id. */
+  /** JSON that fails the schema: unknown `type`, empty url, bad country, negative price, empty id. */
   'schema',
   /** A field of the wrong JSON type, e.g. `ts` as a string. */
   'wrong-type',
@@ -37,6 +37,11 @@ export type GeneratedMessage =
       readonly outOfOrder?: true;
       /** Set on valid events whose strings carry unicode edge cases (emoji, ZWJ, combining marks, RTL). */
       readonly unicodeEdge?: true;
+      /**
+       * Set on valid events from a producer a version ahead: the payload is the event plus this field,
+       * which the schema does not declare (the pipeline drops and counts it).
+       */
+      readonly addedField?: string;
     }
   | {
       readonly kind: 'duplicate';

@@ -3,6 +3,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { connect, nanos } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventPublisher } from '../core/event-publisher.ts';
+import clickstream from '../pipelines/clickstream.ts';
 import type { GeneratedMessage, GeneratorOptions } from './clickstream.ts';
 import { generateClickstream } from './clickstream.ts';
 import { partitionSubject, publishMessages } from './publish.ts';
@@ -91,11 +93,34 @@ describe('publishMessages against JetStream', () => {
   });
 
   it('publishes every malformation, the 48 KiB oversized one included', async () => {
-    // Two rounds of the edge-case cycle: 16 malformations (2 oversized) and 2 unicode-edge events.
-    const messages = take({ ...generator, seed: 14, malformedRate: 1 }, 18);
+    // Two rounds of the edge-case cycle: 16 malformations (2 oversized), 2 unicode-edge events and 2 with an added field.
+    const messages = take({ ...generator, seed: 14, malformedRate: 1 }, 20);
     expect(messages.filter((m) => m.kind === 'malformed' && m.malformation === 'oversized')).toHaveLength(2);
     const result = await publishMessages(js, subjectFor, messages, {});
-    expect(result).toEqual({ published: 18, duplicatesDropped: 0, oversized: 0 });
+    expect(result).toEqual({ published: 20, duplicatesDropped: 0, oversized: 0 });
+  });
+
+  it("publishes events through the pipeline's contract: checked, stamped with their version; malformed messages as they are", async () => {
+    const messages = take({ ...generator, seed: 17, malformedRate: 0.3 }, 200);
+    const before = (await jsm.streams.info(stream)).state.last_seq;
+    const publisher = eventPublisher(js, clickstream, { cloudEvents: { source: 'rxa/gen' } });
+    expect(await publishMessages(js, subjectFor, messages, { publisher })).toMatchObject({ published: 200 });
+    for (const [i, m] of messages.entries()) {
+      const stored = await jsm.streams.getMessage(stream, { seq: before + 1 + i });
+      expect(Buffer.from(stored!.data).equals(Buffer.from(m.payload))).toBe(true);
+      if (m.kind === 'malformed' || (m.kind === 'valid' && m.addedField !== undefined)) expect(stored!.header.get('rxa-schema-version')).toBe('');
+      else {
+        expect(stored!.header.get('rxa-schema-version')).toBe('1');
+        expect(stored!.header.get('ce-id')).toBe(m.event.event_id);
+        expect(stored!.header.get('ce-dataschema')).toBe('urn:rxa:clickstream:1');
+      }
+    }
+    expect(messages.some((m) => m.kind === 'malformed')).toBe(true);
+    expect(messages.some((m) => m.kind === 'valid' && m.addedField !== undefined)).toBe(true);
+    // An event the schema refuses is the producer's bug: it fails before anything is published.
+    const [valid] = messages.filter((m) => m.kind === 'valid');
+    expect(() => publisher.encode({ ...valid!.event, country: 'Germany' })).toThrow(/^clickstream: not a valid version 1 event: country: /);
+    expect(() => publisher.encode({ ...valid!.event, session_hint: 'x' } as never)).toThrow('clickstream: field session_hint not in version 1');
   });
 
   it('counts payloads over the server max_payload instead of failing', async () => {

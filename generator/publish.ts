@@ -1,5 +1,7 @@
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '@nats-io/transport-node';
+import type { EventPublisher } from '../core/event-publisher.ts';
+import type { ClickEvent } from '../pipelines/clickstream-events.ts';
 import type { GeneratedMessage } from './messages.ts';
 
 export { partitionSubject } from './partition.ts';
@@ -18,6 +20,12 @@ export interface PublishOptions {
   signal?: AbortSignal;
   /** Called with the number of acked messages, at most every 100 ms and once at the end. */
   onProgress?: (published: number) => void;
+  /**
+   * Publish events through the pipeline's contract (core/event-publisher.ts): each is checked against
+   * the schema and stamped with its version; malformed messages go out as they are.
+   * @default events published as their bytes, without headers
+   */
+  publisher?: Pick<EventPublisher<ClickEvent>, 'encode'>;
 }
 
 export interface PublishResult {
@@ -39,6 +47,7 @@ interface ResolvedPublishOptions {
   readonly maxInFlight: number;
   readonly signal: AbortSignal | undefined;
   readonly onProgress: ((published: number) => void) | undefined;
+  readonly publisher: Pick<EventPublisher<ClickEvent>, 'encode'> | undefined;
 }
 
 const minSleepMs = 10;
@@ -51,6 +60,7 @@ function parsePublishOptions(options: PublishOptions): ResolvedPublishOptions {
     maxInFlight: options.maxInFlight ?? 2_000,
     signal: options.signal,
     onProgress: options.onProgress,
+    publisher: options.publisher,
   };
   if (!(resolved.count === Infinity || (Number.isSafeInteger(resolved.count) && resolved.count >= 0))) {
     throw new Error(`count must be a non-negative integer, got ${resolved.count}`);
@@ -132,7 +142,13 @@ export async function publishMessages(
       const message = next.value;
       while (inFlight >= o.maxInFlight) await slot();
       inFlight++;
-      js.publish(subjectFor(message, taken), message.payload, { msgID: message.msgId }).then(onAck, onError);
+      const subject = subjectFor(message, taken);
+      // A producer a version ahead (`addedField`) publishes what its own schema says, unchecked here.
+      if (o.publisher !== undefined && message.kind !== 'malformed' && !(message.kind === 'valid' && message.addedField !== undefined)) {
+        // The same bytes as the generator's (JSON.stringify of the event), checked and stamped with their version.
+        const { payload, headers } = o.publisher.encode(message.event, { msgID: message.msgId, id: message.event.event_id });
+        js.publish(subject, payload, { msgID: message.msgId, headers }).then(onAck, onError);
+      } else js.publish(subject, message.payload, { msgID: message.msgId }).then(onAck, onError);
     }
   } finally {
     // Ends an infinite generator cleanly (runs its finally blocks); a no-op for exhausted sources.

@@ -3,10 +3,14 @@ import { Observable } from 'rxjs';
 import { eventTimeError } from '../state/event-time.ts';
 import { KeyQueue } from '../state/key-queue.ts';
 import { currentScope } from '../state/operator-scope.ts';
+import { CE_ID_HEADER } from './event-versions.ts';
 
 export interface DedupeOptions<T> {
-  /** Identity of an event; events with the same key are duplicates while the key is remembered. */
-  key: (event: T) => string;
+  /**
+   * Identity of an event; events with the same key are duplicates while the key is remembered.
+   * @default the message's CloudEvents id (header `ce-id`); an event whose message has none passes, counted as `unkeyed`
+   */
+  key?: (event: T) => string;
   /**
    * Event time, epoch ms. TTLs are in event time, so a replay deduplicates exactly like the live run.
    * @default the pipeline's `eventTime.time` (`definePipeline({ eventTime })`); required outside a pipeline that declares one
@@ -25,7 +29,7 @@ export interface DedupeOptions<T> {
 }
 
 interface ResolvedDedupeOptions<T> {
-  readonly key: (event: T) => string;
+  readonly key: ((event: T) => string) | undefined;
   readonly time: ((event: T) => number) | undefined;
   readonly ttlMs: number;
   readonly maxKeys: number;
@@ -65,16 +69,21 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
       if (timeOf === undefined) {
         throw new Error("dedupe: no event time; pass 'time', or declare 'eventTime' in definePipeline and subscribe inside the pipeline");
       }
+      if (keyOf === undefined && scope?.header === undefined) {
+        throw new Error("dedupe: no key; pass 'key', or subscribe inside a pipeline, whose messages' ce-id header is the key");
+      }
       const keys = new KeyQueue(ttlMs, maxKeys);
       let stage = id ?? 'dedupe';
       let first = true;
+      /** Events passed without a key (no `key`, and a message without `ce-id`). */
+      let unkeyed = 0;
       if (scope) {
         const { id: registered, restored } = scope.register(
           'dedupe',
           id,
           {
             snapshot: () => keys.snapshot(),
-            stats: () => keys.stats(),
+            stats: () => (unkeyed > 0 ? { ...keys.stats(), unkeyed } : keys.stats()),
           },
           operator,
         );
@@ -93,7 +102,11 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
               if (error) throw error;
             }
             first = false;
-            emit = keys.admit(keyOf(event), t);
+            const key = keyOf === undefined ? scope!.header!(CE_ID_HEADER) : keyOf(event);
+            if (key === undefined) {
+              unkeyed++;
+              emit = true;
+            } else emit = keys.admit(key, t);
           } catch (err) {
             subscriber.error(err);
             return;

@@ -86,6 +86,8 @@ export interface OperatorScope {
   side(output: SideOutput, origin?: Origin): void;
   /** The origin of the input currently being processed; async operators capture it on input. */
   origin(): Origin;
+  /** A header of the source message at hand (the current origin), by name in any case; undefined without one. */
+  header?(name: string): string | undefined;
   /**
    * Run `emit` with `origin` as the current origin. Async operators wrap every later emission in
    * it, so that side outputs of the operators downstream name the right source message.

@@ -4,6 +4,7 @@
  * pipeline's counters — while valid input around it is processed normally.
  */
 import { DeliverPolicy, type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import { map } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -43,7 +44,7 @@ const missingUserId = valid();
 delete missingUserId.user_id;
 
 /** Each kind: the payload, and what the dead letter's reason must start with. */
-const validationCases: Array<{ kind: string; payload: Uint8Array; reason: RegExp }> = [
+const validationCases: Array<{ kind: string; payload: Uint8Array; reason: RegExp; headers?: Record<string, string> }> = [
   { kind: 'invalid JSON', payload: encoder.encode('{"event_id": "x", "type": '), reason: /^invalid JSON: / },
   { kind: 'valid JSON failing the schema', payload: json(valid({ type: 'teleport' })), reason: /^schema: type/ },
   { kind: 'wrong type', payload: json(valid({ ts: '2026-11-23T08:00:00Z' })), reason: /^schema: ts/ },
@@ -51,6 +52,12 @@ const validationCases: Array<{ kind: string; payload: Uint8Array; reason: RegExp
   { kind: 'oversized payload', payload: json(valid({ type: 'click', element: 'x'.repeat(40_000) })), reason: /^payload too large: \d+ bytes > 32768/ },
   { kind: 'timestamp far in the future', payload: json(valid({ ts: now + 2 * 86_400_000 })), reason: /^clock skew: .*ahead/ },
   { kind: 'timestamp far in the past', payload: json(valid({ ts: now - 30 * 86_400_000 })), reason: /^clock skew: .*behind/ },
+  {
+    kind: 'a version header naming no declared version',
+    payload: json(valid()),
+    headers: { 'rxa-schema-version': '9' },
+    reason: /^version: header rxa-schema-version '9' names no declared version \(declared: 1\)$/,
+  },
   {
     kind: 'non-UTF-8 bytes',
     payload: new Uint8Array([...encoder.encode('{"event_id": "'), 0xc3, 0x28, 0xff, ...encoder.encode('"}')]),
@@ -63,12 +70,19 @@ describe('bad input in the clickstream pipeline', () => {
   const seqs = new Map<string, number>();
   let status: PipelineStatus | undefined;
   const unicode = valid({ type: 'click', element: 'buy 🛒👩‍👩‍👧 é (e\u0301) مرحبا \u200f x', url: 'https://shop.example.com/search?q=caf%C3%A9' });
+  const added = valid({ session_hint: 's-42' });
 
   beforeAll(async () => {
     await jsm.streams.add({ name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
     const js = jetstream(env.nc);
-    for (const c of validationCases) seqs.set(c.kind, (await js.publish(`${names.subjectPrefix}.0`, c.payload)).seq);
+    for (const c of validationCases) {
+      const h = headers();
+      for (const [name, value] of Object.entries(c.headers ?? {})) h.set(name, value);
+      seqs.set(c.kind, (await js.publish(`${names.subjectPrefix}.0`, c.payload, { headers: h })).seq);
+    }
     await js.publish(`${names.subjectPrefix}.0`, json(unicode));
+    // A producer that added a field: read tolerantly, the field dropped and counted.
+    await js.publish(`${names.subjectPrefix}.0`, json(added));
     const last = (await js.publish(`${names.subjectPrefix}.0`, json(valid()))).seq;
     const runner = startClickstream(names, { flushIntervalMs: 100, checkpointIntervalMs: 200 }, config);
     await waitFor(() => (runner.status()?.ackedSeq ?? 0) >= last, 30_000, 'the pipeline to process every message');
@@ -92,13 +106,16 @@ describe('bad input in the clickstream pipeline', () => {
     });
   }
 
-  it('counts every dead letter and keeps valid events, unicode edge cases intact', async () => {
+  it('counts every dead letter and keeps valid events, unicode edge cases intact, an added field counted', async () => {
     expect(status?.deadLetters).toBe(validationCases.length);
     expect(status?.operators['validate.invalid']).toBe(validationCases.length);
+    expect(status?.operators['validate.unknown_field:session_hint']).toBe(1);
     const [row] = await query<{ element: string; url: string }>(`SELECT url FROM clickstream_events FINAL WHERE event_id = '${unicode.event_id as string}'`);
     expect(row?.url).toBe(unicode.url);
     const [{ n } = { n: 0 }] = await query<{ n: number }>('SELECT count() AS n FROM clickstream_events FINAL');
-    expect(n).toBe(2);
+    expect(n).toBe(3);
+    const [kept] = await query<{ event_id: string }>(`SELECT event_id FROM clickstream_events FINAL WHERE event_id = '${added.event_id as string}'`);
+    expect(kept?.event_id).toBe(added.event_id);
   });
 });
 

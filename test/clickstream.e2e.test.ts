@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { runPipeline } from '../core/runner.ts';
 import { runPanelQueries } from '../dashboards/run-panel-queries.ts';
+import { ADDED_FIELD } from '../generator/clickstream.ts';
 import type { GeneratedMessage } from '../generator/messages.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { DEAD_LETTER_STREAM } from '../sinks/dead-letter.ts';
@@ -42,7 +43,16 @@ describe('clickstream pipeline end to end', () => {
 
     const controller = new AbortController();
     let lastSeq = 0;
-    const run = runPipeline(pipeline, { config, signal: controller.signal, onStatus: (s) => (lastSeq = s.lastSeq), statusIntervalMs: 200 });
+    let operators: Record<string, number> = {};
+    const run = runPipeline(pipeline, {
+      config,
+      signal: controller.signal,
+      onStatus: (s) => {
+        lastSeq = s.lastSeq;
+        operators = s.operators;
+      },
+      statusIntervalMs: 200,
+    });
     const chDb = createClickHouseClient(config.clickhouse, database);
     try {
       await waitFor(async () => lastSeq >= published.lastSeq && (await count(chDb, 'clickstream_events')) === expected.events, 90_000);
@@ -75,6 +85,11 @@ describe('clickstream pipeline end to end', () => {
       const dlq = await jsm.streams.info(DEAD_LETTER_STREAM, { subjects_filter: `rxa.dlq.${names.name}.>` });
       const dlqCount = Object.values(dlq.state.subjects ?? {}).reduce((a, b) => a + b, 0);
       expect(dlqCount).toBe(expected.malformed);
+
+      // Events from a producer a version ahead: their added field dropped and counted, the events kept (in the tables above).
+      const added = messages.filter((m) => m.kind === 'valid' && m.addedField === ADDED_FIELD).length;
+      expect(added).toBeGreaterThan(0);
+      expect(operators[`validate.unknown_field:${ADDED_FIELD}`]).toBe(added);
 
       // Every dashboard panel query returns rows from this data.
       const results = await runPanelQueries(chDb, 'dashboards/clickstream.json', { from: Date.now() - 6 * 3_600_000, to: Date.now() });

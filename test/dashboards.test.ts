@@ -191,6 +191,7 @@ const fixture: EncodedRows[] = [
       metric(ts, 'stage_events', 97, 'dedupe', 'out'),
       metric(ts, 'stage_state', 3, 'page-category', 'pending'),
       metric(ts, 'watermark_delay_s', 5.2, 'page-views'),
+      metric(ts, 'unknown_fields', 3, 'validate', 'session_hint'),
     ]),
   ),
   // Written again (a retried insert): FINAL keeps one row per key.

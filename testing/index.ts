@@ -6,5 +6,14 @@
 
 export type { FakeClickHouseHandlers, FakeQuery } from './fake-clickhouse.ts';
 export { fakeClickHouse } from './fake-clickhouse.ts';
-export type { TestDeadLetter, TestEvent, TestLateEvent, TestMessage, TestPipelineOptions, TestPipelineResult, TestRows } from './test-pipeline.ts';
+export type {
+  TestDeadLetter,
+  TestEvent,
+  TestLateEvent,
+  TestMessage,
+  TestPipelineOptions,
+  TestPipelineResult,
+  TestRows,
+  VersionedTestMessage,
+} from './test-pipeline.ts';
 export { TEST_CLOCK_START, TEST_CLOCK_STEP_MS, testPipeline } from './test-pipeline.ts';

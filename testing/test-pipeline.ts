@@ -37,14 +37,26 @@ export interface TestMessage<E = unknown> {
    * @default the run's subject: the partition's, the filter's, or the stream's first (wildcards as `test`)
    */
   readonly subject?: string;
+  /**
+   * Its headers, e.g. `{ 'rxa-schema-version': '1' }` for an event of an older version, or
+   * CloudEvents' `ce-id`, `ce-dataschema` (names in any case).
+   * @default none
+   */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /**
  * One input message: an event object (sent as its JSON), raw bytes or a string (sent as they are:
- * malformed input), or a {@link TestMessage} (an object whose only keys are `payload`,
- * `publishedAt` and `subject`).
+ * malformed input), or a {@link TestMessage} or {@link VersionedTestMessage} (an object whose only keys are `payload`,
+ * `publishedAt`, `subject` and `headers`).
  */
-export type TestEvent<E = unknown> = E | Uint8Array | string | TestMessage<E>;
+export type TestEvent<E = unknown> = E | Uint8Array | string | TestMessage<E> | VersionedTestMessage;
+
+/** A message with headers: its payload may be of any declared version of the event (the headers say which). */
+export interface VersionedTestMessage extends Omit<TestMessage, 'payload' | 'headers'> {
+  readonly payload: object | Uint8Array | string;
+  readonly headers: Readonly<Record<string, string>>;
+}
 
 export interface TestPipelineOptions {
   /**
@@ -303,11 +315,15 @@ function toMessages(definition: PipelineDefinition, target: RunTarget, events: R
       if (json === undefined) throw new Error(`testPipeline: events[${index}] has no JSON form (${String(value)})`);
       payload = encoder.encode(json);
     }
-    return { payload, subject, seq: index + 1, published, delivered: filter === undefined || subjectMatches(filter, subject) };
+    const delivered = filter === undefined || subjectMatches(filter, subject);
+    const headers = message.headers;
+    if (headers === undefined) return { payload, subject, seq: index + 1, published, delivered };
+    const byName = new Map(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]));
+    return { payload, subject, seq: index + 1, published, delivered, header: (name: string) => byName.get(name.toLowerCase()) };
   });
 }
 
-const MESSAGE_KEYS = new Set(['payload', 'publishedAt', 'subject']);
+const MESSAGE_KEYS = new Set(['payload', 'publishedAt', 'subject', 'headers']);
 
 function isMessage(value: unknown): value is TestMessage {
   if (typeof value !== 'object' || value === null || value instanceof Uint8Array || !('payload' in value)) return false;
