@@ -38,7 +38,7 @@ export async function ensureReadViews(client: ClickHouseClient, database: string
   const existing = new Map((await result.json<{ name: string; create_table_query: string }>()).map((r) => [r.name, r.create_table_query]));
   for (const table of tables) {
     const stored = existing.get(table.current.name);
-    if (stored !== undefined && sameSelect(stored, readViewSelectSql(table, database, cluster))) continue;
+    if (stored !== undefined && readViewIsCurrent(stored, table, database, cluster)) continue;
     const onCluster = cluster === undefined ? '' : onClusterSql(cluster);
     if (stored !== undefined) await client.command({ query: `DROP TABLE IF EXISTS ${quoteIdent(database)}.${quoteIdent(table.current.name)}${onCluster}` });
     await client.command({ query: createReadViewSql(table, database, cluster) });
@@ -46,12 +46,18 @@ export async function ensureReadViews(client: ClickHouseClient, database: string
 }
 
 /**
- * Whether the stored view's query is ours. ClickHouse stores it reformatted (quotes dropped, spaces
- * moved, on current releases the database elided), so both sides are reduced to their words (the
- * dot of `db.table` too: 18.16 stores it unquoted); a mismatch costs a re-creation, which with a
- * cluster waits for every host.
+ * Whether a view's stored query (`system.tables.create_table_query`) is the one `table` needs now.
+ * ClickHouse stores it reformatted (quotes dropped, spaces moved; 18.16 writes `db.table`
+ * unquoted, current releases may leave the database out), so both sides lose the database
+ * qualifier and are reduced to their words; a mismatch costs a re-creation, which with a cluster
+ * waits for every host.
  */
-function sameSelect(stored: string, select: string): boolean {
-  const words = (sql: string): string => sql.replace(/[`\s(),.]+/g, ' ').trim();
-  return words(stored).endsWith(words(select));
+export function readViewIsCurrent(stored: string, table: AnyTable, database: string, cluster?: string): boolean {
+  const words = (sql: string): string =>
+    sql
+      .replaceAll(`\`${database}\`.`, '')
+      .replaceAll(`${database}.`, '')
+      .replace(/[`\s(),.]+/g, ' ')
+      .trim();
+  return words(stored).endsWith(words(readViewSelectSql(table, database, cluster)));
 }

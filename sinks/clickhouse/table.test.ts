@@ -9,7 +9,7 @@ import { createClickHouseClient } from '../../core/clickhouse-client.ts';
 import { configFromEnv } from '../../core/config.ts';
 import { testId } from '../../test/support/helpers.ts';
 import { EncodedRows } from './encoded-rows.ts';
-import { createReadViewSql } from './read-view.ts';
+import { createReadViewSql, readViewIsCurrent } from './read-view.ts';
 import { ensureTables } from './schema.ts';
 import { createTableSql, defineTable } from './table.ts';
 import { ClickHouseWriter } from './writer.ts';
@@ -147,10 +147,12 @@ describe('ensureTables', () => {
       { url: '/b', category: 'shop', views: 1, slowest_ms: 10, version: 1 },
     ]);
 
-    const created = `SELECT create_table_query AS q FROM system.tables WHERE database = '${database}' AND name = 'counts_current'`;
-    const before = await read(created);
-    await ensureTables(client, database, [counts]);
-    expect(await read(created)).toEqual(before);
+    // As stored, the view is recognised as current (so a restart leaves it alone), and not for another rule.
+    const [stored] = (await read(`SELECT create_table_query AS q FROM system.tables WHERE database = '${database}' AND name = 'counts_current'`)) as Array<{
+      q: string;
+    }>;
+    expect(readViewIsCurrent(stored!.q, counts, database)).toBe(true);
+    expect(readViewIsCurrent(stored!.q, defineTable('counts', { ...counts, merge: { slowest_ms: 'min' } }), database)).toBe(false);
     // A changed rule replaces the view.
     await ensureTables(client, database, [defineTable('counts', { ...counts, merge: { slowest_ms: 'min' } })]);
     expect(await read(`SELECT url, slowest_ms FROM ${database}.counts_current ORDER BY url`)).toEqual([
@@ -167,6 +169,9 @@ describe('read views on current ClickHouse (chdb)', () => {
       session.query('CREATE DATABASE analytics');
       session.query(createTableSql(views, 'analytics'));
       session.query(createReadViewSql(views, 'analytics'));
+      const stored = session.query("SELECT create_table_query FROM system.tables WHERE database = 'analytics' AND name = 'page_views_current'", 'TSVRaw');
+      expect(readViewIsCurrent(stored.trim(), views, 'analytics')).toBe(true);
+      expect(readViewIsCurrent(stored.trim(), defineTable('page_views', { ...views, merge: { views: 'max' } }), 'analytics')).toBe(false);
       session.query(
         "INSERT INTO analytics.page_views VALUES (0, '2024-05-01 12:00:00', '/', 2, 2), (0, '2024-05-01 12:00:00', '/', 4, 4), (1, '2024-05-01 12:00:00', '/', 3, 3)",
       );
