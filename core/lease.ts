@@ -215,9 +215,9 @@ export function isWrongRevision(error: unknown): boolean {
 }
 
 /** A holder on this host whose process is gone (or is this process under a pid reused after a restart, with a lease it does not hold). */
-function isGoneHere(holder: Holder): boolean {
+export function isGoneHere(holder: Pick<Holder, 'host' | 'pid'> & { id?: string }): boolean {
   if (holder.host !== hostname()) return false;
-  if (holder.pid === process.pid) return !heldHere.has(holder.id);
+  if (holder.pid === process.pid) return holder.id !== undefined && !heldHere.has(holder.id);
   try {
     process.kill(holder.pid, 0);
     return false;
@@ -226,6 +226,6 @@ function isGoneHere(holder: Holder): boolean {
   }
 }
 
-export function describe(holder: Holder | undefined): string {
+function describe(holder: Holder | undefined): string {
   return holder ? `${holder.host} pid ${holder.pid} since ${new Date(holder.since).toISOString()}` : 'an unknown holder';
 }

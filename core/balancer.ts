@@ -1,0 +1,197 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fnv1a32 } from '../common/fnv1a.ts';
+import { parseConfig } from './config.ts';
+import { connectNats } from './connections.ts';
+import { KeyAges } from './key-ages.ts';
+import { isGoneHere, Lease, LeaseLost, leaseBucket, leaseStore, parseHolder } from './lease.ts';
+import { isMemberGoneHere, Membership, membersPrefix } from './membership.ts';
+import { pipelineCheckpointKey, runTarget } from './partitions.ts';
+import { type PipelineDefinition, PipelineSettings } from './pipeline.ts';
+import { type PartitionResult, type RunPartitionsOptions, warnUncovered } from './run-partitions.ts';
+import { runPipeline } from './runner.ts';
+
+/** Which partitions this process runs, among how many live processes. */
+export interface Assignment {
+  /** Partitions run here (not counting those being handed over), ascending. */
+  readonly held: readonly number[];
+  /** Live processes sharing the pipeline, this one included. */
+  readonly members: number;
+  /** The pipeline's partitions. */
+  readonly count: number;
+}
+
+export interface BalancedRunOptions extends Omit<RunPartitionsOptions, 'partitions'> {
+  /** Told whenever the partitions run here change. */
+  onAssignment?: (assignment: Assignment) => void;
+  /** Told when a partition's run ends here (handed over, taken over, or stopped). */
+  onReleased?: (partition: number) => void;
+}
+
+/** One partition run here. */
+interface Held {
+  readonly stop: AbortController;
+  /** Being handed over: its run is stopping gracefully. */
+  handingOver: boolean;
+  readonly done: Promise<PartitionResult | undefined>;
+}
+
+/**
+ * Run a partitioned pipeline's partitions shared among every process that runs it this way, with
+ * NATS doing the coordination: no coordinator of our own, only the partitions' leases (core/lease.ts)
+ * and a key per process (core/membership.ts), both in the lease bucket, watched by every process.
+ *
+ * Every third of the lease TTL each process counts the live processes N (keys rewritten within the
+ * TTL) and its share, ceil(P / N):
+ *
+ * - below it, it takes free partitions (no lease) and those whose lease has not been renewed for the
+ *   TTL (their holder died; compare-and-set on the revision it saw standing), most preferred first,
+ *   and runs each (`runPipeline` with that lease: it restores the checkpoint and claims it);
+ * - above it, it hands its least preferred partitions over: their runs stop gracefully (last cut,
+ *   checkpoint, ack) and release their lease, which a process below its share then takes.
+ *
+ * Preferences are a hash of process and partition, so processes do not all reach for the same free
+ * partition, and a process keeps the ones it prefers. A lease is taken with compare-and-set, so two
+ * processes never run one partition; the checkpoint is fenced besides (core/latest-checkpoint.ts).
+ *
+ * A run that loses its lease ends (logged) and the process goes on; any other failure stops every
+ * run here gracefully and is thrown, as with `runPartitions`.
+ */
+export async function runBalanced(definition: PipelineDefinition, options: BalancedRunOptions): Promise<PartitionResult[]> {
+  const count = definition.source.partitions?.count;
+  if (count === undefined) throw new Error(`pipeline '${definition.name}' is not partitioned: there is nothing to balance`);
+  const { leaseTtlMs } = parseConfig(PipelineSettings, definition.settings ?? {}, `pipeline '${definition.name}' settings`);
+  const log = options.onLog ?? (() => {});
+  await warnUncovered(definition, options, log);
+  const nc = await connectNats(options.config, `rxa:${definition.name}:balance`);
+  const bucket = leaseBucket(options.config.checkpointBucket);
+  const kv = await leaseStore(nc, bucket);
+  const membership = await Membership.join(kv, definition.name, leaseTtlMs, log);
+  const membersKey = `${membersPrefix(definition.name)}.`;
+  const members = await KeyAges.watch(kv, `${membersKey}*`);
+  const leases = await KeyAges.watch(kv, `${pipelineCheckpointKey(definition.name)}.*`);
+  const held = new Map<number, Held>();
+  const results: PartitionResult[] = [];
+  let failure: { error: unknown } | undefined;
+  const failed = new AbortController();
+  const prefer = (p: number): number => fnv1a32(`${membership.id}:${p}`);
+  let announced = '';
+
+  const assignment = (live: number): Assignment => ({
+    held: [...held]
+      .filter(([, h]) => !h.handingOver)
+      .map(([p]) => p)
+      .sort((a, b) => a - b),
+    members: live,
+    count,
+  });
+
+  const start = (partition: number, lease: Lease): void => {
+    const stop = new AbortController();
+    const prefix = `[p${partition}] `;
+    const done = runPipeline(definition, {
+      ...options,
+      signal: stop.signal,
+      partition,
+      lease,
+      onStatus: (status) => options.onStatus?.(status, runTarget(definition, partition)),
+      onLog: (message) => log(`${prefix}${message}`),
+    }).then(
+      (status): PartitionResult => ({ target: runTarget(definition, partition), status }),
+      (error: unknown) => {
+        if (error instanceof LeaseLost) {
+          log(`${prefix}${error.message}`);
+          return undefined;
+        }
+        failure ??= { error };
+        failed.abort();
+        return undefined;
+      },
+    );
+    const entry: Held = { stop, handingOver: false, done };
+    held.set(partition, entry);
+    void done.then(async (result) => {
+      if (result && options.signal.aborted) results.push(result);
+      // A run that failed before its lease was adopted leaves it held: give it back.
+      await lease.release();
+      if (held.get(partition) === entry) held.delete(partition);
+      options.onReleased?.(partition);
+    });
+  };
+
+  const balance = async (): Promise<void> => {
+    const now = performance.now();
+    const live = new Set([membership.id]);
+    for (const [key, seen] of members.entries()) {
+      if (seen.value === undefined) continue;
+      if (now - seen.since < leaseTtlMs && !isMemberGoneHere(seen.value)) live.add(key.slice(membersKey.length));
+      // A member dead for the TTL: remove its key (compare-and-set, in case it came back), so those who start later do not count it.
+      else await kv.delete(key, { previousSeq: seen.revision }).catch(() => {});
+    }
+    const share = Math.ceil(count / live.size);
+    const running = [...held].filter(([, h]) => !h.handingOver).map(([p]) => p);
+    if (running.length > share) {
+      const handOver = running.sort((a, b) => prefer(a) - prefer(b)).slice(0, running.length - share);
+      log(`${live.size} processes share ${count} partitions (at most ${share} each): handing over ${handOver.map((p) => `p${p}`).join(', ')}`);
+      for (const p of handOver) {
+        const h = held.get(p)!;
+        h.handingOver = true;
+        h.stop.abort();
+      }
+    } else if (running.length < share) {
+      const candidates = Array.from({ length: count }, (_, p) => p)
+        .filter((p) => !held.has(p))
+        .sort((a, b) => prefer(b) - prefer(a));
+      let taking = share - running.length;
+      for (const p of candidates) {
+        if (taking === 0 || options.signal.aborted || failed.signal.aborted) break;
+        const seen = leases.get(pipelineCheckpointKey(definition.name, p));
+        const free = seen === undefined || seen.value === undefined;
+        const holder = free ? undefined : parseHolder(seen.value!);
+        const stale = !free && (now - seen.since >= leaseTtlMs || (holder !== undefined && isGoneHere(holder)));
+        if (!free && !stale) continue;
+        const lease = await Lease.take(nc, bucket, pipelineCheckpointKey(definition.name, p), {
+          ttlMs: leaseTtlMs,
+          log: (message) => log(`[p${p}] ${message}`),
+          member: membership.id,
+          stale: stale ? seen.revision : undefined,
+        });
+        if (!lease) continue;
+        const from = holder
+          ? ` over from ${holder.host} pid ${holder.pid} (${isGoneHere(holder) ? 'that process is gone' : `not renewed for ${leaseTtlMs} ms`})`
+          : '';
+        log(`took p${p}${from}`);
+        taking--;
+        start(p, lease);
+      }
+    }
+    const current = assignment(live.size);
+    const text = JSON.stringify(current);
+    if (text !== announced) {
+      announced = text;
+      options.onAssignment?.(current);
+    }
+  };
+
+  log(`balancing ${count} partitions among the processes running '${definition.name}' (this one: ${hostname()} pid ${process.pid}, member ${membership.id})`);
+  const stopped = AbortSignal.any([options.signal, failed.signal]);
+  try {
+    // Decide only once the members there were at start are known (this one's key is among them):
+    // a process starting beside running ones takes only its share.
+    await Promise.race([members.ready, new Promise((resolve) => stopped.addEventListener('abort', resolve, { once: true }))]);
+    while (!stopped.aborted) {
+      await balance();
+      await sleep(leaseTtlMs / 3, undefined, { signal: stopped }).catch(() => {});
+    }
+  } finally {
+    // Out first, so the others count without this process while its runs hand their partitions over.
+    await membership.leave();
+    for (const h of held.values()) h.stop.abort();
+    await Promise.all([...held.values()].map((h) => h.done));
+    members.stop();
+    leases.stop();
+    await nc.close();
+  }
+  if (failure) throw failure.error;
+  return results.sort((a, b) => (a.target.partition ?? 0) - (b.target.partition ?? 0));
+}

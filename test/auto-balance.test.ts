@@ -1,0 +1,223 @@
+/**
+ * Automatic balancing (core/balancer.ts) with `rxa run` child processes on the real servers: the
+ * clickstream pipeline with 8 partitions and a 1.5 s lease TTL, no `--partitions`. One process
+ * takes all 8; a second joins: 4 and 4; a third joins: 3, 3 and 2; one is killed with SIGKILL: the
+ * two left take its partitions once its leases expire (4 and 4); one stops with SIGTERM: the last
+ * one runs all 8. Input is published before every step. Every write of every lease key is watched
+ * throughout: a partition changes hands only through a release (a delete), or, from the killed
+ * process only, a TTL after its last renewal. The tables equal the computation over the whole input,
+ * every partition's consumer has acked its whole subject, and the status line, `/metrics` and
+ * `rxa_pipeline_metrics` name the process that holds each partition.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { hostname } from 'node:os';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { KvWatchInclude } from '@nats-io/kv';
+import { afterAll, describe, expect, it } from 'vitest';
+import { leaseBucket, leaseStore, parseHolder } from '../core/lease.ts';
+import { pipelineCheckpointKey } from '../core/partitions.ts';
+import { consumerInfo } from '../sources/durable-consumer.ts';
+import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
+import { expectedClickstream } from './support/expected-clickstream.ts';
+import { waitFor } from './support/helpers.ts';
+import { asStored, readClickstream } from './support/read-clickstream.ts';
+import { useTestServers } from './support/test-servers.ts';
+
+const PARTITIONS = 8;
+const TTL_MS = 1_500;
+const env = useTestServers('balance');
+const { names, database, bucket } = env;
+const FIXTURE = 'test/fixtures/clickstream-pipeline.ts';
+const childEnv = {
+  ...process.env,
+  RXA_CLICKHOUSE_DB: database,
+  RXA_CHECKPOINT_BUCKET: bucket,
+  RXA_TEST_NAME: names.name,
+  RXA_TEST_STREAM: names.stream,
+  RXA_TEST_SUBJECTS: names.subjectPrefix,
+  RXA_TEST_PARTITIONS: String(PARTITIONS),
+  RXA_TEST_LEASE_TTL_MS: String(TTL_MS),
+};
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+interface Instance {
+  readonly pid: number;
+  readonly exited: Promise<[number | null]>;
+  stderr(): string;
+  stdout(): string;
+  kill(signal: NodeJS.Signals): void;
+}
+
+function rxaRun(extra: string[] = []): Instance {
+  const child = spawn(process.execPath, ['bin/rxa.js', 'run', FIXTURE, ...extra], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  return {
+    pid: child.pid!,
+    exited: once(child, 'exit') as Promise<[number | null]>,
+    stderr: () => err,
+    stdout: () => out,
+    kill: (signal) => child.kill(signal),
+  };
+}
+
+/** A change of a partition's holder, as the lease key's watch saw it. */
+interface HandOver {
+  partition: number;
+  from: number | undefined;
+  to: number | undefined;
+  /** When the watch saw it (performance.now()). */
+  at: number;
+}
+
+describe('automatic balancing', () => {
+  it('shares 8 partitions among the processes running the pipeline as they join, die and stop; totals exact; never two holders', async () => {
+    const all = clickstreamInput({ count: 15_000, seed: 41, eventsPerSecond: 40, trailing: true, partitions: PARTITIONS });
+    const steps = 5;
+    const chunk = Math.ceil(all.length / steps);
+    let published = 0;
+    const publishNext = async (): Promise<void> => {
+      await publishInput(env.nc, names.stream, names.subjectPrefix, all.slice(published, published + chunk), PARTITIONS);
+      published += chunk;
+    };
+
+    // Every write of every partition's lease key, from before the first process starts.
+    const kv = await leaseStore(env.nc, leaseBucket(bucket));
+    const holders = new Map<number, number | undefined>();
+    const handOvers: HandOver[] = [];
+    const keyPartition = new Map(Array.from({ length: PARTITIONS }, (_, p) => [pipelineCheckpointKey(names.name, p), p]));
+    const watch = await kv.watch({ key: `${pipelineCheckpointKey(names.name)}.*`, include: KvWatchInclude.UpdatesOnly });
+    void (async () => {
+      for await (const entry of watch) {
+        const p = keyPartition.get(entry.key);
+        if (p === undefined) continue;
+        const now = performance.now();
+        const pid = entry.operation === 'PUT' ? parseHolder(entry.string())?.pid : undefined;
+        const from = holders.get(p);
+        if (from !== pid) handOvers.push({ partition: p, from, to: pid, at: now });
+        holders.set(p, pid);
+      }
+    })();
+    /** Partitions held per process, e.g. { [pidA]: 4, [pidB]: 4 }. */
+    const counts = (): Map<number, number> => {
+      const out = new Map<number, number>();
+      for (let p = 0; p < PARTITIONS; p++) {
+        const pid = holders.get(p);
+        if (pid !== undefined) out.set(pid, (out.get(pid) ?? 0) + 1);
+      }
+      return out;
+    };
+    const shared = async (expected: Record<number, number>, what: string, withinMs: number): Promise<number> => {
+      const started = performance.now();
+      await waitFor(
+        () => {
+          const now = counts();
+          return now.size === Object.keys(expected).length && Object.entries(expected).every(([pid, n]) => now.get(Number(pid)) === n);
+        },
+        withinMs,
+        `${what} (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
+      );
+      return performance.now() - started;
+    };
+
+    try {
+      await publishNext();
+      const a = rxaRun(['--quiet']);
+      await shared({ [a.pid]: 8 }, 'the first process to take all 8 partitions', 30_000);
+
+      await publishNext();
+      const b = rxaRun(['--quiet']);
+      await waitFor(() => b.stderr().includes('balancing 8 partitions'), 30_000, 'the second process to start balancing');
+      const joinMs = await shared({ [a.pid]: 4, [b.pid]: 4 }, 'a second process to get 4 of 8', 6 * TTL_MS);
+
+      await publishNext();
+      const c = rxaRun(['--serve', '0']);
+      await waitFor(() => c.stderr().includes('balancing 8 partitions'), 30_000, 'the third process to start balancing');
+      await waitFor(
+        () => {
+          const now = [...counts().values()];
+          return counts().size === 3 && now.reduce((x, y) => x + y, 0) === PARTITIONS && Math.max(...now) <= 3;
+        },
+        6 * TTL_MS,
+        `three processes to share 8 partitions, at most 3 each (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
+      );
+
+      await publishNext();
+      a.kill('SIGKILL');
+      await a.exited;
+      const killedAt = performance.now();
+      const takeOverMs = await shared({ [b.pid]: 4, [c.pid]: 4 }, "the survivors to take the killed process's partitions", 8 * TTL_MS);
+
+      await publishNext();
+      b.kill('SIGTERM');
+      expect((await b.exited)[0]).toBe(0);
+      await shared({ [c.pid]: 8 }, 'the last process to take all 8 partitions', 4 * TTL_MS);
+
+      // Everything acked by the last process, and the tables exact.
+      const jsm = await jetstreamManager(env.nc);
+      await waitFor(
+        async () => {
+          for (let p = 0; p < PARTITIONS; p++) {
+            const info = await consumerInfo(jsm, names.stream, `${names.name}_p${p}`);
+            if (!info || info.num_pending > 0 || info.num_ack_pending > 0) return false;
+          }
+          return true;
+        },
+        60_000,
+        "every partition's consumer to ack its whole subject",
+      );
+      const expected = asStored(expectedClickstream(all));
+      expect(expected.lateEvents).toBeGreaterThan(0);
+      expect(await readClickstream(env.chDb, names.name)).toEqual(expected);
+
+      // Who holds what: the status line, /metrics, rxa_pipeline_metrics.
+      expect(c.stderr()).toContain('running partitions 0,1,2,3,4,5,6,7 of 8 (1 process)');
+      const url = /live dashboards: (http:\S+)/.exec(c.stderr())?.[1];
+      expect(url).toBeDefined();
+      const holder = `${hostname()} pid ${c.pid}`;
+      const heldHere = (metrics: string, p: number): boolean =>
+        new RegExp(`rxa_partition_held\\{[^}]*holder="${holder}"[^}]*partition="${p}"[^}]*\\} 1`).test(metrics);
+      // Each partition's first status comes within a status interval (1 s) of its start.
+      await waitFor(
+        async () => {
+          const metrics = await (await fetch(`${url}metrics`)).text();
+          return Array.from({ length: PARTITIONS }, (_, p) => p).every((p) => heldHere(metrics, p));
+        },
+        10_000,
+        '/metrics to show every partition held by the last process',
+      );
+      c.kill('SIGTERM');
+      expect((await c.exited)[0]).toBe(0);
+      const held = await env.chDb.query({
+        query: `SELECT rxa_partition AS p, max(value) AS held FROM rxa_pipeline_metrics FINAL
+                WHERE pipeline = '${names.name}' AND metric = 'partition_held' AND kind = '${holder}' GROUP BY p ORDER BY p`,
+        format: 'JSONEachRow',
+      });
+      expect(await held.json()).toEqual(Array.from({ length: PARTITIONS }, (_, p) => ({ p, held: 1 })));
+
+      // Never two holders: a partition went from one process to another only through a release,
+      // except the killed process's, taken over once it was gone (on this host the survivors see
+      // its pid gone; from another machine they would wait for the TTL, core/lease.test.ts).
+      const direct = handOvers.filter((h) => h.from !== undefined && h.to !== undefined);
+      expect(direct.map((h) => h.from)).toEqual(direct.map(() => a.pid));
+      expect(direct.length).toBe(3);
+      for (const h of direct) expect(h.at).toBeGreaterThan(killedAt);
+      const tookOver = new RegExp(`took p\\d over from ${hostname()} pid ${a.pid} \\(that process is gone\\)`, 'g');
+      expect([...b.stderr().matchAll(tookOver), ...c.stderr().matchAll(tookOver)]).toHaveLength(3);
+      console.log(
+        `auto-balance: the join balanced in ${(joinMs / 1000).toFixed(1)} s, the killed process's partitions were taken over in ${(takeOverMs / 1000).toFixed(1)} s; ${handOvers.length} lease changes`,
+      );
+    } finally {
+      if (process.env.DEBUG_BALANCE) console.log(JSON.stringify(handOvers.map((h) => [h.partition, h.from ?? '-', h.to ?? '-', Math.round(h.at)])));
+      watch.stop();
+    }
+  }, 150_000);
+});
