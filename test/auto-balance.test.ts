@@ -40,6 +40,7 @@ const childEnv = {
   RXA_TEST_LEASE_TTL_MS: String(TTL_MS),
 };
 const children: ChildProcess[] = [];
+const started: Instance[] = [];
 
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
@@ -60,13 +61,15 @@ function rxaRun(extra: string[] = []): Instance {
   let err = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  return {
+  const instance: Instance = {
     pid: child.pid!,
     exited: once(child, 'exit') as Promise<[number | null]>,
     stderr: () => err,
     stdout: () => out,
     kill: (signal) => child.kill(signal),
   };
+  started.push(instance);
+  return instance;
 }
 
 /** A change of a partition's holder, as the lease key's watch saw it. */
@@ -76,12 +79,14 @@ interface HandOver {
   to: number | undefined;
   /** When the watch saw it (performance.now()). */
   at: number;
+  /** Since the previous write of the key (the previous holder's last renewal), as the watch saw them. */
+  afterMs: number;
 }
 
 describe('automatic balancing', () => {
   it('shares 8 partitions among the processes running the pipeline as they join, die and stop; totals exact; never two holders', async () => {
     const all = clickstreamInput({ count: 15_000, seed: 41, eventsPerSecond: 40, trailing: true, partitions: PARTITIONS });
-    const steps = 5;
+    const steps = 6;
     const chunk = Math.ceil(all.length / steps);
     let published = 0;
     const publishNext = async (): Promise<void> => {
@@ -92,6 +97,7 @@ describe('automatic balancing', () => {
     // Every write of every partition's lease key, from before the first process starts.
     const kv = await leaseStore(env.nc, leaseBucket(bucket));
     const holders = new Map<number, number | undefined>();
+    const lastWrite = new Map<number, number>();
     const handOvers: HandOver[] = [];
     const keyPartition = new Map(Array.from({ length: PARTITIONS }, (_, p) => [pipelineCheckpointKey(names.name, p), p]));
     const watch = await kv.watch({ key: `${pipelineCheckpointKey(names.name)}.*`, include: KvWatchInclude.UpdatesOnly });
@@ -102,8 +108,9 @@ describe('automatic balancing', () => {
         const now = performance.now();
         const pid = entry.operation === 'PUT' ? parseHolder(entry.string())?.pid : undefined;
         const from = holders.get(p);
-        if (from !== pid) handOvers.push({ partition: p, from, to: pid, at: now });
+        if (from !== pid) handOvers.push({ partition: p, from, to: pid, at: now, afterMs: now - (lastWrite.get(p) ?? now) });
         holders.set(p, pid);
+        lastWrite.set(p, now);
       }
     })();
     /** Partitions held per process, e.g. { [pidA]: 4, [pidB]: 4 }. */
@@ -149,6 +156,23 @@ describe('automatic balancing', () => {
         6 * TTL_MS,
         `three processes to share 8 partitions, at most 3 each (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
       );
+
+      // A hung process (SIGSTOP: alive, so not known gone): the others take its partitions once its
+      // leases have not been renewed for the TTL. Resumed, it finds its leases lost, stops those
+      // runs without acking, and gets a share again.
+      await publishNext();
+      b.kill('SIGSTOP');
+      const hungMs = await shared({ [a.pid]: 4, [c.pid]: 4 }, "the others to take the hung process's partitions", 8 * TTL_MS);
+      b.kill('SIGCONT');
+      await waitFor(
+        () => {
+          const now = [...counts().values()];
+          return counts().size === 3 && now.reduce((x, y) => x + y, 0) === PARTITIONS && Math.max(...now) <= 3;
+        },
+        8 * TTL_MS,
+        `the resumed process to get a share again (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
+      );
+      expect(b.stderr()).toMatch(new RegExp(`lost the lease on 'pipeline\\.${names.name}\\.p\\d' \\(`));
 
       await publishNext();
       a.kill('SIGKILL');
@@ -203,20 +227,31 @@ describe('automatic balancing', () => {
       });
       expect(await held.json()).toEqual(Array.from({ length: PARTITIONS }, (_, p) => ({ p, held: 1 })));
 
-      // Never two holders: a partition went from one process to another only through a release,
-      // except the killed process's, taken over once it was gone (on this host the survivors see
-      // its pid gone; from another machine they would wait for the TTL, core/lease.test.ts).
+      // Never two holders: a partition went from one process to another only through a release
+      // (a delete), except the hung process's, taken over a TTL after its last renewal, and the
+      // killed process's, taken over once it was gone (on this host its pid is seen gone at once;
+      // from another machine it would be the TTL, as for the hung one).
       const direct = handOvers.filter((h) => h.from !== undefined && h.to !== undefined);
-      expect(direct.map((h) => h.from)).toEqual(direct.map(() => a.pid));
-      expect(direct.length).toBe(3);
-      for (const h of direct) expect(h.at).toBeGreaterThan(killedAt);
-      const tookOver = new RegExp(`took p\\d over from ${hostname()} pid ${a.pid} \\(that process is gone\\)`, 'g');
-      expect([...b.stderr().matchAll(tookOver), ...c.stderr().matchAll(tookOver)]).toHaveLength(3);
+      const fromHung = direct.filter((h) => h.from === b.pid);
+      const fromKilled = direct.filter((h) => h.from === a.pid);
+      expect(fromHung.length + fromKilled.length).toBe(direct.length);
+      expect(fromHung.length).toBeGreaterThanOrEqual(2);
+      expect(fromKilled.length).toBeGreaterThanOrEqual(2);
+      for (const h of fromHung) expect(h.afterMs).toBeGreaterThanOrEqual(TTL_MS * 0.8);
+      for (const h of fromKilled) expect(h.at).toBeGreaterThan(killedAt);
+      const tookOver = (pid: number, why: string) => new RegExp(`took p\\d over from ${hostname()} pid ${pid} \\(${why}\\)`, 'g');
+      const logs = a.stderr() + b.stderr() + c.stderr();
+      expect([...logs.matchAll(tookOver(b.pid, `not renewed for ${TTL_MS} ms`))]).toHaveLength(fromHung.length);
+      expect([...logs.matchAll(tookOver(a.pid, 'that process is gone'))]).toHaveLength(fromKilled.length);
       console.log(
-        `auto-balance: the join balanced in ${(joinMs / 1000).toFixed(1)} s, the killed process's partitions were taken over in ${(takeOverMs / 1000).toFixed(1)} s; ${handOvers.length} lease changes`,
+        `auto-balance: the join balanced in ${(joinMs / 1000).toFixed(1)} s, the hung process's partitions were taken over in ${(hungMs / 1000).toFixed(1)} s, the killed one's in ${(takeOverMs / 1000).toFixed(1)} s; ${handOvers.length} lease changes`,
       );
+    } catch (error) {
+      // What each process did, and the lease changes seen, for the failure's diagnosis.
+      for (const instance of started) process.stderr.write(`--- rxa run, pid ${instance.pid}:\n${instance.stderr()}\n`);
+      process.stderr.write(`--- lease changes [partition, from pid, to pid]: ${JSON.stringify(handOvers.map((h) => [h.partition, h.from, h.to]))}\n`);
+      throw error;
     } finally {
-      if (process.env.DEBUG_BALANCE) console.log(JSON.stringify(handOvers.map((h) => [h.partition, h.from ?? '-', h.to ?? '-', Math.round(h.at)])));
       watch.stop();
     }
   }, 150_000);
