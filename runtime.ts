@@ -1,10 +1,13 @@
 /**
  * Runtime API (`rxstream-analytics/runtime`): running a pipeline inside your own program rather than
- * with `rxa run` — connections from the environment, one pipeline or all its partitions, loading a
- * pipeline file, and running the operators outside the runner with a scope of your own.
+ * with `rxa run` — connections from the environment, one pipeline, some or all of its partitions or
+ * a share of them balanced with other processes (`runBalanced`), loading a pipeline file, and
+ * running the operators outside the runner with a scope of your own.
  * @module
  */
 
+export type { Assignment, BalancedRunOptions } from './core/balancer.ts';
+export { runBalanced } from './core/balancer.ts';
 export type { RuntimeConfigInput } from './core/config.ts';
 export { configFromEnv, RuntimeConfig } from './core/config.ts';
 export type { ModuleImporter } from './core/load-pipeline.ts';
