@@ -1,10 +1,12 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '../common/error-message.ts';
 import { fnv1a32 } from '../common/fnv1a.ts';
+import { planBalance } from './balance-plan.ts';
 import { parseConfig } from './config.ts';
 import { connectNats } from './connections.ts';
 import { KeyAges } from './key-ages.ts';
-import { isGoneHere, Lease, LeaseLost, leaseBucket, leaseStore, parseHolder } from './lease.ts';
+import { Lease, LeaseLost, leaseBucket, leaseStore } from './lease.ts';
 import { isMemberGoneHere, Membership, membersPrefix } from './membership.ts';
 import { pipelineCheckpointKey, runTarget } from './partitions.ts';
 import { type PipelineDefinition, PipelineSettings } from './pipeline.ts';
@@ -74,6 +76,7 @@ export async function runBalanced(definition: PipelineDefinition, options: Balan
   const results: PartitionResult[] = [];
   let failure: { error: unknown } | undefined;
   const failed = new AbortController();
+  const stopped = AbortSignal.any([options.signal, failed.signal]);
   const prefer = (p: number): number => fnv1a32(`${membership.id}:${p}`);
   let announced = '';
 
@@ -128,42 +131,40 @@ export async function runBalanced(definition: PipelineDefinition, options: Balan
       // A member dead for the TTL: remove its key (compare-and-set, in case it came back), so those who start later do not count it.
       else await kv.delete(key, { previousSeq: seen.revision }).catch(() => {});
     }
-    const share = Math.ceil(count / live.size);
     const running = [...held].filter(([, h]) => !h.handingOver).map(([p]) => p);
-    if (running.length > share) {
-      const handOver = running.sort((a, b) => prefer(a) - prefer(b)).slice(0, running.length - share);
-      log(`${live.size} processes share ${count} partitions (at most ${share} each): handing over ${handOver.map((p) => `p${p}`).join(', ')}`);
-      for (const p of handOver) {
+    const plan = planBalance({
+      count,
+      members: live.size,
+      running,
+      here: new Set(held.keys()),
+      lease: (p) => leases.get(pipelineCheckpointKey(definition.name, p)),
+      now,
+      ttlMs: leaseTtlMs,
+      prefer,
+    });
+    if (plan.handOver.length > 0) {
+      log(`${live.size} processes share ${count} partitions (at most ${plan.share} each): handing over ${plan.handOver.map((p) => `p${p}`).join(', ')}`);
+      for (const p of plan.handOver) {
         const h = held.get(p)!;
         h.handingOver = true;
         h.stop.abort();
       }
-    } else if (running.length < share) {
-      const candidates = Array.from({ length: count }, (_, p) => p)
-        .filter((p) => !held.has(p))
-        .sort((a, b) => prefer(b) - prefer(a));
-      let taking = share - running.length;
-      for (const p of candidates) {
-        if (taking === 0 || options.signal.aborted || failed.signal.aborted) break;
-        const seen = leases.get(pipelineCheckpointKey(definition.name, p));
-        const free = seen === undefined || seen.value === undefined;
-        const holder = free ? undefined : parseHolder(seen.value!);
-        const stale = !free && (now - seen.since >= leaseTtlMs || (holder !== undefined && isGoneHere(holder)));
-        if (!free && !stale) continue;
-        const lease = await Lease.take(nc, bucket, pipelineCheckpointKey(definition.name, p), {
-          ttlMs: leaseTtlMs,
-          log: (message) => log(`[p${p}] ${message}`),
-          member: membership.id,
-          stale: stale ? seen.revision : undefined,
-        });
-        if (!lease) continue;
-        const from = holder
-          ? ` over from ${holder.host} pid ${holder.pid} (${isGoneHere(holder) ? 'that process is gone' : `not renewed for ${leaseTtlMs} ms`})`
-          : '';
-        log(`took p${p}${from}`);
-        taking--;
-        start(p, lease);
-      }
+    }
+    let wanted = plan.wanted;
+    for (const { partition: p, stale } of plan.candidates) {
+      if (wanted === 0 || stopped.aborted) break;
+      const lease = await Lease.take(nc, bucket, pipelineCheckpointKey(definition.name, p), {
+        ttlMs: leaseTtlMs,
+        log: (message) => log(`[p${p}] ${message}`),
+        member: membership.id,
+        stale: stale?.revision,
+      });
+      if (!lease) continue;
+      const holder = stale?.holder;
+      const why = stale?.why === 'gone' ? 'that process is gone' : `not renewed for ${leaseTtlMs} ms`;
+      log(`took p${p}${holder ? ` over from ${holder.host} pid ${holder.pid} (${why})` : stale ? ` over from an unknown holder (${why})` : ''}`);
+      wanted--;
+      start(p, lease);
     }
     const current = assignment(live.size);
     const text = JSON.stringify(current);
@@ -174,13 +175,13 @@ export async function runBalanced(definition: PipelineDefinition, options: Balan
   };
 
   log(`balancing ${count} partitions among the processes running '${definition.name}' (this one: ${hostname()} pid ${process.pid}, member ${membership.id})`);
-  const stopped = AbortSignal.any([options.signal, failed.signal]);
   try {
     // Decide only once the members there were at start are known (this one's key is among them):
     // a process starting beside running ones takes only its share.
     await Promise.race([members.ready, new Promise((resolve) => stopped.addEventListener('abort', resolve, { once: true }))]);
     while (!stopped.aborted) {
-      await balance();
+      // NATS unreachable for a moment: the leases held are renewed or lost on their own; try again next round.
+      await balance().catch((error: unknown) => log(`balancing failed (will retry): ${errorMessage(error)}`));
       await sleep(leaseTtlMs / 3, undefined, { signal: stopped }).catch(() => {});
     }
   } finally {

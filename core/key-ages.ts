@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KV, KvEntry } from '@nats-io/kv';
 
 /** A key as last seen: its value (undefined once deleted), its revision, and when that revision was first seen. */
@@ -8,6 +9,8 @@ export interface SeenKey {
   readonly since: number;
 }
 
+type Watch = AsyncIterable<KvEntry> & { stop(): void };
+
 /**
  * The keys of a KV bucket under a wildcard, as a watch delivers them, each with how long its
  * revision has stood by this process's own clock: a key rewritten every third of a TTL by a live
@@ -15,30 +18,26 @@ export interface SeenKey {
  * one. No clocks of two machines are compared (as in core/lease.ts).
  */
 export class KeyAges {
-  private readonly keys = new Map<string, SeenKey>();
   /** Resolves once the values that were there when the watch started have all been seen. */
   readonly ready: Promise<void>;
-  private readonly stopWatch: () => void;
+  private readonly keys = new Map<string, SeenKey>();
+  private watch: Watch;
+  private stopped = false;
 
-  private constructor(watch: AsyncIterable<KvEntry> & { stop(): void }) {
-    this.stopWatch = () => watch.stop();
+  private constructor(
+    private readonly kv: KV,
+    private readonly key: string,
+    first: Watch,
+  ) {
+    this.watch = first;
     let caughtUp!: () => void;
     this.ready = new Promise((resolve) => (caughtUp = resolve));
-    void (async () => {
-      for await (const entry of watch) {
-        const previous = this.keys.get(entry.key);
-        if (previous?.revision !== entry.revision) {
-          this.keys.set(entry.key, { value: entry.operation === 'PUT' ? entry.string() : undefined, revision: entry.revision, since: performance.now() });
-        }
-        // The watch delivers the last values first; `delta` counts those still to come.
-        if (entry.delta === 0) caughtUp();
-      }
-    })();
+    void this.follow(caughtUp);
   }
 
   /** Watch the keys matching `key` (a wildcard). `ready` needs at least one of them to exist. */
   static async watch(kv: KV, key: string): Promise<KeyAges> {
-    return new KeyAges(await kv.watch({ key }));
+    return new KeyAges(kv, key, await kv.watch({ key }));
   }
 
   get(key: string): SeenKey | undefined {
@@ -50,6 +49,29 @@ export class KeyAges {
   }
 
   stop(): void {
-    this.stopWatch();
+    this.stopped = true;
+    this.watch.stop();
+  }
+
+  private async follow(caughtUp: () => void): Promise<void> {
+    for (;;) {
+      try {
+        for await (const entry of this.watch) {
+          const previous = this.keys.get(entry.key);
+          if (previous?.revision !== entry.revision) {
+            this.keys.set(entry.key, { value: entry.operation === 'PUT' ? entry.string() : undefined, revision: entry.revision, since: performance.now() });
+          }
+          // The watch delivers the last values first; `delta` counts those still to come.
+          if (entry.delta === 0) caughtUp();
+        }
+      } catch {
+        // The watch broke (NATS gone for long): start another below.
+      }
+      if (this.stopped) return;
+      // Watched again from the last values: a revision already seen keeps its age.
+      await sleep(1_000);
+      if (this.stopped) return;
+      this.watch = await this.kv.watch({ key: this.key }).catch(() => this.watch);
+    }
   }
 }
