@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { errorMessage } from '../common/error-message.ts';
 import { fnv1a32 } from '../common/fnv1a.ts';
 import { planBalance } from './balance-plan.ts';
@@ -35,7 +36,8 @@ interface Held {
   readonly stop: AbortController;
   /** Being handed over: its run is stopping gracefully. */
   handingOver: boolean;
-  readonly done: Promise<PartitionResult | undefined>;
+  /** The run has ended and its lease is released. */
+  readonly done: Promise<void>;
 }
 
 /**
@@ -66,12 +68,37 @@ export async function runBalanced(definition: PipelineDefinition, options: Balan
   const log = options.onLog ?? (() => {});
   await warnUncovered(definition, options, log);
   const nc = await connectNats(options.config, `rxa:${definition.name}:balance`);
+  try {
+    return await shareOn(nc, definition, count, leaseTtlMs, options, log);
+  } finally {
+    await nc.close();
+  }
+}
+
+async function shareOn(
+  nc: NatsConnection,
+  definition: PipelineDefinition,
+  count: number,
+  leaseTtlMs: number,
+  options: BalancedRunOptions,
+  log: (message: string) => void,
+): Promise<PartitionResult[]> {
   const bucket = leaseBucket(options.config.checkpointBucket);
   const kv = await leaseStore(nc, bucket);
-  const membership = await Membership.join(kv, definition.name, leaseTtlMs, log);
   const membersKey = `${membersPrefix(definition.name)}.`;
-  const members = await KeyAges.watch(kv, `${membersKey}*`);
   const leases = await KeyAges.watch(kv, `${pipelineCheckpointKey(definition.name)}.*`);
+  let membership: Membership;
+  let members: KeyAges;
+  try {
+    membership = await Membership.join(kv, definition.name, leaseTtlMs, log);
+    members = await KeyAges.watch(kv, `${membersKey}*`).catch(async (error: unknown) => {
+      await membership.leave();
+      throw error;
+    });
+  } catch (error) {
+    leases.stop();
+    throw error;
+  }
   const held = new Map<number, Held>();
   const results: PartitionResult[] = [];
   let failure: { error: unknown } | undefined;
@@ -111,14 +138,19 @@ export async function runBalanced(definition: PipelineDefinition, options: Balan
         return undefined;
       },
     );
-    const entry: Held = { stop, handingOver: false, done };
+    const entry: Held = {
+      stop,
+      handingOver: false,
+      done: done.then(async () => {
+        // Released by the run already, unless it failed before it took the lease over.
+        await lease.release();
+        if (held.get(partition) === entry) held.delete(partition);
+        options.onReleased?.(partition);
+      }),
+    };
     held.set(partition, entry);
-    void done.then(async (result) => {
+    void done.then((result) => {
       if (result && options.signal.aborted) results.push(result);
-      // A run that failed before its lease was adopted leaves it held: give it back.
-      await lease.release();
-      if (held.get(partition) === entry) held.delete(partition);
-      options.onReleased?.(partition);
     });
   };
 
@@ -191,7 +223,6 @@ export async function runBalanced(definition: PipelineDefinition, options: Balan
     await Promise.all([...held.values()].map((h) => h.done));
     members.stop();
     leases.stop();
-    await nc.close();
   }
   if (failure) throw failure.error;
   return results.sort((a, b) => (a.target.partition ?? 0) - (b.target.partition ?? 0));
