@@ -13,7 +13,7 @@ const Holder = z.object({
   pid: z.number().int(),
   /** When this holder took the lease, epoch ms (for messages). */
   since: z.number(),
-  /** The balancing member (core/members.ts) that took it, when partitions are balanced automatically. */
+  /** The balancing member (core/membership.ts) that took it, when partitions are balanced automatically. */
   member: z.string().optional(),
 });
 export type Holder = z.infer<typeof Holder>;
@@ -24,7 +24,7 @@ export interface LeaseOptions {
   /** Aborts waiting for the lease. */
   signal: AbortSignal;
   log?: (message: string) => void;
-  /** Written in the holder's value: the balancing member (core/members.ts) taking it. */
+  /** Written in the holder's value: the balancing member (core/membership.ts) taking it. */
   member?: string;
 }
 
