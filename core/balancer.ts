@@ -166,7 +166,8 @@ async function shareOn(
     const running = [...held].filter(([, h]) => !h.handingOver).map(([p]) => p);
     const plan = planBalance({
       count,
-      members: live.size,
+      self: membership.id,
+      members: live,
       running,
       here: new Set(held.keys()),
       lease: (p) => leases.get(pipelineCheckpointKey(definition.name, p)),
@@ -175,7 +176,8 @@ async function shareOn(
       prefer,
     });
     if (plan.handOver.length > 0) {
-      log(`${live.size} processes share ${count} partitions (at most ${plan.share} each): handing over ${plan.handOver.map((p) => `p${p}`).join(', ')}`);
+      const each = plan.share === plan.floor ? `${plan.share} each` : `${plan.floor} or ${plan.share} each`;
+      log(`${live.size} processes share ${count} partitions (${each}): handing over ${plan.handOver.map((p) => `p${p}`).join(', ')}`);
       for (const p of plan.handOver) {
         const h = held.get(p)!;
         h.handingOver = true;
