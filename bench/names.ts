@@ -31,11 +31,19 @@ export function newRunId(): string {
 }
 
 /**
- * Remove what a phase created: its stream, the checkpoint bucket's streams (`OBJ_<bucket>` and its
- * leases), its dead letters in RXA_DLQ and its database. Best effort: a missing thing is not an error.
+ * Remove what a phase created: its stream (with `sharedStream`, a stream other phases read too:
+ * only its consumer on it), the checkpoint bucket's streams (`OBJ_<bucket>` and its leases), its
+ * dead letters in RXA_DLQ and its database. Best effort: a missing thing is not an error.
  */
-export async function dropPhase(jsm: JetStreamManager, clickhouse: ClickHouseClient, names: PhaseNames): Promise<void> {
-  for (const stream of [names.stream, ...checkpointStreams(names.bucket)]) await jsm.streams.delete(stream).catch(() => {});
+export async function dropPhase(
+  jsm: JetStreamManager,
+  clickhouse: ClickHouseClient,
+  names: PhaseNames,
+  options: { sharedStream?: boolean } = {},
+): Promise<void> {
+  if (options.sharedStream) await jsm.consumers.delete(names.stream, names.pipeline).catch(() => {});
+  const streams = options.sharedStream ? checkpointStreams(names.bucket) : [names.stream, ...checkpointStreams(names.bucket)];
+  for (const stream of streams) await jsm.streams.delete(stream).catch(() => {});
   await jsm.streams.purge(DEAD_LETTER_STREAM, { filter: `${DEAD_LETTER_SUBJECT_PREFIX}.${names.pipeline}.>` }).catch(() => {});
   await clickhouse.command({ query: `DROP DATABASE IF EXISTS ${quoteIdent(names.database)}` }).catch(() => {});
 }

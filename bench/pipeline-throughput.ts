@@ -4,12 +4,13 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import { runCommand } from '../cli/run.ts';
 import type { RuntimeConfig } from '../core/config.ts';
 import { runTarget } from '../core/partitions.ts';
-import type { PipelineSettingsInput } from '../core/pipeline.ts';
+import type { PipelineDefinition, PipelineSettingsInput } from '../core/pipeline.ts';
 import type { PipelineStatus } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { type CheckpointFigures, CheckpointTally } from './checkpoint-tally.ts';
 import { BenchChild } from './child.ts';
 import type { PhaseNames } from './names.ts';
+import { createPeerPipeline, type PeerPipeline } from './peer-pipelines.ts';
 import { RssSampler } from './rss.ts';
 import { mainThreadCpuSeconds, type ServerName, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
 
@@ -20,6 +21,8 @@ export interface PipelineThroughputJob {
   readonly stream: { readonly messages: number; readonly lastSeq: number };
   /** Override the pipeline's settings (to measure a tuning change; `npm run bench` uses none). */
   readonly settings?: PipelineSettingsInput;
+  /** Run a peer instead of the clickstream pipeline (bench/peer-pipelines.ts). */
+  readonly peer?: PeerPipeline;
   /** Write a CPU profile of the pipeline run to this file. */
   readonly cpuProf?: string;
   /**
@@ -79,12 +82,8 @@ export async function measurePipelineThroughput(
   onProgress: (status: PipelineStatus) => void,
 ): Promise<PipelineThroughputResult> {
   const { names, stream, settings, partitions } = job;
-  const pipeline = createClickstreamPipeline({
-    name: names.pipeline,
-    stream: names.stream,
-    subjectPrefix: names.subjectPrefix,
-    ...(partitions ? { partitions: partitions.count } : {}),
-  });
+  const options = { name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix, ...(partitions ? { partitions: partitions.count } : {}) };
+  const pipeline: PipelineDefinition = job.peer ? createPeerPipeline(job.peer, options) : createClickstreamPipeline(options);
   const definition = settings ? { ...pipeline, settings: { ...pipeline.settings, ...settings } } : pipeline;
   const targets = partitions ? partitions.run.map((p) => runTarget(definition, p)) : [runTarget(definition)];
   // Where each runner's input ends: the last message on its subject.

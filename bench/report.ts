@@ -9,6 +9,17 @@ export interface BenchSummary {
   raw_insert_rows_per_s: number;
   /** pipeline / raw consume+ack, same run. */
   ratio: number;
+  /** The same pull, encoding and acks into the raw events table only: the floor of the work. */
+  noop_events_per_s: number;
+  /** The peer users build instead: raw events inserted, three ClickHouse materialized views over them. */
+  ch_mv_events_per_s: number;
+  /** pipeline / noop, same run. */
+  ratio_vs_noop: number;
+  /** CPU time of the pipeline's process per event, pipeline phase. */
+  pipeline_cpu_us_per_event: number;
+  /** CPU time of the local servers per event over the pipeline phase (null: not measurable here). */
+  nats_cpu_us_per_event: number | null;
+  clickhouse_cpu_us_per_event: number | null;
   p50_latency_ms: number;
   p99_latency_ms: number;
   peak_rss_mb: number;
@@ -22,6 +33,8 @@ export interface BenchDetails {
   rawConsumeSeconds: number;
   rawInsertSeconds: number;
   pipelineSeconds: number;
+  noop: PhaseFigures;
+  materializedViews: PhaseFigures;
   rowsWritten: number;
   deadLetters: number;
   lateEvents: number;
@@ -43,7 +56,20 @@ export interface BenchDetails {
   loadAfter: number;
 }
 
+/** What the table shows of a peer's phase. */
+export interface PhaseFigures {
+  seconds: number;
+  cpuMicrosPerEvent: number;
+  serverCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
+}
+
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const micros = (n: number): string => `${n.toFixed(1)} µs`;
+const cpuPerEvent = (p: PhaseFigures): string =>
+  [`CPU/event: process ${micros(p.cpuMicrosPerEvent)}`, ...Object.entries(p.serverCpuMicrosPerEvent).map(([name, m]) => `${name} ${micros(m)}`)].join(', ');
+
+/** What the materialized-view peer cannot do that the pipeline does (bench/peer-pipelines.ts). */
+export const MATERIALIZED_VIEW_LIMITS = 'no dedupe across inserts, late events not kept apart, no sessions, no exact hopping windows';
 
 /** A plain aligned table for people. */
 export function formatTable(s: BenchSummary, d: BenchDetails): string {
@@ -57,6 +83,14 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
       `${d.pipelineSeconds.toFixed(2)} s, ${int(d.rowsWritten)} rows, ${int(d.deadLetters)} dead letters, ${int(d.lateEvents)} late`,
     ],
     ['ratio pipeline / raw consume', s.ratio.toFixed(2), ''],
+    ['noop (raw events only)', `${int(s.noop_events_per_s)} events/s`, `${d.noop.seconds.toFixed(2)} s, ${cpuPerEvent(d.noop)}`],
+    [
+      'ClickHouse materialized views',
+      `${int(s.ch_mv_events_per_s)} events/s`,
+      `${d.materializedViews.seconds.toFixed(2)} s, ${cpuPerEvent(d.materializedViews)}`,
+    ],
+    ['', '', `  cannot: ${MATERIALIZED_VIEW_LIMITS}`],
+    ['ratio pipeline / noop', s.ratio_vs_noop.toFixed(2), `pipeline / materialized views ${(s.pipeline_events_per_s / s.ch_mv_events_per_s).toFixed(2)}`],
     [
       'CPU per event (pipeline phase)',
       `${d.cpuMicrosPerEvent.toFixed(1)} µs`,
@@ -95,7 +129,9 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
   return [header, ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd())].join('\n');
 }
 
-/** Exactly the issue's keys, rounded: rates and MB to integers, the ratio to 3 decimals, latencies to 1 ms. */
+const round1 = (n: number): number => Math.round(n * 10) / 10;
+
+/** Exactly the issue's keys, rounded: rates and MB to integers, ratios to 3 decimals, latencies to 1 ms, CPU to 0.1 µs. */
 export function formatJson(s: BenchSummary): string {
   return JSON.stringify({
     events: s.events,
@@ -103,6 +139,12 @@ export function formatJson(s: BenchSummary): string {
     raw_consume_ack_events_per_s: Math.round(s.raw_consume_ack_events_per_s),
     raw_insert_rows_per_s: Math.round(s.raw_insert_rows_per_s),
     ratio: Math.round(s.ratio * 1000) / 1000,
+    noop_events_per_s: Math.round(s.noop_events_per_s),
+    ch_mv_events_per_s: Math.round(s.ch_mv_events_per_s),
+    ratio_vs_noop: Math.round(s.ratio_vs_noop * 1000) / 1000,
+    pipeline_cpu_us_per_event: round1(s.pipeline_cpu_us_per_event),
+    nats_cpu_us_per_event: s.nats_cpu_us_per_event === null ? null : round1(s.nats_cpu_us_per_event),
+    clickhouse_cpu_us_per_event: s.clickhouse_cpu_us_per_event === null ? null : round1(s.clickhouse_cpu_us_per_event),
     p50_latency_ms: Math.round(s.p50_latency_ms),
     p99_latency_ms: Math.round(s.p99_latency_ms),
     peak_rss_mb: Math.round(s.peak_rss_mb),

@@ -1,5 +1,7 @@
-// `npm run build` (run by `npm pack` and `npm publish`, see package.json's prepack): the package's
-// compiled JavaScript and declarations in dist/, which the installed `rxa` runs and `exports` points
+// `npm run build`, also package.json's `prepare` (run by `npm install` and `npm ci` in a checkout,
+// so `npm install <path to the checkout>` works in another project, and by `npm pack` and
+// `npm publish`): the package's compiled JavaScript and declarations in dist/, which the installed
+// `rxa` runs and `exports` points
 // at. tsc compiles the sources (tsconfig.build.json: no tests, benchmarks or scripts); then the
 // files tsc does not make: the live page's static files, read beside live/server.js, and two
 // re-exports of bin/ for the compiled CLI, which imports `../bin/compiled.js` and `../bin/version.js`

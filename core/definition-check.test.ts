@@ -90,6 +90,47 @@ describe('assertPipelineBuilds', () => {
     expect(() => assertPipelineBuilds(typo)).toThrow("pipeline page_views_test: build() returned output 'view' but there is no such table");
   });
 
+  it('refuses a stream that feeds two outputs without share(): its stateful operators would run twice', () => {
+    const twoTables = { views, pages: defineTable('pages', { columns: { page: 'String', views: 'UInt64' }, orderBy: ['page'] }) };
+    const fanOut = (shared: boolean) =>
+      definePipeline({
+        name: 'fan_out',
+        source,
+        schema: Click,
+        tables: twoTables,
+        build: (clicks) => {
+          const deduped = clicks.pipe(dedupe({ key: (c) => `${c.page}:${c.ts}`, time: (c) => c.ts, ttlMs: 60_000 }));
+          const unique = shared ? deduped.pipe(share()) : deduped;
+          const perPage = unique.pipe(map((c) => ({ page: c.page, views: 1 })));
+          return { views: perPage, pages: unique.pipe(map((c) => ({ page: c.page, views: 0 }))) };
+        },
+      });
+    expect(() => assertPipelineBuilds(fanOut(false))).toThrow(
+      "pipeline fan_out: the dedupe operator 'dedupe#0' is subscribed twice, so it would run twice with two states. " +
+        'A stream that feeds several outputs must be shared: `const clicks = events.pipe(dedupe({...}), share())`',
+    );
+    expect(() => assertPipelineBuilds(fanOut(true))).not.toThrow();
+    // Two calls of the same factory are two operators, whatever their options.
+    const options = { sizeMs: 60_000, key: (c: ClickEvent) => c.page, time: (c: ClickEvent) => c.ts, aggregate: count() };
+    const twoWindows = definePipeline({
+      name: 'two_windows',
+      source,
+      schema: Click,
+      tables: twoTables,
+      build: (clicks) => ({
+        views: clicks.pipe(
+          tumbling(options),
+          map((w) => ({ page: w.key, views: w.value })),
+        ),
+        pages: clicks.pipe(
+          tumbling(options),
+          map((w) => ({ page: w.key, views: w.value })),
+        ),
+      }),
+    });
+    expect(() => assertPipelineBuilds(twoWindows)).not.toThrow();
+  });
+
   it('names the pipeline when build() throws', () => {
     const broken = {
       ...pageViewsPipeline,

@@ -58,6 +58,8 @@ export class PipelineEngine {
   private readonly holding: OperatorHandle[] = [];
   private readonly kindCounters = new Map<string, number>();
   private readonly subscriptions: Subscription[] = [];
+  /** Each operator call's first registered id: a second subscription to it is refused. */
+  private readonly operators = new WeakMap<object, string>();
   private rows = new Map<AnyTable, EncodedRows>();
   private buffered = 0;
   private deadLetters: DeadLetterRecord[] = [];
@@ -78,7 +80,7 @@ export class PipelineEngine {
     this.pipelineName = definition.name;
     const scope: OperatorScope = {
       eventTime: definition.eventTime as OperatorScope['eventTime'],
-      register: (kind, id, handle) => this.register(kind, id, handle),
+      register: (kind, id, handle, operator) => this.register(kind, id, handle, operator),
       side: (output, origin) => this.side(output, origin),
       origin: () => this.current,
       withOrigin: (origin, emit) => {
@@ -258,13 +260,16 @@ export class PipelineEngine {
     });
   }
 
-  private register(kind: string, id: string | undefined, handle: OperatorHandle): { id: string; restored: unknown } {
+  private register(kind: string, id: string | undefined, handle: OperatorHandle, operator: object): { id: string; restored: unknown } {
     let resolved = id;
     if (resolved === undefined) {
       const n = this.kindCounters.get(kind) ?? 0;
       this.kindCounters.set(kind, n + 1);
       resolved = `${kind}#${n}`;
     }
+    const first = this.operators.get(operator);
+    if (first !== undefined) throw new Error(subscribedTwice(this.pipelineName, kind, first));
+    this.operators.set(operator, resolved);
     if (this.handles.has(resolved)) {
       throw new Error(`pipeline ${this.pipelineName}: two operators share the id '${resolved}'; give each stateful operator a distinct id`);
     }
@@ -300,4 +305,17 @@ function detached(record: SourceRecord | undefined): SourceRecord | undefined {
 /** A copy of `bytes` in memory of its own (a Buffer's `slice`, unlike a Uint8Array's, is a view). */
 function ownBytes(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
+}
+
+/**
+ * Subscribing one operator twice runs it twice, with two states: a stream that feeds several
+ * outputs without `share()` (every output re-runs the stages above it), or an operator value reused
+ * on two streams. Either way its results, counters and side outputs would be doubled or split.
+ */
+function subscribedTwice(pipeline: string, kind: string, id: string): string {
+  return (
+    `pipeline ${pipeline}: the ${kind} operator '${id}' is subscribed twice, so it would run twice with two states. ` +
+    `A stream that feeds several outputs must be shared: \`const clicks = events.pipe(${kind}({...}), share())\`, then pipe clicks into each output. ` +
+    `To run the same logic on two streams, call ${kind}(...) once per stream.`
+  );
 }

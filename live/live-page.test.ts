@@ -23,6 +23,7 @@ import { clickstreamDashboard } from '../pipelines/clickstream.dashboard.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { ensureStream } from '../sources/streams.ts';
 import { dropTestResources, testId, waitFor } from '../test/support/helpers.ts';
+import { openPage, type PanelState, panelStates, waitForPanels as waitForPanelsOn } from '../test/support/live-page.ts';
 import { ensureChromium, launchChromium } from './chromium.ts';
 import { type LiveServer, startLiveServer } from './server.ts';
 
@@ -36,14 +37,6 @@ const config = configFromEnv(process.env, { clickhouse: { database }, checkpoint
 /** Event time runs at wall-clock speed; the backlog covers the 10 minutes before the test, so sessions have closed. */
 const EVENTS_PER_SECOND = 50;
 const BACKLOG_MS = 10 * 60_000;
-
-interface PanelState {
-  id: number;
-  title: string;
-  state: string;
-  rows: number;
-  error: string;
-}
 
 let nc: NatsConnection;
 let admin: ClickHouseClient;
@@ -212,51 +205,9 @@ describe('live page in chromium', () => {
   }, 90_000);
 });
 
-async function openPage(b: Browser, url: string): Promise<Page> {
-  const page = await b.newPage({ viewport: { width: 1600, height: 1000 } });
-  const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(error.message));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/status of 502/.test(message.text())) problems.push(message.text());
-  });
-  page.on('close', () => {
-    if (problems.length > 0) console.warn(`browser errors on ${url}:\n${problems.join('\n')}`);
-  });
-  await page.goto(url);
-  return page;
-}
-
-function panelStates(page: Page): Promise<PanelState[]> {
-  return page.$$eval('.panel', (elements) =>
-    elements.map((el) => {
-      const e = el as HTMLElement;
-      return {
-        id: Number(e.dataset.panelId),
-        title: e.querySelector('h2')?.textContent ?? '',
-        state: e.dataset.state ?? '',
-        rows: Number(e.dataset.rows),
-        error: e.querySelector('.panel-error')?.textContent ?? '',
-      };
-    }),
-  );
-}
-
-/** Wait until the page shows `count` panels and each satisfies `ok`; on timeout, say which did not. */
-async function waitForPanels(page: Page, count: number, ok: (p: PanelState) => boolean, what: string, timeoutMs: number): Promise<void> {
-  let last: PanelState[] = [];
-  try {
-    await waitFor(
-      async () => {
-        last = await panelStates(page);
-        return last.length === count && last.every(ok);
-      },
-      timeoutMs,
-      what,
-    );
-  } catch (error) {
-    const pending = last.filter((p) => !ok(p)).map((p) => `${p.title}: ${p.state}, ${p.rows} rows ${p.error}`);
-    throw new Error(`${String(error)} (pipeline in ${lastStatus?.eventsIn ?? 0}, rows ${lastStatus?.rowsWritten ?? 0}); not yet:\n${pending.join('\n')}`);
-  }
+/** Wait for the panels; a timeout also gives the pipeline's figures. */
+function waitForPanels(page: Page, count: number, ok: (p: PanelState) => boolean, what: string, timeoutMs: number): Promise<void> {
+  return waitForPanelsOn(page, count, ok, what, timeoutMs, () => `(pipeline in ${lastStatus?.eventsIn ?? 0}, rows ${lastStatus?.rowsWritten ?? 0})`);
 }
 
 /** A stat's value now and after the next refreshes (up to 3, until it changes). */

@@ -57,6 +57,7 @@ function parseOptions<T>(options: DedupeOptions<T>): ResolvedDedupeOptions<T> {
  */
 export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T> {
   const { key: keyOf, time, ttlMs, maxKeys, id } = parseOptions(options);
+  const operator = {};
   return (source) =>
     new Observable<T>((subscriber) => {
       const scope = currentScope();
@@ -68,10 +69,15 @@ export function dedupe<T>(options: DedupeOptions<T>): MonoTypeOperatorFunction<T
       let stage = id ?? 'dedupe';
       let first = true;
       if (scope) {
-        const { id: registered, restored } = scope.register('dedupe', id, {
-          snapshot: () => keys.snapshot(),
-          stats: () => keys.stats(),
-        });
+        const { id: registered, restored } = scope.register(
+          'dedupe',
+          id,
+          {
+            snapshot: () => keys.snapshot(),
+            stats: () => keys.stats(),
+          },
+          operator,
+        );
         stage = registered;
         if (restored !== undefined) keys.restore(restored);
       }

@@ -164,6 +164,7 @@ interface CacheEntry<V> {
 export function enrich<T, K extends string | number, V, R>(options: EnrichOptions<T, K, V, R>): OperatorFunction<T, R> {
   const opts = parseOptions(options);
   const { key: keyOf, lookup: fetch, merge, maxEntries, ttlMs, staleMs, concurrency, timeoutMs, attempts: maxAttempts, backoffMs, scheduler } = opts;
+  const operator = {};
   return (source) =>
     new Observable<R>((subscriber) => {
       const scope = currentScope();
@@ -204,23 +205,28 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       const pending = (): number => queue.length - head;
 
       const stage = scope
-        ? scope.register('enrich', opts.id, {
-            pending,
-            idle: () => (pending() === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
-            stats: () => ({
-              in: seen,
-              out,
-              hits,
-              misses,
-              errors,
-              timeouts,
-              retries,
-              refreshes,
-              deadLetters,
-              pending: pending(),
-              cached: cache.size,
-            }),
-          }).id
+        ? scope.register(
+            'enrich',
+            opts.id,
+            {
+              pending,
+              idle: () => (pending() === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
+              stats: () => ({
+                in: seen,
+                out,
+                hits,
+                misses,
+                errors,
+                timeouts,
+                retries,
+                refreshes,
+                deadLetters,
+                pending: pending(),
+                cached: cache.size,
+              }),
+            },
+            operator,
+          ).id
         : (opts.id ?? 'enrich');
 
       /** Whether `key` is cached and fresh; the value is then in `cachedValue` (it may be `undefined`). */

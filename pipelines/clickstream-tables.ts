@@ -2,7 +2,9 @@ import { defineTable } from '../index.ts';
 
 /**
  * The clickstream pipeline's output tables. Windowed tables carry `version` = events folded into
- * the window, so the complete result replaces early ones; read them with FINAL.
+ * the window, so the complete result replaces early ones. Read them through their views
+ * (`<table>_current`): numbers sum across partitions (each holds disjoint users), the rest is
+ * taken from any partition's row.
  */
 
 /** Every validated, de-duplicated, enriched event. */
@@ -56,6 +58,8 @@ export const activeUsersTable = defineTable('clickstream_active_users_5m', {
   orderBy: ['window_start'],
   version: 'version',
   partitionByMonth: 'window_start',
+  // Each partition's own top 5: lists do not merge (the dashboard ranks pages from page views instead).
+  merge: { top_pages: 'any', top_page_views: 'any' },
 });
 
 /** One row per user session (session window, 5 min inactivity gap). */

@@ -2,10 +2,10 @@ import { defineDashboard, sql } from '../index.ts';
 import { activeUsersTable, eventsTable, funnelTable, pageViewsTable, revenueTable, sessionsTable, uniqueUsersTable } from './clickstream-tables.ts';
 
 /**
- * The clickstream dashboard: what pipelines/clickstream.ts writes. Windowed tables are read with
- * FINAL (an early partial row is replaced by the complete one) and summed over partitions
- * (`rxa_partition`: each partition writes its own row per window and key); nothing here needs more than
- * ClickHouse 18.16 (no toStartOfInterval, no DateTime64, GROUP BY aliases, not positions).
+ * The clickstream dashboard: what pipelines/clickstream.ts writes, read through each table's read
+ * view (`table.current`: the latest version of each row, partitions merged), so a query reads like
+ * one over a plain table. Nothing here needs more than ClickHouse 18.16 (no toStartOfInterval, no
+ * DateTime64, GROUP BY aliases, not positions).
  * The pipeline declares it (`dashboards` in pipelines/clickstream.ts); generated:
  * dashboards/clickstream.json (`npx tsx scripts/build-dashboards.ts`).
  */
@@ -29,10 +29,9 @@ export const clickstreamDashboard = defineDashboard({
       color: 'blue',
       sparkline: true,
       sql: sql`
-        SELECT window_end AS time, sum(users) AS active_users
-        FROM ${activeUsersTable} FINAL
+        SELECT window_end AS time, users AS active_users
+        FROM ${activeUsersTable.current}
         WHERE $__timeFilter(window_end)
-        GROUP BY time
         ORDER BY time
       `,
     },
@@ -47,7 +46,7 @@ export const clickstreamDashboard = defineDashboard({
       color: 'purple',
       sql: sql`
         SELECT avg(duration_s) AS avg_session_duration
-        FROM ${sessionsTable} FINAL
+        FROM ${sessionsTable.current}
         WHERE $__timeFilter(session_end)
       `,
     },
@@ -63,7 +62,7 @@ export const clickstreamDashboard = defineDashboard({
       columns: { conversion_pct: { unit: 'percent', decimals: 1 } },
       sql: sql`
         SELECT count() AS sessions_ended, avg(converted) * 100 AS conversion_pct
-        FROM ${sessionsTable} FINAL
+        FROM ${sessionsTable.current}
         WHERE $__timeFilter(session_end)
       `,
     },
@@ -79,7 +78,7 @@ export const clickstreamDashboard = defineDashboard({
       thresholds: [{ value: 1, color: 'red' }],
       sql: sql`
         SELECT count() AS dead_letters
-        FROM rxa_dead_letters FINAL
+        FROM rxa_dead_letters_current
         WHERE $__timeFilter(received_at)
       `,
     },
@@ -95,7 +94,7 @@ export const clickstreamDashboard = defineDashboard({
       thresholds: [{ value: 1, color: 'orange' }],
       sql: sql`
         SELECT count() AS late_events
-        FROM rxa_late_events FINAL
+        FROM rxa_late_events_current
         WHERE $__timeFilter(watermark)
       `,
     },
@@ -108,7 +107,7 @@ export const clickstreamDashboard = defineDashboard({
       unit: 'short',
       sql: sql`
         SELECT toStartOfMinute(ts) AS time, type, count() AS events_per_min
-        FROM ${eventsTable} FINAL
+        FROM ${eventsTable.current}
         WHERE $__timeFilter(ts)
         GROUP BY time, type
         ORDER BY time, type
@@ -123,10 +122,9 @@ export const clickstreamDashboard = defineDashboard({
       unit: 'short',
       decimals: 0,
       sql: sql`
-        SELECT window_start AS time, sum(users) AS unique_users
-        FROM ${uniqueUsersTable} FINAL
+        SELECT window_start AS time, users AS unique_users
+        FROM ${uniqueUsersTable.current}
         WHERE $__timeFilter(window_start)
-        GROUP BY time
         ORDER BY time
       `,
     },
@@ -140,10 +138,9 @@ export const clickstreamDashboard = defineDashboard({
       style: 'bars',
       stacked: true,
       sql: sql`
-        SELECT window_start AS time, country, sum(revenue) AS revenue
-        FROM ${revenueTable} FINAL
+        SELECT window_start AS time, country, revenue
+        FROM ${revenueTable.current}
         WHERE $__timeFilter(window_start)
-        GROUP BY time, country
         ORDER BY time, country
       `,
     },
@@ -163,7 +160,7 @@ export const clickstreamDashboard = defineDashboard({
         FROM
         (
             SELECT sum(viewers) AS viewed, sum(carters) AS carted, sum(buyers) AS bought
-            FROM ${funnelTable} FINAL
+            FROM ${funnelTable.current}
             WHERE $__timeFilter(window_start)
         )
         ARRAY JOIN ['1 viewed', '2 added to cart', '3 purchased'] AS step, [viewed, carted, bought] AS users
@@ -179,7 +176,7 @@ export const clickstreamDashboard = defineDashboard({
       xField: 'country',
       sql: sql`
         SELECT country, round(sum(revenue), 2) AS total_revenue
-        FROM ${revenueTable} FINAL
+        FROM ${revenueTable.current}
         WHERE $__timeFilter(window_start)
         GROUP BY country
         ORDER BY total_revenue DESC
@@ -195,7 +192,7 @@ export const clickstreamDashboard = defineDashboard({
       columns: { page_views: { gauge: true } },
       sql: sql`
         SELECT url, any(page_category) AS category, sum(views) AS page_views
-        FROM ${pageViewsTable} FINAL
+        FROM ${pageViewsTable.current}
         WHERE $__timeFilter(window_start)
         GROUP BY url
         ORDER BY page_views DESC
@@ -206,14 +203,14 @@ export const clickstreamDashboard = defineDashboard({
       title: 'Top pages now (last 5 min)',
       type: 'table',
       description:
-        'Top 5 paths by page views over the latest 5-minute hopping window, counted from its five 1-minute page view windows of every partition. ' +
+        'Top 5 paths by page views over the latest 5-minute hopping window, counted from its five 1-minute page view windows (partitions merged). ' +
         "(The hopping window's own top 5 is per partition: merging those lists would undercount a page outside some partition's top 5.)",
       width: 12,
       height: 9,
       sql: sql`
-        WITH (SELECT max(window_start) FROM ${activeUsersTable} FINAL WHERE $__timeFilter(window_end)) AS latest
+        WITH (SELECT max(window_start) FROM ${activeUsersTable.current} WHERE $__timeFilter(window_end)) AS latest
         SELECT path(url) AS page, sum(views) AS views
-        FROM ${pageViewsTable} FINAL
+        FROM ${pageViewsTable.current}
         WHERE window_start >= latest AND window_start < latest + 300
         GROUP BY page
         ORDER BY views DESC, page
@@ -233,7 +230,7 @@ export const clickstreamDashboard = defineDashboard({
       },
       sql: sql`
         SELECT session_start, session_end, user_id, duration_s, page_views, events, converted, revenue
-        FROM ${sessionsTable} FINAL
+        FROM ${sessionsTable.current}
         WHERE $__timeFilter(session_end)
         ORDER BY session_end DESC
         LIMIT 50
@@ -247,7 +244,7 @@ export const clickstreamDashboard = defineDashboard({
       height: 9,
       sql: sql`
         SELECT pipeline, stage, reason, count() AS messages, max(received_at) AS last_seen
-        FROM rxa_dead_letters FINAL
+        FROM rxa_dead_letters_current
         WHERE $__timeFilter(received_at)
         GROUP BY pipeline, stage, reason
         ORDER BY messages DESC
@@ -263,7 +260,7 @@ export const clickstreamDashboard = defineDashboard({
       columns: { max_lateness_s: { unit: 's' } },
       sql: sql`
         SELECT pipeline, stage, count() AS late_events, max(lateness_ms) / 1000 AS max_lateness_s, max(event_time) AS latest_event_time
-        FROM rxa_late_events FINAL
+        FROM rxa_late_events_current
         WHERE $__timeFilter(watermark)
         GROUP BY pipeline, stage
         ORDER BY late_events DESC

@@ -15,7 +15,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Command } from 'commander';
 import { measureLatency } from '../bench/latency.ts';
-import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
+import { dropPhase, newRunId, type PhaseNames, phaseNames } from '../bench/names.ts';
+import { materializedViewTotals, type PeerPipeline } from '../bench/peer-pipelines.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
 import { publishBulk } from '../bench/publish-bulk.ts';
 import { rawConsumeAck } from '../bench/raw-consume.ts';
@@ -60,6 +61,9 @@ async function main(): Promise<void> {
   // The pipeline reads the same pre-published stream as the raw consumer, with its own consumer and outputs.
   const pipe = { ...phaseNames(runId, 'pipe'), stream: events.stream, subjectPrefix: events.subjectPrefix };
   const live = phaseNames(runId, 'live');
+  // The peers read the same stream too (bench/peer-pipelines.ts).
+  const noop = { ...phaseNames(runId, 'noop'), stream: events.stream, subjectPrefix: events.subjectPrefix };
+  const views = { ...phaseNames(runId, 'mv'), stream: events.stream, subjectPrefix: events.subjectPrefix };
   const base = configFromEnv();
   const settings = parseConfig(PipelineSettings, createClickstreamPipeline().settings ?? {}, 'clickstream settings');
   const nc = await connect({ servers: base.nats.servers, name: 'rxa:bench', noAsyncTraces: true });
@@ -69,6 +73,7 @@ async function main(): Promise<void> {
   const cleanup = (): Promise<void> =>
     (cleaned ??= (async () => {
       log('cleaning up');
+      for (const names of [noop, views]) await dropPhase(jsm, clickhouse, names, { sharedStream: true });
       for (const names of [events, insert, pipe, live]) await dropPhase(jsm, clickhouse, names);
     })());
   // Ctrl-C: remove this run's streams and databases before exiting (a second Ctrl-C exits at once).
@@ -96,11 +101,33 @@ async function main(): Promise<void> {
     log(`raw insert: ${int(inserted.perSecond)} rows/s (${inserted.seconds.toFixed(2)} s in inserts)`);
     await dropPhase(jsm, clickhouse, insert);
 
+    const phase = (names: PhaseNames, peer?: PeerPipeline) =>
+      pipelineThroughput(
+        {
+          config: configFromEnv(process.env, { clickhouse: { database: names.database }, checkpointBucket: names.bucket }),
+          names,
+          stream,
+          ...(peer ? { peer } : {}),
+        },
+        (line) => log(`  ${peer ?? 'pipeline'}: ${line}`),
+      );
+    // Each phase's tables are dropped after it: their background merges would slow the next one.
     collectGarbage();
-    const pipeline = await pipelineThroughput(
-      { config: configFromEnv(process.env, { clickhouse: { database: pipe.database }, checkpointBucket: pipe.bucket }), names: pipe, stream },
-      (line) => log(`  pipeline: ${line}`),
+    const floor = await phase(noop, 'noop');
+    log(`noop (raw events table only): ${int(floor.perSecond)} events/s (${floor.seconds.toFixed(2)} s), ${floor.cpuMicrosPerEvent.toFixed(1)} µs CPU/event`);
+    await dropPhase(jsm, clickhouse, noop, { sharedStream: true });
+
+    collectGarbage();
+    const peer = await phase(views, 'materialized-views');
+    const mvCounted = await materializedViewTotals(clickhouse, views.database);
+    log(
+      `ClickHouse materialized views: ${int(peer.perSecond)} events/s (${peer.seconds.toFixed(2)} s), ${peer.cpuMicrosPerEvent.toFixed(1)} µs CPU/event; ` +
+        `views hold ${int(mvCounted.pageViews)} page views of ${int(mvCounted.pageViewRows)} page_view rows`,
     );
+    await dropPhase(jsm, clickhouse, views, { sharedStream: true });
+
+    collectGarbage();
+    const pipeline = await phase(pipe);
     log(`pipeline: ${int(pipeline.perSecond)} events/s (${pipeline.seconds.toFixed(2)} s), peak RSS ${int(pipeline.peakRssMb)} MB`);
     // As the insert phase's before it: its tables' background merges (12M rows after 10M events)
     // would otherwise compete with the latency phase for the same two cores.
@@ -123,6 +150,12 @@ async function main(): Promise<void> {
       raw_consume_ack_events_per_s: raw.perSecond,
       raw_insert_rows_per_s: inserted.perSecond,
       ratio: pipeline.perSecond / raw.perSecond,
+      noop_events_per_s: floor.perSecond,
+      ch_mv_events_per_s: peer.perSecond,
+      ratio_vs_noop: pipeline.perSecond / floor.perSecond,
+      pipeline_cpu_us_per_event: pipeline.cpuMicrosPerEvent,
+      nats_cpu_us_per_event: pipeline.serverCpuMicrosPerEvent['nats-server'] ?? null,
+      clickhouse_cpu_us_per_event: pipeline.serverCpuMicrosPerEvent.clickhouse ?? null,
       p50_latency_ms: latency.p50Ms,
       p99_latency_ms: latency.p99Ms,
       peak_rss_mb: pipeline.peakRssMb,
@@ -136,6 +169,8 @@ async function main(): Promise<void> {
       rawConsumeSeconds: raw.seconds,
       rawInsertSeconds: inserted.seconds,
       pipelineSeconds: pipeline.seconds,
+      noop: floor,
+      materializedViews: peer,
       rowsWritten: pipeline.rowsWritten,
       deadLetters: pipeline.deadLetters,
       lateEvents: pipeline.lateEvents,

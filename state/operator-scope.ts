@@ -78,8 +78,10 @@ export interface OperatorScope {
   /**
    * Register an operator instance. `kind` is used to derive a stable id when `id` is not given
    * (`kind#n`, numbered in subscription order). Returns the id and the state to restore, if any.
+   * `operator` is one object per call of the operator's factory (`dedupe({...})`): a pipeline
+   * refuses a second subscription to it (a stream fanned out without `share()`).
    */
-  register(kind: string, id: string | undefined, handle: OperatorHandle): { id: string; restored: unknown };
+  register(kind: string, id: string | undefined, handle: OperatorHandle, operator: object): { id: string; restored: unknown };
   /** Report a side output. `origin` defaults to the input currently being processed. */
   side(output: SideOutput, origin?: Origin): void;
   /** The origin of the input currently being processed; async operators capture it on input. */

@@ -27,6 +27,8 @@ import {
   uniqueUsersTable,
 } from '../pipelines/clickstream-tables.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
+import { createReadViewSql } from '../sinks/clickhouse/read-view.ts';
+import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { type AnyTable, type Columns, createTableSql, type RowOf, type Table } from '../sinks/clickhouse/table.ts';
 import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 
@@ -458,7 +460,7 @@ describe('panel queries on the ClickHouse server (18.16 here)', () => {
 
   beforeAll(async () => {
     await admin.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` });
-    for (const table of allTables) await admin.command({ query: createTableSql(table, database) });
+    await ensureTables(admin, database, allTables);
     client = createClient({ url, database });
     const writer = new ClickHouseWriter(client, database);
     for (const rows of fixture) expect(await writer.write(rows)).toMatchObject({ written: rows.length });
@@ -489,6 +491,7 @@ describe('panel queries on current ClickHouse (chdb)', () => {
     session = new Session();
     session.query(`CREATE DATABASE IF NOT EXISTS \`${database}\``);
     for (const table of allTables) session.query(createTableSql(table, database));
+    for (const table of allTables) session.query(createReadViewSql(table, database));
     for (const rows of fixture) {
       await session.insert({ table: `${database}.${rows.table.name}`, values: Buffer.concat(rows.slices()), format: 'TabSeparated' });
     }

@@ -5,7 +5,8 @@
  * run with `npx rxa run ./orders.ts` on the real servers until its rows are in ClickHouse, then
  * stopped with SIGTERM. Then `npx rxa init` from that install: the project it makes installs with
  * the same tarball, its `npm test` (strict tsc, vitest with testPipeline) passes, and its `npm start`
- * writes rows to ClickHouse. Needs the npm registry (or npm's cache) for the installs.
+ * writes rows to ClickHouse, and its dashboard shows them on the live page (`--serve`, in Debian's
+ * chromium). Needs the npm registry (or npm's cache) for the installs.
  */
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureChromium, launchChromium } from '../live/chromium.ts';
 import { waitFor } from './support/helpers.ts';
+import { openPage, panelStates, waitForPanels } from './support/live-page.ts';
 import { useTestServers } from './support/test-servers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -135,6 +138,7 @@ export default definePipeline({
 
 describe('the packed package in a project of its own', () => {
   beforeAll(async () => {
+    ensureChromium();
     // What a user does: pack, install into a fresh project.
     await run('npm', ['pack', '--pack-destination', tmp, '--silent'], ROOT);
     const [file] = readdirSync(tmp).filter((f) => f.endsWith('.tgz'));
@@ -239,7 +243,7 @@ describe('the packed package in a project of its own', () => {
       panels: Array<{ title: string; targets: Array<{ rawSql: string }> }>;
     };
     expect(grafana.panels.map((p) => p.title)).toEqual(['Revenue per minute', 'Top products']);
-    expect(grafana.panels[0]?.targets[0]?.rawSql).toContain('FROM product_revenue_1m FINAL');
+    expect(grafana.panels[0]?.targets[0]?.rawSql).toContain('FROM product_revenue_1m_current');
 
     // The template's names, replaced by this run's (each one must be there to be replaced).
     let pipeline = readFileSync(join(app, 'pipeline.ts'), 'utf8');
@@ -265,7 +269,8 @@ describe('the packed package in a project of its own', () => {
     ];
     for (const order of orders) await js.publish(`${init.subjects}.new`, JSON.stringify(order));
 
-    const { group, output } = startGroup('npm', ['start', '--', '--quiet'], app, runEnv(init.database, initBucket));
+    // Port 0: any free port; the pipeline prints the page's address.
+    const { group, output } = startGroup('npm', ['start', '--', '--quiet', '--serve', '0'], app, runEnv(init.database, initBucket));
     const table = `\`${init.database}\`.product_revenue_1m`;
     type Row = { w: number; product: string; revenue: number; orders: number; units: number };
     const read = async (): Promise<Row[]> => {
@@ -281,6 +286,24 @@ describe('the packed package in a project of its own', () => {
       { w: base, product: 'tea', revenue: 2, orders: 1, units: 1 },
       { w: base + 60_000, product: 'latte', revenue: 4, orders: 1, units: 1 },
     ]);
+
+    // The project's own dashboard on the live page, in a browser: its panels show the rows.
+    await waitFor(() => /live dashboards: (http:\/\/\S+\/) /.test(output()), 30_000, 'the live page address');
+    const url = /live dashboards: (http:\/\/\S+\/) /.exec(output())![1]!;
+    const browser = await launchChromium();
+    try {
+      const page = await openPage(browser, `${url}?dashboard=orders&range=now-6h`);
+      await waitForPanels(page, 2, (p) => p.state === 'ok' && p.rows > 0, 'both panels of the scaffolded dashboard with rows', 60_000);
+      expect((await panelStates(page)).map((p) => [p.title, p.rows])).toEqual([
+        ['Revenue per minute', 2],
+        ['Top products', 2],
+      ]);
+      // Drawn, not only fetched: the bar chart has its canvas.
+      expect(await page.locator('[data-panel-type="barchart"] canvas').count()).toBe(1);
+      await page.close();
+    } finally {
+      await browser.close();
+    }
 
     await stopGroup(group, '`npm start`');
     expect(output()).toContain('SIGTERM: stopping');

@@ -26,6 +26,7 @@ export function windowOperator<T, K extends WindowKey, S, A>(
     side: (output: SideOutput, origin?: Origin) => void,
   ) => EventTimeEngine<T, HeldKey, S, A>,
 ): OperatorFunction<T, WindowResult<K, A>> {
+  const operator = {};
   return (source) => {
     let key: HeldKeyFunction<never> | undefined;
     let engine: EventTimeEngine<T, HeldKey, S, A> | undefined;
@@ -34,6 +35,7 @@ export function windowOperator<T, K extends WindowKey, S, A>(
         source,
         subscriber,
         kind,
+        operator,
         (inherited) => {
           const options = resolve(inherited);
           key = options.key as HeldKeyFunction<never>;
@@ -64,6 +66,8 @@ export function runWindowEngine<T, K extends string | number, S, A>(
   source: Observable<T>,
   subscriber: Subscriber<WindowResult<K, A>>,
   kind: WindowKind,
+  /** One object per call of the window's factory (see OperatorScope.register). */
+  operator: object,
   resolve: (inherited: EventTime<never> | undefined) => ResolvedWindowOptions<T, K, S, A>,
   createEngine: (options: ResolvedWindowOptions<T, K, S, A>, side: (output: SideOutput, origin?: Origin) => void) => EventTimeEngine<T, K, S, A>,
 ): Subscription {
@@ -72,11 +76,16 @@ export function runWindowEngine<T, K extends string | number, S, A>(
   const side = resolveSideOutput(kind, options.sideOutput, scope);
   const engine = createEngine(options, side);
   if (scope) {
-    const { id, restored } = scope.register(kind, options.id, {
-      snapshot: () => engine.snapshot(),
-      ...(options.flushEarly ? { flush: () => engine.flush() } : {}),
-      stats: () => engine.stats(),
-    });
+    const { id, restored } = scope.register(
+      kind,
+      options.id,
+      {
+        snapshot: () => engine.snapshot(),
+        ...(options.flushEarly ? { flush: () => engine.flush() } : {}),
+        stats: () => engine.stats(),
+      },
+      operator,
+    );
     engine.stage = id;
     if (restored !== undefined) engine.restore(restored);
   }

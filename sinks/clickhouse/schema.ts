@@ -1,9 +1,10 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { ensureReadViews } from './read-view.ts';
 import { quoteIdent, sqlString } from './sql.ts';
 import { type AnyTable, createTableSql, PARTITION_COLUMN } from './table.ts';
 
 /**
- * Create the database and the tables if missing. Existing tables are left as they are, except that
+ * Create the database, the tables if missing, and their read views (sinks/clickhouse/read-view.ts). Existing tables are left as they are, except that
  * one without `rxa_partition` first in its sorting key fails here: its rows would collide across
  * partitions (tables created before partitioning existed). The error says how to migrate it.
  */
@@ -18,6 +19,7 @@ export async function ensureTables(client: ClickHouseClient, database: string, t
   const keys = new Map((await result.json<{ name: string; sorting_key: string }>()).map((r) => [r.name, r.sorting_key]));
   const outdated = tables.filter((t) => keys.get(t.name)?.split(',')[0]?.trim() !== PARTITION_COLUMN);
   if (outdated.length > 0) throw new Error(outdatedTablesMessage(database, outdated));
+  await ensureReadViews(client, database, tables);
 }
 
 function outdatedTablesMessage(database: string, tables: readonly AnyTable[]): string {

@@ -15,6 +15,10 @@ import { assertSqlIdentifier, quoteIdent } from './sql.ts';
  * the same `(window_start, url)` must not replace each other: read tables summed over partitions.
  * Row types do not include it; `build()` never sees it.
  *
+ * Readers need neither: every table gets a read view, `<table>_current` (`table.current` in panel
+ * SQL), that applies FINAL and merges the partitions' rows per key with each column's merge rule
+ * (`merge`; sum for numbers, any for the rest unless declared). See sinks/clickhouse/read-view.ts.
+ *
  * Column types are limited to what behaves the same on ClickHouse 18.16 and current releases.
  */
 export interface ColumnTypes {
@@ -39,6 +43,21 @@ export const PARTITION_COLUMN = 'rxa_partition';
 const PARTITION_COLUMN_TYPE = 'UInt16';
 export type Columns = Readonly<Record<string, ColumnType>>;
 
+/**
+ * How a column's values from several partitions' rows for one key combine in the read view.
+ * `sum` for counts and totals (partitions hold disjoint events), `max`/`min` for extremes, `any`
+ * for values every partition writes alike (a category looked up from the key). A value that
+ * cannot be combined (an average, a percentile, a top-k list) is exact only when one partition
+ * writes each key: partition by that key, or keep the pipeline unpartitioned.
+ */
+export type MergeRule = 'sum' | 'max' | 'min' | 'any';
+const NUMERIC: ReadonlySet<ColumnType> = new Set(['UInt8', 'UInt16', 'UInt32', 'UInt64', 'Int64', 'Float64', 'Nullable(Float64)']);
+
+/** A view to read a table through (`${table.current}` in panel SQL). */
+export interface ReadView {
+  readonly name: string;
+}
+
 export interface TableOptions<C extends Columns> {
   columns: C;
   /** Sorting key, which is also the replacing (dedup) key. */
@@ -47,6 +66,11 @@ export interface TableOptions<C extends Columns> {
   version?: keyof C & string;
   /** A DateTime column to partition by month. */
   partitionByMonth?: keyof C & string;
+  /**
+   * How each non-key column merges across partitions in the read view `<name>_current`. Default:
+   * `sum` for numeric columns (the version included), `any` for the others.
+   */
+  merge?: Partial<Record<keyof C & string, MergeRule>>;
 }
 
 /** What the runtime needs to know of any table, whatever its columns. */
@@ -56,6 +80,10 @@ export interface AnyTable {
   readonly orderBy: readonly string[];
   readonly version: string | undefined;
   readonly partitionByMonth: string | undefined;
+  /** Every column not in `orderBy`, with its merge rule (defaults filled in). */
+  readonly merge: Readonly<Record<string, MergeRule>>;
+  /** The read view, `<name>_current`. */
+  readonly current: ReadView;
 }
 
 /** `N`: the table's name as a literal type (what `defineTable` was given), so rows can be keyed by it. */
@@ -88,13 +116,44 @@ export function defineTable<const C extends Columns, const N extends string = st
   if (options.partitionByMonth && options.columns[options.partitionByMonth] !== 'DateTime') {
     throw new Error(`table ${name}: partitionByMonth column '${options.partitionByMonth}' must be DateTime`);
   }
+  const view = `${name}${READ_VIEW_SUFFIX}`;
+  assertSqlIdentifier(`table ${name}: its read view`, view);
   return {
     name,
     columns: options.columns,
     orderBy: options.orderBy,
     version: options.version,
     partitionByMonth: options.partitionByMonth,
+    merge: mergeRules(name, options),
+    current: { name: view },
   };
+}
+
+/** The read view's name is the table's with this suffix. */
+export const READ_VIEW_SUFFIX = '_current';
+
+interface MergeInput {
+  columns: Columns;
+  orderBy: readonly string[];
+  merge?: Partial<Record<string, MergeRule>> | undefined;
+}
+
+function mergeRules(table: string, options: MergeInput): Record<string, MergeRule> {
+  const declared = options.merge ?? {};
+  for (const [column, rule] of Object.entries(declared)) {
+    const type = options.columns[column];
+    if (type === undefined) throw new Error(`table ${table}: merge rule for '${column}', which is not a declared column`);
+    if (options.orderBy.includes(column))
+      throw new Error(`table ${table}: '${column}' is in orderBy: key columns group the read view, they take no merge rule`);
+    if (rule === 'sum' && !NUMERIC.has(type)) throw new Error(`table ${table}: merge rule 'sum' for '${column}' (${type}): sum takes a numeric column`);
+    if (!['sum', 'max', 'min', 'any'].includes(rule as string))
+      throw new Error(`table ${table}: unknown merge rule ${JSON.stringify(rule)} for '${column}' (sum, max, min or any)`);
+  }
+  const rules: Record<string, MergeRule> = {};
+  for (const [column, type] of Object.entries(options.columns)) {
+    if (!options.orderBy.includes(column)) rules[column] = declared[column] ?? (NUMERIC.has(type) ? 'sum' : 'any');
+  }
+  return rules;
 }
 
 /** `CREATE TABLE IF NOT EXISTS` for this table, valid on ClickHouse 18.16 and current releases. */

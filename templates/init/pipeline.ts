@@ -16,7 +16,7 @@ export const Order = z.object({
 });
 export type Order = z.infer<typeof Order>;
 
-/** A ReplacingMergeTree: read it with FINAL (the row with the highest version wins). */
+/** Read it through its view, product_revenue_1m_current: the latest version of each window, partitions merged. */
 export const revenue = defineTable('product_revenue_1m', {
   columns: { window_start: 'DateTime', product: 'String', revenue: 'Float64', orders: 'UInt64', units: 'UInt64', version: 'UInt64' },
   orderBy: ['window_start', 'product'],
@@ -37,7 +37,7 @@ export const dashboard = defineDashboard({
       height: 8,
       sql: sql`
         SELECT window_start AS time, sum(revenue) AS revenue
-        FROM ${revenue} FINAL
+        FROM ${revenue.current}
         WHERE $__timeFilter(window_start)
         GROUP BY time
         ORDER BY time
@@ -51,7 +51,7 @@ export const dashboard = defineDashboard({
       height: 8,
       sql: sql`
         SELECT product, sum(revenue) AS revenue
-        FROM ${revenue} FINAL
+        FROM ${revenue.current}
         WHERE $__timeFilter(window_start)
         GROUP BY product
         ORDER BY revenue DESC

@@ -32,7 +32,7 @@ export class FakeScope implements OperatorScope {
     this.#restored = restored;
   }
 
-  register(kind: string, id: string | undefined, handle: OperatorHandle): { id: string; restored: unknown } {
+  register(kind: string, id: string | undefined, handle: OperatorHandle, _operator: object): { id: string; restored: unknown } {
     let resolved = id;
     if (resolved === undefined) {
       const n = this.#counters.get(kind) ?? 0;

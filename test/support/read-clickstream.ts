@@ -7,37 +7,36 @@ import { type ExpectedClickstream, expectedClickstream } from './expected-clicks
 
 /**
  * Read what the clickstream pipeline wrote, in the shape of `ExpectedClickstream` (money rounded to
- * cents, as the pipeline writes it), so tests compare the two with one `toEqual`. Aggregates are
- * summed over partitions (`rxa_partition`), as dashboards read them; with `partition`, only that
- * partition's rows are read.
+ * cents, as the pipeline writes it), so tests compare the two with one `toEqual`. Tables are read
+ * through their read views (`<table>_current`: partitions merged), as dashboards read them; with
+ * `partition`, only that partition's rows are read, from the table itself.
  */
 export async function readClickstream(client: ClickHouseClient, pipeline: string, partition?: number): Promise<ExpectedClickstream> {
   const rows = async <T>(query: string): Promise<T[]> =>
     (await client.query({ query, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>();
   const ms = 'toUnixTimestamp(window_start) * 1000 AS w';
-  const only = partition === undefined ? '1' : `rxa_partition = ${partition}`;
+  // The same queries over both sources: a view holds one row per key, so their sums leave it as it is.
+  const from = (table: string): string => (partition === undefined ? `${table}_current` : `(SELECT * FROM ${table} FINAL WHERE rxa_partition = ${partition})`);
 
-  const [events] = await rows<{ n: number }>(`SELECT count() AS n FROM clickstream_events FINAL WHERE ${only}`);
-  const [late] = await rows<{ n: number }>(
-    `SELECT count() AS n FROM rxa_late_events FINAL WHERE pipeline = '${pipeline}' AND stage = 'unique-users' AND ${only}`,
-  );
-  const [dead] = await rows<{ n: number }>(`SELECT count() AS n FROM rxa_dead_letters FINAL WHERE pipeline = '${pipeline}' AND stage = 'validate' AND ${only}`);
+  const [events] = await rows<{ n: number }>(`SELECT count() AS n FROM ${from('clickstream_events')}`);
+  const [late] = await rows<{ n: number }>(`SELECT count() AS n FROM ${from('rxa_late_events')} WHERE pipeline = '${pipeline}' AND stage = 'unique-users'`);
+  const [dead] = await rows<{ n: number }>(`SELECT count() AS n FROM ${from('rxa_dead_letters')} WHERE pipeline = '${pipeline}' AND stage = 'validate'`);
   const pageViews = await rows<{ w: number; url: string; views: number }>(
-    `SELECT ${ms}, url, sum(views) AS views FROM clickstream_page_views_1m FINAL WHERE ${only} GROUP BY w, url`,
+    `SELECT ${ms}, url, sum(views) AS views FROM ${from('clickstream_page_views_1m')} GROUP BY w, url`,
   );
   const users = await rows<{ w: number; users: number; events: number }>(
-    `SELECT ${ms}, sum(users) AS users, sum(events) AS events FROM clickstream_unique_users_1m FINAL WHERE ${only} GROUP BY w`,
+    `SELECT ${ms}, sum(users) AS users, sum(events) AS events FROM ${from('clickstream_unique_users_1m')} GROUP BY w`,
   );
-  const active = await rows<{ w: number; users: number }>(`SELECT ${ms}, sum(users) AS users FROM clickstream_active_users_5m FINAL WHERE ${only} GROUP BY w`);
+  const active = await rows<{ w: number; users: number }>(`SELECT ${ms}, sum(users) AS users FROM ${from('clickstream_active_users_5m')} GROUP BY w`);
   const funnel = await rows<{ w: number; viewers: number; carters: number; buyers: number }>(
-    `SELECT ${ms}, sum(viewers) AS viewers, sum(carters) AS carters, sum(buyers) AS buyers FROM clickstream_funnel_1m FINAL WHERE ${only} GROUP BY w`,
+    `SELECT ${ms}, sum(viewers) AS viewers, sum(carters) AS carters, sum(buyers) AS buyers FROM ${from('clickstream_funnel_1m')} GROUP BY w`,
   );
   // Each partition rounds its revenue to cents; round the sum too, or float addition shows through.
   const revenue = await rows<{ w: number; country: string; revenue: number; orders: number; items: number }>(
-    `SELECT ${ms}, country, round(sum(revenue), 2) AS revenue, sum(orders) AS orders, sum(items) AS items FROM clickstream_revenue_1m FINAL WHERE ${only} GROUP BY w, country`,
+    `SELECT ${ms}, country, round(sum(revenue), 2) AS revenue, sum(orders) AS orders, sum(items) AS items FROM ${from('clickstream_revenue_1m')} GROUP BY w, country`,
   );
   const sessions = await rows<{ user_id: string; start: number; end: number; page_views: number; events: number; converted: number; revenue: number }>(
-    `SELECT user_id, toUnixTimestamp(session_start) AS start, toUnixTimestamp(session_end) AS end, page_views, events, converted, revenue FROM clickstream_sessions FINAL WHERE ${only}`,
+    `SELECT user_id, toUnixTimestamp(session_start) AS start, toUnixTimestamp(session_end) AS end, page_views, events, converted, revenue FROM ${from('clickstream_sessions')}`,
   );
   return {
     events: events?.n ?? 0,
