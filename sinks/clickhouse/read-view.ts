@@ -45,6 +45,11 @@ export async function ensureReadViews(client: ClickHouseClient, database: string
  * mismatch only costs a re-creation.
  */
 function sameSelect(stored: string, select: string): boolean {
-  const words = (sql: string): string => sql.replace(/[`\s(),]+/g, ' ').trim();
+  // `db`.`t` in ours is db.t in the stored query: no space around the dot (18.16 stores it so).
+  const words = (sql: string): string =>
+    sql
+      .replace(/[`\s(),]+/g, ' ')
+      .replace(/ ?\. ?/g, '.')
+      .trim();
   return words(stored).endsWith(words(select));
 }
