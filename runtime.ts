@@ -1,11 +1,14 @@
 /**
  * Runtime API (`rxstream-analytics/runtime`): running a pipeline inside your own program rather than
- * with `rxa run` — connections from the environment, one pipeline or all its partitions, loading a
- * pipeline file, running the operators outside the runner with a scope of your own, and publishing
- * a pipeline's events as its contract says (`eventPublisher`).
+ * with `rxa run` — connections from the environment, one pipeline, some or all of its partitions or
+ * a share of them balanced with other processes (`runBalanced`), loading a pipeline file, running
+ * the operators outside the runner with a scope of your own, and publishing a pipeline's events as
+ * its contract says (`eventPublisher`).
  * @module
  */
 
+export type { Assignment, BalancedRunOptions } from './core/balancer.ts';
+export { runBalanced } from './core/balancer.ts';
 export type { RuntimeConfigInput } from './core/config.ts';
 export { configFromEnv, RuntimeConfig } from './core/config.ts';
 export type { EncodedEvent, EventPublisherOptions, PublishEventOptions } from './core/event-publisher.ts';

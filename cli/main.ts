@@ -46,7 +46,10 @@ program
   .command('run')
   .description('run a pipeline (a .ts file whose default export is definePipeline(...)) until Ctrl-C')
   .argument('<pipeline>', 'path to the pipeline file, e.g. pipelines/clickstream.ts')
-  .option('--partitions <list>', 'partitioned pipelines: the partitions this process runs, e.g. 0,1 or 2-3 (default: all)')
+  .option(
+    '--partitions <list>',
+    'partitioned pipelines: the partitions this process runs, e.g. 0,1 or 2-3 (default: shared with the other processes running it)',
+  )
   .option('--quiet', 'no live status line')
   .option('--serve <port>', 'serve the live dashboards and Prometheus /metrics on http://127.0.0.1:<port>/', nonNegativeInt)
   .action(async (file: string, opts: { partitions?: string; quiet?: boolean; serve?: number }) => {

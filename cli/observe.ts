@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import type { RuntimeConfig } from '../core/config.ts';
@@ -15,6 +16,8 @@ import type { startLiveServer } from '../live/server.ts';
 export interface Observability {
   /** Feed the pipeline's status here (`onStatus`), with its partition when the pipeline is partitioned. */
   onStatus(status: PipelineStatus, partition?: number): void;
+  /** The partition's run here ended and it may go to another process: its last figures, then off `/metrics` here. */
+  released(partition: number): Promise<void>;
   /** The live page, when it is served. */
   url: string | undefined;
   /** Write the last metrics, stop the server, close the connection. */
@@ -45,6 +48,7 @@ export async function startObservability(
         pipeline,
         registry,
         ...(partition !== undefined ? { partition } : {}),
+        holder: `${hostname()} pid ${process.pid}`,
         clickhouse: { client: writer, database: config.clickhouse.database, cluster: config.clickhouse.cluster },
         onLog: options.onLog,
       });
@@ -53,6 +57,8 @@ export async function startObservability(
     }
     return entry.reporter;
   };
+  /** Partitions gone elsewhere whose last figures are being written. */
+  const releases = new Set<Promise<void>>();
   let server: Awaited<ReturnType<typeof startLiveServer>> | undefined;
   if (options.serve !== undefined) {
     try {
@@ -67,8 +73,17 @@ export async function startObservability(
   }
   return {
     onStatus: (status, partition) => reporter(partition).update(status),
+    released(partition) {
+      const entry = reporters.get(partition);
+      if (!entry) return Promise.resolve();
+      reporters.delete(partition);
+      const releasing = entry.started.then(() => entry.reporter.release());
+      releases.add(releasing);
+      return releasing.finally(() => releases.delete(releasing));
+    },
     url: server?.url,
     async close() {
+      await Promise.all(releases);
       await Promise.all(
         [...reporters.values()].map(async ({ reporter: r, started }) => {
           await started;

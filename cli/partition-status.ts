@@ -5,9 +5,16 @@ import type { PipelineStatus } from '../core/runner.ts';
  * do not add up: `lastSeq` is the highest partition's, `ackedSeq` the lowest (every message up to
  * it is acked, whichever partition it is on; a partition with no recent messages holds it back).
  */
-export function partitionStatuses(): { update(partition: number | undefined, status: PipelineStatus): PipelineStatus } {
+export function partitionStatuses(): {
+  update(partition: number | undefined, status: PipelineStatus): PipelineStatus;
+  /** The partition is no longer run here (handed over): its figures leave the sum. */
+  remove(partition: number): void;
+} {
   const latest = new Map<number | undefined, PipelineStatus>();
   return {
+    remove(partition) {
+      latest.delete(partition);
+    },
     update(partition, status) {
       latest.set(partition, status);
       if (latest.size === 1) return status;

@@ -2,7 +2,8 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { CheckpointStore } from '../core/checkpoint-store.ts';
 import { parseConfig, type RuntimeConfig } from '../core/config.ts';
 import { connectNats } from '../core/connections.ts';
-import { Lease, leaseBucket } from '../core/lease.ts';
+import { deleteLatestCheckpoint } from '../core/latest-checkpoint.ts';
+import { Lease, leaseBucket, leaseStore } from '../core/lease.ts';
 import { pipelineCheckpointKey } from '../core/partitions.ts';
 import { type PipelineDefinition, PipelineSettings } from '../core/pipeline.ts';
 import { consumerInfo } from '../sources/durable-consumer.ts';
@@ -29,6 +30,7 @@ export async function resetPipeline(config: RuntimeConfig, definition: PipelineD
   const leases: Lease[] = [];
   try {
     const store = await CheckpointStore.open(nc, config.checkpointBucket);
+    const pointers = await leaseStore(nc, leaseBucket(config.checkpointBucket));
     const jsm = await jetstreamManager(nc);
     const { stream } = definition.source;
     const consumer = definition.source.consumer ?? definition.name;
@@ -54,7 +56,7 @@ export async function resetPipeline(config: RuntimeConfig, definition: PipelineD
     const deleted: string[] = [];
     for (const [key, durable] of targets) {
       for (const old of await store.history(key)) await store.delete(old.name);
-      await store.delete(key).catch(() => {});
+      await deleteLatestCheckpoint(pointers, store, key);
       if (await consumerInfo(jsm, stream, durable)) {
         await jsm.consumers.delete(stream, durable);
         deleted.push(durable);

@@ -1,10 +1,11 @@
+import { type Assignment, runBalanced } from '../core/balancer.ts';
 import type { RuntimeConfig } from '../core/config.ts';
 import { tunePipelineHeap } from '../core/heap-tuning.ts';
 import type { PipelineDefinition } from '../core/pipeline.ts';
 import { type PartitionResult, type RunPartitionsOptions, runPartitions } from '../core/run-partitions.ts';
 import { startObservability } from './observe.ts';
 import { partitionStatuses } from './partition-status.ts';
-import { type StatusPrefix, statusPrinter } from './status-line.ts';
+import { formatAssignment, type StatusPrefix, statusPrinter } from './status-line.ts';
 
 export interface RunCommandOptions extends Pick<RunPartitionsOptions, 'signal' | 'partitions' | 'statusIntervalMs'> {
   /** No live status line (log lines are still printed). */
@@ -25,10 +26,19 @@ export interface RunCommandOptions extends Pick<RunPartitionsOptions, 'signal' |
  * `rxa run`: a pipeline with everything the command adds around it (heap tuning, health metrics to
  * ClickHouse, the live status line, the page with `serve`), until `signal` aborts. `rxa demo` and
  * the benchmark's pipeline processes run it through here too, so they load and do what `rxa run` does.
+ * A partitioned pipeline without `partitions` shares its partitions with the other processes that
+ * run it so (core/balancer.ts); with `partitions`, it runs those.
  */
 export async function runCommand(definition: PipelineDefinition, config: RuntimeConfig, options: RunCommandOptions): Promise<PartitionResult[]> {
   const { partitions, serve, onStatus, onLog } = options;
-  const printer = statusPrinter(!options.quiet, options.statusPrefix);
+  const count = definition.source.partitions?.count;
+  const balanced = count !== undefined && partitions === undefined;
+  let assignment: Assignment | undefined;
+  const prefix = balanced
+    ? () =>
+        [options.statusPrefix?.(), assignment ? formatAssignment(assignment) : `partitions none of ${count}`].filter((part) => part !== undefined).join(' | ')
+    : options.statusPrefix;
+  const printer = statusPrinter(!options.quiet, prefix);
   const log = (message: string): void => {
     printer.log(message);
     onLog?.(message);
@@ -44,21 +54,31 @@ export async function runCommand(definition: PipelineDefinition, config: Runtime
     if (options.announce) options.announce(observability.url);
     else log(`live dashboards: ${observability.url} · Prometheus metrics: ${observability.url}metrics`);
   }
-  const count = definition.source.partitions?.count;
-  if (count !== undefined) log(`running partitions ${(partitions ?? [...Array(count).keys()]).join(',')} of ${count}`);
+  if (count !== undefined && partitions) log(`running partitions ${partitions.join(',')} of ${count}`);
   const statuses = partitionStatuses();
+  const runOptions: RunPartitionsOptions = {
+    config,
+    signal: options.signal,
+    ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
+    onStatus: (status, target) => {
+      printer.status(statuses.update(target.partition, status));
+      observability.onStatus(status, target.partition);
+      onStatus?.(status, target);
+    },
+    onLog: log,
+  };
   try {
-    return await runPartitions(definition, {
-      config,
-      signal: options.signal,
-      ...(partitions ? { partitions } : {}),
-      ...(options.statusIntervalMs !== undefined ? { statusIntervalMs: options.statusIntervalMs } : {}),
-      onStatus: (status, target) => {
-        printer.status(statuses.update(target.partition, status));
-        observability.onStatus(status, target.partition);
-        onStatus?.(status, target);
+    if (!balanced) return await runPartitions(definition, { ...runOptions, ...(partitions ? { partitions } : {}) });
+    return await runBalanced(definition, {
+      ...runOptions,
+      onAssignment: (a) => {
+        assignment = a;
+        log(`running ${formatAssignment(a)}`);
       },
-      onLog: log,
+      onReleased: (partition) => {
+        statuses.remove(partition);
+        void observability.released(partition);
+      },
     });
   } finally {
     printer.done();

@@ -1,7 +1,7 @@
 /** The status line on a pipe (no TTY): a line every 5 s, and the final figures at the end. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { emptyStatus, type PipelineStatus } from '../core/runner.ts';
-import { statusPrinter } from './status-line.ts';
+import { formatAssignment, statusPrinter } from './status-line.ts';
 
 const status = (ackedSeq: number): PipelineStatus => ({
   ...emptyStatus(),
@@ -52,5 +52,12 @@ describe('statusPrinter without a TTY', () => {
     quiet.status(status(1));
     quiet.done();
     expect(printed).toHaveLength(1);
+  });
+});
+
+describe('formatAssignment', () => {
+  it('names the partitions run here, of how many, among how many processes', () => {
+    expect(formatAssignment({ held: [1, 4, 6], members: 3, count: 8 })).toBe('partitions 1,4,6 of 8 (3 processes)');
+    expect(formatAssignment({ held: [], members: 1, count: 8 })).toBe('partitions none of 8 (1 process)');
   });
 });

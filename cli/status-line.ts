@@ -1,4 +1,5 @@
 import logUpdate from 'log-update';
+import type { Assignment } from '../core/balancer.ts';
 import type { PipelineStatus } from '../core/runner.ts';
 
 /** Extra figures shown before the pipeline's (e.g. the demo's generator). */
@@ -38,6 +39,12 @@ export function statusPrinter(enabled: boolean, prefix?: StatusPrefix, tty = pro
       unprinted = undefined;
     },
   };
+}
+
+/** The partitions a balancing process runs (core/balancer.ts), for the status line. */
+export function formatAssignment(a: Assignment): string {
+  const processes = `${a.members} process${a.members === 1 ? '' : 'es'}`;
+  return `partitions ${a.held.length > 0 ? a.held.join(',') : 'none'} of ${a.count} (${processes})`;
 }
 
 export function formatStatus(s: PipelineStatus): string {

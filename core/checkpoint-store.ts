@@ -102,6 +102,7 @@ export function checkpointStreams(bucket: string): string[] {
 /**
  * Checkpoints live in a JetStream object store (chunked, so state larger than the 1 MB message
  * limit fits). A put replaces the object atomically: readers see the old or the new checkpoint.
+ * Which object is a runner's latest checkpoint is told by its pointer (core/latest-checkpoint.ts).
  */
 export class CheckpointStore {
   private constructor(private readonly store: ObjectStore) {}
@@ -135,6 +136,11 @@ export class CheckpointStore {
 
   async delete(key: string): Promise<void> {
     await this.store.delete(key);
+  }
+
+  /** Names of the objects (not deleted) starting with `prefix`. */
+  async names(prefix: string): Promise<string[]> {
+    return (await this.store.list()).filter((e) => !e.deleted && e.name.startsWith(prefix)).map((e) => e.name);
   }
 
   /** Keep a copy of `checkpoint` under `<key>.history.<lastSeq>`, and only the newest `keep` copies. */

@@ -6,6 +6,7 @@ import type { Checkpoint } from './checkpoint-store.ts';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.ts';
 import type { Cut } from './engine.ts';
 import type { CutPosition } from './feed.ts';
+import { LeaseLost } from './lease.ts';
 import { PipelineSettings } from './pipeline.ts';
 
 /** What the fakes saw, in order: lease confirmations, saves, history copies and acks. */
@@ -29,17 +30,16 @@ function checkpointer(overrides: Partial<Omit<CheckpointerOptions, 'settings'>> 
   return new Checkpointer({
     pipeline: 'p',
     stream: 'S',
-    key: 'pipeline.p',
     settings: { ...PipelineSettings.parse({ checkpointIntervalMs: 1_000, checkpointEveryMessages: 100, checkpointHistoryIntervalMs: 60_000 }), ...settings },
     lease: {
       confirm: async () => void events.push('confirm'),
     },
     store: {
-      save: async (key, checkpoint) => {
-        events.push(`save ${key} ${checkpoint.lastSeq}`);
+      save: async (checkpoint) => {
+        events.push(`save ${checkpoint.lastSeq}`);
         return 1_000 + checkpoint.lastSeq;
       },
-      saveHistory: async (key, checkpoint, keep) => void events.push(`history ${key} ${checkpoint.lastSeq} keep ${keep}`),
+      saveHistory: async (checkpoint, keep) => void events.push(`history ${checkpoint.lastSeq} keep ${keep}`),
     },
     counters: () => ({ rowsWritten: 7 }),
     ackedSeq: 0,
@@ -85,7 +85,7 @@ describe('Checkpointer: when and whether', () => {
     let land!: () => void;
     const c = checkpointer({
       store: {
-        save: async (_key, checkpoint) => {
+        save: async (checkpoint) => {
           events.push(`save ${checkpoint.lastSeq}`);
           await new Promise<void>((resolve) => (land = resolve));
           return 1;
@@ -113,8 +113,8 @@ describe('Checkpointer: how', () => {
     const saved: Checkpoint[] = [];
     const c = checkpointer({
       store: {
-        save: async (key, checkpoint) => {
-          events.push(`save ${key} ${checkpoint.lastSeq}`);
+        save: async (checkpoint) => {
+          events.push(`save ${checkpoint.lastSeq}`);
           saved.push(checkpoint);
           vi.advanceTimersByTime(40); // encoding and upload
           return 4_096;
@@ -123,7 +123,7 @@ describe('Checkpointer: how', () => {
       },
     });
     await c.save(cutWith({ op: { n: 3 } }), at(42));
-    expect(events).toEqual(['confirm', 'save pipeline.p 42', 'confirm', 'ack 42']);
+    expect(events).toEqual(['confirm', 'save 42', 'confirm', 'ack 42']);
     expect(saved).toEqual([
       { format: 2, pipeline: 'p', stream: 'S', lastSeq: 42, takenAt: 1_700_000_000_000, operators: { op: { n: 3 } }, counters: { rowsWritten: 7 } },
     ]);
@@ -156,14 +156,14 @@ describe('Checkpointer: how', () => {
       },
     });
     await expect(c.save(cutWith(), at(5))).rejects.toBe(lost);
-    expect(events).toEqual(['save pipeline.p 5']);
+    expect(events).toEqual(['save 5']);
     expect(c.ackedSeq).toBe(0);
   });
 
   it('retries a failed save (logged) until it lands, and gives up when its signal aborts', async () => {
     let failures = 2;
     const store = {
-      save: async (_key: string, checkpoint: Checkpoint) => {
+      save: async (checkpoint: Checkpoint) => {
         if (failures-- > 0) throw new Error('no responders');
         events.push(`save ${checkpoint.lastSeq}`);
         return 1;
@@ -193,7 +193,7 @@ describe('Checkpointer: how', () => {
     const landings: Array<() => void> = [];
     const c = checkpointer({
       store: {
-        save: async (_key, checkpoint) => {
+        save: async (checkpoint) => {
           events.push(`save ${checkpoint.lastSeq}`);
           await new Promise<void>((resolve) => landings.push(resolve));
           return 1;
@@ -224,9 +224,9 @@ describe('Checkpointer: how', () => {
     await c.save(cutWith(), at(2));
     await vi.advanceTimersByTimeAsync(30_000);
     await c.save(cutWith(), at(3));
-    expect(events.filter((e) => e.startsWith('history'))).toEqual(['history pipeline.p 2 keep 3']);
+    expect(events.filter((e) => e.startsWith('history'))).toEqual(['history 2 keep 3']);
     // After the ack: the copy is for replay, the position is already saved.
-    expect(events.indexOf('history pipeline.p 2 keep 3')).toBe(events.indexOf('ack 2') + 1);
+    expect(events.indexOf('history 2 keep 3')).toBe(events.indexOf('ack 2') + 1);
 
     const failing = checkpointer({
       store: {
@@ -275,5 +275,25 @@ describe('checkpointEveryMessages', () => {
     expect(result.error?.issues).toEqual([
       expect.objectContaining({ path: ['checkpointEveryMessages'], message: expect.stringMatching(/^must be below maxAckPending/) }),
     ]);
+  });
+});
+
+describe('Checkpointer: fenced saves', () => {
+  it('neither retries nor acks a save the store fenced off (another process claimed the checkpoint)', async () => {
+    const fenced = new LeaseLost('pipeline.p', 'another process claimed its checkpoint');
+    let attempts = 0;
+    const c = checkpointer({
+      store: {
+        save: async () => {
+          attempts++;
+          throw fenced;
+        },
+        saveHistory: async () => {},
+      },
+    });
+    await expect(c.save(cutWith(), at(5))).rejects.toBe(fenced);
+    expect(attempts).toBe(1);
+    expect(events).toEqual(['confirm']);
+    expect(c.ackedSeq).toBe(0);
   });
 });

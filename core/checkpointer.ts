@@ -3,6 +3,7 @@ import { releaseSnapshot, SnapshotBuffers } from '../state/snapshot-buffers.ts';
 import { CHECKPOINT_FORMAT, type Checkpoint } from './checkpoint-store.ts';
 import type { Cut } from './engine.ts';
 import type { Checkpoints, CutPosition } from './feed.ts';
+import { LeaseLost } from './lease.ts';
 import type { PipelineSettings } from './pipeline.ts';
 
 /** What fences checkpoints: `confirm` throws once another process holds the runner's lease (see core/lease.ts). */
@@ -10,17 +11,19 @@ export interface CheckpointFence {
   confirm(): Promise<void>;
 }
 
-/** Where checkpoints go (core/checkpoint-store.ts). `save` resolves with the size stored. */
+/**
+ * Where the runner's checkpoints go: `save` makes one its latest (core/latest-checkpoint.ts;
+ * resolves with the size stored, rejects with `LeaseLost` once another process claimed it),
+ * `saveHistory` keeps a copy for replay (core/checkpoint-store.ts).
+ */
 export interface CheckpointSaver {
-  save(key: string, checkpoint: Checkpoint): Promise<number>;
-  saveHistory(key: string, checkpoint: Checkpoint, keep: number): Promise<void>;
+  save(checkpoint: Checkpoint): Promise<number>;
+  saveHistory(checkpoint: Checkpoint, keep: number): Promise<void>;
 }
 
 export interface CheckpointerOptions {
   pipeline: string;
   stream: string;
-  /** The object store key of the runner's latest checkpoint (see `RunTarget`). */
-  key: string;
   settings: Pick<PipelineSettings, 'checkpointIntervalMs' | 'checkpointEveryMessages' | 'checkpointHistoryIntervalMs' | 'checkpointHistoryKeep'>;
   lease: CheckpointFence;
   store: CheckpointSaver;
@@ -44,7 +47,8 @@ export interface CheckpointerOptions {
  *   it, see `settled`), and not without a message since the last ack.
  * - How (`save`), once the cut's rows and every earlier cut's are written: confirm the lease, save
  *   the state with the position (retried until it lands or `signal` aborts), confirm the lease again
- *   (a save retried through an outage can outlast it), ack (AckAll: the cut's last message acks
+ *   (a save retried through an outage can outlast it; and the save itself is fenced, so one that
+ *   was in flight while another process took over cannot land as the latest), ack (AckAll: the cut's last message acks
  *   everything before it), keep a copy in the history every `checkpointHistoryIntervalMs` (replay
  *   restores those), and give the snapshot's memory back (`buffers`, see
  *   state/snapshot-buffers.ts). Acked input is never needed again: the state that reflects it is
@@ -111,7 +115,7 @@ export class Checkpointer implements Checkpoints {
     const { snapshot } = cut;
     if (!snapshot || position.seq <= this.ackedSeq) return;
     const { options } = this;
-    const { settings, lease, store, key, log } = options;
+    const { settings, lease, store, log } = options;
     // Still this process's to save and ack (throws once another process holds it).
     await lease.confirm();
     const checkpoint: Checkpoint = {
@@ -124,7 +128,12 @@ export class Checkpointer implements Checkpoints {
       counters: { ...options.counters() },
     };
     const started = performance.now();
-    this.lastCheckpointBytes = await retry(() => store.save(key, checkpoint), { signal: options.signal, onRetry: logRetries(log, 'checkpoint save') });
+    // Fenced (see core/latest-checkpoint.ts): a save that finds another process's claim fails, unretried.
+    this.lastCheckpointBytes = await retry(() => store.save(checkpoint), {
+      signal: options.signal,
+      retryable: (error) => !(error instanceof LeaseLost),
+      onRetry: logRetries(log, 'checkpoint save'),
+    });
     // A save retried through an outage can outlast the lease: confirm again before acking.
     await lease.confirm();
     position.msg?.ack();
@@ -135,9 +144,7 @@ export class Checkpointer implements Checkpoints {
     if (this.lastCheckpointAt - this.lastHistoryAt >= settings.checkpointHistoryIntervalMs) {
       // Replay restores the latest of these at or before its start (see core/replay.ts).
       this.lastHistoryAt = this.lastCheckpointAt;
-      await store
-        .saveHistory(key, checkpoint, settings.checkpointHistoryKeep)
-        .catch((error: unknown) => log(`could not save checkpoint history: ${String(error)}`));
+      await store.saveHistory(checkpoint, settings.checkpointHistoryKeep).catch((error: unknown) => log(`could not save checkpoint history: ${String(error)}`));
     }
     // Saved: its columns' memory serves the next snapshot (see state/snapshot-buffers.ts).
     releaseSnapshot(snapshot);

@@ -158,11 +158,10 @@ describe('Feed', () => {
     const checkpointer = new Checkpointer({
       pipeline: pageViewsPipeline.name,
       stream: pageViewsPipeline.source.stream,
-      key: 'pipeline.page_views_test',
       settings,
       lease: { confirm: async () => {} },
       store: {
-        save: async (_key, checkpoint) => {
+        save: async (checkpoint) => {
           saves.push(checkpoint.lastSeq);
           // The first save is slow (a large state, a slow NATS); the last one is not.
           if (saves.length === 1) await new Promise<void>((resolve) => (finishSave = resolve));

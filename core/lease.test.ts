@@ -85,6 +85,25 @@ describe('Lease', () => {
     expect(JSON.parse((await kv.get('lost'))!.string())).toMatchObject({ id: 'other' });
   });
 
+  it('is taken without waiting (balancing): only when free, or from the revision a caller saw standing for the TTL', async () => {
+    const holder = await Lease.acquire(nc, bucket, 'take', options(60_000));
+    expect(await Lease.take(nc, bucket, 'take', { ttlMs: 60_000 })).toBeUndefined();
+    const kv = await leaseStore(nc, bucket);
+    const seen = (await kv.get('take'))!.revision;
+    await holder.confirm(); // a renewal: the revision seen is no longer the holder's
+    expect(await Lease.take(nc, bucket, 'take', { ttlMs: 60_000, stale: seen })).toBeUndefined();
+    const standing = (await kv.get('take'))!.revision;
+    const taker = await Lease.take(nc, bucket, 'take', { ttlMs: 60_000, stale: standing, member: 'm1' });
+    expect(taker).toBeDefined();
+    expect(JSON.parse((await kv.get('take'))!.string())).toMatchObject({ id: taker!.id, member: 'm1', pid: process.pid });
+    await expect(holder.confirm()).rejects.toThrow(LeaseLost);
+    await taker!.release();
+    const free = await Lease.take(nc, bucket, 'take', { ttlMs: 60_000 });
+    expect(free).toBeDefined();
+    await free!.release();
+    await holder.release();
+  });
+
   it('stops waiting when its signal aborts', async () => {
     const holder = await Lease.acquire(nc, bucket, 'abort', options(60_000));
     const controller = new AbortController();

@@ -13,8 +13,10 @@ const Holder = z.object({
   pid: z.number().int(),
   /** When this holder took the lease, epoch ms (for messages). */
   since: z.number(),
+  /** The balancing member (core/membership.ts) that took it, when partitions are balanced automatically. */
+  member: z.string().optional(),
 });
-type Holder = z.infer<typeof Holder>;
+export type Holder = z.infer<typeof Holder>;
 
 export interface LeaseOptions {
   /** A holder that has not renewed for this long (by the waiter's own clock) is taken for dead. */
@@ -22,6 +24,8 @@ export interface LeaseOptions {
   /** Aborts waiting for the lease. */
   signal: AbortSignal;
   log?: (message: string) => void;
+  /** Written in the holder's value: the balancing member (core/membership.ts) taking it. */
+  member?: string;
 }
 
 /** The lease was taken over by another process: this one must not checkpoint or ack again. */
@@ -64,7 +68,8 @@ export class Lease {
     private readonly key: string,
     private readonly value: string,
     revision: number,
-    private readonly id: string,
+    /** This holder's id, unique to this taking of the lease (it names the holder of the checkpoint pointer, core/latest-checkpoint.ts). */
+    readonly id: string,
     private readonly log: (message: string) => void,
     ttlMs: number,
   ) {
@@ -79,8 +84,7 @@ export class Lease {
     const { ttlMs, signal } = options;
     const log = options.log ?? (() => {});
     const kv = await leaseStore(nc, bucket);
-    const id = nuid.next();
-    const value = JSON.stringify({ id, host: hostname(), pid: process.pid, since: Date.now() } satisfies Holder);
+    const { id, value } = newHolder(options.member);
     let watched: { revision: number; since: number } | undefined;
     for (;;) {
       signal.throwIfAborted();
@@ -104,6 +108,25 @@ export class Lease {
       }
       await sleep(Math.min(1_000, ttlMs / 3), undefined, { signal }).catch(() => signal.throwIfAborted());
     }
+  }
+
+  /**
+   * Take the lease on `key` if it is free, or if its holder is `stale` (a revision of the key the
+   * caller saw unchanged for `ttlMs`: compare-and-set on it); undefined otherwise, without waiting.
+   * For automatic balancing (core/balancer.ts), which watches the keys itself.
+   */
+  static async take(
+    nc: NatsConnection,
+    bucket: string,
+    key: string,
+    options: Omit<LeaseOptions, 'signal'> & { stale?: number | undefined },
+  ): Promise<Lease | undefined> {
+    const kv = await leaseStore(nc, bucket);
+    const { id, value } = newHolder(options.member);
+    const log = options.log ?? (() => {});
+    const taken =
+      (await unlessConflict(kv.create(key, value))) ?? (options.stale !== undefined ? await unlessConflict(kv.update(key, value, options.stale)) : undefined);
+    return taken === undefined ? undefined : new Lease(kv, key, value, taken, id, log, options.ttlMs);
   }
 
   /** Called once, when another process is found to hold the lease. */
@@ -155,6 +178,21 @@ export class Lease {
   }
 }
 
+function newHolder(member: string | undefined): { id: string; value: string } {
+  const id = nuid.next();
+  const holder: Holder = { id, host: hostname(), pid: process.pid, since: Date.now(), ...(member !== undefined ? { member } : {}) };
+  return { id, value: JSON.stringify(holder) };
+}
+
+/** The holder in a lease key's value; undefined when it is not one. */
+export function parseHolder(text: string): Holder | undefined {
+  try {
+    return Holder.safeParse(JSON.parse(text)).data;
+  } catch {
+    return undefined; // not JSON
+  }
+}
+
 /** The KV bucket of the leases, created if missing (the same options everywhere: NATS refuses a bucket redefined). */
 export function leaseStore(nc: NatsConnection, bucket: string): Promise<KV> {
   return new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
@@ -169,25 +207,17 @@ function unlessConflict(write: Promise<number>): Promise<number | undefined> {
 }
 
 /** A compare-and-set that found another revision (or a key that exists, for create). */
-function isWrongRevision(error: unknown): boolean {
+export function isWrongRevision(error: unknown): boolean {
   return (
     error instanceof JetStreamApiError &&
     (error.code === JetStreamApiCodes.StreamWrongLastSequence || error.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
   );
 }
 
-function parseHolder(text: string): Holder | undefined {
-  try {
-    return Holder.safeParse(JSON.parse(text)).data;
-  } catch {
-    return undefined; // not JSON
-  }
-}
-
 /** A holder on this host whose process is gone (or is this process under a pid reused after a restart, with a lease it does not hold). */
-function isGoneHere(holder: Holder): boolean {
+export function isGoneHere(holder: Pick<Holder, 'host' | 'pid'> & { id?: string }): boolean {
   if (holder.host !== hostname()) return false;
-  if (holder.pid === process.pid) return !heldHere.has(holder.id);
+  if (holder.pid === process.pid) return holder.id !== undefined && !heldHere.has(holder.id);
   try {
     process.kill(holder.pid, 0);
     return false;

@@ -179,3 +179,20 @@ describe('MetricsReporter → rxa_pipeline_metrics', () => {
     await reporter.close();
   });
 });
+
+describe('MetricsReporter: the partition held', () => {
+  it('reports the process holding the partition (1), and 0 with its series off /metrics once released', async () => {
+    const registry = new Registry();
+    const reporter = new MetricsReporter({ pipeline: 'orders', partition: 3, holder: 'host-a pid 42', registry });
+    reporter.update(status({ eventsIn: 10 }));
+    expect(byKey(reporter.pendingRows())['partition_held:host-a pid 42']).toBe(1);
+    const line = async (name: string) => (await registry.metrics()).split('\n').find((l) => l.startsWith(name));
+    expect(await line('rxa_partition_held{')).toBe('rxa_partition_held{holder="host-a pid 42",partition="3",pipeline="orders"} 1');
+    expect(await line('rxa_events_in_total{')).toBe('rxa_events_in_total{partition="3",pipeline="orders"} 10');
+
+    await reporter.release();
+    expect(byKey(reporter.pendingRows())['partition_held:host-a pid 42']).toBe(0);
+    expect(await line('rxa_partition_held{')).toBeUndefined();
+    expect(await line('rxa_events_in_total{')).toBeUndefined();
+  });
+});

@@ -41,6 +41,12 @@ export interface MetricsReporterOptions {
    * @default unpartitioned (rows under 0, no label)
    */
   partition?: number;
+  /**
+   * The process running the partition (`<host> pid <pid>`): reported as `partition_held` (kind: the
+   * process; 1 while it runs the partition, 0 once it handed it over) and Prometheus
+   * `rxa_partition_held{holder}`. @default not reported
+   */
+  holder?: string;
   /** Share one registry between the reporters of one process (one `/metrics`). @default a new one */
   registry?: Registry;
   /** @default 5_000 */
@@ -96,8 +102,13 @@ export class MetricsReporter {
   /** Cumulative counter values already written to ClickHouse. */
   private readonly written = new Map<string, number>();
   private latest: PipelineStatus | undefined;
+  /** Whether the partition is run here (see `holder`): false after `release`. */
+  private holding = true;
+  /** The Prometheus series this reporter set, to remove them once the partition has gone elsewhere. */
+  private readonly series = new Map<string, { name: string; labels: Record<string, string> }>();
   private lastRowTs = 0;
   private timer: NodeJS.Timeout | undefined;
+  private started: Promise<void> | undefined;
   private writing: Promise<void> | undefined;
   private failing = false;
   /** Writes the rows as the pipeline's sinks do (see sinks/clickhouse/writer.ts), once per flush. */
@@ -130,31 +141,41 @@ export class MetricsReporter {
     this.gauge('rxa_acked_seq', 'Last stream sequence acked');
     this.gauge('rxa_stage_state', 'Per-operator levels (pending lookups, cached keys, open windows...)', ['stage', 'kind']);
     this.gauge('rxa_watermark_delay_seconds', 'Wall clock minus the window watermark, per window stage', ['stage']);
+    this.gauge('rxa_partition_held', 'The process (host and pid) running the partition: 1 while it runs it', ['holder']);
     this.counter('rxa_metrics_write_errors_total', 'Failed writes of rxa_pipeline_metrics rows');
   }
 
-  /** Feed a status (pass as `onStatus`). Updates the Prometheus registry at once. */
+  /**
+   * Feed a status (pass as `onStatus`). Updates the Prometheus registry at once; the first one is
+   * written to ClickHouse at once too, with `holder`: a partition that moved shows where it went.
+   */
   readonly update = (status: PipelineStatus): void => {
+    if (this.latest === undefined && this.options.holder !== undefined) void this.started?.then(() => this.flush());
     this.latest = status;
     for (const sample of this.samples(status, this.now())) {
       const labels = {
         ...(sample.stage ? { stage: sample.stage } : {}),
-        ...(sample.kind ? { kind: sample.kind } : {}),
+        ...(sample.kind ? { [sample.metric === 'partition_held' ? 'holder' : 'kind']: sample.kind } : {}),
         ...(this.options.partition !== undefined ? { partition: String(this.options.partition) } : {}),
       };
-      if (sample.counter) this.count(this.promName(sample), labels, sample.value);
-      else this.gauges.get(this.promName(sample))?.set(labels, MILLISECOND_GAUGES.has(sample.metric) ? sample.value / 1000 : sample.value);
+      const name = this.promName(sample);
+      this.series.set(`${name}${JSON.stringify(labels)}`, { name, labels });
+      if (sample.counter) this.count(name, labels, sample.value);
+      else this.gauges.get(name)?.set(labels, MILLISECOND_GAUGES.has(sample.metric) ? sample.value / 1000 : sample.value);
     }
   };
 
   /** Create the table (if writing to ClickHouse) and write rows every `intervalMs` until `close()`. */
-  async start(): Promise<void> {
-    const target = this.options.clickhouse;
-    if (target) {
-      await ensureTables(target.client, target.database, [pipelineMetricsTable], { cluster: target.cluster }).catch((error: unknown) => this.failed(error));
-    }
-    this.timer ??= setInterval(() => void this.flush(), this.options.intervalMs ?? 5_000);
-    this.timer.unref();
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      const target = this.options.clickhouse;
+      if (target) {
+        await ensureTables(target.client, target.database, [pipelineMetricsTable], { cluster: target.cluster }).catch((error: unknown) => this.failed(error));
+      }
+      this.timer ??= setInterval(() => void this.flush(), this.options.intervalMs ?? 5_000);
+      this.timer.unref();
+    })();
+    return this.started;
   }
 
   /**
@@ -183,6 +204,19 @@ export class MetricsReporter {
   flush(): Promise<void> {
     this.writing ??= this.write().finally(() => (this.writing = undefined));
     return this.writing;
+  }
+
+  /**
+   * The partition went to another process (automatic balancing): write its last rows, with
+   * `partition_held` 0, and take its series off this process's `/metrics`.
+   */
+  async release(): Promise<void> {
+    this.holding = false;
+    // At once: the partition may come back to this process, whose new reporter sets the same series.
+    for (const { name, labels } of this.series.values()) (this.counters.get(name) ?? this.gauges.get(name))?.remove(labels);
+    this.series.clear();
+    this.promCounted.clear();
+    await this.close();
   }
 
   /** Stop the timer and write what the last status added. */
@@ -252,6 +286,7 @@ export class MetricsReporter {
     add('checkpoint_save_ms', status.lastCheckpointMs, false);
     add('last_seq', status.lastSeq, false);
     add('acked_seq', status.ackedSeq, false);
+    if (this.options.holder !== undefined) add('partition_held', this.holding ? 1 : 0, false, '', this.options.holder);
     for (const [name, value] of Object.entries(status.operators)) {
       // `<validate id>.unknown_field:<path>`: fields dropped by tolerant reading, per field (whose path may contain dots).
       const unknown = name.indexOf(UNKNOWN_FIELD);

@@ -147,7 +147,7 @@ export const PipelineSettings = z
       .min(300)
       .default(15_000)
       .describe(
-        'One process at a time runs a partition (or an unpartitioned pipeline): it holds a lease, renewed every third of this. Another process of the same partition waits, and takes over once the holder stops (at once), has not renewed for this long (it died), or was a process of the same host that is gone.',
+        'One process at a time runs a partition (or an unpartitioned pipeline): it holds a lease, renewed every third of this. Another process of the same partition waits, and takes over once the holder stops (at once), has not renewed for this long (it died), or was a process of the same host that is gone. Processes balancing partitions (`rxa run` without `--partitions`) likewise count one out whose membership key has not changed for this long.',
       ),
   })
   .strict()

@@ -63,7 +63,11 @@ export async function runPartitions(definition: PipelineDefinition, options: Run
   }
 }
 
-async function warnUncovered(definition: PipelineDefinition, options: RunPartitionsOptions, log: (message: string) => void): Promise<void> {
+export async function warnUncovered(
+  definition: PipelineDefinition,
+  options: Pick<RunPartitionsOptions, 'config'>,
+  log: (message: string) => void,
+): Promise<void> {
   if (!definition.source.partitions) return;
   const nc = await connectNats(options.config, `rxa:${definition.name}:coverage`);
   try {

@@ -10,7 +10,8 @@ import { CutWriter, type CutWriterCounters } from './cut-writer.ts';
 import { assertPipelineBuilds } from './definition-check.ts';
 import { PipelineEngine } from './engine.ts';
 import type { Feed } from './feed.ts';
-import { Lease, leaseBucket } from './lease.ts';
+import { LatestCheckpoint } from './latest-checkpoint.ts';
+import { Lease, leaseBucket, leaseStore } from './lease.ts';
 import { assertPartitionLayout } from './partition-layout.ts';
 import { type RunTarget, runTarget } from './partitions.ts';
 import { type BuildContext, type PipelineDefinition, PipelineSettings } from './pipeline.ts';
@@ -104,6 +105,12 @@ export class RunSetup {
     }
   }
 
+  /** Run under a lease taken already (automatic balancing, core/balancer.ts); released by `close` like one acquired here. */
+  adoptLease(lease: Lease): Lease {
+    this.lease = lease;
+    return lease;
+  }
+
   /** Create the pipeline's streams and tables (see `preparePipeline`). */
   prepare(): Promise<BuildContext> {
     return preparePipeline(this.definition, this.config, this.connections);
@@ -142,21 +149,23 @@ export class RunSetup {
   }
 
   /**
-   * For the live runner, under its lease: prepare the pipeline, load the target's latest checkpoint
-   * (refused if it is of another stream or format; without one, the partition layout is checked),
-   * and start from it.
+   * For the live runner, under its lease: prepare the pipeline, claim the target's latest
+   * checkpoint for the lease (which fences off saves of earlier holders still in flight, see
+   * core/latest-checkpoint.ts) and load it (refused if it is of another stream or format; without
+   * one, the partition layout is checked), and start from it.
    */
-  async restoreLatest(): Promise<RunParts & { store: CheckpointStore; checkpoint: Checkpoint | undefined }> {
+  async restoreLatest(lease: Lease): Promise<RunParts & { store: CheckpointStore; latest: LatestCheckpoint; checkpoint: Checkpoint | undefined }> {
     const { definition, target } = this;
     const context = await this.prepare();
     const store = await this.openCheckpointStore();
-    const checkpoint = await store.load(target.checkpointKey);
+    const pointers = await leaseStore(this.connections.nc, leaseBucket(this.config.checkpointBucket));
+    const { latest, checkpoint } = await LatestCheckpoint.claim(pointers, store, target.checkpointKey, lease.id);
     const stream = definition.source.stream;
     if (checkpoint && checkpoint.stream !== stream) {
       throw new Error(`checkpoint of '${target.label}' is for stream '${checkpoint.stream}', not '${stream}'; reset the pipeline`);
     }
     if (!checkpoint) await assertPartitionLayout(this.connections.nc, this.config.checkpointBucket, definition, target);
-    return { ...this.start(context, checkpoint ?? {}), store, checkpoint };
+    return { ...this.start(context, checkpoint ?? {}), store, latest, checkpoint };
   }
 
   /** Graceful shutdown: the last cut, its checkpoint and ack, given up after `shutdownTimeoutMs` (nothing more is acked then). */

@@ -3,6 +3,7 @@ import { Checkpointer } from './checkpointer.ts';
 import type { RuntimeConfig } from './config.ts';
 import { ConsumerReader } from './consumer-reader.ts';
 import { Feed } from './feed.ts';
+import type { Lease } from './lease.ts';
 import type { PipelineDefinition } from './pipeline.ts';
 import { RunSetup } from './run-setup.ts';
 import { emptyStatus, type PipelineStatus, StatusBoard } from './run-status.ts';
@@ -22,6 +23,11 @@ export interface RunOptions {
    * otherwise). `runPartitions` runs several in one process.
    */
   partition?: number;
+  /**
+   * A lease on the partition taken already (automatic balancing, core/balancer.ts): the run
+   * starts at once instead of acquiring one, and releases it when it ends.
+   */
+  lease?: Lease;
 }
 
 /**
@@ -37,17 +43,19 @@ export interface RunOptions {
 export async function runPipeline(definition: PipelineDefinition, options: RunOptions): Promise<PipelineStatus> {
   const run = await RunSetup.open(definition, options, 'rxa');
   try {
-    const lease = await run.acquireLease(options.signal);
+    const lease = options.lease ? run.adoptLease(options.lease) : await run.acquireLease(options.signal);
     if (!lease) return emptyStatus(); // stopped while waiting for another process
     const { settings, target, log } = run;
-    const { engine, writer, store, checkpoint } = await run.restoreLatest();
+    const { engine, writer, store, latest, checkpoint } = await run.restoreLatest(lease);
     const checkpointer = new Checkpointer({
       pipeline: definition.name,
       stream: definition.source.stream,
-      key: target.checkpointKey,
       settings,
       lease,
-      store,
+      store: {
+        save: (state) => latest.save(state),
+        saveHistory: (state, keep) => store.saveHistory(target.checkpointKey, state, keep),
+      },
       counters: () => ({ ...writer.counters }),
       ackedSeq: checkpoint?.lastSeq ?? 0,
       historySavedAt: await store.historySavedAt(target.checkpointKey),

@@ -107,11 +107,13 @@ describe('docker-compose.yml', () => {
       expect(service.hostname).toBe(replica);
       const mounted = (target: string): string => service.volumes!.find((v) => v.split(':')[1] === target)!.split(':')[0]!;
       expect(mounted('/etc/clickhouse-server/config.d/cluster.xml')).toBe('./deploy/cluster/clickhouse-cluster.xml');
-      const macros = (xml(mounted('/etc/clickhouse-server/config.d/macros.xml')) as { clickhouse: { macros: { shard: string; replica: string } } }).clickhouse.macros;
+      const macros = (xml(mounted('/etc/clickhouse-server/config.d/macros.xml')) as { clickhouse: { macros: { shard: string; replica: string } } }).clickhouse
+        .macros;
       expect(macros).toEqual({ shard: '1', replica });
     }
-    const keeper = (xml('deploy/cluster/keeper.xml') as { clickhouse: { keeper_server: { tcp_port: string; raft_configuration: { server: { hostname: string } } } } })
-      .clickhouse.keeper_server;
+    const keeper = (
+      xml('deploy/cluster/keeper.xml') as { clickhouse: { keeper_server: { tcp_port: string; raft_configuration: { server: { hostname: string } } } } }
+    ).clickhouse.keeper_server;
     expect(zookeeper.node).toEqual({ host: 'keeper', port: keeper.tcp_port });
     expect(keeper.raft_configuration.server.hostname).toBe('keeper');
     expect(services.keeper!.volumes).toContain('./deploy/cluster/keeper.xml:/etc/clickhouse-keeper/keeper_config.xml:ro');

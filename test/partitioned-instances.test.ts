@@ -10,8 +10,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
-import { Objm } from '@nats-io/obj';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CheckpointStore } from '../core/checkpoint-store.ts';
+import { hasLatestCheckpoint } from '../core/latest-checkpoint.ts';
+import { leaseBucket, leaseStore } from '../core/lease.ts';
+import { pipelineCheckpointKey } from '../core/partitions.ts';
 import { runPipeline } from '../core/runner.ts';
 import type { GeneratedMessage } from '../generator/messages.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
@@ -152,11 +155,12 @@ describe('two instances, one partition each', () => {
     const reset = rxa(['reset', FIXTURE]);
     expect(await exitCode(reset.exited, 'reset')).toBe(0);
     expect(reset.stdout()).toContain(`consumers deleted: ${names.name}_p0, ${names.name}_p1`);
-    const store = await new Objm(env.nc).open(bucket);
+    const store = await CheckpointStore.open(env.nc, bucket);
+    const pointers = await leaseStore(env.nc, leaseBucket(bucket));
     for (const p of [0, 1]) {
       expect(await consumerInfo(jsm, names.stream, `${names.name}_p${p}`)).toBeUndefined();
-      const checkpoint = await store.info(`pipeline.${names.name}.p${p}`);
-      expect(checkpoint === null || checkpoint.deleted).toBe(true);
+      expect(await hasLatestCheckpoint(pointers, store, pipelineCheckpointKey(names.name, p))).toBe(false);
+      expect(await store.names(pipelineCheckpointKey(names.name, p))).toEqual([]);
     }
   }, 240_000);
 });
