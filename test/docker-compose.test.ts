@@ -78,10 +78,10 @@ describe('docker-compose.yml', () => {
     const nats = ['nats-1', 'nats-2', 'nats-3'];
     for (const name of nats) {
       const args = services[name]!.command!;
-      const after = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
-      expect(after('--server_name'), name).toBe(name);
-      expect(after('--cluster_name'), name).toBe('rxa');
-      expect(after('--routes')?.split(','), name).toEqual(nats.map((n) => `nats://${n}:6222`));
+      const argumentOf = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
+      expect(argumentOf('--server_name'), name).toBe(name);
+      expect(argumentOf('--cluster_name'), name).toBe('rxa');
+      expect(argumentOf('--routes')?.split(','), name).toEqual(nats.map((n) => `nats://${n}:6222`));
       expect(args, name).toContain('-js');
     }
   });
