@@ -7,13 +7,16 @@ export type ServerName = keyof typeof SERVERS;
 /** Clock ticks per second of /proc/<pid>/stat times: USER_HZ, 100 on Linux builds that matter here. */
 const TICKS_PER_SECOND = 100;
 
+/** CPU seconds used so far by each local server process, by pid. */
+export type ServerCpuReading = Partial<Record<ServerName, ReadonlyMap<string, number>>>;
+
 /**
  * CPU seconds (user + system) used so far by each local server's processes, read from /proc.
  * On two cores shared by NATS, ClickHouse and the pipeline, what the servers spend per event is
  * part of the ceiling. Empty where there is no /proc or the servers run elsewhere.
  */
-export function serverCpuSeconds(): Partial<Record<ServerName, number>> {
-  const out: Partial<Record<ServerName, number>> = {};
+export function serverCpuSeconds(): ServerCpuReading {
+  const out: Partial<Record<ServerName, Map<string, number>>> = {};
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
@@ -25,7 +28,8 @@ export function serverCpuSeconds(): Partial<Record<ServerName, number>> {
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       const server = (Object.keys(SERVERS) as ServerName[]).find((name) => SERVERS[name] === comm);
       if (server === undefined) continue;
-      out[server] = (out[server] ?? 0) + cpuSecondsOf(`/proc/${pid}/stat`);
+      const seconds = cpuSecondsOf(`/proc/${pid}/stat`);
+      (out[server] ??= new Map()).set(pid, seconds);
     } catch {
       // The process ended between listing and reading.
     }
@@ -33,17 +37,23 @@ export function serverCpuSeconds(): Partial<Record<ServerName, number>> {
   return out;
 }
 
-/** Microseconds of each server's CPU per event between two readings. */
-export function serverCpuMicrosPerEvent(
-  before: Partial<Record<ServerName, number>>,
-  after: Partial<Record<ServerName, number>>,
-  events: number,
-): Partial<Record<ServerName, number>> {
+/**
+ * Microseconds of each server's CPU per event between two readings, over the processes present in
+ * both: a server started or stopped in between (a cluster test's, on other ports) is not the one
+ * the benchmark runs against, and its whole lifetime's CPU would be counted or subtracted.
+ */
+export function serverCpuMicrosPerEvent(before: ServerCpuReading, after: ServerCpuReading, events: number): Partial<Record<ServerName, number>> {
   const out: Partial<Record<ServerName, number>> = {};
   for (const name of Object.keys(SERVERS) as ServerName[]) {
     const a = before[name];
     const b = after[name];
-    if (a !== undefined && b !== undefined && events > 0) out[name] = ((b - a) * 1e6) / events;
+    if (a === undefined || b === undefined || events <= 0) continue;
+    let seconds = 0;
+    for (const [pid, end] of b) {
+      const start = a.get(pid);
+      if (start !== undefined) seconds += end - start;
+    }
+    out[name] = (seconds * 1e6) / events;
   }
   return out;
 }
