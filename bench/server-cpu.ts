@@ -29,7 +29,9 @@ export function serverCpuSeconds(): ServerCpuReading {
       const server = (Object.keys(SERVERS) as ServerName[]).find((name) => SERVERS[name] === comm);
       if (server === undefined) continue;
       const seconds = cpuSecondsOf(`/proc/${pid}/stat`);
-      (out[server] ??= new Map()).set(pid, seconds);
+      const pidsOfServer = out[server] ?? new Map<string, number>();
+      pidsOfServer.set(pid, seconds);
+      out[server] = pidsOfServer;
     } catch {
       // The process ended between listing and reading.
     }
