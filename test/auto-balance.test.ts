@@ -185,9 +185,11 @@ describe('automatic balancing', () => {
       const takeOverMs = await shared({ [b.pid]: 4, [c.pid]: 4 }, "the survivors to take the killed process's partitions", 8 * TTL_MS);
 
       await publishNext();
+      const stoppedAt = performance.now();
       b.kill('SIGTERM');
       expect((await b.exited)[0]).toBe(0);
       await shared({ [c.pid]: 8 }, 'the last process to take all 8 partitions', 8 * TTL_MS);
+      const stopMs = performance.now() - stoppedAt;
 
       // Everything acked by the last process, and the tables exact.
       const jsm = await jetstreamManager(env.nc);
@@ -251,7 +253,7 @@ describe('automatic balancing', () => {
       expect([...logs.matchAll(tookOver(b.pid, `not renewed for ${TTL_MS} ms`))]).toHaveLength(fromHung.length);
       expect([...logs.matchAll(tookOver(a.pid, 'that process is gone'))]).toHaveLength(fromKilled.length);
       console.log(
-        `auto-balance: the join balanced in ${(joinMs / 1000).toFixed(1)} s, the hung process's partitions were taken over in ${(hungMs / 1000).toFixed(1)} s, the killed one's in ${(takeOverMs / 1000).toFixed(1)} s; ${handOvers.length} lease changes; the hung process's leases taken ${Math.min(...fromHung.map((h) => h.afterMs))} ms or more after their last renewal`,
+        `auto-balance: the join balanced in ${(joinMs / 1000).toFixed(1)} s, the hung process's partitions were taken over in ${(hungMs / 1000).toFixed(1)} s, the killed one's in ${(takeOverMs / 1000).toFixed(1)} s, the stopped one's (SIGTERM to all taken) in ${(stopMs / 1000).toFixed(1)} s; ${handOvers.length} lease changes; the hung process's leases taken ${Math.min(...fromHung.map((h) => h.afterMs))} ms or more after their last renewal`,
       );
     } catch (error) {
       // What each process did, and the lease changes seen, for the failure's diagnosis.
