@@ -26,6 +26,8 @@ export interface LeaseOptions {
   log?: (message: string) => void;
   /** Written in the holder's value: the balancing member (core/membership.ts) taking it. */
   member?: string;
+  /** Copies of the lease bucket on a cluster, if this creates it (see `leaseStore`). @default 1 */
+  replicas?: number;
 }
 
 /** The lease was taken over by another process: this one must not checkpoint or ack again. */
@@ -83,7 +85,7 @@ export class Lease {
   static async acquire(nc: NatsConnection, bucket: string, key: string, options: LeaseOptions): Promise<Lease> {
     const { ttlMs, signal } = options;
     const log = options.log ?? (() => {});
-    const kv = await leaseStore(nc, bucket);
+    const kv = await leaseStore(nc, bucket, options.replicas);
     const { id, value } = newHolder(options.member);
     let watched: { revision: number; since: number } | undefined;
     for (;;) {
@@ -121,7 +123,7 @@ export class Lease {
     key: string,
     options: Omit<LeaseOptions, 'signal'> & { stale?: number | undefined },
   ): Promise<Lease | undefined> {
-    const kv = await leaseStore(nc, bucket);
+    const kv = await leaseStore(nc, bucket, options.replicas);
     const { id, value } = newHolder(options.member);
     const log = options.log ?? (() => {});
     const taken =
@@ -193,9 +195,12 @@ export function parseHolder(text: string): Holder | undefined {
   }
 }
 
-/** The KV bucket of the leases, created if missing (the same options everywhere: NATS refuses a bucket redefined). */
-export function leaseStore(nc: NatsConnection, bucket: string): Promise<KV> {
-  return new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+/**
+ * The KV bucket of the leases, created if missing (the same options everywhere: NATS refuses a
+ * bucket redefined), with `replicas` copies on a cluster; an existing bucket is opened as it is.
+ */
+export function leaseStore(nc: NatsConnection, bucket: string, replicas = 1): Promise<KV> {
+  return new Kvm(nc).create(bucket, { history: 1, replicas, description: 'rxa: which process runs each pipeline partition' });
 }
 
 /** A compare-and-set's new revision, or undefined when it found another revision (a key that exists, for create). */

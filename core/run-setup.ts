@@ -20,8 +20,9 @@ import { systemTables } from './system-tables.ts';
 /** Create what a pipeline needs (streams, tables, reference data). Idempotent. */
 export async function preparePipeline(definition: PipelineDefinition, config: RuntimeConfig, connections: Connections): Promise<BuildContext> {
   const jsm = await jetstreamManager(connections.nc);
-  await ensureStream(jsm, { name: definition.source.stream, subjects: definition.source.subjects });
-  await DeadLetterPublisher.ensureStream(jsm);
+  const replicas = config.nats.streamReplicas;
+  await ensureStream(jsm, { name: definition.source.stream, subjects: definition.source.subjects, replicas });
+  await DeadLetterPublisher.ensureStream(jsm, replicas);
   const database = config.clickhouse.database;
   const cluster = config.clickhouse.cluster;
   await ensureTables(connections.clickhouse, database, [...Object.values(definition.tables), ...systemTables], { cluster });
@@ -97,6 +98,7 @@ export class RunSetup {
         ttlMs: this.settings.leaseTtlMs,
         signal,
         log: this.log,
+        replicas: this.config.nats.streamReplicas,
       });
       return this.lease;
     } catch (error) {
@@ -117,7 +119,7 @@ export class RunSetup {
   }
 
   openCheckpointStore(): Promise<CheckpointStore> {
-    return CheckpointStore.open(this.connections.nc, this.config.checkpointBucket);
+    return CheckpointStore.open(this.connections.nc, this.config.checkpointBucket, this.config.nats.streamReplicas);
   }
 
   /**
@@ -158,7 +160,7 @@ export class RunSetup {
     const { definition, target } = this;
     const context = await this.prepare();
     const store = await this.openCheckpointStore();
-    const pointers = await leaseStore(this.connections.nc, leaseBucket(this.config.checkpointBucket));
+    const pointers = await leaseStore(this.connections.nc, leaseBucket(this.config.checkpointBucket), this.config.nats.streamReplicas);
     const { latest, checkpoint } = await LatestCheckpoint.claim(pointers, store, target.checkpointKey, lease.id);
     const stream = definition.source.stream;
     if (checkpoint && checkpoint.stream !== stream) {
