@@ -2,6 +2,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
 import { ensureStream } from '../sources/streams.ts';
+import { retryWhileUnavailable } from '../sources/unavailable.ts';
 import { type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseConfig } from './config.ts';
@@ -36,6 +37,8 @@ export interface RunSetupOptions {
   /** The partition to run, for a partitioned pipeline (see `runTarget`). */
   partition?: number | undefined;
   onLog?: ((message: string) => void) | undefined;
+  /** Ends the waits for JetStream to answer at start (the run is being stopped). */
+  signal?: AbortSignal | undefined;
 }
 
 /** What a run starts from: the engine (with the restored state in it) and the writer of its cuts. */
@@ -78,8 +81,9 @@ export class RunSetup {
     assertPipelineBuilds(definition);
     const connections = await openConnections(options.config, `${client}:${target.label}`);
     try {
-      const jsm = await jetstreamManager(connections.nc);
       const log = options.onLog ?? (() => {});
+      // Asks the server for JetStream, which a cluster electing its meta leader cannot answer yet.
+      const jsm = await retryWhileUnavailable(() => jetstreamManager(connections.nc), 'reaching JetStream', { signal: options.signal, log });
       return new RunSetup(definition, options.config, settings, target, log, connections, jetstream(connections.nc), jsm);
     } catch (error) {
       await closeConnections(connections);
@@ -154,9 +158,19 @@ export class RunSetup {
    * For the live runner, under its lease: prepare the pipeline, claim the target's latest
    * checkpoint for the lease (which fences off saves of earlier holders still in flight, see
    * core/latest-checkpoint.ts) and load it (refused if it is of another stream or format; without
-   * one, the partition layout is checked), and start from it.
+   * one, the partition layout is checked), and start from it. Every step is idempotent, so the
+   * whole is done again while JetStream does not answer (a cluster electing leaders), until `signal` aborts.
    */
-  async restoreLatest(lease: Lease): Promise<RunParts & { store: CheckpointStore; latest: LatestCheckpoint; checkpoint: Checkpoint | undefined }> {
+  restoreLatest(
+    lease: Lease,
+    signal?: AbortSignal,
+  ): Promise<RunParts & { store: CheckpointStore; latest: LatestCheckpoint; checkpoint: Checkpoint | undefined; historySavedAt: number }> {
+    return retryWhileUnavailable(() => this.restoreLatestOnce(lease), 'restoring the latest checkpoint', { signal, log: this.log });
+  }
+
+  private async restoreLatestOnce(
+    lease: Lease,
+  ): Promise<RunParts & { store: CheckpointStore; latest: LatestCheckpoint; checkpoint: Checkpoint | undefined; historySavedAt: number }> {
     const { definition, target } = this;
     const context = await this.prepare();
     const store = await this.openCheckpointStore();
@@ -167,7 +181,8 @@ export class RunSetup {
       throw new Error(`checkpoint of '${target.label}' is for stream '${checkpoint.stream}', not '${stream}'; reset the pipeline`);
     }
     if (!checkpoint) await assertPartitionLayout(this.connections.nc, this.config.checkpointBucket, definition, target);
-    return { ...this.start(context, checkpoint ?? {}), store, latest, checkpoint };
+    const historySavedAt = await store.historySavedAt(target.checkpointKey);
+    return { ...this.start(context, checkpoint ?? {}), store, latest, checkpoint, historySavedAt };
   }
 
   /** Graceful shutdown: the last cut, its checkpoint and ack, given up after `shutdownTimeoutMs` (nothing more is acked then). */
