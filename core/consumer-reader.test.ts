@@ -229,7 +229,7 @@ describe('ConsumerReader', () => {
     expect(feed.lastSeq).toBe(2);
   });
 
-  it("pulls again on the same consumer when its leader moves during a batched pull that the old leader held", async () => {
+  it('pulls again on the same consumer when its leader moves during a batched pull that the old leader held', async () => {
     let leader = 'nats-1';
     const fetches: Array<{ stopped: boolean }> = [];
     // A message as a pull delivers it: with the consumer's pending count after it.

@@ -106,6 +106,8 @@ export class Lease {
         // a process that is gone (this one does not hold it yet), and taken over.
         if (!isUnavailable(error)) throw error;
         log(`could not reach the lease on '${key}' (will retry): ${errorMessage(error)}`);
+        // Nor can its holder renew it meanwhile: its silence counts from when the bucket answers again.
+        if (watched) watched = { revision: watched.revision, since: performance.now() };
         await sleep(Math.min(1_000, ttlMs / 3), undefined, { signal }).catch(() => signal.throwIfAborted());
         continue;
       }

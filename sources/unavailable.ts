@@ -1,6 +1,6 @@
 import { JetStreamApiError, JetStreamError } from '@nats-io/jetstream';
-import { logRetries, retry } from '../common/retry.ts';
 import { errors } from '@nats-io/transport-node';
+import { logRetries, retry } from '../common/retry.ts';
 
 /**
  * JetStream API errors of a cluster between leaders (nats-server 2.9): "JetStream system
@@ -37,6 +37,10 @@ export function isUnavailable(error: unknown): boolean {
  * 5 s apart, logged as `logRetries` does) until `signal` aborts; any other error is thrown at once.
  * For idempotent steps: reads, creates that find what exists, compare-and-set writes.
  */
-export function retryWhileUnavailable<T>(step: () => Promise<T>, what: string, options: { signal?: AbortSignal | undefined; log: (message: string) => void }): Promise<T> {
+export function retryWhileUnavailable<T>(
+  step: () => Promise<T>,
+  what: string,
+  options: { signal?: AbortSignal | undefined; log: (message: string) => void },
+): Promise<T> {
   return retry(step, { retryable: isUnavailable, ...(options.signal ? { signal: options.signal } : {}), onRetry: logRetries(options.log, what) });
 }

@@ -60,7 +60,10 @@ describe('docker-compose.yml', () => {
       expect(services[name]!.command, name).not.toContain('--partitions');
     }
     // The generator may create the stream first: with the same replicas.
-    expect(configFromEnv(services['generator-cluster']!.environment).nats).toEqual({ servers: ['nats-1:4222', 'nats-2:4222', 'nats-3:4222'], streamReplicas: 3 });
+    expect(configFromEnv(services['generator-cluster']!.environment).nats).toEqual({
+      servers: ['nats-1:4222', 'nats-2:4222', 'nats-3:4222'],
+      streamReplicas: 3,
+    });
     // Each pipeline process writes through a replica of its own.
     expect(['pipeline-1', 'pipeline-2'].map((name) => configFromEnv(services[name]!.environment).clickhouse.url)).toEqual([
       'http://clickhouse-1:8123',

@@ -11,10 +11,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { checkpointStreams } from '../core/checkpoint-store.ts';
+import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
-import type { GeneratedMessage } from '../generator/messages.ts';
 import { DEAD_LETTER_STREAM } from '../sinks/dead-letter.ts';
 import { ensureStream } from '../sources/streams.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
@@ -90,7 +89,10 @@ describe('NATS cluster', () => {
       RXA_TEST_STREAM: names.stream,
       RXA_TEST_SUBJECTS: names.subjects,
     };
-    const child: ChildProcess = spawn(process.execPath, ['bin/rxa.js', 'run', 'test/fixtures/clickstream-pipeline.ts'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child: ChildProcess = spawn(process.execPath, ['bin/rxa.js', 'run', 'test/fixtures/clickstream-pipeline.ts'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let exit: { code: number | null; signal: NodeJS.Signals | null; atMs: number } | undefined;
     const exited = once(child, 'exit');
     child.on('exit', (code, signal) => {
@@ -142,7 +144,10 @@ describe('NATS cluster', () => {
       await until(() => live!.published >= mark + 500, 'the live publisher to go on');
       const connected = await cluster.serversOfClient(`rxa:${names.name}`);
       expect(connected).toHaveLength(1);
-      const connectedLoss = await fault(connected[0]!, `the server rxa run is connected to${connected[0] === (await cluster.streamLeader(nc, names.stream)) ? ', also the stream leader' : ''}`);
+      const connectedLoss = await fault(
+        connected[0]!,
+        `the server rxa run is connected to${connected[0] === (await cluster.streamLeader(nc, names.stream)) ? ', also the stream leader' : ''}`,
+      );
       // The consumer's leader holds the pulls: lost with neither server, it is killed too.
       let consumerLoss: { electionMs: number; stallMs: number } | undefined;
       if (!consumerLeaderLost) {
@@ -167,7 +172,16 @@ describe('NATS cluster', () => {
       const chDb = createClickHouseClient(config.clickhouse, database);
       const diff = diffClickstream(expected, await readClickstream(chDb, names.name).finally(() => chDb.close()));
       log(
-        JSON.stringify({ leaderLoss, connectedLoss, consumerLoss, events: all.length, expected: diff.expected, actual: diff.actual, lost: diff.lost, duplicated: diff.duplicated }),
+        JSON.stringify({
+          leaderLoss,
+          connectedLoss,
+          consumerLoss,
+          events: all.length,
+          expected: diff.expected,
+          actual: diff.actual,
+          lost: diff.lost,
+          duplicated: diff.duplicated,
+        }),
       );
       expect(diff.differences).toEqual([]);
       expect(diff.lost).toBe(0);
