@@ -17,13 +17,13 @@ export const RuntimeConfig = z
           env: 'RXA_NATS_URL',
           typeText: 'comma-separated `host:port` list',
           description:
-            'NATS server, `host:port` (or `nats://host:port`); several, comma-separated, for a cluster: the pipeline connects to one and moves to another when it is lost ([Scaling out](scaling-out.md#nats-cluster)).',
+            'NATS server, `host:port` (or `nats://host:port`); several, comma-separated, for a cluster: the pipeline connects to one and moves to another when it is lost.',
         }),
         streamReplicas: z.number().int().min(1).max(5).default(1).meta({
           env: 'RXA_STREAM_REPLICAS',
           advanced: true,
           description:
-            "Replicas of what rxa creates in JetStream: the pipeline's stream, the dead-letter stream, the checkpoint object store and its KV buckets (leases, schemas). 3 on a three-server cluster survives the loss of any one server. Applied when they are created; an existing stream keeps its own.",
+            "Replicas of what rxa creates in JetStream: the pipeline's stream, the dead-letter stream, the checkpoint object store and its KV buckets (leases, schemas). 3 on a three-server cluster survives the loss of any one server ([Scaling out](scaling-out.md#nats-cluster)). Applied when they are created; an existing stream keeps its own.",
         }),
       })
       .strict()

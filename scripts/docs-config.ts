@@ -27,6 +27,8 @@ export const REGENERATE = 'npx tsx scripts/docs-config.ts --write';
 interface Property {
   type?: string;
   properties?: Record<string, Property>;
+  /** The forms a field takes, when more than one (a list, or one string of it). */
+  anyOf?: Property[];
   default?: unknown;
   minimum?: number;
   maximum?: number;
