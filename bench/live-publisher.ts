@@ -10,7 +10,7 @@ import { partitionSubject } from '../generator/publish.ts';
 import { becomesEventRow, workload, workloadKnobs } from './workload.ts';
 
 export interface LivePublisherInput {
-  readonly servers: string;
+  readonly servers: readonly string[];
   readonly subjectPrefix: string;
   readonly partitions: number;
   readonly rate: number;
@@ -34,7 +34,7 @@ const sentAt = new Float64Array(input.sentAt);
 const now = (): number => performance.timeOrigin + performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const nc = await connect({ servers: input.servers, name: 'rxa:bench-live' });
+const nc = await connect({ servers: [...input.servers], name: 'rxa:bench-live' });
 
 /** Messages due before the clock starts, so the timed loop only publishes bytes. */
 interface Prepared {

@@ -10,7 +10,7 @@ import { runCommand } from './run.ts';
  */
 export async function runDemo(config: RuntimeConfig, options: { rate: number; port?: number; signal: AbortSignal }): Promise<void> {
   let published = 0;
-  console.log(`ClickHouse: ${config.clickhouse.url} database ${config.clickhouse.database} · NATS: ${config.nats.servers}`);
+  console.log(`ClickHouse: ${config.clickhouse.url} database ${config.clickhouse.database} · NATS: ${config.nats.servers.join(',')}`);
   console.log('Ctrl-C stops the generator and the pipeline (the pipeline flushes, checkpoints and acks first).');
   const generator = runGenerator(
     config,

@@ -35,7 +35,11 @@ export async function runGenerator(
 ): Promise<{ published: number; duplicatesDropped: number }> {
   const nc = await connectNats(config, 'rxa:gen');
   try {
-    await ensureStream(await jetstreamManager(nc), { name: clickstream.source.stream, subjects: clickstream.source.subjects });
+    await ensureStream(await jetstreamManager(nc), {
+      name: clickstream.source.stream,
+      subjects: clickstream.source.subjects,
+      replicas: config.nats.streamReplicas,
+    });
     const paced = run.rate > 0;
     const eventsPerSecond = paced ? run.rate : BULK_EVENT_RATE;
     const startTime = paced ? Date.now() : Date.now() - ((run.count ?? 0) * 1000) / eventsPerSecond;

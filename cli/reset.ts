@@ -29,8 +29,9 @@ export async function resetPipeline(config: RuntimeConfig, definition: PipelineD
   const nc = await connectNats(config, `rxa:reset:${definition.name}`);
   const leases: Lease[] = [];
   try {
-    const store = await CheckpointStore.open(nc, config.checkpointBucket);
-    const pointers = await leaseStore(nc, leaseBucket(config.checkpointBucket));
+    const replicas = config.nats.streamReplicas;
+    const store = await CheckpointStore.open(nc, config.checkpointBucket, replicas);
+    const pointers = await leaseStore(nc, leaseBucket(config.checkpointBucket), replicas);
     const jsm = await jetstreamManager(nc);
     const { stream } = definition.source;
     const consumer = definition.source.consumer ?? definition.name;

@@ -9,7 +9,7 @@ import { SchemaRegistry, schemaBucket } from '../core/schema-registry.ts';
 export async function checkRegisteredSchema(config: RuntimeConfig, definition: PipelineDefinition, mode?: CompatibilityMode): Promise<ContractCheck> {
   const nc = await connectNats(config, `rxa:schema:${definition.name}`);
   try {
-    const registry = await SchemaRegistry.open(nc, schemaBucket(config.checkpointBucket));
+    const registry = await SchemaRegistry.open(nc, schemaBucket(config.checkpointBucket), config.nats.streamReplicas);
     return checkContract(definition, await registry.latest(resolveContract(definition).type), mode);
   } finally {
     await nc.close();
@@ -33,7 +33,7 @@ export async function pushSchema(
 ): Promise<PushResult> {
   const nc = await connectNats(config, `rxa:schema:${definition.name}`);
   try {
-    const registry = await SchemaRegistry.open(nc, schemaBucket(config.checkpointBucket));
+    const registry = await SchemaRegistry.open(nc, schemaBucket(config.checkpointBucket), config.nats.streamReplicas);
     const contract = resolveContract(definition);
     const latest = await registry.latest(contract.type);
     const check = checkContract(definition, latest, options.mode);

@@ -84,7 +84,8 @@ async function shareOn(
   log: (message: string) => void,
 ): Promise<PartitionResult[]> {
   const bucket = leaseBucket(options.config.checkpointBucket);
-  const kv = await leaseStore(nc, bucket);
+  const replicas = options.config.nats.streamReplicas;
+  const kv = await leaseStore(nc, bucket, replicas);
   const membersKey = `${membersPrefix(definition.name)}.`;
   const leases = await KeyAges.watch(kv, `${pipelineCheckpointKey(definition.name)}.*`);
   let membership: Membership;
@@ -192,6 +193,7 @@ async function shareOn(
         log: (message) => log(`[p${p}] ${message}`),
         member: membership.id,
         stale: stale?.revision,
+        replicas,
       });
       if (!lease) continue;
       const holder = stale?.holder;

@@ -107,8 +107,9 @@ export function checkpointStreams(bucket: string): string[] {
 export class CheckpointStore {
   private constructor(private readonly store: ObjectStore) {}
 
-  static async open(nc: NatsConnection, bucket: string): Promise<CheckpointStore> {
-    return new CheckpointStore(await new Objm(nc).create(bucket, { description: 'rxa pipeline checkpoints' }));
+  /** The bucket, created if missing with `replicas` copies on a cluster (an existing one is opened as it is). */
+  static async open(nc: NatsConnection, bucket: string, replicas = 1): Promise<CheckpointStore> {
+    return new CheckpointStore(await new Objm(nc).create(bucket, { description: 'rxa pipeline checkpoints', replicas }));
   }
 
   async load(key: string): Promise<Checkpoint | undefined> {

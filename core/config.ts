@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { sqlIdentifier } from '../sinks/clickhouse/sql.ts';
 import { natsName } from '../sources/nats-names.ts';
+import { natsServers } from '../sources/nats-servers.ts';
 
 /**
  * Connection and runtime settings, shared by every pipeline. Read from the environment by
@@ -12,7 +13,18 @@ export const RuntimeConfig = z
   .object({
     nats: z
       .object({
-        servers: z.string().min(1).default('127.0.0.1:4222').meta({ env: 'RXA_NATS_URL', description: 'NATS server, `host:port`.' }),
+        servers: natsServers.prefault('127.0.0.1:4222').meta({
+          env: 'RXA_NATS_URL',
+          typeText: 'comma-separated `host:port` list',
+          description:
+            'NATS server, `host:port` (or `nats://host:port`); several, comma-separated, for a cluster: the pipeline connects to one and moves to another when it is lost.',
+        }),
+        streamReplicas: z.number().int().min(1).max(5).default(1).meta({
+          env: 'RXA_STREAM_REPLICAS',
+          advanced: true,
+          description:
+            "Replicas of what rxa creates in JetStream: the pipeline's stream, the dead-letter stream, the checkpoint object store and its KV buckets (leases, schemas). 3 on a three-server cluster survives the loss of any one server ([Scaling out](scaling-out.md#nats-cluster)). Applied when they are created; an existing stream keeps its own.",
+        }),
       })
       .strict()
       .prefault({}),
@@ -57,7 +69,11 @@ export type RuntimeConfigInput = z.input<typeof RuntimeConfig>;
 /** Build the runtime config from environment variables, overridden by explicit values. */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env, overrides: RuntimeConfigInput = {}): RuntimeConfig {
   const fromEnv: RuntimeConfigInput = {
-    nats: { ...(env.RXA_NATS_URL ? { servers: env.RXA_NATS_URL } : {}), ...overrides.nats },
+    nats: {
+      ...(env.RXA_NATS_URL ? { servers: env.RXA_NATS_URL } : {}),
+      ...(env.RXA_STREAM_REPLICAS ? { streamReplicas: Number(env.RXA_STREAM_REPLICAS) } : {}),
+      ...overrides.nats,
+    },
     clickhouse: {
       ...(env.RXA_CLICKHOUSE_URL ? { url: env.RXA_CLICKHOUSE_URL } : {}),
       ...(env.RXA_CLICKHOUSE_DB ? { database: env.RXA_CLICKHOUSE_DB } : {}),

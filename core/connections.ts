@@ -19,7 +19,7 @@ export async function connectNats(config: RuntimeConfig, name: string): Promise<
     // noAsyncTraces: otherwise every request allocates an Error with a stack, on the hot path.
     return await connect({ servers: config.nats.servers, name, maxReconnectAttempts: -1, reconnectTimeWait: 500, noAsyncTraces: true });
   } catch (error) {
-    throw new Error(`NATS at ${config.nats.servers}: ${errorMessage(error)}`, { cause: error });
+    throw new Error(`NATS at ${config.nats.servers.join(',')}: ${errorMessage(error)}`, { cause: error });
   }
 }
 

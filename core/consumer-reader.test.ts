@@ -1,5 +1,6 @@
 /** The read loop against scripted consumers: what it does when a delivery is lost, a pull breaks, the consumer goes away, or the run stops. */
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
+import { errors } from '@nats-io/transport-node';
 import { describe, expect, it, vi } from 'vitest';
 import { PullInterrupted } from '../sources/batched-pull.ts';
 import type { OpenedConsumer } from '../sources/durable-consumer.ts';
@@ -62,28 +63,32 @@ interface Harness {
   reader: ConsumerReader;
   /** The stream sequences opened at, in order. */
   opens: number[];
+  /** Whether each open was a reopening (the consumer's unacked messages are the reading's own). */
+  reopenings: boolean[];
   logs: string[];
   stop: AbortController;
 }
 
 /** A reader over the consumers `open` hands out (pullLingerMs 0: consume()), into a feed with a sink that takes everything. */
-function harness(open: (resumeSeq: number, attempt: number) => Promise<OpenedConsumer>): Harness {
-  const settings = PipelineSettings.parse({ pullLingerMs: 0 });
+function harness(open: (resumeSeq: number, attempt: number) => Promise<OpenedConsumer>, pullLingerMs = 0): Harness {
+  const settings = PipelineSettings.parse({ pullLingerMs });
   const writer = { write: async () => {} } as unknown as CutWriter;
   const feed = new Feed(new PipelineEngine(pageViewsPipeline, context), { settings, writer, startAfterSeq: 0 });
   const opens: number[] = [];
+  const reopenings: boolean[] = [];
   const logs: string[] = [];
   const stop = new AbortController();
   const reader = new ConsumerReader({
     settings,
-    open: (seq) => {
+    open: (seq, reopening) => {
       opens.push(seq);
+      reopenings.push(reopening);
       return open(seq, opens.length);
     },
     signal: stop.signal,
     log: (message) => logs.push(message),
   });
-  return { feed, reader, opens, logs, stop };
+  return { feed, reader, opens, reopenings, logs, stop };
 }
 
 describe('ConsumerReader', () => {
@@ -116,12 +121,13 @@ describe('ConsumerReader', () => {
       [delivered(2, 1), new PullInterrupted(new Error('missed heartbeats'))],
       [delivered(3, 1)],
     ];
-    const { feed, reader, opens, logs } = harness(async (_seq, attempt) => ({
+    const { feed, reader, opens, reopenings, logs } = harness(async (_seq, attempt) => ({
       consumer: consumer(new ScriptedMessages(scripts[attempt - 1]!)),
       deliveredConsumerSeq: 0,
     }));
     await reader.read(feed);
     expect(opens).toEqual([1, 2, 3]);
+    expect(reopenings).toEqual([false, true, true]);
     expect(logs).toEqual([
       'the consumer is gone (server restart, or deleted): recreating it after stream seq 1',
       'a pull was interrupted: Error: missed heartbeats: repositioning the consumer after stream seq 2',
@@ -182,5 +188,77 @@ describe('ConsumerReader', () => {
     await reading;
     expect(opens).toEqual([1, 2]);
     expect(feed.lastSeq).toBe(2);
+  });
+  it('waits while the server cannot answer its first open (a cluster electing leaders), and fails at once on anything else', async () => {
+    let unavailable = 2;
+    const waited = harness(async () => {
+      if (unavailable-- > 0) throw new errors.TimeoutError();
+      return { consumer: consumer(new ScriptedMessages([delivered(1, 1)])), deliveredConsumerSeq: 0 };
+    });
+    await waited.reader.read(waited.feed);
+    expect(waited.opens).toEqual([1, 1, 1]);
+    expect(waited.feed.lastSeq).toBe(1);
+
+    const wrong = harness(async () => Promise.reject(new Error('consumer filter subject is not a valid subset of the interest subjects')));
+    await expect(wrong.reader.read(wrong.feed)).rejects.toThrow('not a valid subset');
+    expect(wrong.opens).toEqual([1]);
+  });
+
+  it("ends a standing pull when the consumer's leader moves (its server lost), and reopens it where the feed stands", async () => {
+    let leader = 'nats-1';
+    const info = async () => ({ num_pending: 0, num_ack_pending: 1, cluster: { leader } });
+    const { feed, reader, opens, reopenings, logs } = harness(async (seq) =>
+      seq === 1
+        ? { consumer: consumer(new ScriptedMessages([delivered(1, 1)], true), info), deliveredConsumerSeq: 0 }
+        : { consumer: consumer(new ScriptedMessages([delivered(2, 2)]), info), deliveredConsumerSeq: 1 },
+    );
+    const reading = reader.read(feed);
+    await vi.waitFor(() => expect(feed.lastSeq).toBe(1));
+    reader.refresh(); // the same leader: nothing happens
+    await vi.waitFor(() => expect(reader.ackPending).toBe(1));
+    expect(opens).toEqual([1]);
+    leader = 'nats-2';
+    reader.refresh();
+    await reading;
+    expect(opens).toEqual([1, 2]);
+    expect(reopenings).toEqual([false, true]);
+    expect(logs).toEqual([
+      "the consumer's leader moved from nats-1 to nats-2: pulling again",
+      "a pull was interrupted: Error: the consumer's leader moved from nats-1 to nats-2: repositioning the consumer after stream seq 1",
+    ]);
+    expect(feed.lastSeq).toBe(2);
+  });
+
+  it('pulls again on the same consumer when its leader moves during a batched pull that the old leader held', async () => {
+    let leader = 'nats-1';
+    const fetches: Array<{ stopped: boolean }> = [];
+    // A message as a pull delivers it: with the consumer's pending count after it.
+    const pulled = (seq: number, pending: number): JsMsg => Object.assign(delivered(seq, seq), { info: { pending } });
+    // The first pull brings message 1 (one more waiting); the second is held by a leader that is then lost: it never answers.
+    const fetch = async () => {
+      const pull = { stopped: false };
+      fetches.push(pull);
+      const script = fetches.length === 1 ? [pulled(1, 1)] : fetches.length === 3 ? [pulled(2, 0)] : [];
+      const messages = new ScriptedMessages(script, fetches.length === 2);
+      const stop = messages.stop.bind(messages);
+      messages.stop = (error?: Error) => {
+        pull.stopped = true;
+        stop(error);
+      };
+      return messages;
+    };
+    const info = async () => ({ num_pending: fetches.length < 3 ? 1 : 0, num_ack_pending: 0, cluster: { leader } });
+    const batched = { fetch, info } as unknown as Consumer;
+    const { feed, reader, opens, logs } = harness(async () => ({ consumer: batched, deliveredConsumerSeq: 0 }), 10);
+    const reading = reader.read(feed);
+    await vi.waitFor(() => expect(fetches).toHaveLength(2));
+    leader = 'nats-3';
+    reader.refresh();
+    await vi.waitFor(() => expect(feed.lastSeq).toBe(2));
+    expect(fetches[1]!.stopped).toBe(true);
+    expect(opens).toEqual([1]);
+    expect(logs).toEqual(["the consumer's leader moved from nats-1 to nats-3: pulling again"]);
+    reader.interrupt(new Error('done'));
+    await expect(reading).rejects.toThrow('done');
   });
 });

@@ -2,13 +2,18 @@ import type { Consumer, ConsumerMessages } from '@nats-io/jetstream';
 import { logRetries, retry } from '../common/retry.ts';
 import { BatchedPull, PullInterrupted } from '../sources/batched-pull.ts';
 import { isConsumerGone, type OpenedConsumer } from '../sources/durable-consumer.ts';
+import { isUnavailable } from '../sources/unavailable.ts';
 import type { Feed } from './feed.ts';
 import type { PipelineSettings } from './pipeline.ts';
 
 export interface ConsumerReaderOptions {
   settings: Pick<PipelineSettings, 'pullBatch' | 'pullLingerMs'>;
-  /** Open (or reposition, or recreate) the consumer to deliver `resumeSeq` next. */
-  open: (resumeSeq: number) => Promise<OpenedConsumer>;
+  /**
+   * Open (or reposition, or recreate) the consumer to deliver `resumeSeq` next. `reopening`: this
+   * reading opened it before, so messages it has not acked before `resumeSeq` are its own (the next
+   * checkpoint's ack covers them).
+   */
+  open: (resumeSeq: number, reopening: boolean) => Promise<OpenedConsumer>;
   /** Aborting stops reading: `read` resolves (the caller writes the last cut). */
   signal: AbortSignal;
   log: (message: string) => void;
@@ -22,7 +27,10 @@ export interface ConsumerReaderOptions {
  * never processed), a pull interrupted, or the consumer gone (a server restart, or deleted) — the
  * feed's state and buffered rows stay as they are and the consumer is opened again right after the
  * feed's last sequence, so what was lost comes again and no ack can pass it. Opening is retried
- * while the server does not answer (it may be restarting).
+ * while the server does not answer (it may be restarting, or its cluster electing a leader).
+ *
+ * On a cluster the consumer has a leader, which holds the pulls; when it moves (its server lost),
+ * a pull it held is never answered. `refresh` notices the move and pulls again (see `BatchedPull.repull`).
  */
 export class ConsumerReader {
   /** The consumer's backlog and unacked count when last asked (see `refresh`). */
@@ -31,13 +39,22 @@ export class ConsumerReader {
   private consumer: Consumer | undefined;
   /** The reading in progress, if any. */
   private consuming: ConsumerMessages | BatchedPull | undefined;
+  /** The server leading the consumer when last asked (on a cluster; one server alone leads it too). */
+  private leader: string | undefined;
 
   constructor(private readonly options: ConsumerReaderOptions) {}
 
   /** Read until the messages end (a bounded replay's last) or `signal` aborts. Rejects with what `feed.run` throws otherwise (a fatal error). */
   async read(feed: Feed): Promise<void> {
     const { open, signal, log } = this.options;
-    let opened = await open(feed.lastSeq + 1);
+    let opened: OpenedConsumer;
+    try {
+      // A server that cannot answer yet (a cluster electing its leaders) is waited for; a wrong definition fails at once.
+      opened = await retry(() => open(feed.lastSeq + 1, false), { signal, retryable: isUnavailable, onRetry: logRetries(log, 'opening the consumer') });
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    }
     for (;;) {
       const outcome = await this.readOnce(feed, opened);
       if (outcome === 'done' || signal.aborted) return;
@@ -49,7 +66,7 @@ export class ConsumerReader {
             : outcome.message;
       log(`${why}: ${outcome === 'gone' ? 'recreating it' : 'repositioning the consumer'} after stream seq ${feed.lastSeq}`);
       try {
-        opened = await retry(() => open(feed.lastSeq + 1), { signal, onRetry: logRetries(log, 'opening the consumer') });
+        opened = await retry(() => open(feed.lastSeq + 1, true), { signal, onRetry: logRetries(log, 'opening the consumer') });
       } catch (error) {
         if (signal.aborted) return;
         throw error;
@@ -65,6 +82,7 @@ export class ConsumerReader {
   /**
    * Ask the consumer for its backlog and unacked count. A consumer found deleted ends the reading
    * in progress at once (it is recreated); nats.js alone notices only after missed heartbeats, ~30 s.
+   * So does a consumer found led by another server than before: the pull in flight is asked again.
    */
   refresh(): void {
     const { consumer } = this;
@@ -74,6 +92,11 @@ export class ConsumerReader {
       (info) => {
         this.lag = info.num_pending;
         this.ackPending = info.num_ack_pending;
+        const leader = info.cluster?.leader;
+        if (watched === undefined || watched !== this.consuming || leader === undefined) return;
+        const before = this.leader;
+        this.leader = leader;
+        if (before !== undefined && before !== leader) this.leaderMoved(watched, before, leader);
       },
       (error: unknown) => {
         if (watched !== undefined && watched === this.consuming && isConsumerGone(error)) watched.stop(error as Error);
@@ -81,10 +104,24 @@ export class ConsumerReader {
     );
   }
 
+  /**
+   * The consumer's leader changed from `from` to `to`: a pull the old one held is lost. Batched
+   * pulls ask again on the same consumer; a standing pull (`consume()`) ends, and the consumer is
+   * opened again after the last message fed.
+   */
+  private leaderMoved(reading: ConsumerMessages | BatchedPull, from: string, to: string): void {
+    const why = `the consumer's leader moved from ${from} to ${to}`;
+    this.options.log(`${why}: pulling again`);
+    if (reading instanceof BatchedPull) reading.repull();
+    else reading.stop(new PullInterrupted(new Error(why)));
+  }
+
   /** One reading of the consumer, until it ends or breaks; closed after. */
   private async readOnce(feed: Feed, { consumer, deliveredConsumerSeq }: OpenedConsumer): Promise<'done' | 'gap' | 'gone' | PullInterrupted> {
     const { settings, signal } = this.options;
     this.consumer = consumer;
+    // Who leads it as it was opened (nats.js keeps the info it was opened with): a move from there shows in `refresh`.
+    this.leader = (await consumer.info(true).catch(() => undefined))?.cluster?.leader;
     // A missing consumer ends the reading (instead of waiting for it to reappear): it is recreated.
     const messages =
       settings.pullLingerMs > 0

@@ -85,6 +85,22 @@ describe('Lease', () => {
     expect(JSON.parse((await kv.get('lost'))!.string())).toMatchObject({ id: 'other' });
   });
 
+  it('keeps the lease when its key holds its own value at another revision: a renewal that landed without its reply', async () => {
+    const lease = await Lease.acquire(nc, bucket, 'own-write', options(60_000));
+    const heard: LeaseLost[] = [];
+    lease.whenLost((error) => heard.push(error));
+    const kv = await leaseStore(nc, bucket);
+    // What a renewal whose reply timed out (a cluster electing the bucket's leader) leaves: the holder's own value, written again.
+    const own = (await kv.get('own-write'))!;
+    await kv.put('own-write', own.string());
+    await lease.confirm(); // reads the key, finds its value: still the holder
+    await lease.confirm(); // and renews from that revision
+    expect(heard).toEqual([]);
+    expect((await kv.get('own-write'))!.revision).toBeGreaterThan(own.revision + 1);
+    await lease.release();
+    expect(await kv.get('own-write')).toMatchObject({ operation: 'DEL' });
+  });
+
   it('is taken without waiting (balancing): only when free, or from the revision a caller saw standing for the TTL', async () => {
     const holder = await Lease.acquire(nc, bucket, 'take', options(60_000));
     expect(await Lease.take(nc, bucket, 'take', { ttlMs: 60_000 })).toBeUndefined();

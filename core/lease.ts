@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { type KV, Kvm } from '@nats-io/kv';
+import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import { type NatsConnection, nuid } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { errorMessage } from '../common/error-message.ts';
+import { isUnavailable } from '../sources/unavailable.ts';
 
 /** Who holds a lease: the value of its key. */
 const Holder = z.object({
@@ -26,6 +27,8 @@ export interface LeaseOptions {
   log?: (message: string) => void;
   /** Written in the holder's value: the balancing member (core/membership.ts) taking it. */
   member?: string;
+  /** Copies of the lease bucket on a cluster, if this creates it (see `leaseStore`). @default 1 */
+  replicas?: number;
 }
 
 /** The lease was taken over by another process: this one must not checkpoint or ack again. */
@@ -55,6 +58,10 @@ export function leaseBucket(checkpointBucket: string): string {
  * holder that died; no clocks are compared), or at once when the holder is a process of this host
  * that is gone (a restart after a crash). A holder whose compare-and-set fails has lost the lease:
  * `confirm()` throws, and the checkpointer confirms right before each checkpoint and ack (core/checkpointer.ts).
+ *
+ * A renewal whose reply was lost (a timeout while a cluster elects the bucket's leader) may have
+ * been written: the next one then finds another revision, and the key is read to tell. Only this
+ * holder writes its value (its id is in it), so finding that value means the write was its own.
  */
 export class Lease {
   private revision: number;
@@ -83,14 +90,27 @@ export class Lease {
   static async acquire(nc: NatsConnection, bucket: string, key: string, options: LeaseOptions): Promise<Lease> {
     const { ttlMs, signal } = options;
     const log = options.log ?? (() => {});
-    const kv = await leaseStore(nc, bucket);
+    const kv = await leaseStore(nc, bucket, options.replicas);
     const { id, value } = newHolder(options.member);
     let watched: { revision: number; since: number } | undefined;
     for (;;) {
       signal.throwIfAborted();
-      const created = await unlessConflict(kv.create(key, value));
-      if (created !== undefined) return new Lease(kv, key, value, created, id, log, ttlMs);
-      const entry = await kv.get(key);
+      let entry: KvEntry | null;
+      try {
+        const created = await unlessConflict(kv.create(key, value));
+        if (created !== undefined) return new Lease(kv, key, value, created, id, log, ttlMs);
+        entry = await kv.get(key);
+      } catch (error) {
+        // NATS not answering (a restart, a cluster electing the bucket's leader): ask again. A
+        // create that landed without its reply is found next time with this holder's value, from
+        // a process that is gone (this one does not hold it yet), and taken over.
+        if (!isUnavailable(error)) throw error;
+        log(`could not reach the lease on '${key}' (will retry): ${errorMessage(error)}`);
+        // Nor can its holder renew it meanwhile: its silence counts from when the bucket answers again.
+        if (watched) watched = { revision: watched.revision, since: performance.now() };
+        await sleep(Math.min(1_000, ttlMs / 3), undefined, { signal }).catch(() => signal.throwIfAborted());
+        continue;
+      }
       if (entry === null || entry.operation !== 'PUT') continue; // deleted meanwhile (a graceful stop): create again
       const holder = parseHolder(entry.string());
       const now = performance.now();
@@ -100,7 +120,10 @@ export class Lease {
       }
       const gone = holder !== undefined && isGoneHere(holder);
       if (gone || now - watched.since >= ttlMs) {
-        const taken = await unlessConflict(kv.update(key, value, entry.revision));
+        const taken = await unlessConflict(kv.update(key, value, entry.revision)).catch((error: unknown) => {
+          if (!isUnavailable(error)) throw error;
+          return undefined; // asked again on the next round, as above
+        });
         if (taken !== undefined) {
           log(`took '${key}' over from ${describe(holder)}: ${gone ? 'that process is gone' : `not renewed for ${ttlMs} ms`}`);
           return new Lease(kv, key, value, taken, id, log, ttlMs);
@@ -121,7 +144,7 @@ export class Lease {
     key: string,
     options: Omit<LeaseOptions, 'signal'> & { stale?: number | undefined },
   ): Promise<Lease | undefined> {
-    const kv = await leaseStore(nc, bucket);
+    const kv = await leaseStore(nc, bucket, options.replicas);
     const { id, value } = newHolder(options.member);
     const log = options.log ?? (() => {});
     const taken =
@@ -157,8 +180,20 @@ export class Lease {
         (revision) => {
           this.revision = revision;
         },
-        (error: unknown) => {
-          if (isWrongRevision(error)) return this.lose(new LeaseLost(this.key, 'its key was rewritten'));
+        async (error: unknown) => {
+          if (isWrongRevision(error)) {
+            // Rewritten since: by an earlier renewal of ours whose reply was lost, or by another process.
+            const entry = await this.kv.get(this.key).catch((reading: unknown) => {
+              this.log(`could not read the lease on '${this.key}' after a conflicting renewal (will retry): ${errorMessage(reading)}`);
+              return undefined;
+            });
+            if (entry === undefined) return;
+            if (entry?.operation === 'PUT' && entry.string() === this.value) {
+              this.revision = entry.revision;
+              return;
+            }
+            return this.lose(new LeaseLost(this.key, 'its key was rewritten'));
+          }
           // NATS unreachable: nobody else can take the lease either; the next renewal tells.
           this.log(`could not renew the lease on '${this.key}' (will retry): ${errorMessage(error)}`);
         },
@@ -193,9 +228,12 @@ export function parseHolder(text: string): Holder | undefined {
   }
 }
 
-/** The KV bucket of the leases, created if missing (the same options everywhere: NATS refuses a bucket redefined). */
-export function leaseStore(nc: NatsConnection, bucket: string): Promise<KV> {
-  return new Kvm(nc).create(bucket, { history: 1, description: 'rxa: which process runs each pipeline partition' });
+/**
+ * The KV bucket of the leases, created if missing (the same options everywhere: NATS refuses a
+ * bucket redefined), with `replicas` copies on a cluster; an existing bucket is opened as it is.
+ */
+export function leaseStore(nc: NatsConnection, bucket: string, replicas = 1): Promise<KV> {
+  return new Kvm(nc).create(bucket, { history: 1, replicas, description: 'rxa: which process runs each pipeline partition' });
 }
 
 /** A compare-and-set's new revision, or undefined when it found another revision (a key that exists, for create). */

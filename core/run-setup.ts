@@ -2,6 +2,7 @@ import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManage
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { DeadLetterPublisher } from '../sinks/dead-letter.ts';
 import { ensureStream } from '../sources/streams.ts';
+import { retryWhileUnavailable } from '../sources/unavailable.ts';
 import { type Checkpoint, CheckpointStore } from './checkpoint-store.ts';
 import type { RuntimeConfig } from './config.ts';
 import { parseConfig } from './config.ts';
@@ -20,8 +21,9 @@ import { systemTables } from './system-tables.ts';
 /** Create what a pipeline needs (streams, tables, reference data). Idempotent. */
 export async function preparePipeline(definition: PipelineDefinition, config: RuntimeConfig, connections: Connections): Promise<BuildContext> {
   const jsm = await jetstreamManager(connections.nc);
-  await ensureStream(jsm, { name: definition.source.stream, subjects: definition.source.subjects });
-  await DeadLetterPublisher.ensureStream(jsm);
+  const replicas = config.nats.streamReplicas;
+  await ensureStream(jsm, { name: definition.source.stream, subjects: definition.source.subjects, replicas });
+  await DeadLetterPublisher.ensureStream(jsm, replicas);
   const database = config.clickhouse.database;
   const cluster = config.clickhouse.cluster;
   await ensureTables(connections.clickhouse, database, [...Object.values(definition.tables), ...systemTables], { cluster });
@@ -35,6 +37,8 @@ export interface RunSetupOptions {
   /** The partition to run, for a partitioned pipeline (see `runTarget`). */
   partition?: number | undefined;
   onLog?: ((message: string) => void) | undefined;
+  /** Ends the waits for JetStream to answer at start (the run is being stopped). */
+  signal?: AbortSignal | undefined;
 }
 
 /** What a run starts from: the engine (with the restored state in it) and the writer of its cuts. */
@@ -77,8 +81,9 @@ export class RunSetup {
     assertPipelineBuilds(definition);
     const connections = await openConnections(options.config, `${client}:${target.label}`);
     try {
-      const jsm = await jetstreamManager(connections.nc);
       const log = options.onLog ?? (() => {});
+      // Asks the server for JetStream, which a cluster electing its meta leader cannot answer yet.
+      const jsm = await retryWhileUnavailable(() => jetstreamManager(connections.nc), 'reaching JetStream', { signal: options.signal, log });
       return new RunSetup(definition, options.config, settings, target, log, connections, jetstream(connections.nc), jsm);
     } catch (error) {
       await closeConnections(connections);
@@ -97,6 +102,7 @@ export class RunSetup {
         ttlMs: this.settings.leaseTtlMs,
         signal,
         log: this.log,
+        replicas: this.config.nats.streamReplicas,
       });
       return this.lease;
     } catch (error) {
@@ -117,7 +123,7 @@ export class RunSetup {
   }
 
   openCheckpointStore(): Promise<CheckpointStore> {
-    return CheckpointStore.open(this.connections.nc, this.config.checkpointBucket);
+    return CheckpointStore.open(this.connections.nc, this.config.checkpointBucket, this.config.nats.streamReplicas);
   }
 
   /**
@@ -152,20 +158,31 @@ export class RunSetup {
    * For the live runner, under its lease: prepare the pipeline, claim the target's latest
    * checkpoint for the lease (which fences off saves of earlier holders still in flight, see
    * core/latest-checkpoint.ts) and load it (refused if it is of another stream or format; without
-   * one, the partition layout is checked), and start from it.
+   * one, the partition layout is checked), and start from it. Every step is idempotent, so the
+   * whole is done again while JetStream does not answer (a cluster electing leaders), until `signal` aborts.
    */
-  async restoreLatest(lease: Lease): Promise<RunParts & { store: CheckpointStore; latest: LatestCheckpoint; checkpoint: Checkpoint | undefined }> {
+  restoreLatest(
+    lease: Lease,
+    signal?: AbortSignal,
+  ): Promise<RunParts & { store: CheckpointStore; latest: LatestCheckpoint; checkpoint: Checkpoint | undefined; historySavedAt: number }> {
+    return retryWhileUnavailable(() => this.restoreLatestOnce(lease), 'restoring the latest checkpoint', { signal, log: this.log });
+  }
+
+  private async restoreLatestOnce(
+    lease: Lease,
+  ): Promise<RunParts & { store: CheckpointStore; latest: LatestCheckpoint; checkpoint: Checkpoint | undefined; historySavedAt: number }> {
     const { definition, target } = this;
     const context = await this.prepare();
     const store = await this.openCheckpointStore();
-    const pointers = await leaseStore(this.connections.nc, leaseBucket(this.config.checkpointBucket));
+    const pointers = await leaseStore(this.connections.nc, leaseBucket(this.config.checkpointBucket), this.config.nats.streamReplicas);
     const { latest, checkpoint } = await LatestCheckpoint.claim(pointers, store, target.checkpointKey, lease.id);
     const stream = definition.source.stream;
     if (checkpoint && checkpoint.stream !== stream) {
       throw new Error(`checkpoint of '${target.label}' is for stream '${checkpoint.stream}', not '${stream}'; reset the pipeline`);
     }
     if (!checkpoint) await assertPartitionLayout(this.connections.nc, this.config.checkpointBucket, definition, target);
-    return { ...this.start(context, checkpoint ?? {}), store, latest, checkpoint };
+    const historySavedAt = await store.historySavedAt(target.checkpointKey);
+    return { ...this.start(context, checkpoint ?? {}), store, latest, checkpoint, historySavedAt };
   }
 
   /** Graceful shutdown: the last cut, its checkpoint and ack, given up after `shutdownTimeoutMs` (nothing more is acked then). */

@@ -46,7 +46,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     const lease = options.lease ? run.adoptLease(options.lease) : await run.acquireLease(options.signal);
     if (!lease) return emptyStatus(); // stopped while waiting for another process
     const { settings, target, log } = run;
-    const { engine, writer, store, latest, checkpoint } = await run.restoreLatest(lease);
+    const { engine, writer, store, latest, checkpoint, historySavedAt } = await run.restoreLatest(lease, options.signal);
     const checkpointer = new Checkpointer({
       pipeline: definition.name,
       stream: definition.source.stream,
@@ -58,7 +58,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       },
       counters: () => ({ ...writer.counters }),
       ackedSeq: checkpoint?.lastSeq ?? 0,
-      historySavedAt: await store.historySavedAt(target.checkpointKey),
+      historySavedAt,
       signal: run.shutdown.signal,
       log,
     });
@@ -66,7 +66,12 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     const feed = new Feed(engine, { settings, writer, startAfterSeq: checkpointer.ackedSeq, checkpoints: checkpointer });
     const { maxAckPending, ackWaitMs } = settings;
     const consumer = { stream: definition.source.stream, durable: target.durable, filterSubject: target.filterSubject, maxAckPending, ackWaitMs };
-    const reader = new ConsumerReader({ settings, open: (seq) => openDurableConsumer(run.js, run.jsm, consumer, seq), signal: options.signal, log });
+    const reader = new ConsumerReader({
+      settings,
+      open: (seq, reopening) => openDurableConsumer(run.js, run.jsm, consumer, seq, { ownUnacked: reopening }),
+      signal: options.signal,
+      log,
+    });
     // Taken over: stop reading now; the error ends the run without a last checkpoint or ack.
     lease.whenLost((error) => reader.interrupt(error));
     const status = new StatusBoard({ feed, writer, checkpointer, consumer: reader, engine });

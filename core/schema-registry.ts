@@ -41,9 +41,12 @@ export class SchemaRegistry {
     readonly bucket: string,
   ) {}
 
-  /** The registry's bucket, created if missing (the same options everywhere: NATS refuses a bucket redefined). */
-  static async open(nc: NatsConnection, bucket: string): Promise<SchemaRegistry> {
-    const kv = await new Kvm(nc).create(bucket, { history: HISTORY, description: 'rxa: registered event schemas, one key per event type' });
+  /**
+   * The registry's bucket, created if missing (the same options everywhere: NATS refuses a bucket
+   * redefined), with `replicas` copies on a cluster; an existing bucket is opened as it is.
+   */
+  static async open(nc: NatsConnection, bucket: string, replicas = 1): Promise<SchemaRegistry> {
+    const kv = await new Kvm(nc).create(bucket, { history: HISTORY, replicas, description: 'rxa: registered event schemas, one key per event type' });
     return new SchemaRegistry(kv, bucket);
   }
 

@@ -1,6 +1,6 @@
 /**
  * The configuration tables of the docs, rendered from the zod schemas (their `description`, `env`
- * and `defaultText` metadata, types and defaults via `z.toJSONSchema`), so the schemas are the only
+ * `defaultText` and `typeText` metadata, types and defaults via `z.toJSONSchema`), so the schemas are the only
  * source of truth. Each table sits between marker comments:
  *
  *   <!-- generated:<block> (npx tsx scripts/docs-config.ts --write) -->
@@ -27,6 +27,8 @@ export const REGENERATE = 'npx tsx scripts/docs-config.ts --write';
 interface Property {
   type?: string;
   properties?: Record<string, Property>;
+  /** The forms a field takes, when more than one (a list, or one string of it). */
+  anyOf?: Property[];
   default?: unknown;
   minimum?: number;
   maximum?: number;
@@ -39,6 +41,8 @@ interface Property {
   env?: string;
   /** The default, in words, of a field whose default is computed from others. */
   defaultText?: string;
+  /** The type, in words, of a field that takes more than one form (a list, or a comma-separated string of it). */
+  typeText?: string;
   /** Left out of the README's short table (docs/configuration.md has every field). */
   advanced?: boolean;
 }
@@ -76,6 +80,7 @@ function duration(ms: number): string {
 }
 
 function type(p: Property): string {
+  if (p.typeText) return p.typeText;
   if (p.type === 'integer' || p.type === 'number') {
     const max = p.maximum !== undefined && p.maximum < Number.MAX_SAFE_INTEGER ? p.maximum : undefined;
     const min = p.exclusiveMinimum !== undefined ? `> ${number(p.exclusiveMinimum)}` : p.minimum !== undefined ? `≥ ${number(p.minimum)}` : undefined;

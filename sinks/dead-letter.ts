@@ -28,8 +28,9 @@ export const DEAD_LETTER_SUBJECT_PREFIX = 'rxa.dlq';
 export class DeadLetterPublisher {
   constructor(private readonly js: JetStreamClient) {}
 
-  static async ensureStream(jsm: JetStreamManager): Promise<void> {
-    await ensureStream(jsm, { name: DEAD_LETTER_STREAM, subjects: [`${DEAD_LETTER_SUBJECT_PREFIX}.>`], duplicateWindowMs: 3_600_000 });
+  /** Create the stream if missing, with `replicas` copies on a cluster. */
+  static async ensureStream(jsm: JetStreamManager, replicas = 1): Promise<void> {
+    await ensureStream(jsm, { name: DEAD_LETTER_STREAM, subjects: [`${DEAD_LETTER_SUBJECT_PREFIX}.>`], duplicateWindowMs: 3_600_000, replicas });
   }
 
   /** Publish all, concurrently; resolves when JetStream has stored every one. */

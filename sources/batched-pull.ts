@@ -1,6 +1,6 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { errors } from '@nats-io/transport-node';
 import { isConsumerGone } from './durable-consumer.ts';
+import { isUnavailable } from './unavailable.ts';
 
 export interface BatchedPullOptions {
   /** Most messages one pull asks for; at most about twice this many wait in memory to be read. */
@@ -49,7 +49,9 @@ export class PullInterrupted extends Error {
  * cut would fail although everything it asked for had come.
  *
  * A deleted consumer ends the iteration with the server's error (see `isConsumerGone`), a pull that
- * fails otherwise with `PullInterrupted`, each after the messages received before it.
+ * fails otherwise with `PullInterrupted`, each after the messages received before it. On a cluster,
+ * a pull is held by the consumer's leader: when the leader changes, `repull()` drops the pull in
+ * flight (the new leader never heard of it) and asks again, keeping what was received.
  */
 export class BatchedPull implements AsyncIterable<JsMsg> {
   private stopped = false;
@@ -77,6 +79,16 @@ export class BatchedPull implements AsyncIterable<JsMsg> {
     this.failure = error;
     this.pull?.stop();
     for (const wake of [this.wakeReader, this.wakePump, this.wakeLinger]) wake?.();
+  }
+
+  /**
+   * Drop the pull in flight, if any, and pull again: the consumer's leader changed (a server of a
+   * cluster lost), and a pull the old leader held is never answered; nats.js would notice only
+   * after two missed heartbeats, 30 s. What was received stays queued. A message the old leader
+   * sent that never arrives shows as a gap in the delivery sequence (core/feed.ts).
+   */
+  repull(): void {
+    this.pull?.stop();
   }
 
   /** As `stop()`: what is not read yet is dropped (the consumer is repositioned before it is used again). */
@@ -153,14 +165,13 @@ export class BatchedPull implements AsyncIterable<JsMsg> {
     }
   }
 
-  /** The consumer's count of messages not yet delivered; asked again while the server does not answer (a restart, a reconnect). */
+  /** The consumer's count of messages not yet delivered; asked again while the server does not answer (a restart, a reconnect, an election). */
   private async waiting(): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       try {
         return (await this.consumer.info(false)).num_pending;
       } catch (error) {
-        const transient = error instanceof errors.TimeoutError || error instanceof errors.NoRespondersError || error instanceof errors.RequestError;
-        if (!transient || this.stopped) throw error;
+        if (!isUnavailable(error) || this.stopped) throw error;
         await this.wait((wake) => (this.wakeLinger = wake), Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** attempt));
         if (this.stopped) return 0;
       }

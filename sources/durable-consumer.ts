@@ -37,14 +37,25 @@ export interface DurableConsumerSpec {
  * messages delivered at 17k/s and acked every 100k; the same with acks every 2,000). Nothing is
  * lost by it: the checkpoint is the position, and a consumer that lost its state in a server
  * restart is not exactly at the checkpoint, so it is recreated there.
+ *
+ * `ownUnacked`: the caller's own run has been reading this consumer (a pull broke, or its leader
+ * moved on a cluster), so messages delivered but not acked before `resumeSeq` are its own, and its
+ * next checkpoint acks them all. A consumer that delivered exactly up to `resumeSeq - 1` is then
+ * kept as it is, its unacked messages and ack floor included, rather than deleted and created
+ * again, which on a cluster asks the meta leader that may be the one being elected.
  */
-export async function openDurableConsumer(js: JetStreamClient, jsm: JetStreamManager, spec: DurableConsumerSpec, resumeSeq: number): Promise<OpenedConsumer> {
+export async function openDurableConsumer(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  spec: DurableConsumerSpec,
+  resumeSeq: number,
+  options: { ownUnacked?: boolean } = {},
+): Promise<OpenedConsumer> {
   const existing = await consumerInfo(jsm, spec.stream, spec.durable);
   const atCheckpoint =
     existing !== undefined &&
     existing.delivered.stream_seq === resumeSeq - 1 &&
-    existing.ack_floor.stream_seq === existing.delivered.stream_seq &&
-    existing.num_ack_pending === 0 &&
+    (options.ownUnacked === true || (existing.ack_floor.stream_seq === existing.delivered.stream_seq && existing.num_ack_pending === 0)) &&
     sameConfig(existing, spec);
   if (!atCheckpoint) {
     if (existing) await jsm.consumers.delete(spec.stream, spec.durable);

@@ -8,6 +8,8 @@ export interface StreamSpec {
   duplicateWindowMs?: number;
   /** Drop messages older than this; 0 keeps them (needed for replay/backfill). @default 0 */
   maxAgeMs?: number;
+  /** Servers holding a copy, on a cluster (`nats.streamReplicas`); applied when the stream is created. @default 1 */
+  replicas?: number;
 }
 
 /**
@@ -29,6 +31,7 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
       storage: StorageType.File,
       duplicate_window: nanos(spec.duplicateWindowMs ?? 120_000),
       max_age: nanos(spec.maxAgeMs ?? 0),
+      num_replicas: spec.replicas ?? 1,
     });
   }
 }

@@ -54,10 +54,16 @@ describe('docker-compose.yml', () => {
     }
     for (const name of ['pipeline-1', 'pipeline-2']) {
       const config = configFromEnv(services[name]!.environment);
-      expect(config.nats.servers, name).toBe('nats-1:4222,nats-2:4222,nats-3:4222');
+      expect(config.nats.servers, name).toEqual(['nats-1:4222', 'nats-2:4222', 'nats-3:4222']);
+      expect(config.nats.streamReplicas, name).toBe(3);
       expect(config.clickhouse.cluster, name).toBe('rxa');
       expect(services[name]!.command, name).not.toContain('--partitions');
     }
+    // The generator may create the stream first: with the same replicas.
+    expect(configFromEnv(services['generator-cluster']!.environment).nats).toEqual({
+      servers: ['nats-1:4222', 'nats-2:4222', 'nats-3:4222'],
+      streamReplicas: 3,
+    });
     // Each pipeline process writes through a replica of its own.
     expect(['pipeline-1', 'pipeline-2'].map((name) => configFromEnv(services[name]!.environment).clickhouse.url)).toEqual([
       'http://clickhouse-1:8123',

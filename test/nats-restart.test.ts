@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -17,6 +16,7 @@ import { configFromEnv } from '../core/config.ts';
 import { connectNats } from '../core/connections.ts';
 import type { GeneratedMessage } from '../generator/messages.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
+import { freePorts } from './support/free-ports.ts';
 import { testId, waitFor } from './support/helpers.ts';
 import { expectClickstreamExact } from './support/read-clickstream.ts';
 import { startClickstream } from './support/watched-runner.ts';
@@ -28,15 +28,6 @@ const storeDir = mkdtempSync(join(tmpdir(), 'rxa-nats-'));
 let port = 0;
 let server: ChildProcess | undefined;
 let ch: ClickHouseClient;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-  const address = probe.address();
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 async function startNats(): Promise<void> {
   server = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
@@ -64,7 +55,7 @@ async function stopNats(): Promise<void> {
 }
 
 beforeAll(async () => {
-  port = await freePort();
+  [port = 0] = await freePorts(1);
   await startNats();
   ch = createClickHouseClient(configFromEnv().clickhouse);
 });

@@ -93,7 +93,7 @@ async function stopGroup(group: number, what: string): Promise<void> {
 /** The connections of a pipeline run by a test, as RXA_* variables. */
 function runEnv(db: string, checkpointBucket: string): NodeJS.ProcessEnv {
   return {
-    RXA_NATS_URL: servers.config.nats.servers,
+    RXA_NATS_URL: servers.config.nats.servers.join(','),
     RXA_CLICKHOUSE_URL: servers.config.clickhouse.url,
     RXA_CLICKHOUSE_DB: db,
     RXA_CHECKPOINT_BUCKET: checkpointBucket,
