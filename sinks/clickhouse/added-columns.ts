@@ -1,0 +1,78 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { distributedTableName, onClusterSql } from './cluster.ts';
+import { quoteIdent, sqlString } from './sql.ts';
+import { type AnyTable, PARTITION_COLUMN } from './table.ts';
+
+/**
+ * Columns a definition gained after its table was created (the trace columns of the rxa_* tables,
+ * core/system-tables.ts) are added to the existing table, each right after the column it follows
+ * in the definition: rows are inserted as TabSeparated without a column list, so the table's
+ * column order must be the definition's. Existing rows read the type's default ('' for a String).
+ *
+ * ClickHouse 18.16 has no `ADD COLUMN IF NOT EXISTS`: what a table lacks is read from
+ * system.columns first, and an ADD that fails is accepted when the column is there after all (two
+ * processes starting at once). With a cluster, the replicated table is altered `ON CLUSTER`
+ * (replicated tables apply it through ZooKeeper) and so is its Distributed `<table>_all`.
+ */
+export async function addMissingColumns(client: ClickHouseClient, database: string, tables: readonly AnyTable[], cluster?: string): Promise<void> {
+  const targets = tables.flatMap((table) => [{ table, name: table.name }, ...(cluster === undefined ? [] : [{ table, name: distributedTableName(table) }])]);
+  if (targets.length === 0) return;
+  const present = await existingColumns(
+    client,
+    database,
+    targets.map((t) => t.name),
+  );
+  for (const { table, name } of targets) {
+    const columns = present.get(name);
+    if (columns === undefined) continue; // not created: nothing to add to
+    for (const statement of addColumnsSql(table, name, database, columns, cluster)) {
+      try {
+        await client.command({ query: statement.sql });
+      } catch (error) {
+        const after = await existingColumns(client, database, [name]);
+        if (!after.get(name)?.has(statement.column)) throw error;
+      }
+    }
+  }
+}
+
+/**
+ * The `ALTER TABLE ... ADD COLUMN` statements that give table `name` (the table itself, or its
+ * Distributed table) the columns of `table` it lacks, in the definition's order.
+ */
+export function addColumnsSql(
+  table: AnyTable,
+  name: string,
+  database: string,
+  existing: ReadonlySet<string>,
+  cluster?: string,
+): Array<{ column: string; sql: string }> {
+  const statements: Array<{ column: string; sql: string }> = [];
+  let previous = PARTITION_COLUMN;
+  for (const [column, type] of Object.entries(table.columns)) {
+    if (!existing.has(column)) {
+      const onCluster = cluster === undefined ? '' : onClusterSql(cluster);
+      statements.push({
+        column,
+        sql: `ALTER TABLE ${quoteIdent(database)}.${quoteIdent(name)}${onCluster} ADD COLUMN ${quoteIdent(column)} ${type} AFTER ${quoteIdent(previous)}`,
+      });
+    }
+    previous = column;
+  }
+  return statements;
+}
+
+/** The column names of each of `tables` in `database` that exists. */
+async function existingColumns(client: ClickHouseClient, database: string, tables: readonly string[]): Promise<Map<string, Set<string>>> {
+  const result = await client.query({
+    query: `SELECT table, name FROM system.columns WHERE database = ${sqlString(database)} AND table IN (${tables.map(sqlString).join(', ')})`,
+    format: 'JSONEachRow',
+  });
+  const columns = new Map<string, Set<string>>();
+  for (const { table, name } of await result.json<{ table: string; name: string }>()) {
+    let set = columns.get(table);
+    if (set === undefined) columns.set(table, (set = new Set()));
+    set.add(name);
+  }
+  return columns;
+}
