@@ -70,8 +70,8 @@ async function existingColumns(client: ClickHouseClient, database: string, table
   });
   const columns = new Map<string, Set<string>>();
   for (const { table, name } of await result.json<{ table: string; name: string }>()) {
-    let set = columns.get(table);
-    if (set === undefined) columns.set(table, (set = new Set()));
+    const set = columns.get(table) ?? new Set<string>();
+    columns.set(table, set);
     set.add(name);
   }
   return columns;
