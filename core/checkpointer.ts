@@ -110,10 +110,16 @@ export class Checkpointer implements Checkpoints {
     if (this.inFlight === save) this.inFlight = undefined;
   }
 
-  /** Fenced save, ack, history, then the snapshot's memory back. */
+  /** Fenced save, ack, history, then the snapshot's memory back; in spans of their own when the cut was sampled (core/cut-tracing.ts). */
   private async take(cut: Cut, position: CutPosition): Promise<void> {
     const { snapshot } = cut;
     if (!snapshot || position.seq <= this.ackedSeq) return;
+    const { trace } = position;
+    if (trace === undefined) return this.saveAndAck(snapshot, position);
+    return trace.checkpoint(position.seq, () => this.saveAndAck(snapshot, position));
+  }
+
+  private async saveAndAck(snapshot: Record<string, unknown>, position: CutPosition): Promise<void> {
     const { options } = this;
     const { settings, lease, store, log } = options;
     // Still this process's to save and ack (throws once another process holds it).
@@ -136,7 +142,9 @@ export class Checkpointer implements Checkpoints {
     });
     // A save retried through an outage can outlast the lease: confirm again before acking.
     await lease.confirm();
-    position.msg?.ack();
+    const { msg, trace } = position;
+    if (trace !== undefined && msg !== undefined) trace.ack(position.seq, () => msg.ack());
+    else msg?.ack();
     this.ackedSeq = position.seq;
     this.checkpoints++;
     this.lastCheckpointAt = Date.now();
