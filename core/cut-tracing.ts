@@ -139,9 +139,17 @@ export class CutTrace {
     );
   }
 
-  /** `rxa.checkpoint` around the save of the state up to stream sequence `seq`. */
-  checkpoint<T>(seq: number, save: () => Promise<T>): Promise<T> {
-    return this.around('rxa.checkpoint', SpanKind.INTERNAL, { 'rxa.pipeline': this.target.pipeline, 'rxa.seq.last': seq }, save);
+  /** `rxa.checkpoint` around the save of the state up to stream sequence `seq`; `save` gets the spans under it (the ack's). */
+  async checkpoint<T>(seq: number, save: (under: CutTrace) => Promise<T>): Promise<T> {
+    const span = this.start('rxa.checkpoint', SpanKind.INTERNAL, { 'rxa.pipeline': this.target.pipeline, 'rxa.seq.last': seq });
+    try {
+      return await save(new CutTrace(this.tracer, trace.setSpan(this.parent, span), this.links, this.target));
+    } catch (error) {
+      failed(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 
   /** `rxa.ack` around the ack (AckAll) of everything up to stream sequence `seq`. */
