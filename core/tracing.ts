@@ -1,4 +1,4 @@
-import { ProxyTracerProvider, trace } from '@opentelemetry/api';
+import { context, ProxyTracerProvider, propagation, trace } from '@opentelemetry/api';
 import type { CutTracing, CutTracingTarget } from './cut-tracing.ts';
 
 /**
@@ -81,6 +81,11 @@ export async function startTracing(options: { env?: NodeJS.ProcessEnv; log?: (me
       if (stopped || --shared.users > 0) return;
       stopped = true;
       await shared.provider.shutdown().catch((error: unknown) => log(`tracing: could not export the last spans: ${String(error)}`));
+      // Unregistered, so a later command in this process (a test) can start again.
+      trace.disable();
+      context.disable();
+      propagation.disable();
+      started = undefined;
     },
   };
 }
