@@ -1,5 +1,6 @@
 import { type Attributes, type Context, type Link, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import { ATTR_DB_COLLECTION_NAME, ATTR_DB_NAMESPACE, ATTR_DB_OPERATION_NAME, ATTR_DB_SYSTEM_NAME } from '@opentelemetry/semantic-conventions';
+import type { SideOutputTrace } from './engine.ts';
 import { type HeaderReader, producerSpanContext } from './trace-context.ts';
 
 /**
@@ -7,7 +8,8 @@ import { type HeaderReader, producerSpanContext } from './trace-context.ts';
  *
  * - `rxa.process` (consumer): from the first message of the cut read off the pull to the cut taken,
  *   that is the pull and the operators; it links to the producers' spans of the cut's messages
- *   that their producers sampled (at most `MAX_LINKS`). It is the root of the cut's trace, sampled
+ *   that their producers sampled, and of its dead letters and late events (which may wait for a
+ *   later cut than their message's), at most `MAX_LINKS`. It is the root of the cut's trace, sampled
  *   by the sampler, or always when it links to a sampled producer (core/producer-linked-sampler.ts).
  * - `rxa.insert <table>` (client): each ClickHouse insert of the cut, children of `rxa.process`,
  *   with the same links (the producers of the cut, not of the table's rows alone); also for
@@ -73,11 +75,22 @@ export class CutTracing {
   }
 
   /**
-   * The cut is taken: its `rxa.process` span, ended now, and what traces the rest of its way
-   * (undefined when no message came since the last cut, or the span is not sampled).
+   * The cut is taken, with its side outputs: its `rxa.process` span, ended now, and what traces
+   * the rest of its way (undefined when neither a message came since the last cut nor a side output
+   * of a sampled producer waits, or the span is not sampled).
    */
-  take(): CutTrace | undefined {
-    if (this.messages === 0) return undefined;
+  take(sideOutputs: Iterable<SideOutputTrace>): CutTrace | undefined {
+    // A side output's message may have come in an earlier cut: its producer is linked from the cut that writes it.
+    for (const { producer } of sideOutputs) {
+      if (this.links.length >= MAX_LINKS) break;
+      if (producer !== undefined && (producer.traceFlags & 1) === 1 && !this.links.some((l) => l.context.spanId === producer.spanId)) {
+        this.links.push({ context: producer });
+      }
+    }
+    if (this.messages === 0) {
+      if (this.links.length === 0) return undefined;
+      this.openedAt = Date.now();
+    }
     const { target } = this;
     const attributes: Attributes = {
       [MESSAGING_SYSTEM]: 'nats',
@@ -88,9 +101,9 @@ export class CutTracing {
       [MESSAGING_BATCH_MESSAGE_COUNT]: this.messages,
       'rxa.pipeline': target.pipeline,
       'rxa.partition': target.partition,
-      'rxa.seq.first': this.firstSeq,
-      'rxa.seq.last': this.lastSeq,
       'rxa.links.unread': this.unread,
+      // A cut of side outputs alone (their messages came before) reads no message.
+      ...(this.messages > 0 ? { 'rxa.seq.first': this.firstSeq, 'rxa.seq.last': this.lastSeq } : {}),
     };
     const links = this.links;
     const span = this.tracer.startSpan('rxa.process', { kind: SpanKind.CONSUMER, startTime: this.openedAt, links, attributes }, ROOT_CONTEXT);

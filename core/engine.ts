@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import type { SpanContext } from '@opentelemetry/api';
 import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
 import { validate } from '../operators/validate.ts';
@@ -9,7 +10,7 @@ import { type OperatorHandle, type OperatorScope, runInScope, type SideOutput } 
 import { type SnapshotBuffers, withSnapshotBuffers } from '../state/snapshot-buffers.ts';
 import { resolveContract } from './event-contract.ts';
 import type { BuildContext, PipelineDefinition, TableMap } from './pipeline.ts';
-import { correlationIdOf, traceIdOf } from './trace-context.ts';
+import { correlationIdOf, producerSpanContext } from './trace-context.ts';
 
 /** One message from the source, as the engine sees it. */
 export interface SourceRecord {
@@ -25,7 +26,9 @@ export interface SourceRecord {
 
 /** Where a side output's message came from beyond the stream ('' each when its headers say nothing; see core/trace-context.ts). */
 export interface SideOutputTrace {
-  /** The trace id of the producer's span, from the message's `traceparent`. */
+  /** The producer's span, from the message's `traceparent`: the spans of the cut that writes it link to it (core/cut-tracing.ts). */
+  readonly producer: SpanContext | undefined;
+  /** Its trace id ('' without one). */
   readonly traceId: string;
   /** From the message's `ce-correlationid`. */
   readonly correlationId: string;
@@ -312,10 +315,12 @@ export class PipelineEngine {
 /** Read off the message's headers when a side output is made (rare): no message pays for it otherwise. */
 function sideOutputTrace(record: SourceRecord | undefined): SideOutputTrace {
   const header = record?.header;
-  return header === undefined ? NO_TRACE : { traceId: traceIdOf(header), correlationId: correlationIdOf(header) };
+  if (header === undefined) return NO_TRACE;
+  const producer = producerSpanContext(header);
+  return { producer, traceId: producer?.traceId ?? '', correlationId: correlationIdOf(header) };
 }
 
-const NO_TRACE: SideOutputTrace = { traceId: '', correlationId: '' };
+const NO_TRACE: SideOutputTrace = { producer: undefined, traceId: '', correlationId: '' };
 
 /**
  * A copy of `record` that holds its own bytes. A received payload is a view into the socket read it
