@@ -34,6 +34,9 @@ describe('CutTracing', () => {
     const tracing = new CutTracing(target);
     tracing.observe(1, undefined);
     tracing.observe(2, headers(traceparent(1, false)));
+    // Flags whose sampled bit is off, a malformed value.
+    tracing.observe(3, headers(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-0a`));
+    tracing.observe(4, headers('00-not-a-traceparent-01'));
     expect(tracing.take([])).toBeUndefined();
     expect(tracing.take([])).toBeUndefined(); // nothing since
     expect(exporter.getFinishedSpans()).toEqual([]);
@@ -42,7 +45,8 @@ describe('CutTracing', () => {
   it('samples a cut holding a sampled event, links its producers up to MAX_LINKS, then its inserts and ack under it', async () => {
     exporter.reset();
     const tracing = new CutTracing(target);
-    for (let seq = 1; seq <= MAX_LINKS + 10; seq++) tracing.observe(seq, headers(traceparent(seq, true)));
+    tracing.observe(1, headers(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-0b`)); // sampled, with another flag
+    for (let seq = 2; seq <= MAX_LINKS + 10; seq++) tracing.observe(seq, headers(traceparent(seq, true)));
     const cut = tracing.take([]);
     expect(cut).toBeDefined();
     await cut!.insert('orders', 3, 120, async () => 'written');
@@ -50,6 +54,7 @@ describe('CutTracing', () => {
     const [process, insert, ack, checkpoint] = exporter.getFinishedSpans();
     expect(process!.name).toBe('rxa.process');
     expect(process!.links).toHaveLength(MAX_LINKS);
+    expect(process!.links[0]!.context.traceId).toBe('a'.repeat(32));
     expect(process!.attributes).toMatchObject({ 'messaging.batch.message_count': MAX_LINKS + 10, 'rxa.links.unread': 10, 'rxa.seq.first': 1 });
     expect(insert!.name).toBe('rxa.insert orders');
     expect(insert!.parentSpanContext?.spanId).toBe(process!.spanContext().spanId);

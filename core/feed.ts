@@ -1,5 +1,5 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { Match } from '@nats-io/transport-node';
+import type { MsgHdrs } from '@nats-io/transport-node';
 import { type Delivery, readDelivery } from '../sources/delivery.ts';
 import type { SnapshotBuffers } from '../state/snapshot-buffers.ts';
 import type { CutTrace, CutTracing } from './cut-tracing.ts';
@@ -226,12 +226,31 @@ class MessageRecord implements SourceRecord {
     this.payload = msg.data;
     // nats.js decodes headers when first asked for; a message without any has none to decode.
     const headers = msg.headers;
-    this.header = headers === undefined ? undefined : (name) => (headers.has(name, Match.IgnoreCase) ? headers.get(name, Match.IgnoreCase) : undefined);
+    this.header = headers === undefined ? undefined : headerReader(headers);
   }
 
   get subject(): string {
     return this.msg.subject;
   }
+}
+
+/**
+ * A message's headers by lower-case name, indexed on the first lookup: nats.js looks a name up by
+ * listing and comparing every key (lower-casing each to ignore case), per lookup, and a message is
+ * asked for several (its version, CloudEvents' attributes, `traceparent` while tracing).
+ */
+function headerReader(headers: MsgHdrs): (name: string) => string | undefined {
+  let byName: Map<string, string> | undefined;
+  return (name) => {
+    if (byName === undefined) {
+      byName = new Map();
+      for (const key of headers.keys()) {
+        const lower = key.toLowerCase();
+        if (!byName.has(lower)) byName.set(lower, headers.get(key));
+      }
+    }
+    return byName.get(name.toLowerCase());
+  };
 }
 
 /**
