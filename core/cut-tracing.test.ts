@@ -37,8 +37,8 @@ describe('CutTracing', () => {
     // Flags whose sampled bit is off, a malformed value.
     tracing.observe(3, headers(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-0a`));
     tracing.observe(4, headers('00-not-a-traceparent-01'));
-    expect(tracing.take([])).toBeUndefined();
-    expect(tracing.take([])).toBeUndefined(); // nothing since
+    expect(tracing.take([], false)).toBeUndefined();
+    expect(tracing.take([], false)).toBeUndefined(); // nothing since
     expect(exporter.getFinishedSpans()).toEqual([]);
   });
 
@@ -47,7 +47,7 @@ describe('CutTracing', () => {
     const tracing = new CutTracing(target);
     tracing.observe(1, headers(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-0b`)); // sampled, with another flag
     for (let seq = 2; seq <= MAX_LINKS + 10; seq++) tracing.observe(seq, headers(traceparent(seq, true)));
-    const cut = tracing.take([]);
+    const cut = tracing.take([], false);
     expect(cut).toBeDefined();
     await cut!.insert('orders', 3, 120, async () => 'written');
     await cut!.checkpoint(MAX_LINKS + 10, async (under) => under.ack(MAX_LINKS + 10, () => {}));
@@ -67,10 +67,22 @@ describe('CutTracing', () => {
     const tracing = new CutTracing(target);
     const producer = producerSpanContext(headers(traceparent(7, true)));
     const late: SideOutputTrace = { producer, traceId: producer!.traceId, correlationId: 'cart-7' };
-    const cut = tracing.take([late]);
+    const cut = tracing.take([late], false);
     expect(cut).toBeDefined();
     const [process] = exporter.getFinishedSpans();
     expect(process!.links.map((l) => l.context.traceId)).toEqual([producer!.traceId]);
     expect(process!.attributes['rxa.seq.first']).toBeUndefined();
+  });
+
+  it('puts the checkpoint of a cut that read nothing under the last cut that read messages', () => {
+    const tracing = new CutTracing(target);
+    tracing.observe(1, headers(traceparent(1, true)));
+    const read = tracing.take([], false);
+    expect(read).toBeDefined();
+    expect(tracing.take([], false)).toBeUndefined(); // early results alone: not traced
+    expect(tracing.take([], true)).toBe(read); // its checkpoint acks what `read` read
+    tracing.observe(2, headers(traceparent(2, false)));
+    expect(tracing.take([], false)).toBeUndefined();
+    expect(tracing.take([], true)).toBeUndefined(); // the last messages' cut was not sampled
   });
 });

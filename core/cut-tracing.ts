@@ -55,6 +55,8 @@ export class CutTracing {
   private links: Link[] = [];
   /** Messages not looked at for links once the cut's span had `MAX_LINKS`. */
   private unread = 0;
+  /** The last cut that read messages, if it was sampled. */
+  private lastRead: CutTrace | undefined;
 
   constructor(private readonly target: CutTracingTarget) {}
 
@@ -80,11 +82,13 @@ export class CutTracing {
   }
 
   /**
-   * The cut is taken, with its side outputs: its `rxa.process` span, ended now, and what traces
-   * the rest of its way (undefined when neither a message came since the last cut nor a side output
-   * of a sampled producer waits, or the span is not sampled).
+   * The cut is taken, with its side outputs (and a snapshot, `checkpointed`): its `rxa.process`
+   * span, ended now, and what traces the rest of its way; undefined when the span is not sampled.
+   * A cut that read no message and writes no side output of a sampled producer has no span of its
+   * own: with a snapshot, its checkpoint and ack go under the last cut that read messages (they
+   * ack those), if that one was sampled; without, it is not traced.
    */
-  take(sideOutputs: Iterable<SideOutputTrace>): CutTrace | undefined {
+  take(sideOutputs: Iterable<SideOutputTrace>, checkpointed: boolean): CutTrace | undefined {
     // A side output's message may have come in an earlier cut: its producer is linked from the cut that writes it.
     for (const { producer } of sideOutputs) {
       if (this.links.length >= MAX_LINKS) break;
@@ -93,10 +97,11 @@ export class CutTracing {
       }
     }
     if (this.messages === 0) {
-      if (this.links.length === 0) return undefined;
+      if (this.links.length === 0) return checkpointed ? this.lastRead : undefined;
       this.openedAt = Date.now();
     }
     const { target } = this;
+    const read = this.messages > 0;
     const attributes: Attributes = {
       [MESSAGING_SYSTEM]: 'nats',
       [MESSAGING_DESTINATION_NAME]: target.stream,
@@ -108,7 +113,7 @@ export class CutTracing {
       'rxa.partition': target.partition,
       'rxa.links.unread': this.unread,
       // A cut of side outputs alone (their messages came before) reads no message.
-      ...(this.messages > 0 ? { 'rxa.seq.first': this.firstSeq, 'rxa.seq.last': this.lastSeq } : {}),
+      ...(read ? { 'rxa.seq.first': this.firstSeq, 'rxa.seq.last': this.lastSeq } : {}),
     };
     const links = this.links;
     const span = this.tracer.startSpan('rxa.process', { kind: SpanKind.CONSUMER, startTime: this.openedAt, links, attributes }, ROOT_CONTEXT);
@@ -117,7 +122,9 @@ export class CutTracing {
     this.unread = 0;
     const recording = span.isRecording();
     span.end();
-    return recording ? new CutTrace(this.tracer, trace.setSpan(ROOT_CONTEXT, span), links, target) : undefined;
+    const traced = recording ? new CutTrace(this.tracer, trace.setSpan(ROOT_CONTEXT, span), links, target) : undefined;
+    if (read) this.lastRead = traced;
+    return traced;
   }
 }
 

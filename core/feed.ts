@@ -187,7 +187,7 @@ export class Feed {
         if (early) this.lastEarlyAt = now;
         cut = this.engine.cut(snapshot ? checkpoints?.buffers : undefined, early);
         this.lastCutAt = performance.now();
-        trace = tracing?.take([...cut.deadLetters, ...cut.late]);
+        trace = tracing?.take([...cut.deadLetters, ...cut.late], cut.snapshot !== undefined);
         position = { seq: this.lastSeq, msg: this.lastMsg, trace };
       } finally {
         this.paused = undefined;
