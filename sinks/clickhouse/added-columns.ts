@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { distributedTableName, onClusterSql } from './cluster.ts';
+import { createDistributedTableSql, distributedTableName, onClusterSql } from './cluster.ts';
 import { quoteIdent, sqlString } from './sql.ts';
 import { type AnyTable, PARTITION_COLUMN } from './table.ts';
 
@@ -12,20 +12,33 @@ import { type AnyTable, PARTITION_COLUMN } from './table.ts';
  * ClickHouse 18.16 has no `ADD COLUMN IF NOT EXISTS`: what a table lacks is read from
  * system.columns first, and an ADD that fails is accepted when the column is there after all (two
  * processes starting at once). With a cluster, the replicated table is altered `ON CLUSTER`
- * (replicated tables apply it through ZooKeeper) and so is its Distributed `<table>_all`.
+ * (replicated tables apply it through ZooKeeper), and its Distributed `<table>_all` is dropped and
+ * created again `ON CLUSTER` with the new columns.
  */
 export async function addMissingColumns(client: ClickHouseClient, database: string, tables: readonly AnyTable[], cluster?: string): Promise<void> {
-  const targets = tables.flatMap((table) => [{ table, name: table.name }, ...(cluster === undefined ? [] : [{ table, name: distributedTableName(table) }])]);
+  const targets = tables.flatMap((table) => [
+    { table, name: table.name, distributed: false },
+    ...(cluster === undefined ? [] : [{ table, name: distributedTableName(table), distributed: true }]),
+  ]);
   if (targets.length === 0) return;
   const present = await existingColumns(
     client,
     database,
     targets.map((t) => t.name),
   );
-  for (const { table, name } of targets) {
+  for (const { table, name, distributed } of targets) {
     const columns = present.get(name);
     if (columns === undefined) continue; // not created: nothing to add to
-    for (const statement of addColumnsSql(table, name, database, columns, cluster)) {
+    const statements = addColumnsSql(table, name, database, columns, cluster);
+    if (statements.length === 0) continue;
+    if (distributed && cluster !== undefined) {
+      // 18.16 refuses ALTER ON CLUSTER for a table that is not replicated on a replicated shard; a
+      // Distributed table holds no rows, so it is made again (reads through it fail meanwhile).
+      await client.command({ query: `DROP TABLE IF EXISTS ${quoteIdent(database)}.${quoteIdent(name)}${onClusterSql(cluster)}` });
+      await client.command({ query: createDistributedTableSql(table, database, cluster) });
+      continue;
+    }
+    for (const statement of statements) {
       try {
         await client.command({ query: statement.sql });
       } catch (error) {
