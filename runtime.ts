@@ -2,8 +2,8 @@
  * Runtime API (`rxstream-analytics/runtime`): running a pipeline inside your own program rather than
  * with `rxa run` — connections from the environment, one pipeline, some or all of its partitions or
  * a share of them balanced with other processes (`runBalanced`), loading a pipeline file, running
- * the operators outside the runner with a scope of your own, and publishing a pipeline's events as
- * its contract says (`eventPublisher`).
+ * the operators outside the runner with a scope of your own, publishing a pipeline's events as
+ * its contract says (`eventPublisher`), and tracing as the OTEL_* variables say (`startTracing`).
  * @module
  */
 
@@ -20,5 +20,8 @@ export type { PartitionResult, RunPartitionsOptions } from './core/run-partition
 export { runPartitions } from './core/run-partitions.ts';
 export type { PipelineStatus, RunOptions } from './core/runner.ts';
 export { runPipeline } from './core/runner.ts';
+export { CORRELATION_ID_HEADER } from './core/trace-context.ts';
+export type { Tracing, TracingRequest } from './core/tracing.ts';
+export { startTracing, tracingRequest } from './core/tracing.ts';
 export type { OperatorHandle, OperatorScope, SideOutput } from './state/operator-scope.ts';
 export { runInScope } from './state/operator-scope.ts';

@@ -30,6 +30,8 @@ export interface PipelineThroughputJob {
    * this process; without it, unpartitioned (one runner over the whole stream).
    */
   readonly partitions?: { readonly count: number; readonly run: readonly number[] };
+  /** Trace the pipeline, sampling this ratio of its cuts, spans counted and dropped (bench/tracing.ts). */
+  readonly traceSample?: number;
 }
 
 export interface PipelineThroughputResult {
@@ -54,6 +56,8 @@ export interface PipelineThroughputResult {
   /** RSS at each quarter of the run. */
   readonly rssQuartersMb: number[];
   readonly checkpoints: CheckpointFigures;
+  /** Spans made with `traceSample` (undefined without it). */
+  readonly spans?: number;
   /** Wall-clock start and end (epoch ms), to combine processes that ran side by side. */
   readonly startedAt: number;
   readonly endedAt: number;
@@ -107,6 +111,8 @@ export async function measurePipelineThroughput(
   let mainAtStart = mainThreadCpuSeconds();
   let lastProgress = 0;
   const tally = new CheckpointTally();
+  // Before the run: the runner traces its cuts only if a tracer provider is registered when it starts.
+  const tracing = job.traceSample === undefined ? undefined : (await import('./tracing.ts')).startBenchTracing(job.traceSample);
   rss.start();
   // Through `rxa run`'s own code: its modules, heap tuning and health metrics are measured too.
   const results = await runCommand(definition, job.config, {
@@ -135,6 +141,7 @@ export async function measurePipelineThroughput(
   });
   const ended = performance.now();
   const cpu = process.cpuUsage(cpuAtStart);
+  const spans = await tracing?.finish();
   const serversAtEnd = serverCpuSeconds();
   const mainAtEnd = mainThreadCpuSeconds();
   rss.stop();
@@ -168,6 +175,7 @@ export async function measurePipelineThroughput(
     peakRssMb: rss.peakMb,
     rssQuartersMb: rss.profile(4),
     checkpoints: tally.figures(),
+    ...(spans !== undefined ? { spans } : {}),
     startedAt: performance.timeOrigin + started,
     endedAt: performance.timeOrigin + ended,
   };

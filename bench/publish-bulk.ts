@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { partitionSubject } from '../generator/publish.ts';
 import { ensureStream } from '../sources/streams.ts';
 import type { PhaseNames } from './names.ts';
+import { producerHeaders } from './producer-headers.ts';
 import { bulkWorkload } from './workload.ts';
 
 export interface PublishedStream {
@@ -35,13 +36,16 @@ export async function publishBulk(
   names: PhaseNames,
   count: number,
   onProgress: (published: number) => void,
+  /** Give every message a `traceparent`, this ratio of them sampled (bench/producer-headers.ts). */
+  traceSample?: number,
 ): Promise<PublishedStream> {
   await ensureStream(jsm, { name: names.stream, subjects: [`${names.subjectPrefix}.>`] });
   const started = performance.now();
   const messages = bulkWorkload(count, 7);
   let sent = 0;
   for (const m of messages) {
-    nc.publish('event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, PARTITIONS) : `${names.subjectPrefix}.${sent % PARTITIONS}`, m.payload);
+    const subject = 'event' in m ? partitionSubject(names.subjectPrefix, m.event.user_id, PARTITIONS) : `${names.subjectPrefix}.${sent % PARTITIONS}`;
+    nc.publish(subject, m.payload, traceSample === undefined ? undefined : { headers: producerHeaders(traceSample) });
     if (++sent % FLUSH_EVERY === 0) {
       await nc.flush();
       onProgress(sent);

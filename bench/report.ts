@@ -23,6 +23,8 @@ export interface BenchSummary {
   p50_latency_ms: number;
   p99_latency_ms: number;
   peak_rss_mb: number;
+  /** With `--trace-sample`: the ratio sampled (the pipeline phase traced); absent otherwise. */
+  trace_sample?: number;
 }
 
 export interface BenchDetails {
@@ -50,6 +52,8 @@ export interface BenchDetails {
   latencyWarmup: { seconds: number; events: number; p99Ms: number; maxMs: number };
   latencyServerCpuMicrosPerEvent: Partial<Record<ServerName, number>>;
   checkpoints: CheckpointFigures;
+  /** With `--trace-sample`: the ratio, and the spans the pipeline phase made. */
+  tracing?: { sample: number; spans: number };
   latencyCheckpoints: CheckpointFigures;
   /** 1-minute load average before the run and at its end: other work on the machine skews every figure. */
   loadBefore: number;
@@ -100,6 +104,15 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
       ].join(', '),
     ],
     ['checkpoints (pipeline phase)', '', formatCheckpoints(d.checkpoints)],
+    ...(d.tracing
+      ? [
+          ['tracing (pipeline phase)', `${d.tracing.sample * 100} % sampled`, `${int(d.tracing.spans)} spans made, counted and dropped`] as [
+            string,
+            string,
+            string,
+          ],
+        ]
+      : []),
     [
       'latency p50',
       `${int(s.p50_latency_ms)} ms`,
@@ -131,7 +144,7 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
 
 const round1 = (n: number): number => Math.round(n * 10) / 10;
 
-/** Exactly the issue's keys, rounded: rates and MB to integers, ratios to 3 decimals, latencies to 1 ms, CPU to 0.1 µs. */
+/** Exactly the issue's keys (and `trace_sample` for a traced run), rounded: rates and MB to integers, ratios to 3 decimals, latencies to 1 ms, CPU to 0.1 µs. */
 export function formatJson(s: BenchSummary): string {
   return JSON.stringify({
     events: s.events,
@@ -148,5 +161,6 @@ export function formatJson(s: BenchSummary): string {
     p50_latency_ms: Math.round(s.p50_latency_ms),
     p99_latency_ms: Math.round(s.p99_latency_ms),
     peak_rss_mb: Math.round(s.peak_rss_mb),
+    ...(s.trace_sample !== undefined ? { trace_sample: s.trace_sample } : {}),
   } satisfies BenchSummary);
 }

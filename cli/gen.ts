@@ -2,7 +2,9 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { RuntimeConfig } from '../core/config.ts';
 import { connectNats } from '../core/connections.ts';
 import { eventPublisher } from '../core/event-publisher.ts';
+import { startTracing } from '../core/tracing.ts';
 import { generateClickstream } from '../generator/clickstream.ts';
+import { withProducerSpans } from '../generator/producer-spans.ts';
 import { partitionSubject, publishMessages } from '../generator/publish.ts';
 import clickstream from '../pipelines/clickstream.ts';
 import { ensureStream } from '../sources/streams.ts';
@@ -34,6 +36,8 @@ export async function runGenerator(
   onProgress?: (published: number) => void,
 ): Promise<{ published: number; duplicatesDropped: number }> {
   const nc = await connectNats(config, 'rxa:gen');
+  // With the OTEL_* variables set, events go out in producer spans the pipeline's spans link to.
+  const tracing = await startTracing();
   try {
     await ensureStream(await jetstreamManager(nc), {
       name: clickstream.source.stream,
@@ -54,7 +58,10 @@ export async function runGenerator(
       malformedRate: run.malformed,
     });
     const js = jetstream(nc);
-    return await publishMessages(
+    // Events checked against the clickstream's schema and stamped with its version (malformed ones go out as they are).
+    const checked = eventPublisher(js, clickstream);
+    const publisher = tracing.enabled ? withProducerSpans(checked, clickstream.source.stream) : checked;
+    const published = await publishMessages(
       js,
       (m, i) => ('event' in m ? partitionSubject('clickstream.events', m.event.user_id, run.partitions) : `clickstream.events.${i % run.partitions}`),
       messages,
@@ -63,11 +70,13 @@ export async function runGenerator(
         ...(paced ? { ratePerSecond: run.rate } : {}),
         signal,
         ...(onProgress ? { onProgress } : {}),
-        // Events checked against the clickstream's schema and stamped with its version (malformed ones go out as they are).
-        publisher: eventPublisher(js, clickstream),
+        publisher,
       },
     );
+    if ('end' in publisher) publisher.end();
+    return published;
   } finally {
     await nc.drain();
+    await tracing.shutdown();
   }
 }

@@ -3,6 +3,7 @@ import type { RuntimeConfig } from '../core/config.ts';
 import { tunePipelineHeap } from '../core/heap-tuning.ts';
 import type { PipelineDefinition } from '../core/pipeline.ts';
 import { type PartitionResult, type RunPartitionsOptions, runPartitions } from '../core/run-partitions.ts';
+import { startTracing } from '../core/tracing.ts';
 import { startObservability } from './observe.ts';
 import { partitionStatuses } from './partition-status.ts';
 import { formatAssignment, type StatusPrefix, statusPrinter } from './status-line.ts';
@@ -67,6 +68,8 @@ export async function runCommand(definition: PipelineDefinition, config: Runtime
     },
     onLog: log,
   };
+  // Spans only when the OTEL_* variables ask for them (core/tracing.ts); a provider registered by the caller is used as it is.
+  const tracing = await startTracing({ log });
   try {
     if (!balanced) return await runPartitions(definition, { ...runOptions, ...(partitions ? { partitions } : {}) });
     return await runBalanced(definition, {
@@ -83,5 +86,6 @@ export async function runCommand(definition: PipelineDefinition, config: Runtime
   } finally {
     printer.done();
     await observability.close();
+    await tracing.shutdown();
   }
 }

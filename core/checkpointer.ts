@@ -1,6 +1,7 @@
 import { logRetries, retry } from '../common/retry.ts';
 import { releaseSnapshot, SnapshotBuffers } from '../state/snapshot-buffers.ts';
 import { CHECKPOINT_FORMAT, type Checkpoint } from './checkpoint-store.ts';
+import type { CutTrace } from './cut-tracing.ts';
 import type { Cut } from './engine.ts';
 import type { Checkpoints, CutPosition } from './feed.ts';
 import { LeaseLost } from './lease.ts';
@@ -110,10 +111,16 @@ export class Checkpointer implements Checkpoints {
     if (this.inFlight === save) this.inFlight = undefined;
   }
 
-  /** Fenced save, ack, history, then the snapshot's memory back. */
+  /** Fenced save, ack, history, then the snapshot's memory back; in spans of their own when the cut was sampled (core/cut-tracing.ts). */
   private async take(cut: Cut, position: CutPosition): Promise<void> {
     const { snapshot } = cut;
     if (!snapshot || position.seq <= this.ackedSeq) return;
+    const { trace } = position;
+    if (trace === undefined) return this.saveAndAck(snapshot, position, undefined);
+    return trace.checkpoint(position.seq, (under) => this.saveAndAck(snapshot, position, under));
+  }
+
+  private async saveAndAck(snapshot: Record<string, unknown>, position: CutPosition, trace: CutTrace | undefined): Promise<void> {
     const { options } = this;
     const { settings, lease, store, log } = options;
     // Still this process's to save and ack (throws once another process holds it).
@@ -136,7 +143,9 @@ export class Checkpointer implements Checkpoints {
     });
     // A save retried through an outage can outlast the lease: confirm again before acking.
     await lease.confirm();
-    position.msg?.ack();
+    const { msg } = position;
+    if (trace !== undefined && msg !== undefined) trace.ack(position.seq, () => msg.ack());
+    else msg?.ack();
     this.ackedSeq = position.seq;
     this.checkpoints++;
     this.lastCheckpointAt = Date.now();

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import type { SpanContext } from '@opentelemetry/api';
 import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
 import { validate } from '../operators/validate.ts';
@@ -9,6 +10,7 @@ import { type OperatorHandle, type OperatorScope, runInScope, type SideOutput } 
 import { type SnapshotBuffers, withSnapshotBuffers } from '../state/snapshot-buffers.ts';
 import { resolveContract } from './event-contract.ts';
 import type { BuildContext, PipelineDefinition, TableMap } from './pipeline.ts';
+import { correlationIdOf, producerSpanContext } from './trace-context.ts';
 
 /** One message from the source, as the engine sees it. */
 export interface SourceRecord {
@@ -22,14 +24,24 @@ export interface SourceRecord {
   readonly header?: ((name: string) => string | undefined) | undefined;
 }
 
-export interface DeadLetterRecord {
+/** Where a side output's message came from beyond the stream ('' each when its headers say nothing; see core/trace-context.ts). */
+export interface SideOutputTrace {
+  /** The producer's span, from the message's `traceparent`: the spans of the cut that writes it link to it (core/cut-tracing.ts). */
+  readonly producer: SpanContext | undefined;
+  /** Its trace id ('' without one). */
+  readonly traceId: string;
+  /** From the message's `ce-correlationid`. */
+  readonly correlationId: string;
+}
+
+export interface DeadLetterRecord extends SideOutputTrace {
   readonly stage: string;
   readonly reason: string;
   readonly payload: Uint8Array | string;
   readonly origin: SourceRecord | undefined;
 }
 
-export interface LateRecord {
+export interface LateRecord extends SideOutputTrace {
   readonly stage: string;
   readonly event: unknown;
   readonly eventTime: number;
@@ -139,6 +151,7 @@ export class PipelineEngine {
                   reason: `row cannot be encoded: ${String(error)}`,
                   payload: inspect(row, { depth: 4 }),
                   origin: this.current,
+                  ...sideOutputTrace(this.current),
                 });
                 return;
               }
@@ -288,15 +301,26 @@ export class PipelineEngine {
   private side(output: SideOutput, origin: unknown): void {
     const received = (origin ?? this.current) as SourceRecord | undefined;
     const source = detached(received);
+    const trace = sideOutputTrace(received);
     if (output.kind === 'dead-letter') {
       const { payload: bytes } = output;
       const payload = bytes === received?.payload ? source!.payload : bytes instanceof Uint8Array ? ownBytes(bytes) : bytes;
-      this.deadLetters.push({ stage: output.stage, reason: output.reason, payload, origin: source });
+      this.deadLetters.push({ stage: output.stage, reason: output.reason, payload, origin: source, ...trace });
     } else {
-      this.late.push({ stage: output.stage, event: output.event, eventTime: output.eventTime, watermark: output.watermark, origin: source });
+      this.late.push({ stage: output.stage, event: output.event, eventTime: output.eventTime, watermark: output.watermark, origin: source, ...trace });
     }
   }
 }
+
+/** Read off the message's headers when a side output is made (rare): no message pays for it otherwise. */
+function sideOutputTrace(record: SourceRecord | undefined): SideOutputTrace {
+  const header = record?.header;
+  if (header === undefined) return NO_TRACE;
+  const producer = producerSpanContext(header);
+  return { producer, traceId: producer?.traceId ?? '', correlationId: correlationIdOf(header) };
+}
+
+const NO_TRACE: SideOutputTrace = { producer: undefined, traceId: '', correlationId: '' };
 
 /**
  * A copy of `record` that holds its own bytes. A received payload is a view into the socket read it

@@ -1,16 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { type MsgHdrs, headers as natsHeaders } from '@nats-io/transport-node';
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { z } from 'zod';
 import { CE_DATASCHEMA_HEADER, CE_ID_HEADER, VERSION_HEADER } from '../operators/event-versions.ts';
 import { type FieldPlan, fieldPlan, findUnknownFields } from '../operators/unknown-fields.ts';
 import { type ResolvedContract, resolveContract } from './event-contract.ts';
 import type { PipelineDefinition } from './pipeline.ts';
+import { CORRELATION_ID_HEADER } from './trace-context.ts';
 
 /**
  * The producer's side of an event contract: events checked against the pipeline's current schema
  * (every field it declares, no other) and published with the version stamped in a header, so the
  * pipeline reads each one with the right version, however the schema evolves (docs/contracts.md).
+ * Published while a span is active (OpenTelemetry's context), an event carries its `traceparent`.
  */
 export interface EventPublisherOptions {
   /**
@@ -27,7 +31,16 @@ export interface PublishEventOptions {
   msgID?: string;
   id?: string;
   time?: Date;
+  /**
+   * The business correlation id (an order, a request), stamped as `ce-correlationid`: dead letters
+   * and late events of this event carry it (docs/contracts.md).
+   */
+  correlationId?: string;
 }
+
+/** Writes `traceparent` (and `tracestate`) of the active span, the W3C way, whatever propagator is registered globally. */
+const traceContext = new W3CTraceContextPropagator();
+const headerSetter = { set: (carrier: MsgHdrs, key: string, value: string) => carrier.set(key, value) };
 
 export interface EncodedEvent {
   readonly payload: Uint8Array;
@@ -83,6 +96,11 @@ export class EventPublisher<E> {
       h.set('ce-time', (options.time ?? new Date()).toISOString());
       h.set(CE_DATASCHEMA_HEADER, this.contract.dataschema(version));
     }
+    if (options.correlationId !== undefined) h.set(CORRELATION_ID_HEADER, options.correlationId);
+    // Published inside a span (the producer's): the pipeline's spans link to it (docs/contracts.md).
+    const active = context.active();
+    const span = trace.getSpanContext(active);
+    if (span !== undefined && isSpanContextValid(span)) traceContext.inject(active, h, headerSetter);
     return h;
   }
 }

@@ -1,7 +1,8 @@
 import type { JsMsg } from '@nats-io/jetstream';
-import { Match } from '@nats-io/transport-node';
+import type { MsgHdrs } from '@nats-io/transport-node';
 import { type Delivery, readDelivery } from '../sources/delivery.ts';
 import type { SnapshotBuffers } from '../state/snapshot-buffers.ts';
+import type { CutTrace, CutTracing } from './cut-tracing.ts';
 import type { CutWriter } from './cut-writer.ts';
 import type { Cut, PipelineEngine, SourceRecord } from './engine.ts';
 import type { PipelineSettings } from './pipeline.ts';
@@ -10,6 +11,8 @@ import type { PipelineSettings } from './pipeline.ts';
 export interface CutPosition {
   readonly seq: number;
   readonly msg: JsMsg | undefined;
+  /** The cut's spans, when it was sampled (core/cut-tracing.ts): its checkpoint and ack are traced under them. */
+  readonly trace?: CutTrace | undefined;
 }
 
 /**
@@ -48,6 +51,8 @@ export interface FeedOptions {
   isPastEnd?: (msg: JsMsg) => boolean;
   /** Stop after this message (bounded replay: its last message). */
   isLast?: (msg: JsMsg) => boolean;
+  /** Traces each cut (core/cut-tracing.ts); absent while no tracer provider is registered, and then no message is looked at for it. */
+  tracing?: CutTracing | undefined;
 }
 
 /**
@@ -100,7 +105,7 @@ export class Feed {
     let delivered = deliveredAfter;
     const delivery: Delivery = { streamSeq: 0, deliverySeq: 0, publishedMs: 0, pending: 0 };
     const { engine } = this;
-    const { settings, isPastEnd, isLast } = this.options;
+    const { settings, isPastEnd, isLast, tracing } = this.options;
     const backlogInterval = Math.max(settings.flushIntervalMs, settings.backlogFlushIntervalMs);
     this.timer = setInterval(() => {
       if (this.paused) return;
@@ -123,7 +128,9 @@ export class Feed {
         // Already folded into state (e.g. redelivered after ack_wait while ClickHouse was down).
         if (seq <= this.lastSeq) continue;
         if (isPastEnd?.(msg)) break;
-        engine.push(new MessageRecord(msg, seq, delivery.publishedMs));
+        const record = new MessageRecord(msg, seq, delivery.publishedMs);
+        engine.push(record);
+        if (tracing !== undefined) tracing.observe(seq, record.header);
         // A failure at this message (a first row that does not fit its table) stops the run before its next pull.
         if (engine.error) throw engine.error;
         this.lastSeq = seq;
@@ -156,7 +163,7 @@ export class Feed {
    */
   commit(force = false): Promise<void> {
     if (this.queued && !force) return this.queued;
-    const { checkpoints } = this.options;
+    const { checkpoints, tracing } = this.options;
     const next = this.chain.then(async () => {
       if (this.queued === next) this.queued = undefined;
       // The last cut snapshots even while a checkpoint is being saved: wait for that one, so its
@@ -167,6 +174,7 @@ export class Feed {
       this.paused = new Promise((r) => (resume = r));
       let cut: Cut;
       let position: CutPosition;
+      let trace: CutTrace | undefined;
       try {
         await this.engine.idle();
         // Only when something saves it (replay's last cut needs none).
@@ -179,13 +187,14 @@ export class Feed {
         if (early) this.lastEarlyAt = now;
         cut = this.engine.cut(snapshot ? checkpoints?.buffers : undefined, early);
         this.lastCutAt = performance.now();
-        position = { seq: this.lastSeq, msg: this.lastMsg };
+        trace = tracing?.take([...cut.deadLetters, ...cut.late], cut.snapshot !== undefined);
+        position = { seq: this.lastSeq, msg: this.lastMsg, trace };
       } finally {
         this.paused = undefined;
         resume();
       }
       const started = Date.now();
-      await this.options.writer.write(cut);
+      await this.options.writer.write(cut, trace);
       this.flushes++;
       this.lastFlushMs = Date.now() - started;
       if (!cut.snapshot || !checkpoints) return;
@@ -217,12 +226,31 @@ class MessageRecord implements SourceRecord {
     this.payload = msg.data;
     // nats.js decodes headers when first asked for; a message without any has none to decode.
     const headers = msg.headers;
-    this.header = headers === undefined ? undefined : (name) => (headers.has(name, Match.IgnoreCase) ? headers.get(name, Match.IgnoreCase) : undefined);
+    this.header = headers === undefined ? undefined : headerReader(headers);
   }
 
   get subject(): string {
     return this.msg.subject;
   }
+}
+
+/**
+ * A message's headers by lower-case name, indexed on the first lookup: nats.js looks a name up by
+ * listing and comparing every key (lower-casing each to ignore case), per lookup, and a message is
+ * asked for several (its version, CloudEvents' attributes, `traceparent` while tracing).
+ */
+function headerReader(headers: MsgHdrs): (name: string) => string | undefined {
+  let byName: Map<string, string> | undefined;
+  return (name) => {
+    if (byName === undefined) {
+      byName = new Map();
+      for (const key of headers.keys()) {
+        const lower = key.toLowerCase();
+        if (!byName.has(lower)) byName.set(lower, headers.get(key));
+      }
+    }
+    return byName.get(name.toLowerCase());
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Lease } from './lease.ts';
 import type { PipelineDefinition } from './pipeline.ts';
 import { RunSetup } from './run-setup.ts';
 import { emptyStatus, type PipelineStatus, StatusBoard } from './run-status.ts';
+import { cutTracing } from './tracing.ts';
 
 export { emptyStatus, type PipelineStatus } from './run-status.ts';
 
@@ -63,7 +64,15 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       log,
     });
     log(checkpoint ? `restored checkpoint at stream seq ${checkpointer.ackedSeq}` : 'no checkpoint: starting from the beginning of the stream');
-    const feed = new Feed(engine, { settings, writer, startAfterSeq: checkpointer.ackedSeq, checkpoints: checkpointer });
+    // Spans per cut only once a tracer provider is registered (core/tracing.ts): otherwise no message is looked at for them.
+    const tracing = await cutTracing({
+      pipeline: definition.name,
+      stream: definition.source.stream,
+      consumer: target.durable,
+      partition: target.rowPartition,
+      database: run.config.clickhouse.database,
+    });
+    const feed = new Feed(engine, { settings, writer, startAfterSeq: checkpointer.ackedSeq, checkpoints: checkpointer, tracing });
     const { maxAckPending, ackWaitMs } = settings;
     const consumer = { stream: definition.source.stream, durable: target.durable, filterSubject: target.filterSubject, maxAckPending, ackWaitMs };
     const reader = new ConsumerReader({

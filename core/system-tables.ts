@@ -1,6 +1,14 @@
 import { defineTable } from '../sinks/clickhouse/table.ts';
 
 /**
+ * Where a dead letter or late event came from beyond the stream: the trace id of its producer's
+ * span (W3C `traceparent`) and its correlation id (`ce-correlationid`), '' when the message had
+ * none (core/trace-context.ts). Last in the tables: tables created before them get them added at
+ * the end (sinks/clickhouse/added-columns.ts), in this order.
+ */
+const traceColumns = { trace_id: 'String', correlation_id: 'String' } as const;
+
+/**
  * Tables every pipeline writes besides its own, so nothing it rejects is invisible:
  * dead letters (also published to the RXA_DLQ stream) and late events (the windows' side output).
  * Keyed by source position and stage, so a reprocessed message rewrites its row. Like every table,
@@ -19,6 +27,7 @@ export const deadLettersTable = defineTable('rxa_dead_letters', {
     source_seq: 'UInt64',
     id: 'String',
     received_at: 'DateTime',
+    ...traceColumns,
   },
   orderBy: ['pipeline', 'stage', 'source_seq', 'id'],
   partitionByMonth: 'received_at',
@@ -33,6 +42,7 @@ export const lateEventsTable = defineTable('rxa_late_events', {
     lateness_ms: 'UInt64',
     payload: 'String',
     source_seq: 'UInt64',
+    ...traceColumns,
   },
   orderBy: ['pipeline', 'stage', 'source_seq'],
   partitionByMonth: 'event_time',

@@ -8,6 +8,7 @@
  * `--cpu-prof` profiles that process's pipeline run; open the file in Chrome DevTools.
  * `--instances n` runs it partitioned instead, in n processes side by side (scaling past one process).
  * `--peer noop|materialized-views` runs one of the benchmark's peers instead (bench/peer-pipelines.ts).
+ * `--trace-sample 0.01` traces the pipeline as `npm run bench -- --trace-sample` does (bench/tracing.ts).
  */
 import { resolve } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -17,6 +18,7 @@ import { dropPhase, newRunId, phaseNames } from '../bench/names.ts';
 import type { PeerPipeline } from '../bench/peer-pipelines.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
 import { PARTITIONS, publishBulk } from '../bench/publish-bulk.ts';
+import { ratioOption } from '../bench/ratio-option.ts';
 import { positiveInt } from '../cli/int-options.ts';
 import { createClickHouseClient } from '../core/clickhouse-client.ts';
 import { configFromEnv } from '../core/config.ts';
@@ -28,6 +30,7 @@ const {
   settings,
   instances,
   peer,
+  traceSample,
 } = new Command()
   .name('bench-pipeline')
   .option('--events <n>', 'events to pre-publish', positiveInt, 500_000)
@@ -35,8 +38,9 @@ const {
   .option('--cpu-prof <file>', 'write a CPU profile of the pipeline phase to this file')
   .addOption(new Option('--peer <peer>', 'run a peer instead of the clickstream pipeline (bench/peer-pipelines.ts)').choices(['noop', 'materialized-views']))
   .option('--settings <json>', 'override pipeline settings, e.g. \'{"checkpointIntervalMs":30000}\'', (v: string) => JSON.parse(v) as PipelineSettingsInput)
+  .option('--trace-sample <ratio>', 'trace the pipeline, this ratio of events and cuts sampled (spans counted, not sent)', ratioOption)
   .parse()
-  .opts<{ events: number; cpuProf?: string; settings?: PipelineSettingsInput; instances?: number; peer?: PeerPipeline }>();
+  .opts<{ events: number; cpuProf?: string; settings?: PipelineSettingsInput; instances?: number; peer?: PeerPipeline; traceSample?: number }>();
 if (instances !== undefined && (instances > PARTITIONS || cpuProf)) {
   throw new InvalidArgumentError(`--instances: at most ${PARTITIONS}, and not with --cpu-prof`);
 }
@@ -47,7 +51,7 @@ const nc = await connect({ servers: base.nats.servers, name: 'rxa:bench-pipeline
 const jsm = await jetstreamManager(nc);
 const clickhouse = createClickHouseClient(base.clickhouse);
 try {
-  const stream = await publishBulk(nc, jsm, names, count, () => {});
+  const stream = await publishBulk(nc, jsm, names, count, () => {}, traceSample);
   process.stderr.write(`published ${stream.messages} in ${stream.seconds.toFixed(1)} s\n`);
   const job = {
     config: configFromEnv(process.env, { clickhouse: { database: names.database }, checkpointBucket: names.bucket }),
@@ -55,6 +59,7 @@ try {
     stream,
     ...(settings ? { settings } : {}),
     ...(peer ? { peer } : {}),
+    ...(traceSample !== undefined ? { traceSample } : {}),
   };
   let result: object;
   if (instances === undefined) {

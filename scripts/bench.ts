@@ -6,6 +6,7 @@
  *   npm run bench                        # 1M events, latency at 20k events/s for 30 s (after 5 s of warm-up)
  *   npm run bench -- --events 10000000   # long run: peak RSS must stay flat
  *   npm run bench -- --json              # one JSON line on stdout (table and progress on stderr)
+ *   npm run bench -- --trace-sample 0.01 # the pipeline phase traced, 1 % of events and cuts sampled (bench/tracing.ts)
  *
  * Every phase names its own streams, consumers, databases and buckets, and removes them at the end
  * (also on Ctrl-C; `scripts/bench-clean.ts` removes what a killed run left).
@@ -19,6 +20,7 @@ import { dropPhase, newRunId, type PhaseNames, phaseNames } from '../bench/names
 import { materializedViewTotals, type PeerPipeline } from '../bench/peer-pipelines.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
 import { publishBulk } from '../bench/publish-bulk.ts';
+import { ratioOption } from '../bench/ratio-option.ts';
 import { rawConsumeAck } from '../bench/raw-consume.ts';
 import { rawInsert } from '../bench/raw-insert.ts';
 import { type BenchSummary, formatJson, formatTable } from '../bench/report.ts';
@@ -35,6 +37,7 @@ interface BenchOptions {
   latencySeconds: number;
   latencyWarmupSeconds: number;
   json: boolean;
+  traceSample?: number;
 }
 
 const options = new Command()
@@ -45,6 +48,11 @@ const options = new Command()
   .option('--latency-seconds <n>', 'duration of the latency phase (measured)', positiveInt, 30)
   .option('--latency-warmup-seconds <n>', 'publish at the rate this long first, not measured (a pipeline that just started runs cold code)', nonNegativeInt, 5)
   .option('--json', 'print one JSON line with the figures on stdout (the table goes to stderr)', false)
+  .option(
+    '--trace-sample <ratio>',
+    'trace the pipeline phase: every event with a traceparent, this ratio sampled by its producer and of the cuts; spans counted, not sent',
+    ratioOption,
+  )
   .parse()
   .opts<BenchOptions>();
 
@@ -87,9 +95,16 @@ async function main(): Promise<void> {
   if (loadBefore > 1) log(`warning: load average ${loadBefore.toFixed(2)} before starting; figures will be lower than on an idle machine`);
   try {
     log(`run ${runId}: pre-publishing ${int(options.events)} events to ${events.stream}`);
-    const stream = await publishBulk(nc, jsm, events, options.events, (n) => {
-      if (n % 1_000_000 < 4_096 || n === options.events) log(`  published ${int(n)}`);
-    });
+    const stream = await publishBulk(
+      nc,
+      jsm,
+      events,
+      options.events,
+      (n) => {
+        if (n % 1_000_000 < 4_096 || n === options.events) log(`  published ${int(n)}`);
+      },
+      options.traceSample,
+    );
     log(`published ${int(stream.messages)} in ${stream.seconds.toFixed(1)} s`);
 
     collectGarbage();
@@ -108,6 +123,8 @@ async function main(): Promise<void> {
           names,
           stream,
           ...(peer ? { peer } : {}),
+          // The pipeline alone is traced: the peers stand for what users would build without rxa.
+          ...(!peer && options.traceSample !== undefined ? { traceSample: options.traceSample } : {}),
         },
         (line) => log(`  ${peer ?? 'pipeline'}: ${line}`),
       );
@@ -159,6 +176,7 @@ async function main(): Promise<void> {
       p50_latency_ms: latency.p50Ms,
       p99_latency_ms: latency.p99Ms,
       peak_rss_mb: pipeline.peakRssMb,
+      ...(options.traceSample !== undefined ? { trace_sample: options.traceSample } : {}),
     };
     const cpu = cpus();
     const table = formatTable(summary, {
@@ -185,6 +203,7 @@ async function main(): Promise<void> {
       latencyWarmup: { seconds: options.latencyWarmupSeconds, ...latency.warmup },
       latencyServerCpuMicrosPerEvent: latency.serverCpuMicrosPerEvent,
       checkpoints: pipeline.checkpoints,
+      ...(options.traceSample !== undefined ? { tracing: { sample: options.traceSample, spans: pipeline.spans ?? 0 } } : {}),
       latencyCheckpoints: latency.checkpoints,
       loadBefore,
       loadAfter: loadavg()[0]!,

@@ -14,6 +14,10 @@ export interface DeadLetter {
   readonly id: string;
   /** When the original message was published (epoch ms): deterministic, unlike "now". */
   readonly receivedAt: number;
+  /** The trace id of the original message's producer span (its `traceparent`), '' or absent without one. */
+  readonly traceId?: string;
+  /** The original message's correlation id (`ce-correlationid`), '' or absent without one. */
+  readonly correlationId?: string;
 }
 
 export const DEAD_LETTER_STREAM = 'RXA_DLQ';
@@ -22,8 +26,9 @@ export const DEAD_LETTER_SUBJECT_PREFIX = 'rxa.dlq';
 /**
  * Publishes dead letters to a JetStream stream (`rxa.dlq.<pipeline>.<stage>`), original payload as
  * the body, reason and origin in headers (`Rxa-Reason`, `Rxa-Stage`, `Rxa-Source-Stream`,
- * `Rxa-Source-Subject`, `Rxa-Source-Seq`). `Nats-Msg-Id` makes a re-publish after a crash a no-op
- * (within the stream's 1 hour duplicate window).
+ * `Rxa-Source-Subject`, `Rxa-Source-Seq`, and when the message had them `Rxa-Trace-Id` and
+ * `Rxa-Correlation-Id`). `Nats-Msg-Id` makes a re-publish after a crash a no-op (within the
+ * stream's 1 hour duplicate window).
  */
 export class DeadLetterPublisher {
   constructor(private readonly js: JetStreamClient) {}
@@ -46,6 +51,8 @@ export class DeadLetterPublisher {
     h.set('Rxa-Source-Stream', letter.source.stream);
     h.set('Rxa-Source-Subject', letter.source.subject);
     h.set('Rxa-Source-Seq', String(letter.source.seq));
+    if (letter.traceId) h.set('Rxa-Trace-Id', letter.traceId);
+    if (letter.correlationId) h.set('Rxa-Correlation-Id', headerValue(letter.correlationId));
     const subject = `${DEAD_LETTER_SUBJECT_PREFIX}.${subjectToken(letter.pipeline)}.${subjectToken(letter.stage)}`;
     await this.js.publish(subject, letter.payload, { msgID: letter.id, headers: h });
   }

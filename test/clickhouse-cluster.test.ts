@@ -4,6 +4,7 @@
  * ClickHouse 18.16 servers on their own ports). Mid-run the other replica is killed, then the one
  * written through; each comes back. The totals are exact on both replicas, and both return the same
  * rows for every table. The DDL also runs on a current ClickHouse (chdb) against the same ZooKeeper.
+ * Columns a definition gained are added to the replicated tables and their Distributed tables.
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -27,7 +28,8 @@ import {
 import { createReadViewSql } from '../sinks/clickhouse/read-view.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { quoteIdent, sqlString } from '../sinks/clickhouse/sql.ts';
-import { type AnyTable, PARTITION_COLUMN } from '../sinks/clickhouse/table.ts';
+import { type AnyTable, defineTable, PARTITION_COLUMN } from '../sinks/clickhouse/table.ts';
+import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 import { CLUSTER_NAME, useClickHouseCluster } from './support/clickhouse-cluster.ts';
 import { clickstreamInput, publishInput } from './support/clickstream-input.ts';
 import { waitFor } from './support/helpers.ts';
@@ -167,6 +169,55 @@ describe('replicated ClickHouse', () => {
       expect(await countThroughDistributed(replicas[other]!, table), `${table.name} through its Distributed table`).toBe(first?.rows);
     }
   }, 240_000);
+
+  it('adds the columns a definition gained to the replicated table and its Distributed table, on every replica', async () => {
+    const database = `${servers.database}_added`;
+    const columns = { pipeline: 'String', seq: 'UInt64' } as const;
+    const before = defineTable('letters', { columns, orderBy: ['pipeline', 'seq'] });
+    const after = defineTable('letters', { columns: { ...columns, trace_id: 'String', correlation_id: 'String' }, orderBy: ['pipeline', 'seq'] });
+    const [first, second] = [clientOf(0), clientOf(1)];
+    await ensureTables(first!, database, [before], { cluster: CLUSTER_NAME });
+    await new ClickHouseWriter(first!, database).insert(before, [{ pipeline: 'p', seq: 1 }]);
+    // The second replica starts with the new definition, then the first again (finds nothing to add).
+    await ensureTables(second!, database, [after], { cluster: CLUSTER_NAME });
+    await ensureTables(first!, database, [after], { cluster: CLUSTER_NAME });
+    const expected = ['rxa_partition', ...Object.keys(after.columns)];
+    for (const client of [first!, second!]) {
+      for (const name of ['letters', 'letters_all']) {
+        await waitFor(
+          async () => {
+            const result = await client.query({
+              query: `SELECT name FROM system.columns WHERE database = '${database}' AND table = '${name}'`,
+              format: 'JSONEachRow',
+            });
+            return JSON.stringify((await result.json<{ name: string }>()).map((c) => c.name)) === JSON.stringify(expected);
+          },
+          30_000,
+          `${name}'s columns on each replica`,
+        );
+      }
+    }
+    await new ClickHouseWriter(second!, database).insert(after, [{ pipeline: 'p', seq: 2, trace_id: 'abc', correlation_id: 'cart-2' }]);
+    await waitFor(
+      async () => {
+        const result = await first!.query({
+          query: `SELECT seq, trace_id, correlation_id FROM ${quoteIdent(database)}.letters_current ORDER BY seq`,
+          format: 'JSONEachRow',
+          clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+        });
+        const rows = await result.json();
+        return (
+          JSON.stringify(rows) ===
+          JSON.stringify([
+            { seq: 1, trace_id: '', correlation_id: '' },
+            { seq: 2, trace_id: 'abc', correlation_id: 'cart-2' },
+          ])
+        );
+      },
+      30_000,
+      'both rows through the first replica, the second fetched from the other',
+    );
+  }, 120_000);
 
   it('runs the same DDL on a current ClickHouse (chdb), against the same ZooKeeper', () => {
     const database = `${servers.database}_chdb`;

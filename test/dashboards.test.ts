@@ -146,6 +146,8 @@ const fixture: EncodedRows[] = [
       source_seq: 17,
       id: 'dl1',
       received_at: at(5),
+      trace_id: '0af7651916cd43dd8448eb211c80319c',
+      correlation_id: 'order-17',
     },
     {
       pipeline: 'clickstream',
@@ -157,6 +159,8 @@ const fixture: EncodedRows[] = [
       source_seq: 18,
       id: 'dl2',
       received_at: at(4),
+      trace_id: '',
+      correlation_id: '',
     },
   ]),
   batch(lateEventsTable, [
@@ -168,6 +172,8 @@ const fixture: EncodedRows[] = [
       lateness_ms: 420_000,
       payload: '{"event_id":"late"}',
       source_seq: 21,
+      trace_id: '',
+      correlation_id: '',
     },
   ]),
   // Pipeline health (core/metrics.ts): two reports 5 s apart; counters are increases, gauges values.

@@ -2,8 +2,9 @@
  * docker-compose.yml cannot run here (no Docker), so what can be checked without it is: the file
  * parses, the single-node demo and the `cluster` profile are separate (naming grafana-cluster
  * starts only the cluster), every service's RXA_* environment is a valid rxa configuration, every
- * mounted file exists, and the ClickHouse and Keeper configuration files agree with the services
- * and with what rxa checks at start (the cluster, the shard and replica macros, Keeper's address).
+ * mounted file exists, the ClickHouse and Keeper configuration files agree with the services
+ * and with what rxa checks at start (the cluster, the shard and replica macros, Keeper's address),
+ * and the traces go from the generator and the pipeline to a Tempo that each Grafana reads.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { configFromEnv } from '../core/config.ts';
+import { tracingRequest } from '../core/tracing.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -40,10 +42,30 @@ const cluster = Object.keys(services).filter((name) => services[name]?.profiles?
 
 describe('docker-compose.yml', () => {
   it('keeps the single-node demo as it is, and starts the whole cluster profile from grafana-cluster', () => {
-    expect(Object.keys(services).filter((name) => !services[name]?.profiles)).toEqual(['nats', 'clickhouse', 'grafana', 'deps', 'pipeline', 'generator']);
+    expect(Object.keys(services).filter((name) => !services[name]?.profiles)).toEqual([
+      'nats',
+      'clickhouse',
+      'grafana',
+      'tempo',
+      'deps',
+      'pipeline',
+      'generator',
+    ]);
     expect([...startedBy('grafana-cluster')].sort()).toEqual([...cluster, 'deps'].sort());
     expect(cluster.sort()).toEqual(
-      ['nats-1', 'nats-2', 'nats-3', 'keeper', 'clickhouse-1', 'clickhouse-2', 'pipeline-1', 'pipeline-2', 'generator-cluster', 'grafana-cluster'].sort(),
+      [
+        'nats-1',
+        'nats-2',
+        'nats-3',
+        'keeper',
+        'clickhouse-1',
+        'clickhouse-2',
+        'pipeline-1',
+        'pipeline-2',
+        'generator-cluster',
+        'tempo-cluster',
+        'grafana-cluster',
+      ].sort(),
     );
   });
 
@@ -129,5 +151,35 @@ describe('docker-compose.yml', () => {
     expect(readFileSync(join(ROOT, 'grafana/provisioning/datasources/clickhouse.yaml'), 'utf8')).toContain('host: $CLICKHOUSE_HOST');
     expect(services.grafana!.environment!.CLICKHOUSE_HOST).toBe('clickhouse');
     expect(services['grafana-cluster']!.environment!.CLICKHOUSE_HOST).toBe('clickhouse-1');
+  });
+
+  it("sends the generator's and the pipeline's spans to a Tempo that each Grafana reads", () => {
+    const tempo = parse(readFileSync(join(ROOT, 'deploy/tempo.yaml'), 'utf8')) as {
+      server: { http_listen_port: number };
+      distributor: { receivers: { otlp: { protocols: { http: { endpoint: string } } } } };
+    };
+    const otlpPort = tempo.distributor.receivers.otlp.protocols.http.endpoint.split(':')[1];
+    const setups = [
+      { tempo: 'tempo', grafana: 'grafana', senders: ['pipeline', 'generator'] },
+      { tempo: 'tempo-cluster', grafana: 'grafana-cluster', senders: ['pipeline-1', 'pipeline-2', 'generator-cluster'] },
+    ];
+    for (const setup of setups) {
+      const service = services[setup.tempo]!;
+      const configFile = service.command!.find((arg) => arg.startsWith('-config.file='))!.split('=')[1];
+      expect(service.volumes).toContain(`./deploy/tempo.yaml:${configFile}:ro`);
+      for (const sender of setup.senders) {
+        const environment = services[sender]!.environment!;
+        expect(environment.OTEL_EXPORTER_OTLP_ENDPOINT, sender).toBe(`http://${setup.tempo}:${otlpPort}`);
+        expect(environment.OTEL_SERVICE_NAME, sender).toMatch(/^rxa-(pipeline|generator)$/);
+        // What rxa makes of the variables: OTLP export on.
+        expect(tracingRequest(environment), sender).toEqual({ exporters: ['otlp'], warnings: [] });
+      }
+      expect(services[setup.grafana]!.environment!.TEMPO_URL).toBe(`http://${setup.tempo}:${tempo.server.http_listen_port}`);
+      expect(Object.keys(services[setup.grafana]!.depends_on!)).toContain(setup.tempo);
+    }
+    const datasources = parse(readFileSync(join(ROOT, 'grafana/provisioning/datasources/tempo.yaml'), 'utf8')) as {
+      datasources: Array<{ type: string; uid: string; url: string }>;
+    };
+    expect(datasources.datasources).toEqual([expect.objectContaining({ type: 'tempo', uid: 'tempo', url: '$TEMPO_URL' })]);
   });
 });

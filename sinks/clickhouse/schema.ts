@@ -1,4 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
+import { addMissingColumns } from './added-columns.ts';
 import { ensureClusterTables } from './cluster.ts';
 import { ensureReadViews } from './read-view.ts';
 import { quoteIdent, sqlString } from './sql.ts';
@@ -11,9 +12,11 @@ export interface TablePlacement {
 }
 
 /**
- * Create the database, the tables if missing, and their read views (sinks/clickhouse/read-view.ts). Existing tables are left as they are, except that
- * one without `rxa_partition` first in its sorting key fails here: its rows would collide across
- * partitions (tables created before partitioning existed). The error says how to migrate it.
+ * Create the database, the tables if missing, and their read views (sinks/clickhouse/read-view.ts).
+ * Existing tables get the columns their definition gained since (sinks/clickhouse/added-columns.ts)
+ * and are otherwise left as they are, except that one without `rxa_partition` first in its sorting
+ * key fails here: its rows would collide across partitions (tables created before partitioning
+ * existed). The error says how to migrate it.
  * With `placement.cluster`, they are created replicated on that cluster (see cluster.ts).
  */
 export async function ensureTables(client: ClickHouseClient, database: string, tables: readonly AnyTable[], placement: TablePlacement = {}): Promise<void> {
@@ -31,6 +34,7 @@ export async function ensureTables(client: ClickHouseClient, database: string, t
   const keys = new Map((await result.json<{ name: string; sorting_key: string }>()).map((r) => [r.name, r.sorting_key]));
   const outdated = tables.filter((t) => keys.get(t.name)?.split(',')[0]?.trim() !== PARTITION_COLUMN);
   if (outdated.length > 0) throw new Error(outdatedTablesMessage(database, outdated));
+  await addMissingColumns(client, database, tables, placement.cluster);
   await ensureReadViews(client, database, tables, placement.cluster);
 }
 
