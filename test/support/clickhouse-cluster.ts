@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
 import { freePorts } from './free-ports.ts';
 import { waitFor } from './helpers.ts';
+import { logTail } from './log-tail.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLICKHOUSE_SERVER = '/usr/sbin/clickhouse-server';
@@ -79,7 +80,7 @@ export class ClickHouseCluster {
     const out = openSync(join(replica.dir, 'log', 'stdout.log'), 'a');
     this.servers[i] = spawn(CLICKHOUSE_SERVER, [`--config-file=${join(replica.dir, 'config.xml')}`], { stdio: ['ignore', out, out] });
     await waitFor(() => this.answers(replica), START_TIMEOUT_MS, `${replica.name} (${replica.url}) to answer and reach ZooKeeper`).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}\n${tail(join(replica.dir, 'log', 'err.log'))}`);
+      throw new Error(`${(error as Error).message}\n${logTail(join(replica.dir, 'log', 'err.log'), 20)}`);
     });
   }
 
@@ -131,7 +132,7 @@ export class ClickHouseCluster {
     // refused, the worker's thread ends or the server crashes), and ON CLUSTER queries hang.
     const serving = async (): Promise<boolean> => (await fourLetterWord(this.zooKeeperPort, 'srvr')).includes('Mode: standalone');
     await waitFor(serving, START_TIMEOUT_MS, `ZooKeeper on port ${this.zooKeeperPort} to serve`).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}\n${tail(join(zkDir, 'zookeeper.log'))}`);
+      throw new Error(`${(error as Error).message}\n${logTail(join(zkDir, 'zookeeper.log'), 20)}`);
     });
   }
 
@@ -257,12 +258,4 @@ async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise
   const exited = once(child, 'exit');
   child.kill(signal);
   await exited;
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
-  } catch {
-    return `(no ${file})`;
-  }
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll } from 'vitest';
 import { freePorts } from './free-ports.ts';
 import { waitFor } from './helpers.ts';
+import { logTail } from './log-tail.ts';
 
 /** Debian's nats-server package puts it in /usr/sbin, which a user's PATH may lack. */
 const NATS_SERVER = process.env.RXA_NATS_SERVER ?? 'nats-server';
@@ -116,7 +117,7 @@ export class NatsCluster {
       return running.every((s) => current.has(s.name));
     };
     await waitFor(ready, timeoutMs, `the NATS cluster ${this.name} to have a JetStream meta leader every running server follows`).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}\n${this.servers.map((s) => `${s.name}:\n${tail(this.logFile(s))}`).join('\n')}`);
+      throw new Error(`${(error as Error).message}\n${this.servers.map((s) => `${s.name}:\n${logTail(this.logFile(s), 15)}`).join('\n')}`);
     });
   }
 
@@ -213,13 +214,5 @@ async function getJson<T>(url: string): Promise<T | undefined> {
     return response.ok ? ((await response.json()) as T) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
-  } catch {
-    return `(no ${file})`;
   }
 }
