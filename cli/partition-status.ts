@@ -31,7 +31,8 @@ export function partitionStatuses(): {
           | 'sinkRetries'
           | 'flushes'
           | 'checkpoints'
-          | 'lastCheckpointBytes',
+          | 'lastCheckpointBytes'
+          | 'lastCheckpointWrittenBytes',
       ): number => all.reduce((sum, s) => sum + s[field], 0);
       return {
         eventsIn: total('eventsIn'),
@@ -48,6 +49,7 @@ export function partitionStatuses(): {
         ackedSeq: Math.min(...all.map((s) => s.ackedSeq)),
         lastFlushMs: Math.max(...all.map((s) => s.lastFlushMs)),
         lastCheckpointBytes: total('lastCheckpointBytes'),
+        lastCheckpointWrittenBytes: total('lastCheckpointWrittenBytes'),
         lastCheckpointMs: Math.max(...all.map((s) => s.lastCheckpointMs)),
         operators: {},
       };

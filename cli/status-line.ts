@@ -57,7 +57,11 @@ export function formatStatus(s: PipelineStatus): string {
     `DLQ ${n(s.deadLetters)}`,
     `late ${n(s.lateEvents)}`,
     `acked seq ${n(s.ackedSeq)}`,
-    ...(s.lastCheckpointBytes > 0 ? [`checkpoint ${(s.lastCheckpointBytes / 1e6).toFixed(1)} MB in ${(s.lastCheckpointMs / 1000).toFixed(1)} s`] : []),
+    ...(s.lastCheckpointBytes > 0
+      ? [
+          `checkpoint ${(s.lastCheckpointBytes / 1e6).toFixed(1)} MB (${(s.lastCheckpointWrittenBytes / 1e6).toFixed(1)} MB written) in ${(s.lastCheckpointMs / 1000).toFixed(1)} s`,
+        ]
+      : []),
     ...(s.sinkRetries > 0 ? [`sink retries ${n(s.sinkRetries)}`] : []),
   ].join(' · ');
 }

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TypedColumn } from '../state/typed-columns.ts';
 import { testId } from '../test/support/helpers.ts';
 import { column } from '../test/support/state-values.ts';
-import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointStore, OutdatedCheckpoint, readableInPieces } from './checkpoint-store.ts';
+import { saveWholeCheckpoint } from '../test/support/whole-checkpoint.ts';
+import { packName, reusableChunks } from './checkpoint-packs.ts';
+import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointStore, historyKey, OutdatedCheckpoint, readableInPieces } from './checkpoint-store.ts';
 
 const bucket = `ckpt_${testId()}`;
 let nc: NatsConnection;
@@ -50,37 +52,69 @@ describe('CheckpointStore (real JetStream object store)', () => {
       counters: { rowsWritten: 7 },
     };
     expect(JSON.stringify(checkpoint).length).toBeGreaterThan(6 * 1024 * 1024);
-    await store.save('pipeline.p', checkpoint);
-    const loaded = await store.load('pipeline.p');
+    const first = await store.saveChunked('pipeline.p.0', checkpoint, packName('pipeline.p', 1, 42), reusableChunks(undefined));
+    // Nothing to reuse: all of it is written, in one pack.
+    expect(first.manifest.packs).toEqual([{ name: packName('pipeline.p', 1, 42), bytes: first.manifest.bytes }]);
+    expect(first.written).toBeGreaterThan(first.manifest.bytes);
+    const loaded = await store.load('pipeline.p.0');
     expect(column((loaded!.operators['dedupe#1'] as { times: unknown }).times, 'float64')).toEqual([...times]);
     expect({ ...loaded, operators: { ...loaded?.operators, 'dedupe#1': undefined } }).toEqual({
       ...checkpoint,
       operators: { ...checkpoint.operators, 'dedupe#1': undefined },
     });
 
-    // Replacing it keeps exactly one readable version.
-    await store.save('pipeline.p', { ...checkpoint, lastSeq: 43, operators: {} });
-    expect(await store.load('pipeline.p')).toMatchObject({ lastSeq: 43, operators: {} });
+    // The next checkpoint: the oldest keys gone, new ones added. Only what changed is written.
+    const keys = [...big.slice(1_000), ['new', 1]];
+    const next: Checkpoint = { ...checkpoint, lastSeq: 43, operators: { ...checkpoint.operators, dedupe: { maxTime: 6, keys } } };
+    const second = await store.saveChunked('pipeline.p.1', next, packName('pipeline.p', 1, 43), reusableChunks(first.manifest));
+    expect(second.manifest.packs.map((p) => p.name)).toEqual([packName('pipeline.p', 1, 43), packName('pipeline.p', 1, 42)]);
+    expect(second.written).toBeLessThan(second.manifest.bytes / 10);
+    expect(await store.load('pipeline.p.1')).toMatchObject({ lastSeq: 43, operators: { dedupe: { maxTime: 6, keys } } });
+    // Unchanged: no pack at all, the manifest alone.
+    const third = await store.saveChunked('pipeline.p.0', next, packName('pipeline.p', 1, 44), reusableChunks(second.manifest));
+    expect(await store.names(packName('pipeline.p', 1, 44))).toEqual([]);
+    expect(third.written).toBeLessThan(20_000);
+    expect(await store.load('pipeline.p.0')).toMatchObject({ lastSeq: 43 });
     expect(await store.load('pipeline.other')).toBeUndefined();
+  });
+
+  it('passes over a history copy whose packs are gone for the one before it', async () => {
+    const store = await CheckpointStore.open(nc, bucket);
+    const state = (lastSeq: number): Checkpoint => ({
+      format: CHECKPOINT_FORMAT,
+      pipeline: 'p',
+      stream: 'S',
+      lastSeq,
+      takenAt: 1,
+      operators: { n: lastSeq },
+      counters: {},
+    });
+    for (const seq of [10, 20]) {
+      const { manifest } = await store.saveChunked(historyKey('pipeline.h', seq), state(seq), packName('pipeline.h', 1, seq), new Map());
+      expect(manifest.packs).toHaveLength(1);
+    }
+    await store.delete(packName('pipeline.h', 1, 20));
+    await expect(store.load(historyKey('pipeline.h', 20))).rejects.toThrow(`its pack '${packName('pipeline.h', 1, 20)}' is gone`);
+    expect(await store.historyBefore('pipeline.h', 25)).toMatchObject({ lastSeq: 10 });
   });
 
   it('refuses a checkpoint of an earlier format, naming `rxa reset`', async () => {
     const store = await CheckpointStore.open(nc, bucket);
     const current: Checkpoint = { format: CHECKPOINT_FORMAT, pipeline: 'p', stream: 'S', lastSeq: 7, takenAt: 1, operators: {}, counters: {} };
     // Format 1, as the 0.1 builds wrote it: the same layout, an older number.
-    await store.save('pipeline.old', { ...current, format: 1 } as unknown as Checkpoint);
+    await saveWholeCheckpoint(nc, bucket, 'pipeline.old', { ...current, format: 1 });
     const refusal = store.load('pipeline.old');
     await expect(refusal).rejects.toThrow(OutdatedCheckpoint);
     await expect(refusal).rejects.toThrow("checkpoint 'pipeline.old' is format 1, this build reads format 2: run `rxa reset <pipeline>` to start over");
     // Its history copies too (what replay restores).
-    await store.saveHistory('pipeline.old', { ...current, format: 1 } as unknown as Checkpoint, 5);
+    await saveWholeCheckpoint(nc, bucket, historyKey('pipeline.old', 7), { ...current, format: 1 });
     await expect(store.historyBefore('pipeline.old', 8)).rejects.toThrow(/is format 1, this build reads format 2: run `rxa reset/);
     // Earlier still: the JSON alone, without the binary encoding's header.
     const objects = await new Objm(nc).open(bucket);
     await objects.putBlob({ name: 'pipeline.json' }, new TextEncoder().encode(JSON.stringify({ ...current, format: 1 })));
     await expect(store.load('pipeline.json')).rejects.toThrow("checkpoint 'pipeline.json' is format 1, this build reads format 2: run `rxa reset <pipeline>`");
-    // The current format loads.
-    await store.save('pipeline.new', current);
-    expect(await store.load('pipeline.new')).toEqual(current);
+    // The current format stored whole (before manifests) loads.
+    await saveWholeCheckpoint(nc, bucket, 'pipeline.new', current);
+    expect(await store.loadStored('pipeline.new')).toEqual({ checkpoint: current, manifest: undefined });
   });
 });

@@ -2,6 +2,8 @@ import { type ObjectStore, Objm, setSha256Backend } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { decodeCheckpoint, encodeCheckpoint, isEncodedCheckpoint } from './checkpoint-codec.ts';
+import { type ChunkRef, decodeManifest, encodeManifest, isManifest, type Manifest, ManifestBuilder } from './checkpoint-packs.ts';
+import { contentChunks } from './content-chunks.ts';
 import { leaseBucket } from './lease.ts';
 import { schemaBucket } from './schema-registry.ts';
 
@@ -64,9 +66,20 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function historyKey(key: string, lastSeq: number): string {
+export function historyKey(key: string, lastSeq: number): string {
   return `${key}.history.${String(lastSeq).padStart(16, '0')}`;
 }
+
+/** A checkpoint whose packs are not all there (a history copy written as its packs were collected). */
+export class MissingPack extends Error {
+  constructor(name: string, pack: string) {
+    super(`checkpoint '${name}': its pack '${pack}' is gone`);
+    this.name = 'MissingPack';
+  }
+}
+
+/** Packs read at once while a checkpoint is loaded. */
+const PACK_READS = 4;
 
 /**
  * `pieces` as a stream of views of at most `maxBytes` each (no copies).
@@ -99,10 +112,21 @@ export function checkpointStreams(bucket: string): string[] {
   return [`OBJ_${bucket}`, `KV_${leaseBucket(bucket)}`, `KV_${schemaBucket(bucket)}`];
 }
 
+/** An object of the checkpoint bucket: its name, and its identity (`nuid`, new at every put of the name). */
+export interface StoredObject {
+  readonly name: string;
+  readonly nuid: string;
+  readonly bytes: number;
+  /** When it was stored, epoch ms. */
+  readonly savedAt: number;
+}
+
 /**
  * Checkpoints live in a JetStream object store (chunked, so state larger than the 1 MB message
- * limit fits). A put replaces the object atomically: readers see the old or the new checkpoint.
- * Which object is a runner's latest checkpoint is told by its pointer (core/latest-checkpoint.ts).
+ * limit fits). A checkpoint is a manifest naming its chunks in packs (core/checkpoint-packs.ts):
+ * a save writes what changed since the checkpoint it builds on. A put replaces an object
+ * atomically: readers see the old or the new one. Which object is a runner's latest checkpoint is
+ * told by its pointer (core/latest-checkpoint.ts), which also collects packs no checkpoint uses.
  */
 export class CheckpointStore {
   private constructor(private readonly store: ObjectStore) {}
@@ -112,53 +136,90 @@ export class CheckpointStore {
     return new CheckpointStore(await new Objm(nc).create(bucket, { description: 'rxa pipeline checkpoints', replicas }));
   }
 
-  async load(key: string): Promise<Checkpoint | undefined> {
-    // A read racing a replace of the same object can wait forever for purged chunks: fail instead.
-    const data = await withTimeout(this.store.getBlob(key), LOAD_TIMEOUT_MS, `reading checkpoint '${key}'`);
-    if (!data) return undefined;
-    // Without this encoding's header: JSON alone, which only 0.1 builds (format 1) wrote.
-    if (!isEncodedCheckpoint(data)) throw new OutdatedCheckpoint(key, 1);
-    const value = decodeCheckpoint(data);
-    const format = typeof value === 'object' && value !== null ? (value as { format?: unknown }).format : undefined;
-    if (format !== CHECKPOINT_FORMAT) throw new OutdatedCheckpoint(key, format);
-    return Checkpoint.parse(value);
+  async load(name: string): Promise<Checkpoint | undefined> {
+    return (await this.loadStored(name))?.checkpoint;
   }
 
   /**
-   * Encoded a few milliseconds at a time (see `encodeCheckpoint`), yielding to the event loop in
-   * between, and streamed into the store: the pipeline keeps running while a large checkpoint is
-   * saved, and the whole checkpoint's bytes never sit in memory at once. Resolves with the size stored.
+   * The checkpoint `name` holds, and its manifest (the chunks a save after it may reuse); the
+   * manifest is undefined for a checkpoint stored whole, as builds before manifests stored them.
+   * Throws when a pack it needs is gone.
    */
-  async save(key: string, checkpoint: Checkpoint): Promise<number> {
-    const stream = readableInPieces(encodeCheckpoint(checkpoint), PIECE_BYTES);
-    const info = await this.store.put({ name: key, options: { max_chunk_size: CHUNK_BYTES } }, stream);
-    return info.size;
+  async loadStored(name: string): Promise<{ checkpoint: Checkpoint; manifest: Manifest | undefined } | undefined> {
+    const data = await this.read(name);
+    if (!data) return undefined;
+    if (!isManifest(data)) return { checkpoint: this.decode(name, data), manifest: undefined };
+    const manifest = decodeManifest(data, name);
+    return { checkpoint: this.decode(name, await this.assemble(name, manifest)), manifest };
   }
 
-  async delete(key: string): Promise<void> {
-    await this.store.delete(key);
+  /** The manifest `name` holds; undefined when there is no such object or it holds a whole checkpoint. */
+  async manifest(name: string): Promise<Manifest | undefined> {
+    const data = await this.read(name);
+    return data && isManifest(data) ? decodeManifest(data, name) : undefined;
+  }
+
+  /**
+   * Save `checkpoint` as the manifest `name`: its chunks that `reusable` holds are referenced where
+   * they are, the others written to the pack `pack` (not written when there are none). Encoded a
+   * few milliseconds at a time (see `encodeCheckpoint`), cut and streamed into the pack: the
+   * pipeline keeps running while a large checkpoint is saved, and its bytes never sit in memory at
+   * once. Resolves with the manifest and the bytes written (the pack's and the manifest's).
+   */
+  async saveChunked(
+    name: string,
+    checkpoint: Checkpoint,
+    pack: string,
+    reusable: ReadonlyMap<string, ChunkRef>,
+  ): Promise<{ manifest: Manifest; written: number }> {
+    const builder = new ManifestBuilder(pack, reusable);
+    const fresh = (async function* () {
+      for await (const chunk of contentChunks(encodeCheckpoint(checkpoint))) if (builder.add(chunk)) yield chunk;
+    })();
+    // The pack is put only once a chunk needs it: a checkpoint of nothing new writes none.
+    const first = await fresh.next();
+    if (!first.done) {
+      const chunks = (async function* () {
+        yield first.value;
+        yield* fresh;
+      })();
+      await this.store.put({ name: pack, options: { max_chunk_size: CHUNK_BYTES } }, readableInPieces(chunks, PIECE_BYTES));
+    }
+    const manifest = builder.done();
+    return { manifest, written: builder.packBytes + (await this.putManifest(name, manifest)) };
+  }
+
+  /** Store `manifest` as `name` (a history copy of a checkpoint shares its packs); resolves with its size. */
+  async putManifest(name: string, manifest: Manifest): Promise<number> {
+    return (await this.store.putBlob({ name, options: { max_chunk_size: CHUNK_BYTES } }, encodeManifest(manifest))).size;
+  }
+
+  async delete(name: string): Promise<void> {
+    await this.store.delete(name);
+  }
+
+  /** The objects (not deleted) whose names start with `prefix`. */
+  async objects(prefix: string): Promise<StoredObject[]> {
+    return (await this.store.list())
+      .filter((e) => !e.deleted && e.name.startsWith(prefix))
+      .map((e) => ({ name: e.name, nuid: e.nuid, bytes: e.size, savedAt: Date.parse(e.mtime) }));
   }
 
   /** Names of the objects (not deleted) starting with `prefix`. */
   async names(prefix: string): Promise<string[]> {
-    return (await this.store.list()).filter((e) => !e.deleted && e.name.startsWith(prefix)).map((e) => e.name);
-  }
-
-  /** Keep a copy of `checkpoint` under `<key>.history.<lastSeq>`, and only the newest `keep` copies. */
-  async saveHistory(key: string, checkpoint: Checkpoint, keep: number): Promise<void> {
-    await this.save(historyKey(key, checkpoint.lastSeq), checkpoint);
-    const history = await this.history(key);
-    for (const old of history.slice(0, Math.max(0, history.length - keep))) await this.store.delete(old.name);
+    return (await this.objects(prefix)).map((o) => o.name);
   }
 
   /** Historical checkpoints of `key`, oldest first, with when each was saved (epoch ms). */
-  async history(key: string): Promise<Array<{ name: string; lastSeq: number; savedAt: number }>> {
+  async history(key: string): Promise<Array<StoredObject & { lastSeq: number }>> {
     const prefix = `${key}.history.`;
-    const entries = await this.store.list();
-    return entries
-      .filter((e) => !e.deleted && e.name.startsWith(prefix))
-      .map((e) => ({ name: e.name, lastSeq: Number(e.name.slice(prefix.length)), savedAt: Date.parse(e.mtime) }))
-      .sort((a, b) => a.lastSeq - b.lastSeq);
+    return (await this.objects(prefix)).map((o) => ({ ...o, lastSeq: Number(o.name.slice(prefix.length)) })).sort((a, b) => a.lastSeq - b.lastSeq);
+  }
+
+  /** Delete all but the newest `keep` historical checkpoints of `key`. */
+  async trimHistory(key: string, keep: number): Promise<void> {
+    const history = await this.history(key);
+    for (const old of history.slice(0, Math.max(0, history.length - keep))) await this.store.delete(old.name);
   }
 
   /** When the newest historical checkpoint of `key` was saved (epoch ms); 0 when there is none. */
@@ -166,10 +227,57 @@ export class CheckpointStore {
     return Math.max(0, ...(await this.history(key)).map((h) => h.savedAt || 0));
   }
 
-  /** The newest historical checkpoint of `key` whose position is before `seq`, if any. */
+  /**
+   * The newest historical checkpoint of `key` whose position is before `seq`, if any. One whose
+   * packs are gone is passed over for the one before it: a process that lost its lease can write a
+   * history copy after the new holder collected the packs it names.
+   */
   async historyBefore(key: string, seq: number): Promise<Checkpoint | undefined> {
     const candidates = (await this.history(key)).filter((h) => h.lastSeq < seq);
-    const newest = candidates[candidates.length - 1];
-    return newest ? this.load(newest.name) : undefined;
+    for (const candidate of candidates.reverse()) {
+      try {
+        return await this.load(candidate.name);
+      } catch (error) {
+        if (!(error instanceof MissingPack)) throw error;
+      }
+    }
+    return undefined;
+  }
+
+  private read(name: string): Promise<Uint8Array | null> {
+    // A read racing a replace of the same object can wait forever for purged chunks: fail instead.
+    return withTimeout(this.store.getBlob(name), LOAD_TIMEOUT_MS, `reading checkpoint '${name}'`);
+  }
+
+  /** The checkpoint's encoded bytes, from its packs (read a few at a time). */
+  private async assemble(name: string, manifest: Manifest): Promise<Uint8Array> {
+    const packs: Uint8Array[] = new Array(manifest.packs.length);
+    let next = 0;
+    const reader = async (): Promise<void> => {
+      for (let i = next++; i < manifest.packs.length; i = next++) {
+        const pack = manifest.packs[i]!;
+        const data = await this.read(pack.name);
+        if (!data) throw new MissingPack(name, pack.name);
+        if (data.byteLength !== pack.bytes) throw new Error(`checkpoint '${name}': its pack '${pack.name}' holds ${data.byteLength} bytes, not ${pack.bytes}`);
+        packs[i] = data;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PACK_READS, manifest.packs.length) }, reader));
+    const bytes = new Uint8Array(manifest.bytes);
+    let at = 0;
+    for (const [pack, offset, size] of manifest.chunks) {
+      bytes.set(packs[pack]!.subarray(offset, offset + size), at);
+      at += size;
+    }
+    return bytes;
+  }
+
+  private decode(name: string, data: Uint8Array): Checkpoint {
+    // Without this encoding's header: JSON alone, which only 0.1 builds (format 1) wrote.
+    if (!isEncodedCheckpoint(data)) throw new OutdatedCheckpoint(name, 1);
+    const value = decodeCheckpoint(data);
+    const format = typeof value === 'object' && value !== null ? (value as { format?: unknown }).format : undefined;
+    if (format !== CHECKPOINT_FORMAT) throw new OutdatedCheckpoint(name, format);
+    return Checkpoint.parse(value);
   }
 }

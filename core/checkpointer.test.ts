@@ -37,7 +37,7 @@ function checkpointer(overrides: Partial<Omit<CheckpointerOptions, 'settings'>> 
     store: {
       save: async (checkpoint) => {
         events.push(`save ${checkpoint.lastSeq}`);
-        return 1_000 + checkpoint.lastSeq;
+        return { written: 1_000 + checkpoint.lastSeq, bytes: 1_000 + checkpoint.lastSeq };
       },
       saveHistory: async (checkpoint, keep) => void events.push(`history ${checkpoint.lastSeq} keep ${keep}`),
     },
@@ -88,7 +88,7 @@ describe('Checkpointer: when and whether', () => {
         save: async (checkpoint) => {
           events.push(`save ${checkpoint.lastSeq}`);
           await new Promise<void>((resolve) => (land = resolve));
-          return 1;
+          return { written: 1, bytes: 1 };
         },
         saveHistory: async () => {},
       },
@@ -117,7 +117,7 @@ describe('Checkpointer: how', () => {
           events.push(`save ${checkpoint.lastSeq}`);
           saved.push(checkpoint);
           vi.advanceTimersByTime(40); // encoding and upload
-          return 4_096;
+          return { written: 512, bytes: 4_096 };
         },
         saveHistory: async () => {},
       },
@@ -127,10 +127,17 @@ describe('Checkpointer: how', () => {
     expect(saved).toEqual([
       { format: 2, pipeline: 'p', stream: 'S', lastSeq: 42, takenAt: 1_700_000_000_000, operators: { op: { n: 3 } }, counters: { rowsWritten: 7 } },
     ]);
-    expect({ ackedSeq: c.ackedSeq, checkpoints: c.checkpoints, bytes: c.lastCheckpointBytes, ms: c.lastCheckpointMs }).toEqual({
+    expect({
+      ackedSeq: c.ackedSeq,
+      checkpoints: c.checkpoints,
+      bytes: c.lastCheckpointBytes,
+      written: c.lastCheckpointWrittenBytes,
+      ms: c.lastCheckpointMs,
+    }).toEqual({
       ackedSeq: 42,
       checkpoints: 1,
       bytes: 4_096,
+      written: 512,
       ms: 40,
     });
     expect(c.failure).toBeUndefined();
@@ -166,7 +173,7 @@ describe('Checkpointer: how', () => {
       save: async (checkpoint: Checkpoint) => {
         if (failures-- > 0) throw new Error('no responders');
         events.push(`save ${checkpoint.lastSeq}`);
-        return 1;
+        return { written: 1, bytes: 1 };
       },
       saveHistory: async () => {},
     };
@@ -196,7 +203,7 @@ describe('Checkpointer: how', () => {
         save: async (checkpoint) => {
           events.push(`save ${checkpoint.lastSeq}`);
           await new Promise<void>((resolve) => landings.push(resolve));
-          return 1;
+          return { written: 1, bytes: 1 };
         },
         saveHistory: async () => {},
       },
@@ -230,7 +237,7 @@ describe('Checkpointer: how', () => {
 
     const failing = checkpointer({
       store: {
-        save: async () => 1,
+        save: async () => ({ written: 1, bytes: 1 }),
         saveHistory: async () => {
           throw new Error('object store unavailable');
         },

@@ -14,11 +14,11 @@ export interface CheckpointFence {
 
 /**
  * Where the runner's checkpoints go: `save` makes one its latest (core/latest-checkpoint.ts;
- * resolves with the size stored, rejects with `LeaseLost` once another process claimed it),
- * `saveHistory` keeps a copy for replay (core/checkpoint-store.ts).
+ * resolves with the bytes it wrote and the checkpoint's size, rejects with `LeaseLost` once another
+ * process claimed it), `saveHistory` keeps a copy of the one just saved for replay.
  */
 export interface CheckpointSaver {
-  save(checkpoint: Checkpoint): Promise<number>;
+  save(checkpoint: Checkpoint): Promise<{ written: number; bytes: number }>;
   saveHistory(checkpoint: Checkpoint, keep: number): Promise<void>;
 }
 
@@ -65,8 +65,9 @@ export class Checkpointer implements Checkpoints {
   ackedSeq: number;
   /** Checkpoints saved by this run (each followed by an ack). */
   checkpoints = 0;
-  /** The last checkpoint's size as stored, and how long saving it took (encoding and upload, retries included); 0 before the first. */
+  /** The last checkpoint's size, the bytes saving it wrote (what changed since the one before), and how long saving it took (encoding and upload, retries included); 0 before the first. */
   lastCheckpointBytes = 0;
+  lastCheckpointWrittenBytes = 0;
   lastCheckpointMs = 0;
   /** The first save that failed, if any. */
   failure: unknown;
@@ -136,7 +137,7 @@ export class Checkpointer implements Checkpoints {
     };
     const started = performance.now();
     // Fenced (see core/latest-checkpoint.ts): a save that finds another process's claim fails, unretried.
-    this.lastCheckpointBytes = await retry(() => store.save(checkpoint), {
+    const saved = await retry(() => store.save(checkpoint), {
       signal: options.signal,
       retryable: (error) => !(error instanceof LeaseLost),
       onRetry: logRetries(log, 'checkpoint save'),
@@ -148,6 +149,8 @@ export class Checkpointer implements Checkpoints {
     else msg?.ack();
     this.ackedSeq = position.seq;
     this.checkpoints++;
+    this.lastCheckpointBytes = saved.bytes;
+    this.lastCheckpointWrittenBytes = saved.written;
     this.lastCheckpointAt = Date.now();
     this.lastCheckpointMs = performance.now() - started;
     if (this.lastCheckpointAt - this.lastHistoryAt >= settings.checkpointHistoryIntervalMs) {

@@ -165,7 +165,7 @@ describe('Feed', () => {
           saves.push(checkpoint.lastSeq);
           // The first save is slow (a large state, a slow NATS); the last one is not.
           if (saves.length === 1) await new Promise<void>((resolve) => (finishSave = resolve));
-          return 1;
+          return { written: 1, bytes: 1 };
         },
         saveHistory: async () => {},
       },

@@ -2,10 +2,14 @@
  * Fenced checkpoints against the local NATS: a holder that lost its lease while a save was in
  * flight can neither replace the new holder's checkpoint nor ack past it.
  */
+import { randomInt } from 'node:crypto';
 import { AckPolicy, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TypedColumn } from '../state/typed-columns.ts';
 import { testId } from '../test/support/helpers.ts';
+import { saveWholeCheckpoint } from '../test/support/whole-checkpoint.ts';
+import { packPrefix } from './checkpoint-packs.ts';
 import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointStore, checkpointStreams } from './checkpoint-store.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { configFromEnv } from './config.ts';
@@ -63,15 +67,20 @@ describe('LatestCheckpoint', () => {
     const resumed = new Promise<void>((resolve) => (resume = resolve));
     // A's object store pauses its second save between "save started" and its object being stored.
     const pausing: CheckpointObjects = {
-      load: (name) => store.load(name),
+      loadStored: (name) => store.loadStored(name),
+      putManifest: (name, manifest) => store.putManifest(name, manifest),
+      manifest: (name) => store.manifest(name),
       delete: (name) => store.delete(name),
       names: (prefix) => store.names(prefix),
-      save: async (name, state) => {
+      objects: (prefix) => store.objects(prefix),
+      history: (key) => store.history(key),
+      trimHistory: (key, keep) => store.trimHistory(key, keep),
+      saveChunked: async (name, state, pack, reusable) => {
         if (state.lastSeq === 10) {
           saveStarted();
           await resumed;
         }
-        return store.save(name, state);
+        return store.saveChunked(name, state, pack, reusable);
       },
     };
     const a = await LatestCheckpoint.claim(kv, pausing, key, leaseA.id);
@@ -125,13 +134,13 @@ describe('LatestCheckpoint', () => {
     const key = 'pipeline.q';
     const kv = await leaseStore(nc, leaseBucket(bucket));
     const store = await CheckpointStore.open(nc, bucket);
-    await store.save(key, checkpoint(3, 'before'));
+    await saveWholeCheckpoint(nc, bucket, key, checkpoint(3, 'before'));
     const first = await LatestCheckpoint.claim(kv, store, key, 'holder-1');
     expect(first.checkpoint).toMatchObject({ lastSeq: 3, operators: { owner: 'before' } });
     await first.latest.save(checkpoint(4, 'one'));
     await first.latest.save(checkpoint(5, 'one'));
     // Two names per holder, alternating: the one the pointer names is never the one being written.
-    expect((await store.names(key)).sort()).toEqual([`${key}.latest.holder-1.0`, `${key}.latest.holder-1.1`]);
+    expect((await store.names(`${key}.latest.`)).sort()).toEqual([`${key}.latest.holder-1.0`, `${key}.latest.holder-1.1`]);
     const second = await LatestCheckpoint.claim(kv, store, key, 'holder-2');
     expect(second.checkpoint).toMatchObject({ lastSeq: 5 });
 
@@ -139,5 +148,108 @@ describe('LatestCheckpoint', () => {
     expect(await store.names(key)).toEqual([]);
     expect((await kv.get(checkpointPointerKey(key)))?.operation).toBe('DEL');
     expect((await LatestCheckpoint.claim(kv, store, key, 'holder-3')).checkpoint).toBeUndefined();
+  });
+});
+
+describe('LatestCheckpoint packs', () => {
+  /** A state like a pipeline's: a ring of fingerprints that slides (dedupe) and a part rewritten every time (windows). */
+  function slidingState(seed: number) {
+    let ring = Uint32Array.from({ length: 500_000 }, () => randomInt(2 ** 32));
+    return {
+      next(lastSeq: number): Checkpoint {
+        // 2% of the keys expire at the front, as many new ones are appended.
+        const added = Uint32Array.from({ length: 10_000 }, () => randomInt(2 ** 32));
+        const next = new Uint32Array(ring.length);
+        next.set(ring.subarray(added.length));
+        next.set(added, ring.length - added.length);
+        ring = next;
+        const windows = Float64Array.from({ length: 20_000 }, () => Math.random() * seed);
+        return {
+          ...checkpoint(lastSeq, 'sliding'),
+          operators: { dedupe: { hi: new TypedColumn(ring) }, 'tumbling#0': { counts: new TypedColumn(windows) } },
+        };
+      },
+    };
+  }
+  const ringOf = (c: Checkpoint | undefined) => Buffer.from((c?.operators.dedupe as { hi: Uint8Array }).hi);
+  const bytesOf = (c: Checkpoint) => Buffer.from((c.operators.dedupe as { hi: TypedColumn }).hi.bytes());
+
+  it('writes what changed, keeps the packs bounded over 100 checkpoints, and restores each exactly', async () => {
+    const key = `pipeline.gc.${randomInt(1e9)}`;
+    const kv = await leaseStore(nc, leaseBucket(bucket));
+    const store = await CheckpointStore.open(nc, bucket);
+    const state = slidingState(1);
+    const { latest } = await LatestCheckpoint.claim(kv, store, key, 'holder-1');
+    const written: number[] = [];
+    let size = 0;
+    let last!: Checkpoint;
+    const copies = new Map<number, Buffer>();
+    for (let seq = 1; seq <= 100; seq++) {
+      last = state.next(seq);
+      const saved = await latest.save(last);
+      written.push(saved.written);
+      size = saved.bytes;
+      if (seq % 10 === 0) {
+        await latest.saveHistory(seq, 3);
+        copies.set(seq, bytesOf(last));
+      }
+    }
+    // The first save writes it all; after it, the new keys and the rewritten part (~0.2 of the state) and compactions.
+    expect(written[0]).toBeGreaterThan(size);
+    const steady = written.slice(1).reduce((a, b) => a + b, 0) / 99;
+    expect(steady).toBeLessThan(size * 0.45);
+    // Packs the latest checkpoint and the three history copies name, at most twice their size each; the rest collected.
+    const packs = await store.objects(packPrefix(key));
+    expect(packs.reduce((n, p) => n + p.bytes, 0)).toBeLessThan(4 * 2 * size);
+    expect(packs.length).toBeLessThan(60);
+    expect((await store.history(key)).map((h) => h.lastSeq)).toEqual([80, 90, 100]);
+
+    const restored = await LatestCheckpoint.claim(kv, store, key, 'holder-2');
+    expect(ringOf(restored.checkpoint).equals(bytesOf(last))).toBe(true);
+    for (const seq of [80, 90]) expect(ringOf(await store.historyBefore(key, seq + 1)).equals(copies.get(seq)!)).toBe(true);
+  });
+
+  it("never collects a newer holder's packs: an old holder collecting after its last save leaves them", async () => {
+    const key = `pipeline.gen.${randomInt(1e9)}`;
+    const kv = await leaseStore(nc, leaseBucket(bucket));
+    const store = await CheckpointStore.open(nc, bucket);
+    const state = slidingState(2);
+    let pauseListing = false;
+    let listed!: () => void;
+    const listing = new Promise<void>((resolve) => (listed = resolve));
+    let go!: () => void;
+    const proceed = new Promise<void>((resolve) => (go = resolve));
+    // A's collection (which starts by listing the packs) pauses until B has claimed and saved.
+    const pausing: CheckpointObjects = {
+      loadStored: (name) => store.loadStored(name),
+      saveChunked: (name, c, pack, reusable) => store.saveChunked(name, c, pack, reusable),
+      putManifest: (name, manifest) => store.putManifest(name, manifest),
+      manifest: (name) => store.manifest(name),
+      delete: (name) => store.delete(name),
+      names: (prefix) => store.names(prefix),
+      history: (k) => store.history(k),
+      trimHistory: (k, keep) => store.trimHistory(k, keep),
+      objects: async (prefix) => {
+        if (pauseListing) {
+          listed();
+          await proceed;
+        }
+        return store.objects(prefix);
+      },
+    };
+    const a = await LatestCheckpoint.claim(kv, pausing, key, 'holder-a');
+    await a.latest.save(state.next(1));
+    pauseListing = true;
+    const lastOfA = a.latest.save(state.next(2));
+    await listing;
+    const b = await LatestCheckpoint.claim(kv, store, key, 'holder-b');
+    expect(b.checkpoint?.lastSeq).toBe(2);
+    const ofB = state.next(3);
+    await b.latest.save(ofB);
+    go();
+    await lastOfA;
+    // A's collection saw B's new pack unnamed by anything A knows, and left it: it is of a newer generation.
+    const c = await LatestCheckpoint.claim(kv, store, key, 'holder-c');
+    expect(ringOf(c.checkpoint).equals(bytesOf(ofB))).toBe(true);
   });
 });

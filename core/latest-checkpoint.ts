@@ -1,6 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
-import type { Checkpoint } from './checkpoint-store.ts';
+import { type Manifest, packGeneration, packName, packPrefix, reusableChunks } from './checkpoint-packs.ts';
+import { type Checkpoint, type CheckpointStore, historyKey } from './checkpoint-store.ts';
 import { isWrongRevision, LeaseLost } from './lease.ts';
 
 /**
@@ -15,14 +16,11 @@ const Pointer = z.object({
 });
 type Pointer = z.infer<typeof Pointer>;
 
-/** What the latest checkpoint needs of the object store (core/checkpoint-store.ts `CheckpointStore`). */
-export interface CheckpointObjects {
-  load(name: string): Promise<Checkpoint | undefined>;
-  save(name: string, checkpoint: Checkpoint): Promise<number>;
-  delete(name: string): Promise<void>;
-  /** Names of the objects (not deleted) starting with `prefix`. */
-  names(prefix: string): Promise<string[]>;
-}
+/** What the latest checkpoint needs of the object store. */
+export type CheckpointObjects = Pick<
+  CheckpointStore,
+  'loadStored' | 'saveChunked' | 'putManifest' | 'manifest' | 'delete' | 'names' | 'objects' | 'history' | 'trimHistory'
+>;
 
 export function checkpointPointerKey(checkpointKey: string): string {
   return `${checkpointKey}.checkpoint`;
@@ -37,15 +35,24 @@ function objectPrefix(checkpointKey: string): string {
  * A runner's latest checkpoint, fenced: a process that lost its lease can never replace the new
  * holder's checkpoint, even with a save that was already in flight when the lease changed hands.
  *
- * Each save writes an object of its own (this holder's, alternating between two names, so the one
- * the pointer names is never overwritten), then moves the pointer to it with compare-and-set on the
- * pointer's revision. A new holder first rewrites the pointer (`claim`), which moves its revision:
- * an earlier holder's pending compare-and-set fails, and that save rejects with `LeaseLost` before
- * its ack (core/checkpointer.ts acks only after a save resolves). Its object is left unnamed, and
- * removed at the next claim.
+ * Each save writes a manifest object of its own (this holder's, alternating between two names, so
+ * the one the pointer names is never overwritten) and a pack of the chunks that changed since the
+ * last save (core/checkpoint-packs.ts), then moves the pointer to the manifest with compare-and-set
+ * on the pointer's revision. A new holder first rewrites the pointer (`claim`), which moves its
+ * revision: an earlier holder's pending compare-and-set fails, and that save rejects with
+ * `LeaseLost` before its ack (core/checkpointer.ts acks only after a save resolves). Its manifest
+ * is left unnamed, and removed at the next claim.
+ *
+ * After each save the holder collects the packs that neither the latest checkpoint nor a history
+ * copy names, of its generation (the pointer's revision at its claim) and older ones. A newer
+ * holder's packs are never touched: a process that has not yet noticed it lost its lease cannot
+ * delete what the new holder wrote. Packs an older holder may still write (it lost its lease
+ * mid-save) are never named, and go at a later collection.
  */
 export class LatestCheckpoint {
   private fenced: LeaseLost | undefined;
+  /** The packs named by history copies, by the copy's object identity: read once each. */
+  private readonly historyPacks = new Map<string, readonly string[]>();
 
   private constructor(
     private readonly kv: KV,
@@ -54,6 +61,10 @@ export class LatestCheckpoint {
     private readonly holder: string,
     private revision: number,
     private object: string | null,
+    /** The manifest of the checkpoint `object` names (undefined before the first, or when it is stored whole). */
+    private manifest: Manifest | undefined,
+    /** This holder's generation: the pointer's revision at its claim. */
+    private readonly generation: number,
   ) {}
 
   /**
@@ -80,19 +91,24 @@ export class LatestCheckpoint {
         throw error;
       });
       if (revision === undefined) continue;
-      const latest = new LatestCheckpoint(kv, objects, key, holder, revision, object);
-      const checkpoint = object === null ? undefined : await objects.load(object);
+      const stored = object === null ? undefined : await objects.loadStored(object);
+      const latest = new LatestCheckpoint(kv, objects, key, holder, revision, object, stored?.manifest, revision);
       await latest.removeUnnamed();
-      return { latest, checkpoint };
+      return { latest, checkpoint: stored?.checkpoint };
     }
   }
 
-  /** Save `checkpoint` as the latest; rejects with `LeaseLost` once another holder claimed the pointer. Resolves with the size stored. */
-  async save(checkpoint: Checkpoint): Promise<number> {
+  /**
+   * Save `checkpoint` as the latest; rejects with `LeaseLost` once another holder claimed the
+   * pointer. Resolves with the bytes written (the new pack's and the manifest's) and the
+   * checkpoint's size.
+   */
+  async save(checkpoint: Checkpoint): Promise<{ written: number; bytes: number }> {
     if (this.fenced) throw this.fenced;
     const prefix = `${objectPrefix(this.key)}${this.holder}.`;
     const name = `${prefix}${this.object === `${prefix}0` ? 1 : 0}`;
-    const size = await this.objects.save(name, checkpoint);
+    const pack = packName(this.key, this.generation, checkpoint.lastSeq);
+    const { manifest, written } = await this.objects.saveChunked(name, checkpoint, pack, reusableChunks(this.manifest));
     const value = JSON.stringify({ object: name, holder: this.holder } satisfies Pointer);
     const pointerKey = checkpointPointerKey(this.key);
     const revision = await this.kv.update(pointerKey, value, this.revision).catch(async (error: unknown) => {
@@ -107,9 +123,43 @@ export class LatestCheckpoint {
     const previous = this.object;
     this.revision = revision;
     this.object = name;
+    this.manifest = manifest;
     // An earlier holder's (or the one from before pointers): ours are overwritten in turn.
     if (previous !== null && !previous.startsWith(prefix)) await this.objects.delete(previous).catch(() => {});
-    return size;
+    // Garbage only takes space: a collection that fails is done again after the next save.
+    await this.collect().catch(() => {});
+    return { written, bytes: manifest.bytes };
+  }
+
+  /**
+   * Keep a copy of the latest checkpoint (saved at `lastSeq`) for replay: its manifest, naming the
+   * same packs. Only the newest `keep` copies are kept.
+   */
+  async saveHistory(lastSeq: number, keep: number): Promise<void> {
+    if (this.manifest === undefined) return;
+    await this.objects.putManifest(historyKey(this.key, lastSeq), this.manifest);
+    await this.objects.trimHistory(this.key, keep);
+  }
+
+  /** Delete the packs of this generation or older that neither the latest checkpoint nor a history copy names. */
+  private async collect(): Promise<void> {
+    const packs = await this.objects.objects(packPrefix(this.key));
+    const named = new Set(this.manifest?.packs.map((p) => p.name));
+    const history = await this.objects.history(this.key);
+    const current = new Set(history.map((h) => h.nuid));
+    for (const nuid of this.historyPacks.keys()) if (!current.has(nuid)) this.historyPacks.delete(nuid);
+    for (const copy of history) {
+      let names = this.historyPacks.get(copy.nuid);
+      if (names === undefined) {
+        names = (await this.objects.manifest(copy.name))?.packs.map((p) => p.name) ?? [];
+        this.historyPacks.set(copy.nuid, names);
+      }
+      for (const pack of names) named.add(pack);
+    }
+    for (const { name } of packs) {
+      const generation = packGeneration(this.key, name);
+      if (generation !== undefined && generation <= this.generation && !named.has(name)) await this.objects.delete(name);
+    }
   }
 
   /** Objects no pointer names: saves of earlier holders that were fenced off, or landed after their claim. */
@@ -126,10 +176,11 @@ export async function hasLatestCheckpoint(kv: KV, objects: CheckpointObjects, ke
   return (await objects.names(key)).includes(key);
 }
 
-/** Delete `key`'s latest checkpoint: its pointer and its objects (`rxa reset`, holding the lease). */
+/** Delete `key`'s latest checkpoint: its pointer, its manifests and its packs (`rxa reset`, holding the lease, after the history). */
 export async function deleteLatestCheckpoint(kv: KV, objects: CheckpointObjects, key: string): Promise<void> {
   await kv.delete(checkpointPointerKey(key));
   for (const name of await objects.names(objectPrefix(key))) await objects.delete(name);
+  for (const name of await objects.names(packPrefix(key))) await objects.delete(name);
   if ((await objects.names(key)).includes(key)) await objects.delete(key);
 }
 

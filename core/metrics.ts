@@ -135,7 +135,8 @@ export class MetricsReporter {
     this.gauge('rxa_consumer_lag', 'Messages in the stream not yet delivered to the consumer (JetStream num_pending)');
     this.gauge('rxa_ack_pending', 'Messages delivered and not yet acked (acks happen at checkpoints)');
     this.gauge('rxa_sink_flush_seconds', 'Duration of the last write to ClickHouse, from cut to every row written');
-    this.gauge('rxa_checkpoint_bytes', 'Size of the last checkpoint saved, as stored');
+    this.gauge('rxa_checkpoint_bytes', 'Size of the last checkpoint saved');
+    this.gauge('rxa_checkpoint_written_bytes', 'Bytes the last checkpoint save wrote (what changed since the one before)');
     this.gauge('rxa_checkpoint_save_seconds', 'Duration of the last checkpoint save (encoding and upload)');
     this.gauge('rxa_last_seq', 'Last stream sequence folded into state');
     this.gauge('rxa_acked_seq', 'Last stream sequence acked');
@@ -283,6 +284,7 @@ export class MetricsReporter {
     add('ack_pending', status.ackPending, false);
     add('sink_flush_ms', status.lastFlushMs, false);
     add('checkpoint_bytes', status.lastCheckpointBytes, false);
+    add('checkpoint_written_bytes', status.lastCheckpointWrittenBytes, false);
     add('checkpoint_save_ms', status.lastCheckpointMs, false);
     add('last_seq', status.lastSeq, false);
     add('acked_seq', status.ackedSeq, false);

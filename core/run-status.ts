@@ -22,8 +22,9 @@ export interface PipelineStatus {
   lastFlushMs: number;
   /** Checkpoints saved (each followed by an ack). */
   checkpoints: number;
-  /** Size of the last checkpoint saved, in bytes as stored, and how long saving it took (encoding and upload, retries included). 0 before the first. */
+  /** Size of the last checkpoint saved, the bytes saving it wrote (what changed since the one before), and how long saving it took (encoding and upload, retries included). 0 before the first. */
   lastCheckpointBytes: number;
+  lastCheckpointWrittenBytes: number;
   lastCheckpointMs: number;
   operators: Record<string, number>;
 }
@@ -45,6 +46,7 @@ export function emptyStatus(): PipelineStatus {
     lastFlushMs: 0,
     checkpoints: 0,
     lastCheckpointBytes: 0,
+    lastCheckpointWrittenBytes: 0,
     lastCheckpointMs: 0,
     operators: {},
   };
@@ -54,7 +56,13 @@ export function emptyStatus(): PipelineStatus {
 export interface StatusSources {
   feed: { readonly eventsIn: number; readonly lastSeq: number; readonly flushes: number; readonly lastFlushMs: number };
   writer: { readonly counters: Readonly<CutWriterCounters> };
-  checkpointer: { readonly ackedSeq: number; readonly checkpoints: number; readonly lastCheckpointBytes: number; readonly lastCheckpointMs: number };
+  checkpointer: {
+    readonly ackedSeq: number;
+    readonly checkpoints: number;
+    readonly lastCheckpointBytes: number;
+    readonly lastCheckpointWrittenBytes: number;
+    readonly lastCheckpointMs: number;
+  };
   /** The consumer's backlog and unacked count, as last asked (see `ConsumerReader.refresh`). */
   consumer: { readonly lag: number; readonly ackPending: number };
   engine: { stats(): Record<string, number> };
@@ -85,6 +93,7 @@ export class StatusBoard {
       lastFlushMs: feed.lastFlushMs,
       checkpoints: checkpointer.checkpoints,
       lastCheckpointBytes: checkpointer.lastCheckpointBytes,
+      lastCheckpointWrittenBytes: checkpointer.lastCheckpointWrittenBytes,
       lastCheckpointMs: checkpointer.lastCheckpointMs,
       operators: engine.stats(),
     };

@@ -55,7 +55,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       lease,
       store: {
         save: (state) => latest.save(state),
-        saveHistory: (state, keep) => store.saveHistory(target.checkpointKey, state, keep),
+        saveHistory: (state, keep) => latest.saveHistory(state.lastSeq, keep),
       },
       counters: () => ({ ...writer.counters }),
       ackedSeq: checkpoint?.lastSeq ?? 0,

@@ -109,6 +109,7 @@ describe('live server', () => {
       lastFlushMs: 40,
       checkpoints: 1,
       lastCheckpointBytes: 1_000,
+      lastCheckpointWrittenBytes: 100,
       lastCheckpointMs: 20,
       operators: { 'validate.in': 7 },
     });

@@ -6,7 +6,6 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it } from 'vitest';
 import { resetPipeline } from '../cli/reset.ts';
-import { type Checkpoint, CheckpointStore } from '../core/checkpoint-store.ts';
 import { pipelineCheckpointKey } from '../core/partitions.ts';
 import { runPipeline } from '../core/runner.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
@@ -16,6 +15,7 @@ import { waitFor } from './support/helpers.ts';
 import { expectClickstreamExact } from './support/read-clickstream.ts';
 import { useTestServers } from './support/test-servers.ts';
 import { startClickstream } from './support/watched-runner.ts';
+import { saveWholeCheckpoint } from './support/whole-checkpoint.ts';
 
 const env = useTestServers('format', { bucket: 'rxa_format' });
 const { names, database, bucket, config } = env;
@@ -26,10 +26,9 @@ describe('a checkpoint of an earlier format', () => {
     const all = clickstreamInput({ count: 3_000, seed: 31 });
     const { lastSeq } = await publishInput(env.nc, names.stream, names.subjectPrefix, all);
     const pipeline = createClickstreamPipeline({ ...names, settings });
-    const store = await CheckpointStore.open(env.nc, bucket);
     const key = pipelineCheckpointKey(names.name);
     const old = { format: 1, pipeline: names.name, stream: names.stream, lastSeq: 1_000, takenAt: Date.now(), operators: {}, counters: {} };
-    await store.save(key, old as unknown as Checkpoint);
+    await saveWholeCheckpoint(env.nc, bucket, key, old);
 
     await expect(runPipeline(pipeline, { config, signal: new AbortController().signal })).rejects.toThrow(
       `checkpoint '${key}' is format 1, this build reads format 2: run \`rxa reset <pipeline>\` to start over`,
