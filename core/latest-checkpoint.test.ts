@@ -171,7 +171,7 @@ describe('LatestCheckpoint packs', () => {
       },
     };
   }
-  const ringOf = (c: Checkpoint | undefined) => Buffer.from((c?.operators.dedupe as { hi: Uint8Array }).hi);
+  const ringOf = (c: Checkpoint | undefined) => Buffer.from((c!.operators.dedupe as { hi: Uint8Array }).hi);
   const bytesOf = (c: Checkpoint) => Buffer.from((c.operators.dedupe as { hi: TypedColumn }).hi.bytes());
 
   it('writes what changed, keeps the packs bounded over 100 checkpoints, and restores each exactly', async () => {

@@ -164,13 +164,13 @@ export class RunSetup {
   restoreLatest(
     lease: Lease,
     signal?: AbortSignal,
-  ): Promise<RunParts & { store: CheckpointStore; latest: LatestCheckpoint; checkpoint: Checkpoint | undefined; historySavedAt: number }> {
+  ): Promise<RunParts & { latest: LatestCheckpoint; checkpoint: Checkpoint | undefined; historySavedAt: number }> {
     return retryWhileUnavailable(() => this.restoreLatestOnce(lease), 'restoring the latest checkpoint', { signal, log: this.log });
   }
 
   private async restoreLatestOnce(
     lease: Lease,
-  ): Promise<RunParts & { store: CheckpointStore; latest: LatestCheckpoint; checkpoint: Checkpoint | undefined; historySavedAt: number }> {
+  ): Promise<RunParts & { latest: LatestCheckpoint; checkpoint: Checkpoint | undefined; historySavedAt: number }> {
     const { definition, target } = this;
     const context = await this.prepare();
     const store = await this.openCheckpointStore();
@@ -182,7 +182,7 @@ export class RunSetup {
     }
     if (!checkpoint) await assertPartitionLayout(this.connections.nc, this.config.checkpointBucket, definition, target);
     const historySavedAt = await store.historySavedAt(target.checkpointKey);
-    return { ...this.start(context, checkpoint ?? {}), store, latest, checkpoint, historySavedAt };
+    return { ...this.start(context, checkpoint ?? {}), latest, checkpoint, historySavedAt };
   }
 
   /** Graceful shutdown: the last cut, its checkpoint and ack, given up after `shutdownTimeoutMs` (nothing more is acked then). */

@@ -47,7 +47,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
     const lease = options.lease ? run.adoptLease(options.lease) : await run.acquireLease(options.signal);
     if (!lease) return emptyStatus(); // stopped while waiting for another process
     const { settings, target, log } = run;
-    const { engine, writer, store, latest, checkpoint, historySavedAt } = await run.restoreLatest(lease, options.signal);
+    const { engine, writer, latest, checkpoint, historySavedAt } = await run.restoreLatest(lease, options.signal);
     const checkpointer = new Checkpointer({
       pipeline: definition.name,
       stream: definition.source.stream,
