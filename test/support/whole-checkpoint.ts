@@ -9,6 +9,6 @@ import { encodeCheckpoint } from '../../core/checkpoint-codec.ts';
 export async function saveWholeCheckpoint(nc: NatsConnection, bucket: string, name: string, checkpoint: unknown): Promise<void> {
   const pieces: Uint8Array[] = [];
   for await (const piece of encodeCheckpoint(checkpoint)) pieces.push(piece);
-  const objects = await new Objm(nc).open(bucket);
+  const objects = await new Objm(nc).create(bucket);
   await objects.putBlob({ name, options: { max_chunk_size: 1024 * 1024 - 4096 } }, Buffer.concat(pieces));
 }
