@@ -77,88 +77,112 @@ export interface ChunkRef {
 }
 
 /**
- * Packs may hold this many times the bytes of the checkpoint that references them before a save
- * moves chunks out of the emptiest ones.
+ * What a save may reuse of the checkpoint before it: its chunks where they are (`reuse`), but for
+ * those it moves (`moved`, by hash), which it writes again into a pack of their own.
  */
-const MAX_PACK_BYTES_PER_CHECKPOINT_BYTE = 2;
-/** A compaction moves chunks out of packs until they hold at most this many times the checkpoint's bytes. */
-const COMPACTED_PACK_BYTES_PER_CHECKPOINT_BYTE = 1.25;
+export interface ChunkReuse {
+  readonly reuse: ReadonlyMap<string, ChunkRef>;
+  readonly moved: ReadonlySet<string>;
+}
+
+/** How much the packs a checkpoint names may hold, as a multiple of its bytes. */
+export interface PackBound {
+  /** Past this, a save compacts... */
+  readonly limit: number;
+  /** ...until the packs it keeps hold at most this (counting what it moves). */
+  readonly target: number;
+}
 
 /**
- * The chunks the next save may reuse, by hash: those of the last checkpoint saved (or restored),
- * but for the chunks of packs that are mostly dead weight.
- *
- * Why compaction: a pack stays as long as one chunk in it is referenced. The windows' chunks of a
- * pack change at the next checkpoint, the dedupe ring's stay for the TTL, so packs would fill with
- * bytes no checkpoint uses. Once the packs a checkpoint references hold more than twice its bytes,
- * the chunks of the emptiest packs are left out here: the next save writes them again, into its
- * own pack, and the emptied packs become garbage (collected by core/latest-checkpoint.ts). The
- * space packs take is so bounded, at the price of writing again the chunks of mostly empty packs.
+ * The latest checkpoint's bound. Why compaction at all: a pack stays as long as one chunk in it is
+ * named. The windows' chunks of a pack change at the next checkpoint, the dedupe ring's stay for
+ * its TTL, so packs would fill with bytes no checkpoint uses. Once the packs a checkpoint names
+ * hold more than three times its bytes, the next save moves the live chunks of the emptiest packs into a
+ * pack of their own (long-lived chunks together, so that pack stays full), and the emptied packs
+ * become garbage (collected by core/latest-checkpoint.ts).
  */
-export function reusableChunks(manifest: Manifest | undefined): Map<string, ChunkRef> {
-  const reusable = new Map<string, ChunkRef>();
-  if (manifest === undefined) return reusable;
+export const LATEST_PACK_BOUND: PackBound = { limit: 3, target: 2 };
+/** A history copy is kept for hours: it names packs that hold little more than itself. */
+export const HISTORY_PACK_BOUND: PackBound = { limit: 1.1, target: 1.1 };
+
+export function chunkReuse(manifest: Manifest | undefined, bound: PackBound): ChunkReuse {
+  const reuse = new Map<string, ChunkRef>();
+  const moved = new Set<string>();
+  if (manifest === undefined) return { reuse, moved };
   const live = manifest.packs.map(() => 0);
   for (const [pack, , bytes] of manifest.chunks) live[pack]! += bytes;
   const evacuated = new Set<number>();
   let packBytes = manifest.packs.reduce((n, p) => n + p.bytes, 0);
-  if (packBytes > MAX_PACK_BYTES_PER_CHECKPOINT_BYTE * manifest.bytes) {
+  if (packBytes > bound.limit * manifest.bytes) {
     const emptiest = [...manifest.packs.keys()].sort((a, b) => live[a]! / manifest.packs[a]!.bytes - live[b]! / manifest.packs[b]!.bytes);
     for (const pack of emptiest) {
-      // The pack's live chunks are written again: they count on the other side.
-      if (packBytes <= COMPACTED_PACK_BYTES_PER_CHECKPOINT_BYTE * manifest.bytes) break;
+      if (packBytes <= bound.target * manifest.bytes) break;
       evacuated.add(pack);
+      // Its live chunks are written again: only its dead bytes go.
       packBytes -= manifest.packs[pack]!.bytes - live[pack]!;
     }
   }
   for (const [pack, offset, bytes, hash] of manifest.chunks) {
-    if (evacuated.has(pack)) continue;
-    const { name, bytes: packBytesOfIt } = manifest.packs[pack]!;
-    reusable.set(hash, { pack: name, packBytes: packBytesOfIt, offset, bytes });
+    if (evacuated.has(pack)) moved.add(hash);
+    else reuse.set(hash, { pack: manifest.packs[pack]!.name, packBytes: manifest.packs[pack]!.bytes, offset, bytes });
   }
-  return reusable;
+  return { reuse, moved };
 }
 
+/** Where a chunk added to a manifest goes: nowhere (stored already), the new pack, or the pack of moved chunks. */
+export type ChunkPlace = 'stored' | 'new' | 'moved';
+
 /**
- * A manifest as it is built, chunk by chunk: reused chunks where they are, new ones appended to
- * the pack being written (`pack`), a chunk seen twice stored once.
+ * A manifest as it is built, chunk by chunk: stored chunks where they are, new ones appended to
+ * the pack `pack`, moved ones to `<pack>.m`; a chunk seen twice is stored once.
  */
 export class ManifestBuilder {
+  readonly movedPack: string;
+  /** Bytes of the new pack and of the moved chunks' pack so far. */
+  newBytes = 0;
+  movedBytes = 0;
   private readonly packs: Array<{ name: string; bytes: number }> = [];
   private readonly packIndex = new Map<string, number>();
   private readonly chunks: Manifest['chunks'] = [];
   private readonly written = new Map<string, ChunkRef>();
   private bytes = 0;
-  /** Bytes of the new pack so far. */
-  packBytes = 0;
 
   constructor(
-    private readonly pack: string,
-    private readonly reusable: ReadonlyMap<string, ChunkRef>,
-  ) {}
+    readonly pack: string,
+    private readonly reuse: ChunkReuse,
+  ) {
+    this.movedPack = `${pack}.m`;
+  }
 
-  /** Add the chunk; true when the new pack must hold it (its bytes go there next). */
-  add(chunk: Uint8Array): boolean {
+  add(chunk: Uint8Array): ChunkPlace {
     const hash = chunkHash(chunk);
-    this.bytes += chunk.byteLength;
-    const ref = this.reusable.get(hash) ?? this.written.get(hash);
-    if (ref !== undefined && ref.bytes === chunk.byteLength) {
-      this.chunks.push([this.indexOf(ref.pack, ref.packBytes), ref.offset, ref.bytes, hash]);
-      return false;
+    const size = chunk.byteLength;
+    this.bytes += size;
+    const ref = this.reuse.reuse.get(hash) ?? this.written.get(hash);
+    if (ref !== undefined && ref.bytes === size) {
+      this.chunks.push([this.indexOf(ref.pack, ref.packBytes), ref.offset, size, hash]);
+      return 'stored';
     }
-    const fresh: ChunkRef = { pack: this.pack, packBytes: 0, offset: this.packBytes, bytes: chunk.byteLength };
-    this.written.set(hash, fresh);
-    this.chunks.push([this.indexOf(this.pack, 0), fresh.offset, fresh.bytes, hash]);
-    this.packBytes += chunk.byteLength;
-    return true;
+    const moved = this.reuse.moved.has(hash);
+    const pack = moved ? this.movedPack : this.pack;
+    const offset = moved ? this.movedBytes : this.newBytes;
+    if (moved) this.movedBytes += size;
+    else this.newBytes += size;
+    this.written.set(hash, { pack, packBytes: 0, offset, bytes: size });
+    this.chunks.push([this.indexOf(pack, 0), offset, size, hash]);
+    return moved ? 'moved' : 'new';
   }
 
   done(): Manifest {
-    const packs = this.packs.map((p) => (p.name === this.pack ? { name: p.name, bytes: this.packBytes } : p));
+    const sizes = new Map([
+      [this.pack, this.newBytes],
+      [this.movedPack, this.movedBytes],
+    ]);
+    const packs = this.packs.map((p) => ({ name: p.name, bytes: sizes.get(p.name) ?? p.bytes }));
     return { bytes: this.bytes, packs, chunks: this.chunks };
   }
 
-  /** The pack's index in the manifest's list (the new pack's size is set by `done`). */
+  /** The pack's index in the manifest's list (the sizes of the packs being written are set by `done`). */
   private indexOf(pack: string, bytes: number): number {
     let index = this.packIndex.get(pack);
     if (index === undefined) {

@@ -6,7 +6,7 @@ import { TypedColumn } from '../state/typed-columns.ts';
 import { testId } from '../test/support/helpers.ts';
 import { column } from '../test/support/state-values.ts';
 import { saveWholeCheckpoint } from '../test/support/whole-checkpoint.ts';
-import { packName, reusableChunks } from './checkpoint-packs.ts';
+import { chunkReuse, LATEST_PACK_BOUND, packName } from './checkpoint-packs.ts';
 import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointStore, historyKey, OutdatedCheckpoint, readableInPieces } from './checkpoint-store.ts';
 
 const bucket = `ckpt_${testId()}`;
@@ -52,7 +52,7 @@ describe('CheckpointStore (real JetStream object store)', () => {
       counters: { rowsWritten: 7 },
     };
     expect(JSON.stringify(checkpoint).length).toBeGreaterThan(6 * 1024 * 1024);
-    const first = await store.saveChunked('pipeline.p.0', checkpoint, packName('pipeline.p', 1, 42), reusableChunks(undefined));
+    const first = await store.saveChunked('pipeline.p.0', checkpoint, packName('pipeline.p', 1, 42), chunkReuse(undefined, LATEST_PACK_BOUND));
     // Nothing to reuse: all of it is written, in one pack.
     expect(first.manifest.packs).toEqual([{ name: packName('pipeline.p', 1, 42), bytes: first.manifest.bytes }]);
     expect(first.written).toBeGreaterThan(first.manifest.bytes);
@@ -66,12 +66,12 @@ describe('CheckpointStore (real JetStream object store)', () => {
     // The next checkpoint: the oldest keys gone, new ones added. Only what changed is written.
     const keys = [...big.slice(1_000), ['new', 1]];
     const next: Checkpoint = { ...checkpoint, lastSeq: 43, operators: { ...checkpoint.operators, dedupe: { maxTime: 6, keys } } };
-    const second = await store.saveChunked('pipeline.p.1', next, packName('pipeline.p', 1, 43), reusableChunks(first.manifest));
+    const second = await store.saveChunked('pipeline.p.1', next, packName('pipeline.p', 1, 43), chunkReuse(first.manifest, LATEST_PACK_BOUND));
     expect(second.manifest.packs.map((p) => p.name)).toEqual([packName('pipeline.p', 1, 43), packName('pipeline.p', 1, 42)]);
     expect(second.written).toBeLessThan(second.manifest.bytes / 10);
     expect(await store.load('pipeline.p.1')).toMatchObject({ lastSeq: 43, operators: { dedupe: { maxTime: 6, keys } } });
     // Unchanged: no pack at all, the manifest alone.
-    const third = await store.saveChunked('pipeline.p.0', next, packName('pipeline.p', 1, 44), reusableChunks(second.manifest));
+    const third = await store.saveChunked('pipeline.p.0', next, packName('pipeline.p', 1, 44), chunkReuse(second.manifest, LATEST_PACK_BOUND));
     expect(await store.names(packName('pipeline.p', 1, 44))).toEqual([]);
     expect(third.written).toBeLessThan(20_000);
     expect(await store.load('pipeline.p.0')).toMatchObject({ lastSeq: 43 });
@@ -90,7 +90,12 @@ describe('CheckpointStore (real JetStream object store)', () => {
       counters: {},
     });
     for (const seq of [10, 20]) {
-      const { manifest } = await store.saveChunked(historyKey('pipeline.h', seq), state(seq), packName('pipeline.h', 1, seq), new Map());
+      const { manifest } = await store.saveChunked(
+        historyKey('pipeline.h', seq),
+        state(seq),
+        packName('pipeline.h', 1, seq),
+        chunkReuse(undefined, LATEST_PACK_BOUND),
+      );
       expect(manifest.packs).toHaveLength(1);
     }
     await store.delete(packName('pipeline.h', 1, 20));

@@ -2,7 +2,7 @@ import { type ObjectStore, Objm, setSha256Backend } from '@nats-io/obj';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { decodeCheckpoint, encodeCheckpoint, isEncodedCheckpoint } from './checkpoint-codec.ts';
-import { type ChunkRef, decodeManifest, encodeManifest, isManifest, type Manifest, ManifestBuilder } from './checkpoint-packs.ts';
+import { type ChunkReuse, decodeManifest, encodeManifest, isManifest, type Manifest, ManifestBuilder } from './checkpoint-packs.ts';
 import { contentChunks } from './content-chunks.ts';
 import { leaseBucket } from './lease.ts';
 import { schemaBucket } from './schema-registry.ts';
@@ -78,6 +78,8 @@ export class MissingPack extends Error {
   }
 }
 
+/** Bytes cut and hashed (~5 ms) between yields to the event loop while a checkpoint is saved. */
+const YIELD_EVERY_BYTES = 2 * 1024 * 1024;
 /** Packs read at once while a checkpoint is loaded. */
 const PACK_READS = 4;
 
@@ -160,33 +162,45 @@ export class CheckpointStore {
   }
 
   /**
-   * Save `checkpoint` as the manifest `name`: its chunks that `reusable` holds are referenced where
-   * they are, the others written to the pack `pack` (not written when there are none). Encoded a
-   * few milliseconds at a time (see `encodeCheckpoint`), cut and streamed into the pack: the
-   * pipeline keeps running while a large checkpoint is saved, and its bytes never sit in memory at
-   * once. Resolves with the manifest and the bytes written (the pack's and the manifest's).
+   * Save `checkpoint` as the manifest `name`: its chunks stored already (`reuse`) are named where
+   * they are, new ones written to the pack `pack`, and those `reuse` moves to `<pack>.m` (packs
+   * with nothing to hold are not written). Encoded a few milliseconds at a time (see
+   * `encodeCheckpoint`), cut and streamed into the pack: the pipeline keeps running while a large
+   * checkpoint is saved. Resolves with the manifest and the bytes written (packs and manifest).
    */
-  async saveChunked(
-    name: string,
-    checkpoint: Checkpoint,
-    pack: string,
-    reusable: ReadonlyMap<string, ChunkRef>,
-  ): Promise<{ manifest: Manifest; written: number }> {
-    const builder = new ManifestBuilder(pack, reusable);
+  async saveChunked(name: string, checkpoint: Checkpoint, pack: string, reuse: ChunkReuse): Promise<{ manifest: Manifest; written: number }> {
+    const builder = new ManifestBuilder(pack, reuse);
+    // Views of the snapshot's memory (or copies, for chunks across pieces): valid until the save ends.
+    const moved: Uint8Array[] = [];
     const fresh = (async function* () {
-      for await (const chunk of contentChunks(encodeCheckpoint(checkpoint))) if (builder.add(chunk)) yield chunk;
+      let sinceYield = 0;
+      for await (const chunk of contentChunks(encodeCheckpoint(checkpoint))) {
+        const place = builder.add(chunk);
+        if (place === 'new') yield chunk;
+        else if (place === 'moved') moved.push(chunk);
+        // Chunks already stored go by without I/O: let the pipeline run between megabytes of them.
+        sinceYield += chunk.byteLength;
+        if (sinceYield >= YIELD_EVERY_BYTES) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
+      }
     })();
-    // The pack is put only once a chunk needs it: a checkpoint of nothing new writes none.
-    const first = await fresh.next();
-    if (!first.done) {
-      const chunks = (async function* () {
-        yield first.value;
-        yield* fresh;
-      })();
-      await this.store.put({ name: pack, options: { max_chunk_size: CHUNK_BYTES } }, readableInPieces(chunks, PIECE_BYTES));
-    }
+    await this.putPack(pack, fresh);
+    await this.putPack(builder.movedPack, moved.values());
     const manifest = builder.done();
-    return { manifest, written: builder.packBytes + (await this.putManifest(name, manifest)) };
+    return { manifest, written: builder.newBytes + builder.movedBytes + (await this.putManifest(name, manifest)) };
+  }
+
+  /** Store `chunks` as the pack `name`, unless there are none. */
+  private async putPack(name: string, chunks: AsyncIterator<Uint8Array> | Iterator<Uint8Array>): Promise<void> {
+    const first = await chunks.next();
+    if (first.done) return;
+    const all = (async function* () {
+      yield first.value;
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+    })();
+    await this.store.put({ name, options: { max_chunk_size: CHUNK_BYTES } }, readableInPieces(all, PIECE_BYTES));
   }
 
   /** Store `manifest` as `name` (a history copy of a checkpoint shares its packs); resolves with its size. */

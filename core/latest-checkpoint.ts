@@ -1,6 +1,6 @@
 import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
-import { type Manifest, packGeneration, packName, packPrefix, reusableChunks } from './checkpoint-packs.ts';
+import { chunkReuse, HISTORY_PACK_BOUND, LATEST_PACK_BOUND, type Manifest, packGeneration, packName, packPrefix } from './checkpoint-packs.ts';
 import { type Checkpoint, type CheckpointStore, historyKey } from './checkpoint-store.ts';
 import { isWrongRevision, LeaseLost } from './lease.ts';
 
@@ -108,7 +108,7 @@ export class LatestCheckpoint {
     const prefix = `${objectPrefix(this.key)}${this.holder}.`;
     const name = `${prefix}${this.object === `${prefix}0` ? 1 : 0}`;
     const pack = packName(this.key, this.generation, checkpoint.lastSeq);
-    const { manifest, written } = await this.objects.saveChunked(name, checkpoint, pack, reusableChunks(this.manifest));
+    const { manifest, written } = await this.objects.saveChunked(name, checkpoint, pack, chunkReuse(this.manifest, LATEST_PACK_BOUND));
     const value = JSON.stringify({ object: name, holder: this.holder } satisfies Pointer);
     const pointerKey = checkpointPointerKey(this.key);
     const revision = await this.kv.update(pointerKey, value, this.revision).catch(async (error: unknown) => {
@@ -132,12 +132,18 @@ export class LatestCheckpoint {
   }
 
   /**
-   * Keep a copy of the latest checkpoint (saved at `lastSeq`) for replay: its manifest, naming the
-   * same packs. Only the newest `keep` copies are kept.
+   * Keep a copy of `checkpoint`, the latest one saved, for replay: a manifest of its own, which
+   * names the latest's packs but for the emptiest, whose chunks it moves into a pack of its own (a
+   * copy kept for hours names little more than its own bytes). Only the newest `keep` copies are kept.
    */
-  async saveHistory(lastSeq: number, keep: number): Promise<void> {
-    if (this.manifest === undefined) return;
-    await this.objects.putManifest(historyKey(this.key, lastSeq), this.manifest);
+  async saveHistory(checkpoint: Checkpoint, keep: number): Promise<void> {
+    const name = historyKey(this.key, checkpoint.lastSeq);
+    await this.objects.saveChunked(
+      name,
+      checkpoint,
+      `${packName(this.key, this.generation, checkpoint.lastSeq)}.h`,
+      chunkReuse(this.manifest, HISTORY_PACK_BOUND),
+    );
     await this.objects.trimHistory(this.key, keep);
   }
 

@@ -168,9 +168,7 @@ export class RunSetup {
     return retryWhileUnavailable(() => this.restoreLatestOnce(lease), 'restoring the latest checkpoint', { signal, log: this.log });
   }
 
-  private async restoreLatestOnce(
-    lease: Lease,
-  ): Promise<RunParts & { latest: LatestCheckpoint; checkpoint: Checkpoint | undefined; historySavedAt: number }> {
+  private async restoreLatestOnce(lease: Lease): Promise<RunParts & { latest: LatestCheckpoint; checkpoint: Checkpoint | undefined; historySavedAt: number }> {
     const { definition, target } = this;
     const context = await this.prepare();
     const store = await this.openCheckpointStore();

@@ -55,7 +55,7 @@ export async function runPipeline(definition: PipelineDefinition, options: RunOp
       lease,
       store: {
         save: (state) => latest.save(state),
-        saveHistory: (state, keep) => latest.saveHistory(state.lastSeq, keep),
+        saveHistory: (state, keep) => latest.saveHistory(state, keep),
       },
       counters: () => ({ ...writer.counters }),
       ackedSeq: checkpoint?.lastSeq ?? 0,

@@ -9,14 +9,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import type { ClickHouseClient } from '@clickhouse/client';
 import { Command } from 'commander';
+import { inMemoryClickstreamContext } from '../bench/engine-context.ts';
 import { bulkWorkload } from '../bench/workload.ts';
 import { positiveInt } from '../cli/int-options.ts';
 import { PipelineEngine, type SourceRecord } from '../core/engine.ts';
-import type { BuildContext } from '../core/pipeline.ts';
 import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
-import { sitePages } from '../pipelines/clickstream-site.ts';
 import { releaseSnapshot, SnapshotBuffers } from '../state/snapshot-buffers.ts';
 
 const opts = new Command()
@@ -32,16 +30,7 @@ const opts = new Command()
   .parse()
   .opts<{ events: number; snapshotEvery: number; cpuProf?: string }>();
 
-// Enrichment's only I/O is a ClickHouse query per uncached path: answer it from the site map.
-const categories = new Map(sitePages.map((p) => [p.path, p.category]));
-const fakeClickHouse = {
-  query: async ({ query }: { query: string }) => {
-    const path = /path = '([^']*)'/.exec(query)?.[1] ?? '';
-    const category = categories.get(path);
-    return { json: async () => (category === undefined ? [] : [{ category }]) };
-  },
-} as unknown as ClickHouseClient;
-const context: BuildContext = { clickhouse: fakeClickHouse, database: 'bench', pipeline: 'bench_engine' };
+const context = inMemoryClickstreamContext('bench_engine');
 
 const records: SourceRecord[] = [];
 const now = Date.now();

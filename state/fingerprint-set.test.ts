@@ -37,3 +37,18 @@ describe('FingerprintSet', () => {
     expect(set.size).toBe(3);
   });
 });
+
+describe('FingerprintSet order', () => {
+  it('gives its pairs in the order they were added, across growth, so a grown set only differs at the end', () => {
+    const set = new FingerprintSet();
+    for (let i = 0; i < 1_000; i++) set.add(...fp(`u${i}`));
+    const before = set.toPairs().slice();
+    for (let i = 1_000; i < 5_000; i++) set.add(...fp(`u${i}`));
+    set.add(...fp('u3')); // already there: no change
+    const after = set.toPairs();
+    expect(after.length).toBe(2 * 5_000);
+    expect([...after.subarray(0, before.length)]).toEqual([...before]);
+    expect([...after.subarray(2 * 4_999)]).toEqual(fp('u4999'));
+    expect([...FingerprintSet.fromPairs(after).toPairs()]).toEqual([...after]);
+  });
+});

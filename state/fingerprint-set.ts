@@ -6,6 +6,11 @@
  * alive: the GC traces them all, an insert touches the table and the string, and a checkpoint
  * writes every string. Here an entry is 8 bytes next to each other (one cache line per probe),
  * nothing for the GC to trace, and a snapshot is the entries' bytes.
+ *
+ * The entries are also kept in the order they were added (`order`, 8 more bytes each), and a
+ * snapshot writes them in that order: a set that grew since the last checkpoint then differs from
+ * its last snapshot only at the end, which incremental checkpoints do not write again
+ * (core/content-chunks.ts). In table order, every insert moved the entries after it.
  */
 import { capacityFor } from './fingerprint.ts';
 import { uint32Column } from './snapshot-buffers.ts';
@@ -17,11 +22,14 @@ export class FingerprintSet {
   private slots: Uint32Array;
   private mask: number;
   private count = 0;
+  /** The entries in the order they were added: hi at 2i, lo at 2i + 1, for the first `count`. */
+  private order: Uint32Array;
 
   constructor(expected = 0) {
     const capacity = capacityFor(expected, MIN_CAPACITY);
     this.slots = new Uint32Array(capacity * 2);
     this.mask = capacity - 1;
+    this.order = new Uint32Array(Math.max(expected, MIN_CAPACITY) * 2);
   }
 
   get size(): number {
@@ -45,6 +53,13 @@ export class FingerprintSet {
     }
     slots[2 * i] = hi;
     slots[2 * i + 1] = lo;
+    if (2 * this.count === this.order.length) {
+      const longer = new Uint32Array(this.order.length * 2);
+      longer.set(this.order);
+      this.order = longer;
+    }
+    this.order[2 * this.count] = hi;
+    this.order[2 * this.count + 1] = lo;
     if (++this.count > (mask + 1) * 0.75) this.grow();
     return true;
   }
@@ -62,23 +77,16 @@ export class FingerprintSet {
     }
   }
 
-  /** Adds every fingerprint of `other`. */
+  /** Adds every fingerprint of `other`, in the order `other` got them. */
   addAll(other: FingerprintSet): void {
-    const s = other.slots;
-    for (let i = 0; i < s.length; i += 2) if (s[i] !== 0 || s[i + 1] !== 0) this.add(s[i]!, s[i + 1]!);
+    const order = other.order;
+    for (let i = 0; i < 2 * other.count; i += 2) this.add(order[i]!, order[i + 1]!);
   }
 
-  /** The fingerprints as hi, lo pairs, without empty slots. */
+  /** The fingerprints as hi, lo pairs, in the order they were added. */
   toPairs(): Uint32Array {
     const out = uint32Column(this.count * 2);
-    const s = this.slots;
-    let j = 0;
-    for (let i = 0; i < s.length; i += 2) {
-      if (s[i] !== 0 || s[i + 1] !== 0) {
-        out[j++] = s[i]!;
-        out[j++] = s[i + 1]!;
-      }
-    }
+    out.set(this.order.subarray(0, this.count * 2));
     return out;
   }
 
@@ -88,12 +96,21 @@ export class FingerprintSet {
     return set;
   }
 
+  /** The table is 3/4 full: twice as large, every entry placed again (the order stays). */
   private grow(): void {
-    const old = this.slots;
     const capacity = (this.mask + 1) * 2;
-    this.slots = new Uint32Array(capacity * 2);
-    this.mask = capacity - 1;
-    this.count = 0;
-    for (let i = 0; i < old.length; i += 2) if (old[i] !== 0 || old[i + 1] !== 0) this.add(old[i]!, old[i + 1]!);
+    const slots = new Uint32Array(capacity * 2);
+    const mask = capacity - 1;
+    const order = this.order;
+    for (let k = 0; k < 2 * this.count; k += 2) {
+      const hi = order[k]!;
+      const lo = order[k + 1]!;
+      let i = (lo ^ hi) & mask;
+      while (slots[2 * i] !== 0 || slots[2 * i + 1] !== 0) i = (i + 1) & mask;
+      slots[2 * i] = hi;
+      slots[2 * i + 1] = lo;
+    }
+    this.slots = slots;
+    this.mask = mask;
   }
 }

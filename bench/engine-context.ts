@@ -1,0 +1,19 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { BuildContext } from '../core/pipeline.ts';
+import { sitePages } from '../pipelines/clickstream-site.ts';
+
+/**
+ * The clickstream pipeline's build context without a ClickHouse: enrichment's only I/O, a query per
+ * uncached path, is answered from the site map. For running the operators alone, in memory.
+ */
+export function inMemoryClickstreamContext(pipeline: string): BuildContext {
+  const categories = new Map(sitePages.map((p) => [p.path, p.category]));
+  const clickhouse = {
+    query: async ({ query }: { query: string }) => {
+      const path = /path = '([^']*)'/.exec(query)?.[1] ?? '';
+      const category = categories.get(path);
+      return { json: async () => (category === undefined ? [] : [{ category }]) };
+    },
+  } as unknown as ClickHouseClient;
+  return { clickhouse, database: 'bench', pipeline };
+}
