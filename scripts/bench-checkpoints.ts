@@ -100,8 +100,8 @@ try {
   process.stderr.write(`warming up: ${WARMUP_EVENTS} events at ${opts.eventRate}/s of event time\n`);
   await push(WARMUP_EVENTS);
   const buffers = new SnapshotBuffers();
-  const rows: Array<{ stateBytes: number; whole: { bytes: number; ms: number; cpuMs: number }; incremental: { bytes: number; ms: number; cpuMs: number } }> =
-    [];
+  type Save = { bytes: number; ms: number; cpuMs: number; natsCpuMs: number };
+  const rows: Array<{ stateBytes: number; whole: Save; incremental: Save }> = [];
   for (let i = 0; i < opts.intervals; i++) {
     await push(opts.intervalEvents);
     const { snapshot } = engine.cut(buffers);
