@@ -12,7 +12,7 @@
  * the target size, fewer after (normalization keeps sizes near the target), never before `MIN`
  * (those bytes are not hashed at all), always at `MAX`.
  */
-export const CHUNK_MIN_BYTES = 16 * 1024;
+export const CHUNK_MIN_BYTES = 32 * 1024;
 export const CHUNK_TARGET_BYTES = 64 * 1024;
 export const CHUNK_MAX_BYTES = 256 * 1024;
 
