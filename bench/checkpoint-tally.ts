@@ -1,15 +1,16 @@
 import type { PipelineStatus } from '../core/runner.ts';
 
 /** What a runner's status tells of its checkpoints. */
-export type CheckpointStatus = Pick<PipelineStatus, 'checkpoints' | 'lastCheckpointBytes' | 'lastCheckpointMs'>;
+export type CheckpointStatus = Pick<PipelineStatus, 'checkpoints' | 'lastCheckpointBytes' | 'lastCheckpointWrittenBytes' | 'lastCheckpointMs'>;
 
 /** A pipeline process prints this on stdout after each checkpoint, followed by its `CheckpointStatus` as JSON. */
 export const CHECKPOINT_LINE = 'checkpoint ';
 
-/** The checkpoints a phase's pipeline saved: how many, the largest, and how long their saves took. */
+/** The checkpoints a phase's pipeline saved: how many, the largest, the bytes their saves wrote, and how long the saves took. */
 export interface CheckpointFigures {
   readonly count: number;
   readonly maxBytes: number;
+  readonly meanWrittenBytes: number;
   readonly meanMs: number;
   readonly maxMs: number;
 }
@@ -25,6 +26,7 @@ export class CheckpointTally {
   private maxBytes = 0;
   private maxMs = 0;
   private totalMs = 0;
+  private totalWritten = 0;
   private timed = 0;
 
   /** `runner` tells apart the runners of a partitioned run. */
@@ -36,15 +38,19 @@ export class CheckpointTally {
     this.maxBytes = Math.max(this.maxBytes, status.lastCheckpointBytes);
     this.maxMs = Math.max(this.maxMs, status.lastCheckpointMs);
     this.totalMs += status.lastCheckpointMs;
+    this.totalWritten += status.lastCheckpointWrittenBytes;
     this.timed++;
   }
 
   figures(): CheckpointFigures {
-    return { count: this.count, maxBytes: this.maxBytes, meanMs: this.timed === 0 ? 0 : this.totalMs / this.timed, maxMs: this.maxMs };
+    const mean = (total: number) => (this.timed === 0 ? 0 : total / this.timed);
+    return { count: this.count, maxBytes: this.maxBytes, meanWrittenBytes: mean(this.totalWritten), meanMs: mean(this.totalMs), maxMs: this.maxMs };
   }
 }
 
 export function formatCheckpoints(c: CheckpointFigures): string {
   if (c.count === 0) return 'none';
-  return `${c.count}, largest ${(c.maxBytes / 1e6).toFixed(1)} MB, saves ${Math.round(c.meanMs).toLocaleString('en-US')} ms on average, ${Math.round(c.maxMs).toLocaleString('en-US')} ms at most`;
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+  const ms = (n: number) => `${Math.round(n).toLocaleString('en-US')} ms`;
+  return `${c.count}, largest ${mb(c.maxBytes)}, ${mb(c.meanWrittenBytes)} written per save, saves ${ms(c.meanMs)} on average, ${ms(c.maxMs)} at most`;
 }

@@ -28,10 +28,11 @@ const pipeline = createClickstreamPipeline({ name: names.pipeline, stream: names
 await runCommand(settings ? { ...pipeline, settings: { ...pipeline.settings, ...settings } } : pipeline, config, {
   quiet: true,
   signal: controller.signal,
-  onStatus: ({ checkpoints: count, lastCheckpointBytes, lastCheckpointMs }) => {
+  onStatus: ({ checkpoints: count, lastCheckpointBytes, lastCheckpointWrittenBytes, lastCheckpointMs }) => {
     if (count === checkpoints) return;
     checkpoints = count;
-    process.stdout.write(`${CHECKPOINT_LINE}${JSON.stringify({ checkpoints: count, lastCheckpointBytes, lastCheckpointMs } satisfies CheckpointStatus)}\n`);
+    const status: CheckpointStatus = { checkpoints: count, lastCheckpointBytes, lastCheckpointWrittenBytes, lastCheckpointMs };
+    process.stdout.write(`${CHECKPOINT_LINE}${JSON.stringify(status)}\n`);
   },
   onLog: (message) => {
     // Logged right before the first pull ('no checkpoint: ...' or 'restored checkpoint ...').
