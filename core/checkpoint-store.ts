@@ -66,8 +66,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+export function historyPrefix(key: string): string {
+  return `${key}.history.`;
+}
+
 export function historyKey(key: string, lastSeq: number): string {
-  return `${key}.history.${String(lastSeq).padStart(16, '0')}`;
+  return `${historyPrefix(key)}${String(lastSeq).padStart(16, '0')}`;
 }
 
 /** A checkpoint whose packs are not all there (a history copy written as its packs were collected). */
@@ -203,8 +207,8 @@ export class CheckpointStore {
     await this.store.put({ name, options: { max_chunk_size: CHUNK_BYTES } }, readableInPieces(all, PIECE_BYTES));
   }
 
-  /** Store `manifest` as `name` (a history copy of a checkpoint shares its packs); resolves with its size. */
-  async putManifest(name: string, manifest: Manifest): Promise<number> {
+  /** Store `manifest` as `name`; resolves with its size. */
+  private async putManifest(name: string, manifest: Manifest): Promise<number> {
     return (await this.store.putBlob({ name, options: { max_chunk_size: CHUNK_BYTES } }, encodeManifest(manifest))).size;
   }
 
@@ -226,7 +230,7 @@ export class CheckpointStore {
 
   /** Historical checkpoints of `key`, oldest first, with when each was saved (epoch ms). */
   async history(key: string): Promise<Array<StoredObject & { lastSeq: number }>> {
-    const prefix = `${key}.history.`;
+    const prefix = historyPrefix(key);
     return (await this.objects(prefix)).map((o) => ({ ...o, lastSeq: Number(o.name.slice(prefix.length)) })).sort((a, b) => a.lastSeq - b.lastSeq);
   }
 

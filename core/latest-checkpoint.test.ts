@@ -68,12 +68,10 @@ describe('LatestCheckpoint', () => {
     // A's object store pauses its second save between "save started" and its object being stored.
     const pausing: CheckpointObjects = {
       loadStored: (name) => store.loadStored(name),
-      putManifest: (name, manifest) => store.putManifest(name, manifest),
       manifest: (name) => store.manifest(name),
       delete: (name) => store.delete(name),
       names: (prefix) => store.names(prefix),
       objects: (prefix) => store.objects(prefix),
-      history: (key) => store.history(key),
       trimHistory: (key, keep) => store.trimHistory(key, keep),
       saveChunked: async (name, state, pack, reusable) => {
         if (state.lastSeq === 10) {
@@ -227,11 +225,9 @@ describe('LatestCheckpoint packs', () => {
     const pausing: CheckpointObjects = {
       loadStored: (name) => store.loadStored(name),
       saveChunked: (name, c, pack, reusable) => store.saveChunked(name, c, pack, reusable),
-      putManifest: (name, manifest) => store.putManifest(name, manifest),
       manifest: (name) => store.manifest(name),
       delete: (name) => store.delete(name),
       names: (prefix) => store.names(prefix),
-      history: (k) => store.history(k),
       trimHistory: (k, keep) => store.trimHistory(k, keep),
       objects: async (prefix) => {
         if (pauseListing) {

@@ -1,7 +1,7 @@
 import type { KV } from '@nats-io/kv';
 import { z } from 'zod';
 import { chunkReuse, HISTORY_PACK_BOUND, LATEST_PACK_BOUND, type Manifest, packGeneration, packName, packPrefix } from './checkpoint-packs.ts';
-import { type Checkpoint, type CheckpointStore, historyKey } from './checkpoint-store.ts';
+import { type Checkpoint, type CheckpointStore, historyKey, historyPrefix } from './checkpoint-store.ts';
 import { isWrongRevision, LeaseLost } from './lease.ts';
 
 /**
@@ -17,10 +17,7 @@ const Pointer = z.object({
 type Pointer = z.infer<typeof Pointer>;
 
 /** What the latest checkpoint needs of the object store. */
-export type CheckpointObjects = Pick<
-  CheckpointStore,
-  'loadStored' | 'saveChunked' | 'putManifest' | 'manifest' | 'delete' | 'names' | 'objects' | 'history' | 'trimHistory'
->;
+export type CheckpointObjects = Pick<CheckpointStore, 'loadStored' | 'saveChunked' | 'manifest' | 'delete' | 'names' | 'objects' | 'trimHistory'>;
 
 export function checkpointPointerKey(checkpointKey: string): string {
   return `${checkpointKey}.checkpoint`;
@@ -149,9 +146,11 @@ export class LatestCheckpoint {
 
   /** Delete the packs of this generation or older that neither the latest checkpoint nor a history copy names. */
   private async collect(): Promise<void> {
-    const packs = await this.objects.objects(packPrefix(this.key));
+    // One listing of the key's objects (a listing reads the whole bucket's).
+    const objects = await this.objects.objects(`${this.key}.`);
+    const packs = objects.filter((o) => o.name.startsWith(packPrefix(this.key)));
+    const history = objects.filter((o) => o.name.startsWith(historyPrefix(this.key)));
     const named = new Set(this.manifest?.packs.map((p) => p.name));
-    const history = await this.objects.history(this.key);
     const current = new Set(history.map((h) => h.nuid));
     for (const nuid of this.historyPacks.keys()) if (!current.has(nuid)) this.historyPacks.delete(nuid);
     for (const copy of history) {
