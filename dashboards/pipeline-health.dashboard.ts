@@ -226,26 +226,26 @@ export const pipelineHealthDashboard = defineDashboard({
       `,
     },
     {
-      title: 'Checkpoint size (MB)',
+      title: 'Checkpoint size and bytes written (MB)',
       type: 'timeseries',
       description:
-        'Size of the last checkpoint saved, as stored, per pipeline (its partitions summed). It follows the operator state: dedupe keys, open windows and sessions.',
+        'Size of the last checkpoint saved (it follows the operator state: dedupe keys, open windows and sessions), and the bytes its save wrote (what changed since the checkpoint before), per pipeline, its partitions summed.',
       width: 12,
       height: 8,
       unit: 'short',
       decimals: 1,
       sql: sql`
-        SELECT time, pipeline, sum(per_partition) AS size_mb
+        SELECT time, concat(pipeline, if(metric = 'checkpoint_bytes', ' size', ' written')) AS series, sum(per_partition) AS mb
         FROM
         (
             WITH greatest(10, intDiv(toUInt32($__toTime) - toUInt32($__fromTime), 240)) AS step
-            SELECT toDateTime(intDiv(toUInt32(ts), step) * step) AS time, pipeline, rxa_partition, max(value) / 1000000 AS per_partition
+            SELECT toDateTime(intDiv(toUInt32(ts), step) * step) AS time, pipeline, metric, rxa_partition, max(value) / 1000000 AS per_partition
             FROM rxa_pipeline_metrics FINAL
-            WHERE $__timeFilter(ts) AND metric = 'checkpoint_bytes'
-            GROUP BY time, pipeline, rxa_partition
+            WHERE $__timeFilter(ts) AND metric IN ('checkpoint_bytes', 'checkpoint_written_bytes')
+            GROUP BY time, pipeline, metric, rxa_partition
         )
-        GROUP BY time, pipeline
-        ORDER BY time, pipeline
+        GROUP BY time, series
+        ORDER BY time, series
       `,
     },
     {

@@ -189,6 +189,7 @@ const fixture: EncodedRows[] = [
       metric(ts, 'sink_flush_ms', 12 + i),
       metric(ts, 'checkpoints', 1),
       metric(ts, 'checkpoint_bytes', 4_200_000 + i * 100_000),
+      metric(ts, 'checkpoint_written_bytes', 900_000 + i * 10_000),
       metric(ts, 'checkpoint_save_ms', 310 + i),
       metric(ts, 'stage_events', 100, 'validate', 'in'),
       metric(ts, 'stage_events', 98, 'validate', 'valid'),
