@@ -18,6 +18,8 @@ export interface BatchedPullOptions {
 }
 
 const MAX_RETRY_DELAY_MS = 2_000;
+/** Most messages `batches()` hands over at once. */
+const BATCH_MAX = 64;
 
 /**
  * A pull failed on the way (a reconnect, missed heartbeats): some of what it asked for may never
@@ -57,8 +59,9 @@ export class PullInterrupted extends Error {
 export class BatchedPull implements AsyncIterable<JsMsg>, MessageBatches {
   private halted = false;
   private failure: Error | undefined;
-  /** Received and not yet read. */
-  private queue: JsMsg[] = [];
+  /** Received and not yet read: `queue[head]` onwards. */
+  private queue: Array<JsMsg | undefined> = [];
+  private head = 0;
   private pumpDone = false;
   /** The pull in flight. */
   private pull: ConsumerMessages | undefined;
@@ -113,8 +116,8 @@ export class BatchedPull implements AsyncIterable<JsMsg>, MessageBatches {
   }
 
   /**
-   * The messages as they are received, in batches: everything queued when the reader comes for
-   * it (the feed reads a batch in one go; an await per message cost a promise and a microtask each).
+   * The messages as they are received, in batches of at most BATCH_MAX of those queued (the feed
+   * reads a batch in one go; an await per message cost a promise and a microtask each).
    */
   async *batches(): AsyncGenerator<JsMsg[]> {
     void this.pump().then(
@@ -123,11 +126,21 @@ export class BatchedPull implements AsyncIterable<JsMsg>, MessageBatches {
     );
     try {
       while (!this.halted) {
-        if (this.queue.length > 0) {
-          // All of it: the pump stops at `batch` queued, so a batch holds at most about twice that.
-          const batch = this.queue;
-          this.queue = [];
-          this.wakePump?.();
+        if (this.head < this.queue.length) {
+          // A few at a time, their slots cleared: a message read is garbage at once, not kept alive
+          // by a large batch until its end (a minor GC meanwhile would promote the rest of it).
+          const end = Math.min(this.queue.length, this.head + BATCH_MAX);
+          const batch = this.queue.slice(this.head, end) as JsMsg[];
+          this.queue.fill(undefined, this.head, end);
+          this.head = end;
+          if (this.head === this.queue.length) {
+            this.queue = [];
+            this.head = 0;
+          } else if (this.head >= 4_096 && this.head * 2 >= this.queue.length) {
+            this.queue = this.queue.slice(this.head);
+            this.head = 0;
+          }
+          if (this.wakePump && this.queue.length - this.head < this.options.batch) this.wakePump();
           yield batch;
         } else if (this.pumpDone) {
           break;
@@ -172,7 +185,7 @@ export class BatchedPull implements AsyncIterable<JsMsg>, MessageBatches {
         if (!this.halted) waiting = await this.waiting();
         continue;
       }
-      if (this.queue.length >= batch) {
+      if (this.queue.length - this.head >= batch) {
         await this.wait((wake) => (this.wakePump = wake));
         continue;
       }
