@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { map } from 'rxjs';
 import { type BuildContext, definePipeline, type PipelineDefinition } from '../index.ts';
-import { type ClickstreamOptions, createClickstreamPipeline, pathOf, toEventRow } from '../pipelines/clickstream.ts';
+import { type ClickstreamOptions, createClickstreamPipeline, enrichedClick, pathOf, toEventRow } from '../pipelines/clickstream.ts';
 import { sitePages } from '../pipelines/clickstream-site.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
 import { quoteIdent } from '../sinks/clickhouse/sql.ts';
@@ -35,7 +35,7 @@ export function createPeerPipeline(peer: PeerPipeline, options: ClickstreamOptio
       events: events.pipe(
         map((e) => {
           const path = pathOf(e.url);
-          return toEventRow({ ...e, path, page_category: categoryOf.get(path) ?? 'unknown' });
+          return toEventRow(enrichedClick(e, path, categoryOf.get(path) ?? 'unknown'));
         }),
       ),
     }),

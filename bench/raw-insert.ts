@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { pathOf, toEventRow } from '../pipelines/clickstream.ts';
+import { enrichedClick, pathOf, toEventRow } from '../pipelines/clickstream.ts';
 import type { ClickEvent } from '../pipelines/clickstream-events.ts';
 import { sitePages } from '../pipelines/clickstream-site.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
@@ -21,7 +21,7 @@ const categoryOf = new Map(sitePages.map((p) => [p.path, p.category]));
 /** A `clickstream_events` row as the pipeline writes it (after dedupe and enrichment). */
 function eventRow(e: ClickEvent): TableRow<typeof eventsTable> {
   const path = pathOf(e.url);
-  return toEventRow({ ...e, path, page_category: categoryOf.get(path) ?? 'unknown' });
+  return toEventRow(enrichedClick(e, path, categoryOf.get(path) ?? 'unknown'));
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { JsMsg } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { type Delivery, readDelivery } from '../sources/delivery.ts';
+import { isMessageBatches, type MessageBatches, oneByOne } from '../sources/message-batches.ts';
 import type { SnapshotBuffers } from '../state/snapshot-buffers.ts';
 import type { CutTrace, CutTracing } from './cut-tracing.ts';
 import type { CutWriter } from './cut-writer.ts';
@@ -101,7 +102,7 @@ export class Feed {
    * acking past it (AckPolicy.All) would ack a message never processed. Then it returns 'gap' and
    * the caller repositions the consumer right after `lastSeq`.
    */
-  async run(messages: AsyncIterable<JsMsg>, deliveredAfter?: number): Promise<'done' | 'gap'> {
+  async run(messages: AsyncIterable<JsMsg> | MessageBatches, deliveredAfter?: number): Promise<'done' | 'gap'> {
     let delivered = deliveredAfter;
     const delivery: Delivery = { streamSeq: 0, deliverySeq: 0, publishedMs: 0, pending: 0 };
     const { engine } = this;
@@ -114,39 +115,46 @@ export class Feed {
       if (catchingUp && performance.now() - this.lastCutAt < backlogInterval) return;
       this.commit().catch(() => {});
     }, settings.flushIntervalMs);
+    // Batches where the source hands them over (BatchedPull): one await per batch, not per message.
+    const source = isMessageBatches(messages) ? messages : oneByOne(messages);
     try {
-      for await (const msg of messages) {
-        if (this.paused) await this.paused;
-        if (engine.error) throw engine.error;
-        if (this.options.checkpoints?.failure) throw this.options.checkpoints.failure;
-        deliveryOf(msg, delivery);
-        if (delivered !== undefined) {
-          if (delivery.deliverySeq !== delivered + 1) return 'gap';
-          delivered = delivery.deliverySeq;
+      reading: for await (const batch of source.batches()) {
+        for (let i = 0; i < batch.length; i++) {
+          // Stopped (shutdown, a deleted consumer): the rest of the batch is dropped, as unread messages are.
+          if (source.stopped) break;
+          const msg = batch[i]!;
+          if (this.paused) await this.paused;
+          if (engine.error) throw engine.error;
+          if (this.options.checkpoints?.failure) throw this.options.checkpoints.failure;
+          deliveryOf(msg, delivery);
+          if (delivered !== undefined) {
+            if (delivery.deliverySeq !== delivered + 1) return 'gap';
+            delivered = delivery.deliverySeq;
+          }
+          const seq = delivery.streamSeq;
+          // Already folded into state (e.g. redelivered after ack_wait while ClickHouse was down).
+          if (seq <= this.lastSeq) continue;
+          if (isPastEnd?.(msg)) break reading;
+          const record = new MessageRecord(msg, seq, delivery.publishedMs);
+          engine.push(record);
+          if (tracing !== undefined) tracing.observe(seq, record.header);
+          // A failure at this message (a first row that does not fit its table) stops the run before its next pull.
+          if (engine.error) throw engine.error;
+          this.lastSeq = seq;
+          this.lastMsg = msg;
+          this.backlog = delivery.pending;
+          this.lastPublishedMs = delivery.publishedMs;
+          this.eventsIn++;
+          if (engine.pending() > settings.maxPendingAsync) await engine.idle();
+          const rows = engine.bufferedRows;
+          const sideOutputs = engine.bufferedSideOutputs;
+          if (rows >= settings.flushRows || sideOutputs >= settings.flushRows) {
+            const committing = this.commit();
+            // Dead letters count too: a flood of bad input while ClickHouse is down must not grow memory.
+            if (rows + sideOutputs >= settings.maxBufferedRows) await committing;
+          }
+          if (isLast?.(msg)) break reading;
         }
-        const seq = delivery.streamSeq;
-        // Already folded into state (e.g. redelivered after ack_wait while ClickHouse was down).
-        if (seq <= this.lastSeq) continue;
-        if (isPastEnd?.(msg)) break;
-        const record = new MessageRecord(msg, seq, delivery.publishedMs);
-        engine.push(record);
-        if (tracing !== undefined) tracing.observe(seq, record.header);
-        // A failure at this message (a first row that does not fit its table) stops the run before its next pull.
-        if (engine.error) throw engine.error;
-        this.lastSeq = seq;
-        this.lastMsg = msg;
-        this.backlog = delivery.pending;
-        this.lastPublishedMs = delivery.publishedMs;
-        this.eventsIn++;
-        if (engine.pending() > settings.maxPendingAsync) await engine.idle();
-        const rows = engine.bufferedRows;
-        const sideOutputs = engine.bufferedSideOutputs;
-        if (rows >= settings.flushRows || sideOutputs >= settings.flushRows) {
-          const committing = this.commit();
-          // Dead letters count too: a flood of bad input while ClickHouse is down must not grow memory.
-          if (rows + sideOutputs >= settings.maxBufferedRows) await committing;
-        }
-        if (isLast?.(msg)) break;
       }
     } finally {
       clearInterval(this.timer);

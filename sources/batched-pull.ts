@@ -1,5 +1,6 @@
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { isConsumerGone } from './durable-consumer.ts';
+import type { MessageBatches } from './message-batches.ts';
 import { isUnavailable } from './unavailable.ts';
 
 export interface BatchedPullOptions {
@@ -17,6 +18,8 @@ export interface BatchedPullOptions {
 }
 
 const MAX_RETRY_DELAY_MS = 2_000;
+/** Most messages `batches()` hands over at once. */
+const BATCH_MAX = 64;
 
 /**
  * A pull failed on the way (a reconnect, missed heartbeats): some of what it asked for may never
@@ -53,8 +56,8 @@ export class PullInterrupted extends Error {
  * a pull is held by the consumer's leader: when the leader changes, `repull()` drops the pull in
  * flight (the new leader never heard of it) and asks again, keeping what was received.
  */
-export class BatchedPull implements AsyncIterable<JsMsg> {
-  private stopped = false;
+export class BatchedPull implements AsyncIterable<JsMsg>, MessageBatches {
+  private halted = false;
   private failure: Error | undefined;
   /** Received and not yet read: `queue[head]` onwards. */
   private queue: Array<JsMsg | undefined> = [];
@@ -64,6 +67,8 @@ export class BatchedPull implements AsyncIterable<JsMsg> {
   private pull: ConsumerMessages | undefined;
   /** Wakes the reader (a message came, or the pump ended), the pump (room in the queue), a linger. */
   private wakeReader: (() => void) | undefined;
+  /** A wake of the reader is scheduled (see `wakeReaderSoon`). */
+  private wakeScheduled = false;
   private wakePump: (() => void) | undefined;
   private wakeLinger: (() => void) | undefined;
 
@@ -74,8 +79,8 @@ export class BatchedPull implements AsyncIterable<JsMsg> {
 
   /** End the iteration now; with an error, the iteration throws it. */
   stop(error?: Error): void {
-    if (this.stopped) return;
-    this.stopped = true;
+    if (this.halted) return;
+    this.halted = true;
     this.failure = error;
     this.pull?.stop();
     for (const wake of [this.wakeReader, this.wakePump, this.wakeLinger]) wake?.();
@@ -96,22 +101,47 @@ export class BatchedPull implements AsyncIterable<JsMsg> {
     this.stop();
   }
 
+  /** Whether `stop()` was called (or the iteration ended). */
+  get stopped(): boolean {
+    return this.halted;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<JsMsg> {
+    for await (const batch of this.batches()) {
+      for (const msg of batch) {
+        if (this.halted) return;
+        yield msg;
+      }
+    }
+  }
+
+  /**
+   * The messages as they are received, in batches of at most BATCH_MAX of those queued (the feed
+   * reads a batch in one go; an await per message cost a promise and a microtask each).
+   */
+  async *batches(): AsyncGenerator<JsMsg[]> {
     void this.pump().then(
       () => this.pumped(undefined),
       (error: unknown) => this.pumped(error instanceof Error ? error : new Error(String(error))),
     );
     try {
-      while (!this.stopped) {
+      while (!this.halted) {
         if (this.head < this.queue.length) {
-          const msg = this.queue[this.head]!;
-          this.queue[this.head++] = undefined;
-          if (this.head >= 4_096 && this.head * 2 >= this.queue.length) {
+          // A few at a time, their slots cleared: a message read is garbage at once, not kept alive
+          // by a large batch until its end (a minor GC meanwhile would promote the rest of it).
+          const end = Math.min(this.queue.length, this.head + BATCH_MAX);
+          const batch = this.queue.slice(this.head, end) as JsMsg[];
+          this.queue.fill(undefined, this.head, end);
+          this.head = end;
+          if (this.head === this.queue.length) {
+            this.queue = [];
+            this.head = 0;
+          } else if (this.head >= 4_096 && this.head * 2 >= this.queue.length) {
             this.queue = this.queue.slice(this.head);
             this.head = 0;
           }
           if (this.wakePump && this.queue.length - this.head < this.options.batch) this.wakePump();
-          yield msg;
+          yield batch;
         } else if (this.pumpDone) {
           break;
         } else {
@@ -125,9 +155,23 @@ export class BatchedPull implements AsyncIterable<JsMsg> {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * Wake a waiting reader once the messages parsed so far are queued: nats.js hands them over one
+   * per microtask, and waking the reader at each would have it take batches of one. A macrotask runs
+   * after those microtasks, so the reader takes all that one socket read brought.
+   */
+  private wakeReaderSoon(): void {
+    if (this.wakeReader === undefined || this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      this.wakeReader?.();
+    });
+  }
+
   private pumped(error: Error | undefined): void {
     this.pumpDone = true;
-    if (error && !this.stopped) this.failure = error;
+    if (error && !this.halted) this.failure = error;
     this.wakeReader?.();
   }
 
@@ -135,10 +179,10 @@ export class BatchedPull implements AsyncIterable<JsMsg> {
   private async pump(): Promise<void> {
     const { batch, lingerMs, expiresMs = 30_000 } = this.options;
     let waiting = await this.waiting();
-    while (!this.stopped) {
+    while (!this.halted) {
       if (waiting === 0) {
         await this.wait((wake) => (this.wakeLinger = wake), lingerMs);
-        if (!this.stopped) waiting = await this.waiting();
+        if (!this.halted) waiting = await this.waiting();
         continue;
       }
       if (this.queue.length - this.head >= batch) {
@@ -147,13 +191,13 @@ export class BatchedPull implements AsyncIterable<JsMsg> {
       }
       const asked = Math.min(waiting, batch);
       this.pull = await this.consumer.fetch({ max_messages: asked, expires: expiresMs });
-      if (this.stopped) this.pull.stop();
+      if (this.halted) this.pull.stop();
       let last: JsMsg | undefined;
       try {
         for await (const msg of this.pull) {
           last = msg;
           this.queue.push(msg);
-          this.wakeReader?.();
+          this.wakeReaderSoon();
         }
       } catch (error) {
         throw isConsumerGone(error) ? error : new PullInterrupted(error);
@@ -171,9 +215,9 @@ export class BatchedPull implements AsyncIterable<JsMsg> {
       try {
         return (await this.consumer.info(false)).num_pending;
       } catch (error) {
-        if (!isUnavailable(error) || this.stopped) throw error;
+        if (!isUnavailable(error) || this.halted) throw error;
         await this.wait((wake) => (this.wakeLinger = wake), Math.min(MAX_RETRY_DELAY_MS, 100 * 2 ** attempt));
-        if (this.stopped) return 0;
+        if (this.halted) return 0;
       }
     }
   }

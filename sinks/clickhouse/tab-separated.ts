@@ -72,12 +72,15 @@ const FIELD_OF: Readonly<Record<ColumnType, keyof typeof fields>> = {
 
 /**
  * The table's line encoder (without the newline), `rxa_partition` = `partition` first. Generated
- * once per table and partition as one concatenation, so each row costs its fields and nothing else.
+ * once per table and partition as one array of its fields joined, so each row costs its fields and
+ * nothing else. A join, not a chain of `+`: the chain made a rope of ~30 cons strings that writing
+ * the line flattened into a copy (~1.2 KB of garbage per event row); the join writes one flat string
+ * (raw events path, micro: 1.34-1.35 against 1.44-1.79 µs per row).
  */
 export function tabSeparatedEncoder(table: AnyTable, partition = 0): TabSeparatedEncoder {
   if (!Number.isInteger(partition)) throw new Error(`tabSeparatedEncoder: partition must be an integer, got ${partition}`);
   const parts = Object.entries(table.columns).map(([name, type]) => `f.${FIELD_OF[type]}(row[${JSON.stringify(name)}])`);
-  const body = `return (row) => ${JSON.stringify(`${partition}\t`)} + ${parts.join(" + '\\t' + ")};`;
+  const body = `return (row) => [${JSON.stringify(String(partition))}, ${parts.join(', ')}].join('\\t');`;
   return new Function('f', body)(fields) as TabSeparatedEncoder;
 }
 
