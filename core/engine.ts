@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import type { SpanContext } from '@opentelemetry/api';
-import { type Observable, type Subscription, share } from 'rxjs';
+import { type Observable, Subject, type Subscription, share } from 'rxjs';
 import type { z } from 'zod';
 import { validate } from '../operators/validate.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
@@ -8,7 +8,6 @@ import { firstRowProblem } from '../sinks/clickhouse/row-check.ts';
 import type { AnyTable } from '../sinks/clickhouse/table.ts';
 import { type OperatorHandle, type OperatorScope, runInScope, type SideOutput } from '../state/operator-scope.ts';
 import { type SnapshotBuffers, withSnapshotBuffers } from '../state/snapshot-buffers.ts';
-import { Broadcast } from './broadcast.ts';
 import { resolveContract } from './event-contract.ts';
 import type { BuildContext, PipelineDefinition, TableMap } from './pipeline.ts';
 import { correlationIdOf, producerSpanContext } from './trace-context.ts';
@@ -68,8 +67,7 @@ export interface Cut {
  * state that reflects exactly those records.
  */
 export class PipelineEngine {
-  /** Lean Subjects on the per-message path (core/broadcast.ts): here and after validation. */
-  private readonly input = new Broadcast<SourceRecord>();
+  private readonly input = new Subject<SourceRecord>();
   private readonly handles = new Map<string, OperatorHandle>();
   /** The handles that can hold input (async operators): `pending()` runs once per message. */
   private readonly holding: OperatorHandle[] = [];
@@ -121,7 +119,7 @@ export class PipelineEngine {
         versions: contract.versions,
         ...(validation?.skew ? { skew: validation.skew as { time: (e: unknown) => number; maxFutureMs: number; maxPastMs: number } } : {}),
       }),
-      share({ connector: () => new Broadcast<unknown>() }),
+      share(),
     );
     const outputs = definition.build(events as Observable<unknown>, context) as Record<string, Observable<Record<string, unknown>> | undefined>;
     const wired = Object.entries(outputs).filter((entry): entry is [string, Observable<Record<string, unknown>>] => entry[1] !== undefined);
