@@ -84,8 +84,8 @@ export class MissingPack extends Error {
 
 /** Bytes cut and hashed (~5 ms) between yields to the event loop while a checkpoint is saved. */
 const YIELD_EVERY_BYTES = 2 * 1024 * 1024;
-/** Packs read at once while a checkpoint is loaded. */
-const PACK_READS = 4;
+/** Packs read at once while a checkpoint is loaded (each held until its chunks are copied). */
+const PACK_READS = 2;
 
 /**
  * `pieces` as a stream of views of at most `maxBytes` each (no copies).
@@ -267,9 +267,20 @@ export class CheckpointStore {
     return withTimeout(this.store.getBlob(name), LOAD_TIMEOUT_MS, `reading checkpoint '${name}'`);
   }
 
-  /** The checkpoint's encoded bytes, from its packs (read a few at a time). */
+  /**
+   * The checkpoint's encoded bytes, from its packs: each pack read (a few at a time), its chunks
+   * copied to their places, and let go, so that only a few packs are held at once (packs may hold
+   * more than the chunks a checkpoint names).
+   */
   private async assemble(name: string, manifest: Manifest): Promise<Uint8Array> {
-    const packs: Uint8Array[] = new Array(manifest.packs.length);
+    const bytes = new Uint8Array(manifest.bytes);
+    /** Per pack, its chunks' offsets there, sizes, and places in the checkpoint. */
+    const copies = manifest.packs.map(() => [] as Array<[number, number, number]>);
+    let at = 0;
+    for (const [pack, offset, size] of manifest.chunks) {
+      copies[pack]!.push([offset, size, at]);
+      at += size;
+    }
     let next = 0;
     const reader = async (): Promise<void> => {
       for (let i = next++; i < manifest.packs.length; i = next++) {
@@ -277,16 +288,10 @@ export class CheckpointStore {
         const data = await this.read(pack.name);
         if (!data) throw new MissingPack(name, pack.name);
         if (data.byteLength !== pack.bytes) throw new Error(`checkpoint '${name}': its pack '${pack.name}' holds ${data.byteLength} bytes, not ${pack.bytes}`);
-        packs[i] = data;
+        for (const [offset, size, place] of copies[i]!) bytes.set(data.subarray(offset, offset + size), place);
       }
     };
     await Promise.all(Array.from({ length: Math.min(PACK_READS, manifest.packs.length) }, reader));
-    const bytes = new Uint8Array(manifest.bytes);
-    let at = 0;
-    for (const [pack, offset, size] of manifest.chunks) {
-      bytes.set(packs[pack]!.subarray(offset, offset + size), at);
-      at += size;
-    }
     return bytes;
   }
 
