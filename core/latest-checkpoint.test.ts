@@ -32,6 +32,20 @@ afterAll(async () => {
   await nc.close();
 });
 
+/** The store as the latest checkpoint uses it, with some of its methods replaced (to pause them). */
+function objectsOf(store: CheckpointStore, replaced: Partial<CheckpointObjects>): CheckpointObjects {
+  return {
+    loadStored: (name) => store.loadStored(name),
+    saveChunked: (name, state, pack, reuse) => store.saveChunked(name, state, pack, reuse),
+    manifest: (name) => store.manifest(name),
+    delete: (name) => store.delete(name),
+    names: (prefix) => store.names(prefix),
+    objects: (prefix) => store.objects(prefix),
+    trimHistory: (key, keep) => store.trimHistory(key, keep),
+    ...replaced,
+  };
+}
+
 function checkpoint(lastSeq: number, owner: string): Checkpoint {
   return { format: CHECKPOINT_FORMAT, pipeline: 'p', stream, lastSeq, takenAt: Date.now(), operators: { owner }, counters: {} };
 }
@@ -66,13 +80,7 @@ describe('LatestCheckpoint', () => {
     let resume!: () => void;
     const resumed = new Promise<void>((resolve) => (resume = resolve));
     // A's object store pauses its second save between "save started" and its object being stored.
-    const pausing: CheckpointObjects = {
-      loadStored: (name) => store.loadStored(name),
-      manifest: (name) => store.manifest(name),
-      delete: (name) => store.delete(name),
-      names: (prefix) => store.names(prefix),
-      objects: (prefix) => store.objects(prefix),
-      trimHistory: (key, keep) => store.trimHistory(key, keep),
+    const pausing = objectsOf(store, {
       saveChunked: async (name, state, pack, reusable) => {
         if (state.lastSeq === 10) {
           saveStarted();
@@ -80,7 +88,7 @@ describe('LatestCheckpoint', () => {
         }
         return store.saveChunked(name, state, pack, reusable);
       },
-    };
+    });
     const a = await LatestCheckpoint.claim(kv, pausing, key, leaseA.id);
     expect(a.checkpoint).toBeUndefined();
     const checkpointerA = new Checkpointer({
@@ -222,13 +230,7 @@ describe('LatestCheckpoint packs', () => {
     let go!: () => void;
     const proceed = new Promise<void>((resolve) => (go = resolve));
     // A's collection (which starts by listing the packs) pauses until B has claimed and saved.
-    const pausing: CheckpointObjects = {
-      loadStored: (name) => store.loadStored(name),
-      saveChunked: (name, c, pack, reusable) => store.saveChunked(name, c, pack, reusable),
-      manifest: (name) => store.manifest(name),
-      delete: (name) => store.delete(name),
-      names: (prefix) => store.names(prefix),
-      trimHistory: (k, keep) => store.trimHistory(k, keep),
+    const pausing = objectsOf(store, {
       objects: async (prefix) => {
         if (pauseListing) {
           listed();
@@ -236,7 +238,7 @@ describe('LatestCheckpoint packs', () => {
         }
         return store.objects(prefix);
       },
-    };
+    });
     const a = await LatestCheckpoint.claim(kv, pausing, key, 'holder-a');
     await a.latest.save(state.next(1));
     pauseListing = true;
