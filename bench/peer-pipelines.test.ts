@@ -3,15 +3,13 @@
  * server) and current ClickHouse (chdb) from the same SQL, and count what was inserted.
  */
 import { Session } from 'chdb';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../core/clickhouse-client.ts';
-import { configFromEnv } from '../core/config.ts';
+import { describe, expect, it } from 'vitest';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
 import { EncodedRows } from '../sinks/clickhouse/encoded-rows.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
 import { createTableSql, type TableRow } from '../sinks/clickhouse/table.ts';
 import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
-import { testId } from '../test/support/helpers.ts';
+import { useScratchDatabase } from '../test/support/scratch-database.ts';
 import { materializedViewsSql, materializedViewTotals } from './peer-pipelines.ts';
 
 const minute = Date.UTC(2024, 4, 1, 12, 0);
@@ -34,12 +32,7 @@ const event = (id: string, type: string, user: string, price = 0, quantity = 0):
 const rows = [event('a', 'page_view', 'u1'), event('b', 'page_view', 'u2'), event('c', 'purchase', 'u1', 2.5, 2)];
 
 describe('materialized-view peer', () => {
-  const database = `rxa_mv_${testId()}`;
-  const client = createClickHouseClient(configFromEnv().clickhouse);
-  afterAll(async () => {
-    await client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-    await client.close();
-  });
+  const { database, client } = useScratchDatabase('rxa_mv');
 
   it('counts page views, unique users and revenue per minute on the ClickHouse server', async () => {
     await ensureTables(client, database, [eventsTable]);

@@ -5,10 +5,8 @@
  */
 
 import { Session } from 'chdb';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../../core/clickhouse-client.ts';
-import { configFromEnv } from '../../core/config.ts';
-import { testId } from '../../test/support/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { useScratchDatabase } from '../../test/support/scratch-database.ts';
 import { addColumnsSql, addMissingColumns } from './added-columns.ts';
 import { ensureTables } from './schema.ts';
 import { createTableSql, defineTable } from './table.ts';
@@ -43,13 +41,7 @@ describe('addColumnsSql', () => {
 });
 
 describe('addMissingColumns on ClickHouse 18.16', () => {
-  const database = `rxa_added_${testId()}`;
-  const client = createClickHouseClient(configFromEnv().clickhouse);
-
-  afterAll(async () => {
-    await client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-    await client.close();
-  });
+  const { database, client } = useScratchDatabase('rxa_added');
 
   it('gives a table of the earlier definition the new columns, old rows read the default, new rows are written in order', async () => {
     await ensureTables(client, database, [before]);

@@ -4,21 +4,13 @@
  * starting beside it, as 8 partitions of a pipeline do.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../../core/clickhouse-client.ts';
-import { configFromEnv } from '../../core/config.ts';
-import { testId } from '../../test/support/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { useScratchDatabase } from '../../test/support/scratch-database.ts';
 import { ensureReadViews } from './read-view.ts';
 import { ensureTables } from './schema.ts';
 import { defineTable } from './table.ts';
 
-const database = `rxa_read_view_${testId()}`;
-const client = createClickHouseClient(configFromEnv().clickhouse);
-
-afterAll(async () => {
-  await client.command({ query: `DROP DATABASE IF EXISTS \`${database}\`` });
-  await client.close();
-});
+const { database, client } = useScratchDatabase('rxa_read_view');
 
 const definition = { columns: { window_start: 'DateTime', url: 'String', views: 'UInt64' }, orderBy: ['window_start', 'url'] } as const;
 const views = defineTable('views', definition);

@@ -7,10 +7,8 @@
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { query as chdbQuery } from 'chdb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../../core/clickhouse-client.ts';
-import { configFromEnv } from '../../core/config.ts';
-import { testId } from '../../test/support/helpers.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useScratchDatabase } from '../../test/support/scratch-database.ts';
 import { rowFromTabSeparated, tabSeparatedEncoder } from './tab-separated.ts';
 import { createTableSql, defineTable } from './table.ts';
 
@@ -96,17 +94,11 @@ describe('tabSeparatedEncoder', () => {
 });
 
 describe('TabSeparated rows on ClickHouse 18.16 and current releases', () => {
-  const database = `rxa_tsv_${testId()}`;
-  const client = createClickHouseClient(configFromEnv().clickhouse);
+  const { database, client } = useScratchDatabase('rxa_tsv');
 
   beforeAll(async () => {
     await client.command({ query: `CREATE DATABASE ${database}` });
     await client.command({ query: createTableSql(table, database) });
-  });
-
-  afterAll(async () => {
-    await client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-    await client.close();
   });
 
   it('are read back as the rows held them on the local server', async () => {

@@ -4,10 +4,8 @@
  */
 
 import { Session } from 'chdb';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../../core/clickhouse-client.ts';
-import { configFromEnv } from '../../core/config.ts';
-import { testId } from '../../test/support/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { useScratchDatabase } from '../../test/support/scratch-database.ts';
 import { EncodedRows } from './encoded-rows.ts';
 import { createReadViewSql, readViewIsCurrent } from './read-view.ts';
 import { ensureTables } from './schema.ts';
@@ -82,13 +80,7 @@ describe('defineTable', () => {
 });
 
 describe('ensureTables', () => {
-  const database = `rxa_schema_${testId()}`;
-  const client = createClickHouseClient(configFromEnv().clickhouse);
-
-  afterAll(async () => {
-    await client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-    await client.close();
-  });
+  const { database, client } = useScratchDatabase('rxa_schema');
 
   it('creates tables, accepts its own, and refuses one without rxa_partition with a way to migrate it', async () => {
     await ensureTables(client, database, [views]);

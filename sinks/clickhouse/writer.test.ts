@@ -2,15 +2,12 @@
  * The writer against the real ClickHouse: rows the server rejects are isolated by bisection and
  * returned for the dead-letter path, every other row of the batch is written.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClickHouseClient } from '../../core/clickhouse-client.ts';
-import { configFromEnv } from '../../core/config.ts';
-import { testId } from '../../test/support/helpers.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useScratchDatabase } from '../../test/support/scratch-database.ts';
 import { defineTable } from './table.ts';
 import { ClickHouseWriter, clickHouseErrorCode, isDataError } from './writer.ts';
 
-const database = `rxa_writer_${testId()}`;
-const client = createClickHouseClient(configFromEnv().clickhouse);
+const { database, client } = useScratchDatabase('rxa_writer');
 const table = defineTable('numbers', { columns: { id: 'String', n: 'UInt32' }, orderBy: ['id'] });
 
 beforeAll(async () => {
@@ -19,11 +16,6 @@ beforeAll(async () => {
   await client.command({
     query: `CREATE TABLE ${database}.numbers (rxa_partition UInt16, id String, n UInt32) ENGINE = ReplacingMergeTree() ORDER BY (rxa_partition, id)`,
   });
-});
-
-afterAll(async () => {
-  await client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
-  await client.close();
 });
 
 describe('ClickHouseWriter', () => {
