@@ -26,6 +26,42 @@ export interface Aggregator<T, S, R> {
   readonly columns?: StateColumns<S>;
   /** Optional: states that are a few numbers each, kept in a typed array (see {@link NumberStates}). */
   readonly numbers?: NumberStates<T, S, R>;
+  /** Optional: hopping windows' states kept per pane (see {@link PaneAggregation}). */
+  readonly panes?: PaneAggregation<T, R>;
+}
+
+/**
+ * Hopping windows of one key, folded once per event: the windows of `span` slides each overlap, so
+ * an event lies in `span` of them, and folding it into each window's state costs `span` adds (a
+ * 5-minute window every minute: five `distinct` inserts, each a cache miss in a large set). With
+ * panes, an event is folded once, into the state of its slide (its pane), and a window's result is
+ * read off the `span` panes it covers. Panes are numbered `floor(time / slide)`, windows by their
+ * first pane.
+ */
+export interface PaneAggregation<T, R> {
+  /**
+   * Whether windows of `span` panes fit, when an event may arrive up to `horizon` panes before the
+   * latest pane of its key. When not, the window operator keeps a state per window.
+   */
+  fits(span: number, horizon: number): boolean;
+  /** The panes of one key's windows of `span` panes, empty. */
+  create(span: number): PaneState<T, R>;
+  /** The inverse of `PaneState.toJSON`. */
+  restore(json: unknown, span: number): PaneState<T, R>;
+}
+
+export interface PaneState<T, R> {
+  /**
+   * Fold an event of pane `pane` in, for the windows that contain it and start at `firstWindow` or
+   * later (earlier ones are closed: the window operator passes the first still open).
+   */
+  add(pane: number, firstWindow: number, event: T): void;
+  /** The result of the window whose first pane is `first`. Must not expose state a later `add` mutates. */
+  result(first: number): R;
+  /** Windows starting before pane `before` are closed for good: drop what only they needed. */
+  forget(before: number): void;
+  /** JSON-serializable and not shared with the state, as `Aggregator.toJSON`. */
+  toJSON(): unknown;
 }
 
 /**

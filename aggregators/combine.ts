@@ -1,4 +1,4 @@
-import type { Aggregator, NumberStates, StateColumns } from './aggregator.ts';
+import type { Aggregator, NumberStates, PaneAggregation, PaneState, StateColumns } from './aggregator.ts';
 
 /** The result type of each aggregator in a record: `{ a: count(), b: topK(...) }` → `{ a: number; b: Array<...> }`. */
 export type AggregateResult<A> = { [P in keyof A]: A[P] extends Aggregator<never, unknown, infer R> ? R : never };
@@ -54,6 +54,14 @@ export function combine<T, A extends Record<string, Aggregator<T, unknown, unkno
       return state as CombinedState<A>;
     },
     ...(parts.every((p) => p.columns !== undefined) ? { columns: combinedColumns(names, parts) as StateColumns<CombinedState<A>> } : {}),
+    ...(parts.every((p) => p.panes !== undefined)
+      ? {
+          panes: combinedPanes(
+            names,
+            parts.map((p) => p.panes!),
+          ) as unknown as PaneAggregation<T, AggregateResult<A>>,
+        }
+      : {}),
     ...(parts.every((p) => p.numbers !== undefined)
       ? {
           numbers: combinedNumbers(
@@ -103,6 +111,27 @@ function combinedNumbers(
         done: (length) => membersDone(names, writers, length),
       };
     },
+  };
+}
+
+/** `combine`'s panes when every member has them: the members' panes side by side. */
+function combinedPanes(names: readonly string[], parts: ReadonlyArray<PaneAggregation<unknown, unknown>>): PaneAggregation<unknown, Record<string, unknown>> {
+  const n = parts.length;
+  const results = paneRecordBuilder(names);
+  const wrap = (members: Array<PaneState<unknown, unknown>>): PaneState<unknown, Record<string, unknown>> => ({
+    add: (pane, firstWindow, e) => {
+      for (let i = 0; i < n; i++) members[i]!.add(pane, firstWindow, e);
+    },
+    result: (first) => results(members, first),
+    forget: (before) => {
+      for (let i = 0; i < n; i++) members[i]!.forget(before);
+    },
+    toJSON: () => Object.fromEntries(names.map((name, i) => [name, members[i]!.toJSON()])),
+  });
+  return {
+    fits: (span, horizon) => parts.every((p) => p.fits(span, horizon)),
+    create: (span) => wrap(parts.map((p) => p.create(span))),
+    restore: (json, span) => wrap(parts.map((p, i) => p.restore(member(json, names[i]!), span))),
   };
 }
 
@@ -163,6 +192,15 @@ function numberRecordBuilder(
     states: Float64Array,
     at: number,
     parts: ReadonlyArray<NumberStates<unknown, unknown, unknown>>,
+  ) => Record<string, unknown>;
+}
+
+/** `recordBuilder` over pane states: `({ name0: members[0].result(first), ... })`. */
+function paneRecordBuilder(names: readonly string[]): (members: ReadonlyArray<PaneState<unknown, unknown>>, first: number) => Record<string, unknown> {
+  const fields = names.map((name, i) => `${literalKey(name)}: members[${i}].result(first)`);
+  return new Function('members', 'first', `return { ${fields.join(', ')} };`) as (
+    members: ReadonlyArray<PaneState<unknown, unknown>>,
+    first: number,
   ) => Record<string, unknown>;
 }
 

@@ -2,6 +2,7 @@ import { fingerprintValue } from '../state/fingerprint.ts';
 import { FingerprintSet } from '../state/fingerprint-set.ts';
 import { decodeColumn, isEncodedColumn, TypedColumn, uint32s } from '../state/typed-columns.ts';
 import type { Aggregator } from './aggregator.ts';
+import { distinctPanes } from './distinct-panes.ts';
 
 /**
  * Number of distinct values; `undefined` is skipped. Exact up to 64-bit fingerprint collisions, as
@@ -36,5 +37,6 @@ export function distinct<T>(value: (event: T) => string | number | undefined): A
       }
       throw new Error('distinct: expected { fingerprints }');
     },
+    panes: distinctPanes(value),
   };
 }

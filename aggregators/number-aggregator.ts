@@ -6,10 +6,12 @@
 import { float64Column } from '../state/snapshot-buffers.ts';
 import { decodeColumn, float64s, isEncodedColumn, TypedColumn } from '../state/typed-columns.ts';
 import type { Aggregator, NumberStates, StateColumns } from './aggregator.ts';
+import { statesByPane } from './pane-states.ts';
 
 /**
  * An aggregator whose state is one number, with the same functions over a typed array: what
- * `count`, `sum`, `min` and `max` are.
+ * `count`, `sum`, `min` and `max` are. Their states are numbers, so a hopping window's panes
+ * merge by value (`statesByPane`).
  */
 export function withNumbers<T, R>(agg: Omit<Aggregator<T, number, R>, 'numbers'> & { readonly columns: StateColumns<number> }): Aggregator<T, number, R> {
   const { init, add, merge, result, columns } = agg;
@@ -36,7 +38,7 @@ export function withNumbers<T, R>(agg: Omit<Aggregator<T, number, R>, 'numbers'>
       };
     },
   };
-  return { ...agg, numbers };
+  return { ...agg, numbers, panes: statesByPane(agg) };
 }
 
 /** Numeric states as one typed column of float64s: exact, ±Infinity included. */

@@ -1,4 +1,5 @@
 import type { Aggregator } from './aggregator.ts';
+import { statesByPane } from './pane-states.ts';
 
 /** One entry of a {@link topK} result. */
 export interface TopKEntry {
@@ -18,7 +19,7 @@ export function topK<T>(value: (event: T) => string | undefined, k: number): Agg
     if (counter === undefined) counts.set(v, { n });
     else counter.n += n;
   };
-  return {
+  const aggregator: Omit<Aggregator<T, Map<string, Counter>, TopKEntry[]>, 'panes'> = {
     init: () => new Map(),
     add: (counts, e) => {
       const v = value(e);
@@ -46,6 +47,8 @@ export function topK<T>(value: (event: T) => string | undefined, k: number): Agg
       return counts;
     },
   };
+  // `merge` copies b's counts into a, so a hopping window's panes can be merged into a fresh map.
+  return { ...aggregator, panes: statesByPane(aggregator) };
 }
 
 /** A count held in an object, so counting an existing key is one Map lookup, not a get and a set. */

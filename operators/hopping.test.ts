@@ -3,6 +3,9 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { combine } from '../aggregators/combine.ts';
 import { count } from '../aggregators/count.ts';
 import { distinct } from '../aggregators/distinct.ts';
+import { max } from '../aggregators/max.ts';
+import { sum } from '../aggregators/sum.ts';
+import { topK } from '../aggregators/top-k.ts';
 import { runInScope } from '../state/operator-scope.ts';
 import type { Step } from '../test/support/operator-harness.ts';
 import { countResult, drive, expectRestoreEquivalence, FakeScope, newScheduler } from '../test/support/operator-harness.ts';
@@ -105,6 +108,115 @@ describe('hopping', () => {
     const make = () => counting({ sizeMs: 20, slideMs: 5, maxOutOfOrderMs: 10, allowedLatenessMs: 10 });
     const whole = expectRestoreEquivalence(make, 'h', steps, [0, 3, 50, 51, 52, 211, 300, steps.length], (a, b) => expect(a).toEqual(b));
     expect(whole.sides.length).toBeGreaterThan(5);
+  });
+
+  describe('states per pane', () => {
+    interface Visit {
+      readonly k: string;
+      readonly t: number;
+      readonly u: string;
+      readonly page?: string;
+      readonly price: number;
+    }
+    const aggregate = () =>
+      combine({
+        users: distinct((v: Visit) => v.u),
+        pages: topK((v: Visit) => v.page, 3),
+        visits: count<Visit>(),
+        revenue: sum((v: Visit) => v.price),
+        top: max((v: Visit) => v.price),
+      });
+    type Aggregate = ReturnType<typeof aggregate>;
+    /** The same aggregator without panes: each window keeps a state of its own, as before panes. */
+    const perWindow = (): Aggregate => {
+      const { panes: _, ...rest } = aggregate();
+      return rest;
+    };
+    const visits = (seed: number, n: number): Array<Step<Visit>> => {
+      const random = seededRandom(seed);
+      const steps: Array<Step<Visit>> = [];
+      for (let i = 0; i < n; i++) {
+        // Mostly in order, some far behind (late, or later than the allowed lateness).
+        const behind = random.float() < 0.1 ? random.int(120) : random.int(8);
+        const t = i * 3 - behind;
+        const page = random.float() < 0.5 ? `/p${random.int(6)}` : undefined;
+        steps.push({ event: { k: `k${random.int(3)}`, t, u: `u${random.int(40)}`, ...(page ? { page } : {}), price: random.int(100) } });
+        if (random.float() < 0.05) steps.push('flush');
+        if (random.float() < 0.02) steps.push('snapshot');
+      }
+      return steps;
+    };
+    const windows = (agg: Aggregate) =>
+      hopping({ id: 'h', sizeMs: 50, slideMs: 10, time: (v: Visit) => v.t, key: (v) => v.k, maxOutOfOrderMs: 6, allowedLatenessMs: 30, aggregate: agg });
+
+    it('emits what windows keeping a state each emit, late events, flushes and all', () => {
+      for (const seed of [1, 2, 3]) {
+        const steps = visits(seed, 1500);
+        const paned = drive(windows(aggregate()), 'h', [...steps, 'snapshot'], { complete: false });
+        const each = drive(windows(perWindow()), 'h', [...steps, 'snapshot'], { complete: false });
+        expect(paned.log).toEqual(each.log);
+        expect(paned.out.length).toBeGreaterThan(500);
+        expect(paned.sides.filter((s) => s.kind === 'late').length).toBeGreaterThan(10);
+        // The runs did keep their states differently.
+        expect(paned.snapshot).toHaveProperty('panes');
+        expect(each.snapshot).not.toHaveProperty('panes');
+        expect(each.snapshot).toHaveProperty('accs');
+        // Completion closes every window the same way.
+        expect(drive(windows(aggregate()), 'h', steps).log).toEqual(drive(windows(perWindow()), 'h', steps).log);
+      }
+    });
+
+    it('restores its panes and produces the same output as an uninterrupted run', () => {
+      const steps = visits(4, 600);
+      expectRestoreEquivalence(
+        () => windows(aggregate()),
+        'h',
+        steps,
+        [1, 57, 58, 301, 444, steps.length],
+        (a, b) => expect(a).toEqual(b),
+      );
+    });
+
+    it('restores windows that kept a state each (an earlier build), and keeps states per pane for keys whose windows are new', () => {
+      const steps = visits(5, 800);
+      const whole = drive(windows(perWindow()), 'h', steps);
+      const cut = 400;
+      const before = drive(windows(perWindow()), 'h', [...steps.slice(0, cut), 'snapshot'], { complete: false });
+      const after = drive(windows(aggregate()), 'h', steps.slice(cut), { restored: before.snapshot });
+      expect([...before.log, ...after.log]).toEqual(whole.log);
+      // A key keeps a state per window while it has windows from the checkpoint, and panes after.
+      const mixed = drive(windows(aggregate()), 'h', [{ event: { k: 'k9', t: 1_150, u: 'x', price: 1 } }, 'snapshot'], {
+        restored: before.snapshot,
+        complete: false,
+      });
+      expect((mixed.snapshot as { panes: unknown[] }).panes.filter((p) => p === null).length).toBeGreaterThan(0);
+      expect((mixed.snapshot as { panes: unknown[] }).panes.filter((p) => p !== null).length).toBe(1);
+      const moved = [{ event: { k: 'k9', t: 10_000, u: 'x', price: 1 } }, { event: { k: 'k0', t: 10_001, u: 'y', price: 2 } }, 'snapshot'] as const;
+      const drained = drive(windows(aggregate()), 'h', moved, { restored: before.snapshot, complete: false });
+      expect(drained.snapshot).toMatchObject({ panes: [expect.anything(), expect.anything()] });
+      expect(drained.snapshot).not.toHaveProperty('accs');
+    });
+
+    it('restores a checkpoint where some keys keep a state per window and others panes', () => {
+      // New keys after the first cut get panes while the old ones keep a state per window.
+      const steps = visits(7, 900).map((s, i) => (i > 300 && typeof s === 'object' && i % 2 === 1 ? { event: { ...s.event, k: `n${s.event.k}` } } : s));
+      const whole = drive(windows(perWindow()), 'h', steps);
+      const first = drive(windows(perWindow()), 'h', [...steps.slice(0, 300), 'snapshot'], { complete: false });
+      const second = drive(windows(aggregate()), 'h', [...steps.slice(300, 500), 'snapshot'], { restored: first.snapshot, complete: false });
+      const panes = (second.snapshot as { panes: unknown[] }).panes;
+      expect(panes.some((p) => p === null) && panes.some((p) => p !== null)).toBe(true);
+      const third = drive(windows(aggregate()), 'h', steps.slice(500), { restored: second.snapshot });
+      expect([...first.log, ...second.log, ...third.log]).toEqual(whole.log);
+    });
+
+    it('keeps a state per window when windows reach back more panes than a distinct mask holds', () => {
+      const far = hopping({ id: 'h', sizeMs: 50, slideMs: 10, time: (v: Visit) => v.t, maxOutOfOrderMs: 6, allowedLatenessMs: 300, aggregate: aggregate() });
+      const steps = visits(6, 300);
+      const { snapshot, log } = drive(far, 'h', [...steps, 'snapshot'], { complete: false });
+      expect(snapshot).not.toHaveProperty('panes');
+      const each = hopping({ id: 'h', sizeMs: 50, slideMs: 10, time: (v: Visit) => v.t, maxOutOfOrderMs: 6, allowedLatenessMs: 300, aggregate: perWindow() });
+      expect(log).toEqual(drive(each, 'h', [...steps, 'snapshot'], { complete: false }).log);
+    });
   });
 
   it('validates size and slide', () => {

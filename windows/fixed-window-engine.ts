@@ -9,8 +9,13 @@
  * A watermark advance pops `late` (purge, final) and then `open` (fire, or purge when lateness is
  * already exceeded), which emits in window-end order without scanning. There are no per-event timers
  * or allocations besides new windows and emitted results.
+ *
+ * Hopping windows whose aggregator has panes (aggregator.ts, `PaneAggregation`) fold each event
+ * once, into its key's panes, not into each of the size/slide windows holding it; their windows
+ * keep only bounds, counts and flags, and read their result off the panes when they emit.
  */
 import type { Subscriber } from 'rxjs';
+import type { PaneAggregation, PaneState } from '../aggregators/aggregator.ts';
 import type { Origin, SideOutput } from '../state/operator-scope.ts';
 import { EventTimeEngine } from './event-time-engine.ts';
 import { compareWindows, type KeyState, type Win, WindowHeap } from './window-heap.ts';
@@ -35,6 +40,10 @@ export class FixedWindowEngine<T, K extends string | number, S, A> extends Event
   private readonly late = new WindowHeap<K, S>();
   private readonly size: number;
   private readonly slide: number;
+  /** Windows of this many panes keep their states per pane, when set (see the module comment). */
+  private readonly span: number;
+  /** Set when keys keep their states per pane (each new key's `panes`). */
+  private readonly paneAggregation: PaneAggregation<T, A> | undefined;
 
   constructor(
     private readonly assigner: FixedWindowAssigner,
@@ -45,6 +54,11 @@ export class FixedWindowEngine<T, K extends string | number, S, A> extends Event
     super(assigner.kind, options, subscriber, side);
     this.size = assigner.sizeMs;
     this.slide = assigner.slideMs;
+    this.span = this.size / this.slide;
+    // How many panes before its key's latest an event may still land in an open window.
+    const horizon = Math.ceil((this.size + this.lateness + this.outOfOrder) / this.slide) + 1;
+    const panes = this.agg.panes;
+    this.paneAggregation = assigner.kind === 'hopping' && Number.isInteger(this.span) && this.span > 1 && panes?.fits(this.span, horizon) ? panes : undefined;
   }
 
   /** Emit every window changed since its last emission (final: false), in window order. */
@@ -66,20 +80,44 @@ export class FixedWindowEngine<T, K extends string | number, S, A> extends Event
   }
 
   snapshot(): TakenWindowSnapshot {
-    const snapshot = new SnapshotBuilder(this.keys.size, this.windowsOpen, this.agg);
+    let paned = 0;
+    for (const ks of this.keys.values()) if (ks.panes !== undefined) paned++;
+    // Keys restored from a build without panes keep a state per window until they have none left:
+    // while some do, every window is written with a state (a placeholder for keys with panes).
+    const stateless = paned > 0 && paned === this.keys.size;
+    const snapshot = new SnapshotBuilder(this.keys.size, this.windowsOpen, this.agg, undefined, stateless);
+    const panes: unknown[] = [];
     for (const ks of this.keys.values()) {
-      for (const w of ks.byStart.values()) snapshot.window(w.start, w.end, w.count, (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0), w.acc);
+      for (const w of ks.byStart.values()) {
+        const flags = (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0);
+        if (stateless) snapshot.stateless(w.start, w.end, w.count, flags);
+        else snapshot.window(w.start, w.end, w.count, flags, ks.panes === undefined ? w.acc : this.agg.init());
+      }
       snapshot.key(ks.key);
+      panes.push(ks.panes === undefined ? null : (ks.panes as PaneState<T, A>).toJSON());
     }
-    return snapshot.build(this.assigner.kind, this.maxTime, this.watermark);
+    const built = snapshot.build(this.assigner.kind, this.maxTime, this.watermark);
+    return paned > 0 ? { ...built, panes } : built;
   }
 
   restore(json: unknown): void {
     const snapshot = decodeSnapshot(this.assigner.kind, json, this.agg);
     this.maxTime = snapshot.maxTime ?? -Infinity;
     this.watermark = Math.max(snapshot.watermark ?? -Infinity, this.maxTime - this.outOfOrder);
-    snapshot.forEachWindow((key, start, end, acc, count, flags) => {
-      const w = this.createWindow(this.keyState(key as K), start, end, acc);
+    const { panes } = snapshot;
+    const fail = (why: string): never => {
+      throw new Error(`${this.stage}: cannot restore snapshot: ${why}`);
+    };
+    snapshot.forEachWindow((key, start, end, acc, count, flags, k) => {
+      const ks = this.keyState(key as K);
+      if (ks.size === 0) {
+        // The key's first window: its panes, or none (a key of a build without panes keeps a state per window until it has none left).
+        const json = panes?.[k] ?? null;
+        if (json !== null && this.paneAggregation === undefined) fail("its windows kept their states per pane, and this window's aggregator or sizes do not");
+        ks.panes = json === null ? undefined : this.paneAggregation!.restore(json, this.span);
+      }
+      if (ks.panes === undefined && acc === undefined) fail(`a window of key ${JSON.stringify(key)} has no state`);
+      const w = this.createWindow(ks, start, end, ks.panes === undefined ? acc : (undefined as S));
       w.count = count;
       w.dirty = (flags & DIRTY) !== 0;
       w.emitted = (flags & EMITTED) !== 0;
@@ -93,25 +131,24 @@ export class FixedWindowEngine<T, K extends string | number, S, A> extends Event
     const last = Math.floor(t / slide) * slide; // the latest window start <= t
     let first = last;
     while (first - slide + size > t) first -= slide; // the earliest window still containing t
-    let ks: KeyState<K, S> | undefined;
-    let added = false;
+    // Skip the windows already purged (they end first).
+    while (first <= last && first + size + lateness <= watermark) first += slide;
+    if (first > last) {
+      this.reportLate(event, t);
+      return;
+    }
+    const ks = this.keyState(key);
+    const panes = ks.panes as PaneState<T, A> | undefined;
+    panes?.add(last / slide, first / slide, event);
     for (let start = first; start <= last; start += slide) {
       const end = start + size;
-      if (end + lateness <= watermark) continue; // purged
-      ks ??= this.keyState(key);
-      const w = ks.byStart.get(start / slide) ?? this.createWindow(ks, start, end, this.agg.init());
-      this.addTo(w, event);
-      added = true;
+      const w = ks.byStart.get(start / slide) ?? this.createWindow(ks, start, end, panes ? (undefined as S) : this.agg.init());
+      if (!panes) w.acc = this.agg.add(w.acc, event);
+      w.count++;
+      w.dirty = true;
       // Late within allowed lateness: the window already fired, so re-emit it now.
       if (end <= watermark) this.emit(w, false);
     }
-    if (!added) this.reportLate(event, t);
-  }
-
-  private addTo(w: Win<K, S>, event: T): void {
-    w.acc = this.agg.add(w.acc, event);
-    w.count++;
-    w.dirty = true;
   }
 
   // --- window lifecycle -------------------------------------------------------------------------
@@ -122,7 +159,7 @@ export class FixedWindowEngine<T, K extends string | number, S, A> extends Event
     if (last !== undefined && last.key === key) return last;
     let ks = this.keys.get(key);
     if (ks === undefined) {
-      ks = { key, rank: this.nextRank++, size: 0, byStart: new Map() };
+      ks = { key, rank: this.nextRank++, size: 0, byStart: new Map(), panes: this.paneAggregation?.create(this.span) };
       this.keys.set(key, ks);
     }
     this.lastKey = ks;
@@ -144,6 +181,8 @@ export class FixedWindowEngine<T, K extends string | number, S, A> extends Event
     const ks = w.ks;
     ks.byStart.delete(w.start / this.slide);
     this.windowsOpen--;
+    // A key's windows close in start order: none before the next one is left.
+    if (ks.panes !== undefined) (ks.panes as PaneState<T, A>).forget(w.start / this.slide + 1);
     if (--ks.size === 0) {
       this.keys.delete(ks.key);
       if (this.lastKey === ks) this.lastKey = undefined;
@@ -175,14 +214,20 @@ export class FixedWindowEngine<T, K extends string | number, S, A> extends Event
 
   /** Drop a window popped from its heap and emit its final result. */
   private purge(w: Win<K, S>): void {
+    // The result first: dropping the window drops what only it needed from its key's panes.
+    const value = this.result(w);
     this.dropWindow(w);
-    this.emit(w, true);
+    this.emit(w, true, value);
   }
 
-  private emit(w: Win<K, S>, final: boolean): void {
+  private emit(w: Win<K, S>, final: boolean, value = this.result(w)): void {
     w.dirty = false;
     w.emitted = true;
     this.fired++;
-    this.subscriber.next({ key: w.ks.key, start: w.start, end: w.end, value: this.agg.result(w.acc), count: w.count, final });
+    this.subscriber.next({ key: w.ks.key, start: w.start, end: w.end, value, count: w.count, final });
+  }
+
+  private result(w: Win<K, S>): A {
+    return w.ks.panes === undefined ? this.agg.result(w.acc) : (w.ks.panes as PaneState<T, A>).result(w.start / this.slide);
   }
 }

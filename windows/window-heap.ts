@@ -15,6 +15,8 @@ export interface KeyState<K, S> {
    * integer, which V8 hashes without boxing (an epoch-ms start does not fit one).
    */
   readonly byStart: Map<number, Win<K, S>>;
+  /** The key's panes, when its windows keep their states per pane (hopping windows: fixed-window-engine.ts). */
+  panes: unknown;
 }
 
 /** A fixed window: its key, bounds, aggregator state, and whether it changed since its last emission. */
@@ -22,6 +24,7 @@ export interface Win<K, S> {
   readonly ks: KeyState<K, S>;
   readonly start: number;
   readonly end: number;
+  /** Unused when the key's states are kept per pane. */
   acc: S;
   count: number;
   dirty: boolean;

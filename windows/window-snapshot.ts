@@ -33,8 +33,13 @@ export interface WindowSnapshot {
   readonly flags: EncodedColumn;
   /** Aggregator states, from the aggregator's `columns` writer, when it has columns... */
   readonly accColumns?: unknown;
-  /** ...else one per window, via `aggregate.toJSON`. */
+  /** ...else one per window, via `aggregate.toJSON`... */
   readonly accs?: readonly unknown[];
+  /**
+   * ...or, for hopping windows, each key's panes (`PaneState.toJSON`), null for a key whose windows
+   * keep a state each (restored from a build without panes); when no key is null, no state per window.
+   */
+  readonly panes?: readonly unknown[];
   /** Sessions only: keys and ends (float64s) of recently purged sessions, in purge order (see `closedUntil` in session-engine.ts). */
   readonly closedKeys?: ReadonlyArray<string | number> | KeyColumns;
   readonly closedEnds?: EncodedColumn;
@@ -60,7 +65,9 @@ interface RestoredColumns<S> {
   readonly ends: ArrayLike<number>;
   readonly counts: ArrayLike<number>;
   readonly flags: ArrayLike<number>;
+  /** Empty when the windows kept their states per pane. */
   readonly states: readonly S[];
+  readonly panes: readonly unknown[] | undefined;
   readonly closedKeys: ReadonlyArray<string | number>;
   readonly closedEnds: ArrayLike<number>;
 }
@@ -89,12 +96,16 @@ export class SnapshotBuilder<S> {
   private k = 0;
   private keyStart = 0;
 
-  /** `numbers`: the states come as numbers in place (`windowAt`), not as values (`window`). */
+  /**
+   * `numbers`: the states come as numbers in place (`windowAt`), not as values (`window`).
+   * `stateless`: the windows come without states (`stateless`), which the caller adds (`panes`).
+   */
   constructor(
     keys: number,
     windows: number,
     private readonly agg: Aggregator<never, S, unknown>,
     numbers?: NumberStates<never, S, unknown>,
+    stateless = false,
   ) {
     this.windowCounts = uint32Column(keys);
     this.starts = float64Column(windows);
@@ -102,8 +113,13 @@ export class SnapshotBuilder<S> {
     this.counts = float64Column(windows);
     this.flags = uint8Column(windows);
     this.numberWriter = numbers?.writer(windows);
-    this.writer = this.numberWriter ? undefined : agg.columns?.writer(windows);
-    this.accs = this.writer || this.numberWriter ? undefined : new Array<unknown>(windows);
+    this.writer = this.numberWriter || stateless ? undefined : agg.columns?.writer(windows);
+    this.accs = this.writer || this.numberWriter || stateless ? undefined : new Array<unknown>(windows);
+  }
+
+  /** A window without a state of its own. */
+  stateless(start: number, end: number, count: number, flags: number): void {
+    this.times(start, end, count, flags);
   }
 
   window(start: number, end: number, count: number, flags: number, acc: S): void {
@@ -152,7 +168,13 @@ export class SnapshotBuilder<S> {
       ends: new TypedColumn(this.ends.subarray(0, i)),
       counts: new TypedColumn(this.counts.subarray(0, i)),
       flags: new TypedColumn(this.flags.subarray(0, i)),
-      ...(this.numberWriter ? { accColumns: this.numberWriter.done(i) } : this.writer ? { accColumns: this.writer.done(i) } : { accs: this.accs! }),
+      ...(this.numberWriter
+        ? { accColumns: this.numberWriter.done(i) }
+        : this.writer
+          ? { accColumns: this.writer.done(i) }
+          : this.accs
+            ? { accs: this.accs }
+            : {}),
     };
   }
 }
@@ -161,8 +183,10 @@ export class SnapshotBuilder<S> {
 export interface DecodedSnapshot<S> {
   readonly maxTime: number | null;
   readonly watermark: number | null;
-  /** Every window, key by key in the snapshot's key order; `flags` as in `WindowSnapshot.flags`. */
-  forEachWindow(visit: (key: string | number, start: number, end: number, acc: S, count: number, flags: number) => void): void;
+  /** Each key's panes or null, when some key kept its states per pane (then its windows' `acc` is not used). */
+  readonly panes: readonly unknown[] | undefined;
+  /** Every window, key by key in the snapshot's key order (`k`: the key's index); `flags` as in `WindowSnapshot.flags`. */
+  forEachWindow(visit: (key: string | number, start: number, end: number, acc: S, count: number, flags: number, k: number) => void): void;
   /** Sessions only: keys and ends of recently purged sessions, in purge order. */
   forEachClosed(visit: (key: string | number, end: number) => void): void;
 }
@@ -173,10 +197,11 @@ export function decodeSnapshot<S>(kind: WindowKind, json: unknown, agg: Aggregat
   return {
     maxTime,
     watermark,
+    panes: c.panes,
     forEachWindow(visit) {
       let i = 0;
       for (let k = 0; k < c.keys.length; k++) {
-        for (const end = i + c.windowCounts[k]!; i < end; i++) visit(c.keys[k]!, c.starts[i]!, c.ends[i]!, c.states[i]!, c.counts[i]!, c.flags[i]!);
+        for (const end = i + c.windowCounts[k]!; i < end; i++) visit(c.keys[k]!, c.starts[i]!, c.ends[i]!, c.states[i] as S, c.counts[i]!, c.flags[i]!, k);
       }
     },
     forEachClosed(visit) {
@@ -242,11 +267,16 @@ function parseSnapshot<S>(
   ] as const) {
     if (c.length !== windows) return fail(`${name} must have one entry per window`);
   }
-  let states: S[];
+  let states: S[] = [];
+  let panes: unknown[] | undefined;
+  if ('panes' in s) {
+    if (!Array.isArray(s.panes) || s.panes.length !== keys.length) return fail('panes must have one entry per key');
+    panes = s.panes;
+  }
   if ('accColumns' in s) {
     if (agg.columns === undefined) return fail('its aggregator states are columns, and this aggregator has none');
     states = agg.columns.fromColumns(s.accColumns, windows);
-  } else {
+  } else if ('accs' in s || panes === undefined) {
     const accs = s.accs;
     if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
     states = accs.map((acc: unknown) => agg.fromJSON(acc));
@@ -254,5 +284,5 @@ function parseSnapshot<S>(
   const closedKeys = s.closedKeys === undefined ? [] : keysOf('closedKeys');
   const closedEnds = s.closedEnds === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
   if (closedEnds.length !== closedKeys.length) return fail('closedEnds must have one entry per closed key');
-  return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, closedKeys, closedEnds } };
+  return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, panes, closedKeys, closedEnds } };
 }

@@ -1,0 +1,215 @@
+import { fingerprintValue } from '../state/fingerprint.ts';
+import { FingerprintIndex } from '../state/fingerprint-index.ts';
+import { float64Column, uint32Column } from '../state/snapshot-buffers.ts';
+import { decodeColumn, float64s, isEncodedColumn, TypedColumn, uint32s } from '../state/typed-columns.ts';
+import type { PaneAggregation, PaneState } from './aggregator.ts';
+
+/** Panes a value's mask covers, back from the latest pane it was seen in. */
+const MASK_PANES = 32;
+/** Windows whose counts are kept, at `window & (WINDOWS - 1)`: more than a key's open windows span (`fits`). */
+const WINDOWS = 64;
+const INITIAL_SLOTS = 64;
+
+/**
+ * `distinct` over hopping windows, one lookup per event: each value seen in the open windows has
+ * a slot holding the latest pane it was seen in and a 32-bit mask of the panes before that it was
+ * seen in too, and each open window a count of its distinct values. An event of pane p counts its
+ * value in every window holding p whose panes the mask shows no earlier sighting in.
+ *
+ * Why not a set per pane, unioned when a window is emitted: when most values of a window are seen
+ * once, the union inserts each value once per window again, as many inserts as a set per window.
+ *
+ * Exact (up to 64-bit fingerprint collisions, as `distinct`) while an event arrives at most 31
+ * panes before the latest of its key, which `fits` ensures: the window operator drops later ones.
+ */
+export function distinctPanes<T>(value: (event: T) => string | number | undefined): PaneAggregation<T, number> {
+  return {
+    fits: (span, horizon) => span <= MASK_PANES && horizon < MASK_PANES && span + horizon < WINDOWS,
+    create: (span) => new DistinctPanes(value, span),
+    restore: (json, span) => DistinctPanes.restore(value, span, json),
+  };
+}
+
+class DistinctPanes<T> implements PaneState<T, number> {
+  /** Fingerprints by slot (high half at 2 * slot), as the index reads them. */
+  private fingerprints = new Uint32Array(2 * INITIAL_SLOTS);
+  /** The latest pane each slot's value was seen in. */
+  private latest = new Float64Array(INITIAL_SLOTS);
+  /** Bit i: the value was seen in pane `latest - i`. */
+  private masks = new Uint32Array(INITIAL_SLOTS);
+  private readonly index = new FingerprintIndex(this.fingerprints);
+  /** Slots handed out so far; freed ones are reused first. */
+  private used = 0;
+  private readonly free: number[] = [];
+  /** Distinct values of each open window, at its first pane & (WINDOWS - 1). */
+  private readonly counts = new Float64Array(WINDOWS);
+  /** The open windows counted: `low` to `high`; none when high < low. */
+  private low = Infinity;
+  private high = -Infinity;
+  /** Windows before this pane are closed (see `forget`). */
+  private forgotten = -Infinity;
+
+  constructor(
+    private readonly value: (event: T) => string | number | undefined,
+    private readonly span: number,
+  ) {}
+
+  add(pane: number, firstWindow: number, event: T): void {
+    const v = this.value(event);
+    if (v === undefined) return;
+    const fp = fingerprintValue(v);
+    const hi = fp[0]!;
+    const lo = fp[1]!;
+    const from = Math.max(firstWindow, pane - this.span + 1, this.forgotten);
+    if (from > pane) return;
+    if (from < this.low) this.low = from;
+    if (pane > this.high) this.high = pane;
+    const counts = this.counts;
+    const slot = this.index.get(hi, lo);
+    if (slot < 0) {
+      const s = this.allocate(hi, lo);
+      this.latest[s] = pane;
+      this.masks[s] = 1;
+      for (let w = from; w <= pane; w++) counts[w & (WINDOWS - 1)]! += 1;
+      return;
+    }
+    const latest = this.latest[slot]!;
+    const mask = this.masks[slot]!;
+    if (latest - pane >= MASK_PANES) throw new Error(`distinct: an event of pane ${pane} came more than ${MASK_PANES - 1} panes before pane ${latest}`);
+    for (let w = from; w <= pane; w++) {
+      // Bits of the window's panes [w, w + span - 1] in the mask: latest - (w + span - 1) .. latest - w.
+      const high = latest - w;
+      if (high < 0 || (mask & bitsFrom(Math.max(0, high - this.span + 1), Math.min(high, MASK_PANES - 1))) === 0) counts[w & (WINDOWS - 1)]! += 1;
+    }
+    if (pane > latest) {
+      const shift = pane - latest;
+      this.masks[slot] = shift >= MASK_PANES ? 1 : ((mask << shift) | 1) >>> 0;
+      this.latest[slot] = pane;
+    } else {
+      this.masks[slot] = (mask | (1 << (latest - pane))) >>> 0;
+    }
+  }
+
+  result(first: number): number {
+    return first < this.low || first > this.high ? 0 : this.counts[first & (WINDOWS - 1)]!;
+  }
+
+  forget(before: number): void {
+    if (!(before > this.forgotten)) return;
+    this.forgotten = before;
+    if (before > this.high) {
+      this.counts.fill(0);
+      this.low = Infinity;
+      this.high = -Infinity;
+    } else {
+      for (let w = this.low; w < before; w++) this.counts[w & (WINDOWS - 1)] = 0;
+      this.low = Math.max(this.low, before);
+    }
+    // A value last seen before `before` is in no open window: free its slot.
+    const { latest, fingerprints } = this;
+    for (let s = 0; s < this.used; s++) {
+      if (latest[s]! < before) {
+        this.index.delete(fingerprints[2 * s]!, fingerprints[2 * s + 1]!);
+        latest[s] = Number.NaN;
+        this.free.push(s);
+      }
+    }
+  }
+
+  toJSON(): unknown {
+    const live = this.used - this.free.length;
+    const pairs = uint32Column(2 * live);
+    const latest = float64Column(live);
+    const masks = uint32Column(live);
+    let i = 0;
+    for (let s = 0; s < this.used; s++) {
+      if (Number.isNaN(this.latest[s]!)) continue;
+      pairs[2 * i] = this.fingerprints[2 * s]!;
+      pairs[2 * i + 1] = this.fingerprints[2 * s + 1]!;
+      latest[i] = this.latest[s]!;
+      masks[i] = this.masks[s]!;
+      i++;
+    }
+    const windows = this.high >= this.low ? this.high - this.low + 1 : 0;
+    const counts = float64Column(2 * windows);
+    for (let j = 0; j < windows; j++) {
+      counts[2 * j] = this.low + j;
+      counts[2 * j + 1] = this.counts[(this.low + j) & (WINDOWS - 1)]!;
+    }
+    return {
+      fingerprints: new TypedColumn(pairs),
+      latest: new TypedColumn(latest),
+      masks: new TypedColumn(masks),
+      counts: new TypedColumn(counts),
+      forgotten: Number.isFinite(this.forgotten) ? this.forgotten : null,
+    };
+  }
+
+  static restore<T>(value: (event: T) => string | number | undefined, span: number, json: unknown): DistinctPanes<T> {
+    const fail = (why: string): never => {
+      throw new Error(`distinct: cannot restore panes: ${why}`);
+    };
+    if (typeof json !== 'object' || json === null) return fail('not an object');
+    const j = json as Record<string, unknown>;
+    const column = <A extends Uint32Array | Float64Array>(name: string, make: (buffer: ArrayBuffer, length: number) => A, bytes: number): A => {
+      const c = j[name];
+      if (!isEncodedColumn(c)) return fail(`${name} must be a typed column`);
+      return decodeColumn(c, make, bytes, `distinct: cannot restore panes: ${name} is truncated`);
+    };
+    const pairs = column('fingerprints', uint32s, 4);
+    const latest = column('latest', float64s, 8);
+    const masks = column('masks', uint32s, 4);
+    const counts = column('counts', float64s, 8);
+    if (pairs.length !== 2 * latest.length || masks.length !== latest.length || counts.length % 2 !== 0) return fail('columns of different lengths');
+    if (!(j.forgotten === null || typeof j.forgotten === 'number')) return fail('forgotten must be a number or null');
+    const panes = new DistinctPanes(value, span);
+    for (let i = 0; i < latest.length; i++) {
+      const s = panes.allocate(pairs[2 * i]!, pairs[2 * i + 1]!);
+      panes.latest[s] = latest[i]!;
+      panes.masks[s] = masks[i]!;
+    }
+    if (counts.length / 2 > WINDOWS) return fail(`more than ${WINDOWS} windows`);
+    for (let i = 0; i < counts.length; i += 2) {
+      const w = counts[i]!;
+      panes.counts[w & (WINDOWS - 1)] = counts[i + 1]!;
+      panes.low = Math.min(panes.low, w);
+      panes.high = Math.max(panes.high, w);
+    }
+    panes.forgotten = j.forgotten ?? -Infinity;
+    return panes;
+  }
+
+  /** A slot for a value not held, its fingerprint written and indexed. */
+  private allocate(hi: number, lo: number): number {
+    let s = this.free.pop();
+    if (s === undefined) {
+      if (this.used === this.latest.length) this.grow();
+      s = this.used++;
+    }
+    this.fingerprints[2 * s] = hi;
+    this.fingerprints[2 * s + 1] = lo;
+    this.index.set(hi, lo, s);
+    return s;
+  }
+
+  private grow(): void {
+    const slots = this.latest.length * 2;
+    const fingerprints = new Uint32Array(2 * slots);
+    fingerprints.set(this.fingerprints);
+    const latest = new Float64Array(slots);
+    latest.set(this.latest);
+    const masks = new Uint32Array(slots);
+    masks.set(this.masks);
+    this.fingerprints = fingerprints;
+    this.latest = latest;
+    this.masks = masks;
+    this.index.rebind(fingerprints);
+  }
+}
+
+/** A mask of bits `low` to `high` (0 <= low, high <= 31; none when high < low). */
+function bitsFrom(low: number, high: number): number {
+  if (high < low) return 0;
+  const width = high - low + 1;
+  return (width >= 32 ? 0xffffffff : ((1 << width) - 1) << low) >>> 0;
+}
