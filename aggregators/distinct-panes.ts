@@ -6,8 +6,8 @@ import type { PaneAggregation, PaneState } from './aggregator.ts';
 
 /** Panes a value's mask covers, back from the latest pane it was seen in. */
 const MASK_PANES = 32;
-/** Windows whose counts are kept, at `window & (WINDOWS - 1)`: more than a key's open windows span (`fits`). */
-const WINDOWS = 64;
+/** Room for this many windows' counts at least. */
+const MIN_WINDOWS = 64;
 const INITIAL_SLOTS = 64;
 
 /**
@@ -24,7 +24,7 @@ const INITIAL_SLOTS = 64;
  */
 export function distinctPanes<T>(value: (event: T) => string | number | undefined): PaneAggregation<T, number> {
   return {
-    fits: (span, horizon) => span <= MASK_PANES && horizon < MASK_PANES && span + horizon < WINDOWS,
+    fits: (span, horizon) => span <= MASK_PANES && horizon < MASK_PANES,
     create: (span) => new DistinctPanes(value, span),
     restore: (json, span) => DistinctPanes.restore(value, span, json),
   };
@@ -41,8 +41,12 @@ class DistinctPanes<T> implements PaneState<T, number> {
   /** Slots handed out so far; freed ones are reused first. */
   private used = 0;
   private readonly free: number[] = [];
-  /** Distinct values of each open window, at its first pane & (WINDOWS - 1). */
-  private readonly counts = new Float64Array(WINDOWS);
+  /**
+   * Distinct values of each open window, window `base` first. Open windows usually span a few
+   * panes, but an event far ahead opens its windows before the watermark it brings closes the old.
+   */
+  private counts = new Float64Array(MIN_WINDOWS);
+  private base = 0;
   /** The open windows counted: `low` to `high`; none when high < low. */
   private low = Infinity;
   private high = -Infinity;
@@ -62,15 +66,14 @@ class DistinctPanes<T> implements PaneState<T, number> {
     const lo = fp[1]!;
     const from = Math.max(firstWindow, pane - this.span + 1, this.forgotten);
     if (from > pane) return;
-    if (from < this.low) this.low = from;
-    if (pane > this.high) this.high = pane;
-    const counts = this.counts;
+    this.hold(from, pane);
+    const { counts, base } = this;
     const slot = this.index.get(hi, lo);
     if (slot < 0) {
       const s = this.allocate(hi, lo);
       this.latest[s] = pane;
       this.masks[s] = 1;
-      for (let w = from; w <= pane; w++) counts[w & (WINDOWS - 1)]! += 1;
+      for (let w = from; w <= pane; w++) counts[w - base]! += 1;
       return;
     }
     const latest = this.latest[slot]!;
@@ -79,7 +82,7 @@ class DistinctPanes<T> implements PaneState<T, number> {
     for (let w = from; w <= pane; w++) {
       // Bits of the window's panes [w, w + span - 1] in the mask: latest - (w + span - 1) .. latest - w.
       const high = latest - w;
-      if (high < 0 || (mask & bitsFrom(Math.max(0, high - this.span + 1), Math.min(high, MASK_PANES - 1))) === 0) counts[w & (WINDOWS - 1)]! += 1;
+      if (high < 0 || (mask & bitsFrom(Math.max(0, high - this.span + 1), Math.min(high, MASK_PANES - 1))) === 0) counts[w - base]! += 1;
     }
     if (pane > latest) {
       const shift = pane - latest;
@@ -91,7 +94,7 @@ class DistinctPanes<T> implements PaneState<T, number> {
   }
 
   result(first: number): number {
-    return first < this.low || first > this.high ? 0 : this.counts[first & (WINDOWS - 1)]!;
+    return first < this.low || first > this.high ? 0 : this.counts[first - this.base]!;
   }
 
   forget(before: number): void {
@@ -102,7 +105,7 @@ class DistinctPanes<T> implements PaneState<T, number> {
       this.low = Infinity;
       this.high = -Infinity;
     } else {
-      for (let w = this.low; w < before; w++) this.counts[w & (WINDOWS - 1)] = 0;
+      for (let w = this.low; w < before; w++) this.counts[w - this.base] = 0;
       this.low = Math.max(this.low, before);
     }
     // A value last seen before `before` is in no open window: free its slot.
@@ -134,7 +137,7 @@ class DistinctPanes<T> implements PaneState<T, number> {
     const counts = float64Column(2 * windows);
     for (let j = 0; j < windows; j++) {
       counts[2 * j] = this.low + j;
-      counts[2 * j + 1] = this.counts[(this.low + j) & (WINDOWS - 1)]!;
+      counts[2 * j + 1] = this.counts[this.low + j - this.base]!;
     }
     return {
       fingerprints: new TypedColumn(pairs),
@@ -168,15 +171,32 @@ class DistinctPanes<T> implements PaneState<T, number> {
       panes.latest[s] = latest[i]!;
       panes.masks[s] = masks[i]!;
     }
-    if (counts.length / 2 > WINDOWS) return fail(`more than ${WINDOWS} windows`);
     for (let i = 0; i < counts.length; i += 2) {
       const w = counts[i]!;
-      panes.counts[w & (WINDOWS - 1)] = counts[i + 1]!;
-      panes.low = Math.min(panes.low, w);
-      panes.high = Math.max(panes.high, w);
+      panes.hold(w, w);
+      panes.counts[w - panes.base] = counts[i + 1]!;
     }
     panes.forgotten = j.forgotten ?? -Infinity;
     return panes;
+  }
+
+  /** Make windows `from` to `to` addressable in `counts` (new ones count 0). */
+  private hold(from: number, to: number): void {
+    const empty = this.high < this.low;
+    const low = empty ? from : Math.min(this.low, from);
+    const high = empty ? to : Math.max(this.high, to);
+    if (empty || low < this.base || high - this.base >= this.counts.length) {
+      // Rarely: the open windows moved past the end of the array (every few dozen panes).
+      const kept = empty ? undefined : this.counts.slice(this.low - this.base, this.high - this.base + 1);
+      let size = MIN_WINDOWS;
+      while (size < high - low + 1) size *= 2;
+      if (size === this.counts.length) this.counts.fill(0);
+      else this.counts = new Float64Array(size);
+      if (kept) this.counts.set(kept, this.low - low);
+      this.base = low;
+    }
+    this.low = low;
+    this.high = high;
   }
 
   /** A slot for a value not held, its fingerprint written and indexed. */

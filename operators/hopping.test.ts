@@ -132,13 +132,14 @@ describe('hopping', () => {
       const { panes: _, ...rest } = aggregate();
       return rest;
     };
-    const visits = (seed: number, n: number): Array<Step<Visit>> => {
+    const visits = (seed: number, n: number, jumps = false): Array<Step<Visit>> => {
       const random = seededRandom(seed);
       const steps: Array<Step<Visit>> = [];
       for (let i = 0; i < n; i++) {
-        // Mostly in order, some far behind (late, or later than the allowed lateness).
+        // Mostly in order, some far behind (late, or later than the allowed lateness), and two jumps
+        // ahead by more panes than the open windows usually span.
         const behind = random.float() < 0.1 ? random.int(120) : random.int(8);
-        const t = i * 3 - behind;
+        const t = i * 3 - behind + (jumps && i >= n / 3 ? 700 : 0) + (jumps && i >= (2 * n) / 3 ? 13_000 : 0);
         const page = random.float() < 0.5 ? `/p${random.int(6)}` : undefined;
         steps.push({ event: { k: `k${random.int(3)}`, t, u: `u${random.int(40)}`, ...(page ? { page } : {}), price: random.int(100) } });
         if (random.float() < 0.05) steps.push('flush');
@@ -151,7 +152,7 @@ describe('hopping', () => {
 
     it('emits what windows keeping a state each emit, late events, flushes and all', () => {
       for (const seed of [1, 2, 3]) {
-        const steps = visits(seed, 1500);
+        const steps = visits(seed, 1500, true);
         const paned = drive(windows(aggregate()), 'h', [...steps, 'snapshot'], { complete: false });
         const each = drive(windows(perWindow()), 'h', [...steps, 'snapshot'], { complete: false });
         expect(paned.log).toEqual(each.log);
@@ -167,7 +168,7 @@ describe('hopping', () => {
     });
 
     it('restores its panes and produces the same output as an uninterrupted run', () => {
-      const steps = visits(4, 600);
+      const steps = visits(4, 600, true);
       expectRestoreEquivalence(
         () => windows(aggregate()),
         'h',
