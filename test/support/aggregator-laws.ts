@@ -48,7 +48,7 @@ function checkPanes<T, S, R>(agg: Aggregator<T, S, R>, input: readonly T[]): voi
   const span = 2;
   const paneOf = (i: number): number => Math.floor(i / 2);
   const panes = agg.panes!.create(span);
-  input.forEach((e, i) => panes.add(paneOf(i), paneOf(i) - span + 1, e));
+  for (const [i, e] of input.entries()) panes.add(paneOf(i), paneOf(i) - span + 1, e);
   const restored = agg.panes!.restore(JSON.parse(JSON.stringify(panes.toJSON())), span);
   for (let first = -span; first <= paneOf(input.length - 1) + 1; first++) {
     const inWindow = input.filter((_, i) => paneOf(i) >= first && paneOf(i) < first + span);
