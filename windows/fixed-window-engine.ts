@@ -83,15 +83,15 @@ export class FixedWindowEngine<T, K extends string | number, S, A> extends Event
     let paned = 0;
     for (const ks of this.keys.values()) if (ks.panes !== undefined) paned++;
     // Keys restored from a build without panes keep a state per window until they have none left:
-    // while some do, every window is written with a state (a placeholder for keys with panes).
-    const stateless = paned > 0 && paned === this.keys.size;
-    const snapshot = new SnapshotBuilder(this.keys.size, this.windowsOpen, this.agg, undefined, stateless);
+    // while some do, the windows' states go as JSON, null for those of keys with panes.
+    const states = paned === 0 ? 'auto' : paned === this.keys.size ? 'none' : 'json';
+    const snapshot = new SnapshotBuilder(this.keys.size, this.windowsOpen, this.agg, undefined, states);
     const panes: unknown[] = [];
     for (const ks of this.keys.values()) {
       for (const w of ks.byStart.values()) {
         const flags = (w.dirty ? DIRTY : 0) | (w.emitted ? EMITTED : 0);
-        if (stateless) snapshot.stateless(w.start, w.end, w.count, flags);
-        else snapshot.window(w.start, w.end, w.count, flags, ks.panes === undefined ? w.acc : this.agg.init());
+        if (ks.panes === undefined) snapshot.window(w.start, w.end, w.count, flags, w.acc);
+        else snapshot.stateless(w.start, w.end, w.count, flags);
       }
       snapshot.key(ks.key);
       panes.push(ks.panes === undefined ? null : (ks.panes as PaneState<T, A>).toJSON());

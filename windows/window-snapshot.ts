@@ -98,14 +98,16 @@ export class SnapshotBuilder<S> {
 
   /**
    * `numbers`: the states come as numbers in place (`windowAt`), not as values (`window`).
-   * `stateless`: the windows come without states (`stateless`), which the caller adds (`panes`).
+   * `states`: 'none' when no window comes with a state (`stateless`; the caller adds `panes`), 'json'
+   * when some do: each as `toJSON` gives it, `null` for one without (which no aggregator restores,
+   * so a build without panes refuses the snapshot rather than read them as states).
    */
   constructor(
     keys: number,
     windows: number,
     private readonly agg: Aggregator<never, S, unknown>,
     numbers?: NumberStates<never, S, unknown>,
-    stateless = false,
+    states: 'auto' | 'json' | 'none' = 'auto',
   ) {
     this.windowCounts = uint32Column(keys);
     this.starts = float64Column(windows);
@@ -113,13 +115,14 @@ export class SnapshotBuilder<S> {
     this.counts = float64Column(windows);
     this.flags = uint8Column(windows);
     this.numberWriter = numbers?.writer(windows);
-    this.writer = this.numberWriter || stateless ? undefined : agg.columns?.writer(windows);
-    this.accs = this.writer || this.numberWriter || stateless ? undefined : new Array<unknown>(windows);
+    this.writer = this.numberWriter || states !== 'auto' ? undefined : agg.columns?.writer(windows);
+    this.accs = this.writer || this.numberWriter || states === 'none' ? undefined : new Array<unknown>(windows);
   }
 
   /** A window without a state of its own. */
   stateless(start: number, end: number, count: number, flags: number): void {
-    this.times(start, end, count, flags);
+    const i = this.times(start, end, count, flags);
+    if (this.accs) this.accs[i] = null;
   }
 
   window(start: number, end: number, count: number, flags: number, acc: S): void {
@@ -279,7 +282,8 @@ function parseSnapshot<S>(
   } else if ('accs' in s || panes === undefined) {
     const accs = s.accs;
     if (!Array.isArray(accs) || accs.length !== windows) return fail('accs must have one entry per window');
-    states = accs.map((acc: unknown) => agg.fromJSON(acc));
+    // With panes, a window of a key that has them has no state (null).
+    states = accs.map((acc: unknown) => (panes !== undefined && acc === null ? (undefined as S) : agg.fromJSON(acc)));
   }
   const closedKeys = s.closedKeys === undefined ? [] : keysOf('closedKeys');
   const closedEnds = s.closedEnds === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
