@@ -65,7 +65,7 @@ interface RestoredColumns<S> {
   readonly ends: ArrayLike<number>;
   readonly counts: ArrayLike<number>;
   readonly flags: ArrayLike<number>;
-  /** Empty when the windows kept their states per pane. */
+  /** Empty when every window's key kept its states per pane; else undefined for those windows. */
   readonly states: readonly S[];
   readonly panes: readonly unknown[] | undefined;
   readonly closedKeys: ReadonlyArray<string | number>;
