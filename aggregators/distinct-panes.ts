@@ -119,19 +119,36 @@ class DistinctPanes<T> implements PaneState<T, number> {
     }
   }
 
+  /**
+   * The held values as (high, low, mask) triples grouped by the latest pane they were seen in,
+   * oldest first (slot order within a group), and each group's pane and size.
+   *
+   * Why grouped: a value seen again moves to a newer group and the rest stay where they were, so an
+   * incremental checkpoint rewrites the chunks of the last panes' values, not the whole table (in
+   * slot order, new values land all over it: freed slots are reused anywhere). Why triples, not a
+   * column each: the content-defined cuts (core/content-chunks.ts) need varied bytes, and a column
+   * of latest panes or of masks is long runs of one value, where cuts fall at fixed offsets that
+   * every change before them moves.
+   */
   toJSON(): unknown {
     const live = this.used - this.free.length;
-    const pairs = uint32Column(2 * live);
-    const latest = float64Column(live);
-    const masks = uint32Column(live);
-    let i = 0;
-    for (let s = 0; s < this.used; s++) {
-      if (Number.isNaN(this.latest[s]!)) continue;
-      pairs[2 * i] = this.fingerprints[2 * s]!;
-      pairs[2 * i + 1] = this.fingerprints[2 * s + 1]!;
-      latest[i] = this.latest[s]!;
-      masks[i] = this.masks[s]!;
-      i++;
+    const values = uint32Column(3 * live);
+    const order = this.slotsByLatest(live);
+    let groups = 0;
+    for (let i = 0; i < live; i++) if (i === 0 || this.latest[order[i]!] !== this.latest[order[i - 1]!]) groups++;
+    const latestPanes = float64Column(2 * groups);
+    let group = -1;
+    for (let i = 0; i < live; i++) {
+      const s = order[i]!;
+      values[3 * i] = this.fingerprints[2 * s]!;
+      values[3 * i + 1] = this.fingerprints[2 * s + 1]!;
+      values[3 * i + 2] = this.masks[s]!;
+      if (group < 0 || latestPanes[2 * group] !== this.latest[s]) {
+        group++;
+        latestPanes[2 * group] = this.latest[s]!;
+        latestPanes[2 * group + 1] = 0;
+      }
+      latestPanes[2 * group + 1]!++;
     }
     const windows = this.high >= this.low ? this.high - this.low + 1 : 0;
     const counts = float64Column(2 * windows);
@@ -140,9 +157,8 @@ class DistinctPanes<T> implements PaneState<T, number> {
       counts[2 * j + 1] = this.counts[this.low + j - this.base]!;
     }
     return {
-      fingerprints: new TypedColumn(pairs),
-      latest: new TypedColumn(latest),
-      masks: new TypedColumn(masks),
+      values: new TypedColumn(values),
+      latestPanes: new TypedColumn(latestPanes),
       counts: new TypedColumn(counts),
       forgotten: Number.isFinite(this.forgotten) ? this.forgotten : null,
     };
@@ -159,17 +175,37 @@ class DistinctPanes<T> implements PaneState<T, number> {
       if (!isEncodedColumn(c)) return fail(`${name} must be a typed column`);
       return decodeColumn(c, make, bytes, `distinct: cannot restore panes: ${name} is truncated`);
     };
-    const pairs = column('fingerprints', uint32s, 4);
-    const latest = column('latest', float64s, 8);
-    const masks = column('masks', uint32s, 4);
     const counts = column('counts', float64s, 8);
-    if (pairs.length !== 2 * latest.length || masks.length !== latest.length || counts.length % 2 !== 0) return fail('columns of different lengths');
+    if (counts.length % 2 !== 0) return fail('counts must be (window, count) pairs');
     if (!(j.forgotten === null || typeof j.forgotten === 'number')) return fail('forgotten must be a number or null');
     const panes = new DistinctPanes(value, span);
-    for (let i = 0; i < latest.length; i++) {
-      const s = panes.allocate(pairs[2 * i]!, pairs[2 * i + 1]!);
-      panes.latest[s] = latest[i]!;
-      panes.masks[s] = masks[i]!;
+    if ('values' in j) {
+      const values = column('values', uint32s, 4);
+      const latestPanes = column('latestPanes', float64s, 8);
+      if (values.length % 3 !== 0 || latestPanes.length % 2 !== 0) return fail('values must be triples and latestPanes pairs');
+      let i = 0;
+      for (let g = 0; g < latestPanes.length; g += 2) {
+        const pane = latestPanes[g]!;
+        const end = i + latestPanes[g + 1]!;
+        if (!(end <= values.length / 3)) return fail('latestPanes counts more values than there are');
+        for (; i < end; i++) {
+          const s = panes.allocate(values[3 * i]!, values[3 * i + 1]!);
+          panes.latest[s] = pane;
+          panes.masks[s] = values[3 * i + 2]!;
+        }
+      }
+      if (i !== values.length / 3) return fail('latestPanes counts fewer values than there are');
+    } else {
+      // Written by builds before the grouped layout: a column each, in slot order.
+      const pairs = column('fingerprints', uint32s, 4);
+      const latest = column('latest', float64s, 8);
+      const masks = column('masks', uint32s, 4);
+      if (pairs.length !== 2 * latest.length || masks.length !== latest.length) return fail('columns of different lengths');
+      for (let i = 0; i < latest.length; i++) {
+        const s = panes.allocate(pairs[2 * i]!, pairs[2 * i + 1]!);
+        panes.latest[s] = latest[i]!;
+        panes.masks[s] = masks[i]!;
+      }
     }
     for (let i = 0; i < counts.length; i += 2) {
       const w = counts[i]!;
@@ -197,6 +233,30 @@ class DistinctPanes<T> implements PaneState<T, number> {
     }
     this.low = low;
     this.high = high;
+  }
+
+  /** The `live` held slots ordered by latest pane, then by slot: a counting sort, as held values' latest panes span a few dozen (a sort when an event far ahead spread them). */
+  private slotsByLatest(live: number): Uint32Array {
+    const { latest, used } = this;
+    const order = new Uint32Array(live);
+    if (live === 0) return order;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let s = 0; s < used; s++) {
+      const p = latest[s]!;
+      if (p < min) min = p;
+      if (p > max) max = p;
+    }
+    if (max - min > 4 * live) {
+      let i = 0;
+      for (let s = 0; s < used; s++) if (!Number.isNaN(latest[s]!)) order[i++] = s;
+      return order.sort((a, b) => latest[a]! - latest[b]! || a - b);
+    }
+    const starts = new Uint32Array(max - min + 2);
+    for (let s = 0; s < used; s++) if (!Number.isNaN(latest[s]!)) starts[latest[s]! - min + 1]!++;
+    for (let g = 1; g < starts.length; g++) starts[g]! += starts[g - 1]!;
+    for (let s = 0; s < used; s++) if (!Number.isNaN(latest[s]!)) order[starts[latest[s]! - min]!++] = s;
+    return order;
   }
 
   /** A slot for a value not held, its fingerprint written and indexed. */

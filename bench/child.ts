@@ -22,14 +22,27 @@ export class BenchChild {
   /** Resolves with the exit code; rejects if the process could not start. */
   readonly exited: Promise<number | null>;
 
-  /** Start `entry` (a TypeScript file of the project) compiled to JavaScript, as `rxa` runs its code (see bin/compiled.js). */
-  static async start(entry: URL, job: unknown, handlers: { onLine: (line: string) => void; onProgress?: (line: string) => void }): Promise<BenchChild> {
-    return new BenchChild(await compiledPath(fileURLToPath(entry)), job, handlers);
+  /**
+   * Start `entry` (a TypeScript file of the project) compiled to JavaScript, as `rxa` runs its code
+   * (see bin/compiled.js); `nodeFlags` go to node before it (profiling: `--trace-gc`, V8 flags).
+   */
+  static async start(
+    entry: URL,
+    job: unknown,
+    handlers: { onLine: (line: string) => void; onProgress?: (line: string) => void },
+    nodeFlags: readonly string[] = [],
+  ): Promise<BenchChild> {
+    return new BenchChild(await compiledPath(fileURLToPath(entry)), job, handlers, nodeFlags);
   }
 
-  private constructor(script: string, job: unknown, handlers: { onLine: (line: string) => void; onProgress?: (line: string) => void }) {
+  private constructor(
+    script: string,
+    job: unknown,
+    handlers: { onLine: (line: string) => void; onProgress?: (line: string) => void },
+    nodeFlags: readonly string[],
+  ) {
     const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? LAUNCHER_MMAP_THRESHOLD };
-    this.child = spawn(process.execPath, [script, JSON.stringify(job)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [...nodeFlags, script, JSON.stringify(job)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     createInterface({ input: this.child.stdout }).on('line', handlers.onLine);
     createInterface({ input: this.child.stderr }).on('line', (line) => {
       if (line.startsWith('progress ')) handlers.onProgress?.(line.slice('progress '.length));

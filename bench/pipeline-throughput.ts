@@ -26,6 +26,13 @@ export interface PipelineThroughputJob {
   /** Write a CPU profile of the pipeline run to this file. */
   readonly cpuProf?: string;
   /**
+   * Write a sampling allocation profile of the pipeline run to this file: every allocation sampled,
+   * the garbage collected too (where the collectors' work comes from), not only what is still live.
+   */
+  readonly heapProf?: string;
+  /** Flags for the pipeline process's node (`--trace-gc`: what it prints goes to stderr). */
+  readonly nodeFlags?: readonly string[];
+  /**
    * Run the pipeline partitioned (`count` partitions, as published) and only these partitions in
    * this process; without it, unpartitioned (one runner over the whole stream).
    */
@@ -68,7 +75,12 @@ const CHILD_ENTRY = new URL('./pipeline-process.ts', import.meta.url);
 /** The pipeline phase in a process of its own (see BenchChild). Progress lines of the child go to `onProgress`. */
 export async function pipelineThroughput(job: PipelineThroughputJob, onProgress: (line: string) => void): Promise<PipelineThroughputResult> {
   let output = '';
-  const child = await BenchChild.start(CHILD_ENTRY, job, { onLine: (line) => (output += line), onProgress });
+  // The result is the child's one JSON line; anything else on its stdout was printed by node's flags.
+  const onLine = (line: string) => {
+    if (line.startsWith('{')) output += line;
+    else process.stderr.write(`${line}\n`);
+  };
+  const child = await BenchChild.start(CHILD_ENTRY, job, { onLine, onProgress }, job.nodeFlags);
   await child.succeeded('pipeline phase');
   return JSON.parse(output) as PipelineThroughputResult;
 }
@@ -104,6 +116,13 @@ export async function measurePipelineThroughput(
     session.connect();
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
+  }
+  if (job.heapProf) {
+    if (!job.cpuProf) session.connect();
+    await session.post('HeapProfiler.enable');
+    // Node 20's types lack the two flags V8's protocol has had since 2023 (Chrome 119).
+    const sampling = { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true };
+    await session.post('HeapProfiler.startSampling', sampling as { samplingInterval: number });
   }
   let started: number | undefined;
   let cpuAtStart = process.cpuUsage();
@@ -148,8 +167,12 @@ export async function measurePipelineThroughput(
   if (job.cpuProf) {
     const { profile } = await session.post('Profiler.stop');
     await writeFile(job.cpuProf, JSON.stringify(profile));
-    session.disconnect();
   }
+  if (job.heapProf) {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    await writeFile(job.heapProf, JSON.stringify(profile));
+  }
+  if (job.cpuProf || job.heapProf) session.disconnect();
   if (started === undefined) throw new Error('pipeline: never saw the runner start consuming');
   for (const { target, status } of results) {
     tally.observe(status, target.durable);

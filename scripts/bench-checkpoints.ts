@@ -13,11 +13,14 @@
  * line per interval and a JSON summary: bytes written per interval and save times (wall, and the
  * CPU of this process and of the local nats-server meanwhile), medians over the intervals after
  * the first incremental save (which writes all), and the space the packs take at the end.
+ * `--by-part` also prints, per interval, what each part of the state (`<operator>.<field>`) would
+ * write on its own, new MB / all MB, parts of 0.1 MB or more (bench/checkpoint-parts.ts).
  */
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
 import { connect } from '@nats-io/transport-node';
 import { Command } from 'commander';
+import { CheckpointParts } from '../bench/checkpoint-parts.ts';
 import { inMemoryClickstreamContext } from '../bench/engine-context.ts';
 import { newRunId } from '../bench/names.ts';
 import { percentile } from '../bench/percentile.ts';
@@ -39,8 +42,9 @@ const opts = new Command()
   .option('--event-rate <n>', 'events per second of event time in the generated traffic', positiveInt, 2_000)
   .option('--interval-events <n>', 'events between checkpoints', positiveInt, 100_000)
   .option('--intervals <n>', 'checkpoints measured', positiveInt, 10)
+  .option('--by-part', 'also print what each part of the state would write on its own, per interval')
   .parse()
-  .opts<{ eventRate: number; intervalEvents: number; intervals: number }>();
+  .opts<{ eventRate: number; intervalEvents: number; intervals: number; byPart?: boolean }>();
 
 const WARMUP_EVENTS = Math.ceil(opts.eventRate * 600 * 1.1);
 const total = WARMUP_EVENTS + opts.intervals * opts.intervalEvents;
@@ -102,6 +106,7 @@ try {
   const buffers = new SnapshotBuffers();
   type Save = { bytes: number; ms: number; cpuMs: number; natsCpuMs: number };
   const rows: Array<{ stateBytes: number; whole: Save; incremental: Save }> = [];
+  const parts = opts.byPart ? new CheckpointParts() : undefined;
   for (let i = 0; i < opts.intervals; i++) {
     await push(opts.intervalEvents);
     const { snapshot } = engine.cut(buffers);
@@ -118,6 +123,11 @@ try {
     const whole = () => timed(() => saveWhole(objects, `${key}.whole`, checkpoint));
     const incremental = () => timed(() => latest.save(checkpoint));
     const [w, inc] = i % 2 === 0 ? [await whole(), await incremental()] : await incremental().then(async (x) => [await whole(), x] as const);
+    if (parts) {
+      const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
+      const sizes = [...(await parts.measure(snapshot))].filter(([, p]) => p.bytes >= 100_000).map(([part, p]) => `${part} ${mb(p.fresh)}/${mb(p.bytes)}`);
+      process.stderr.write(`  new/all MB by part: ${sizes.join(', ')}\n`);
+    }
     releaseSnapshot(snapshot);
     const row = {
       stateBytes: inc.value.bytes,

@@ -5,7 +5,9 @@
  *
  * Pre-publishes (untimed), runs the clickstream pipeline over the stream in a process of its own
  * (as `npm run bench` does), prints its rate and peak RSS, and removes what it created.
- * `--cpu-prof` profiles that process's pipeline run; open the file in Chrome DevTools.
+ * `--cpu-prof` profiles that process's pipeline run; open the file in Chrome DevTools. `--heap-prof`
+ * samples its allocations, garbage included (DevTools' Memory tab loads it), and `--node-flags`
+ * passes flags to its node (`--node-flags=--trace-gc`).
  * `--instances n` runs it partitioned instead, in n processes side by side (scaling past one process).
  * `--peer noop|materialized-views` runs one of the benchmark's peers instead (bench/peer-pipelines.ts).
  * `--trace-sample 0.01` traces the pipeline as `npm run bench -- --trace-sample` does (bench/tracing.ts).
@@ -27,6 +29,8 @@ import type { PipelineSettingsInput } from '../core/pipeline.ts';
 const {
   events: count,
   cpuProf,
+  heapProf,
+  nodeFlags,
   settings,
   instances,
   peer,
@@ -36,13 +40,26 @@ const {
   .option('--events <n>', 'events to pre-publish', positiveInt, 500_000)
   .option('--instances <n>', `run the pipeline partitioned (${PARTITIONS} partitions) in n processes side by side`, positiveInt)
   .option('--cpu-prof <file>', 'write a CPU profile of the pipeline phase to this file')
+  .option('--heap-prof <file>', 'write a sampling profile of every allocation of the pipeline phase (garbage included) to this file')
+  .option('--node-flags <flags>', "flags for the pipeline process's node, space-separated (e.g. --trace-gc)", (v: string) =>
+    v.split(' ').filter((f) => f !== ''),
+  )
   .addOption(new Option('--peer <peer>', 'run a peer instead of the clickstream pipeline (bench/peer-pipelines.ts)').choices(['noop', 'materialized-views']))
   .option('--settings <json>', 'override pipeline settings, e.g. \'{"checkpointIntervalMs":30000}\'', (v: string) => JSON.parse(v) as PipelineSettingsInput)
   .option('--trace-sample <ratio>', 'trace the pipeline, this ratio of events and cuts sampled (spans counted, not sent)', ratioOption)
   .parse()
-  .opts<{ events: number; cpuProf?: string; settings?: PipelineSettingsInput; instances?: number; peer?: PeerPipeline; traceSample?: number }>();
-if (instances !== undefined && (instances > PARTITIONS || cpuProf)) {
-  throw new InvalidArgumentError(`--instances: at most ${PARTITIONS}, and not with --cpu-prof`);
+  .opts<{
+    events: number;
+    cpuProf?: string;
+    heapProf?: string;
+    nodeFlags?: string[];
+    settings?: PipelineSettingsInput;
+    instances?: number;
+    peer?: PeerPipeline;
+    traceSample?: number;
+  }>();
+if (instances !== undefined && (instances > PARTITIONS || cpuProf || heapProf)) {
+  throw new InvalidArgumentError(`--instances: at most ${PARTITIONS}, and not with --cpu-prof or --heap-prof`);
 }
 
 const names = phaseNames(newRunId(), 'prof');
@@ -60,10 +77,12 @@ try {
     ...(settings ? { settings } : {}),
     ...(peer ? { peer } : {}),
     ...(traceSample !== undefined ? { traceSample } : {}),
+    ...(nodeFlags ? { nodeFlags } : {}),
   };
   let result: object;
   if (instances === undefined) {
-    result = await pipelineThroughput({ ...job, ...(cpuProf ? { cpuProf: resolve(cpuProf) } : {}) }, (line) => process.stderr.write(`  ${line}\n`));
+    const profiles = { ...(cpuProf ? { cpuProf: resolve(cpuProf) } : {}), ...(heapProf ? { heapProf: resolve(heapProf) } : {}) };
+    result = await pipelineThroughput({ ...job, ...profiles }, (line) => process.stderr.write(`  ${line}\n`));
   } else {
     // Instance i runs the partitions p with p % instances = i, each in its own process.
     const runs = await Promise.all(
