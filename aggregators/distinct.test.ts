@@ -39,21 +39,18 @@ describe('distinct', () => {
   describe('over hopping windows (panes)', () => {
     const span = 3;
     const users = distinct((u: string) => u).panes!;
-    /** Users `u<from>` .. `u<to - 1>` seen in `pane`. */
-    const see = (panes: ReturnType<typeof users.create>, pane: number, from: number, to: number) => {
-      for (let i = from; i < to; i++) panes.add(pane, pane - span + 1, `u${i}`);
+    /** Per [pane, from, to]: users `u<from>` .. `u<to - 1>` seen in that pane. */
+    const see = (panes: ReturnType<typeof users.create>, ...sightings: Array<[number, number, number]>) => {
+      for (const [pane, from, to] of sightings) for (let i = from; i < to; i++) panes.add(pane, pane - span + 1, `u${i}`);
     };
 
     it('a snapshot keeps the values of panes nothing touched where they were, whatever slots freed values left', () => {
       const panes = users.create(span);
       // Values of pane 0 are freed once pane 3 opens (windows before 1 closed), and pane 3's new values take their slots.
-      see(panes, 0, 0, 500);
-      see(panes, 1, 500, 1000);
-      see(panes, 2, 1000, 1500);
+      see(panes, [0, 0, 500], [1, 500, 1000], [2, 1000, 1500]);
       panes.forget(1);
       const before = panes.toJSON();
-      see(panes, 3, 1500, 1800);
-      see(panes, 3, 1400, 1450); // seen again: these move from pane 2's group to pane 3's
+      see(panes, [3, 1500, 1800], [3, 1400, 1450]); // the second: seen again, moved from pane 2's group to pane 3's
       const after = panes.toJSON();
       const u32 = (b: ArrayBufferLike) => new Uint32Array(b);
       const f64 = (b: ArrayBufferLike) => new Float64Array(b);
@@ -66,9 +63,7 @@ describe('distinct', () => {
 
     it('restores the layout of builds before grouping (a column each, in slot order) and goes on as if never stopped', () => {
       const live = users.create(span);
-      see(live, 0, 0, 300);
-      see(live, 1, 200, 600);
-      see(live, 2, 100, 400);
+      see(live, [0, 0, 300], [1, 200, 600], [2, 100, 400]);
       live.forget(1);
       // The same state as an earlier build wrote it.
       const json = live.toJSON();
@@ -85,7 +80,7 @@ describe('distinct', () => {
       };
       const restored = users.restore(JSON.parse(JSON.stringify(older)), span);
       for (const panes of [live, restored]) {
-        see(panes, 3, 350, 700);
+        see(panes, [3, 350, 700]);
         panes.forget(2);
       }
       for (let w = 0; w <= 4; w++) expect(restored.result(w)).toBe(live.result(w));
@@ -94,7 +89,7 @@ describe('distinct', () => {
 
     it('refuses grouped values whose groups do not add up', () => {
       const panes = users.create(span);
-      see(panes, 0, 0, 10);
+      see(panes, [0, 0, 10]);
       const json = JSON.parse(JSON.stringify(panes.toJSON()));
       json.latestPanes = new TypedColumn(new Float64Array([0, 11])).toJSON();
       expect(() => users.restore(json, span)).toThrow(/counts more values/);

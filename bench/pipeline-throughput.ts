@@ -23,6 +23,8 @@ export interface PipelineThroughputJob {
   readonly settings?: PipelineSettingsInput;
   /** Run a peer instead of the clickstream pipeline (bench/peer-pipelines.ts). */
   readonly peer?: PeerPipeline;
+  /** Run only these outputs of the pipeline (table names): what the others' operators cost is the difference. */
+  readonly outputs?: readonly string[];
   /** Write a CPU profile of the pipeline run to this file. */
   readonly cpuProf?: string;
   /**
@@ -72,6 +74,16 @@ export interface PipelineThroughputResult {
 
 const CHILD_ENTRY = new URL('./pipeline-process.ts', import.meta.url);
 
+/** `definition` with only the outputs named: the rest are left unsubscribed, so their operators never run. */
+function onlyOutputs(definition: PipelineDefinition, outputs: readonly string[]): PipelineDefinition {
+  const unknown = outputs.filter((name) => !(name in definition.tables));
+  if (unknown.length > 0) throw new Error(`no such outputs: ${unknown.join(', ')} (the pipeline's: ${Object.keys(definition.tables).join(', ')})`);
+  return {
+    ...definition,
+    build: (events, ctx) => Object.fromEntries(Object.entries(definition.build(events, ctx)).filter(([name]) => outputs.includes(name))),
+  };
+}
+
 /** The pipeline phase in a process of its own (see BenchChild). Progress lines of the child go to `onProgress`. */
 export async function pipelineThroughput(job: PipelineThroughputJob, onProgress: (line: string) => void): Promise<PipelineThroughputResult> {
   let output = '';
@@ -99,7 +111,8 @@ export async function measurePipelineThroughput(
 ): Promise<PipelineThroughputResult> {
   const { names, stream, settings, partitions } = job;
   const options = { name: names.pipeline, stream: names.stream, subjectPrefix: names.subjectPrefix, ...(partitions ? { partitions: partitions.count } : {}) };
-  const pipeline: PipelineDefinition = job.peer ? createPeerPipeline(job.peer, options) : createClickstreamPipeline(options);
+  const full: PipelineDefinition = job.peer ? createPeerPipeline(job.peer, options) : createClickstreamPipeline(options);
+  const pipeline = job.outputs ? onlyOutputs(full, job.outputs) : full;
   const definition = settings ? { ...pipeline, settings: { ...pipeline.settings, ...settings } } : pipeline;
   const targets = partitions ? partitions.run.map((p) => runTarget(definition, p)) : [runTarget(definition)];
   // Where each runner's input ends: the last message on its subject.

@@ -10,6 +10,7 @@
  * passes flags to its node (`--node-flags=--trace-gc`).
  * `--instances n` runs it partitioned instead, in n processes side by side (scaling past one process).
  * `--peer noop|materialized-views` runs one of the benchmark's peers instead (bench/peer-pipelines.ts).
+ * `--outputs events,sessions` runs only those outputs of the pipeline (what an operator costs: the difference).
  * `--trace-sample 0.01` traces the pipeline as `npm run bench -- --trace-sample` does (bench/tracing.ts).
  */
 import { resolve } from 'node:path';
@@ -34,6 +35,7 @@ const {
   settings,
   instances,
   peer,
+  outputs,
   traceSample,
 } = new Command()
   .name('bench-pipeline')
@@ -45,6 +47,7 @@ const {
     v.split(' ').filter((f) => f !== ''),
   )
   .addOption(new Option('--peer <peer>', 'run a peer instead of the clickstream pipeline (bench/peer-pipelines.ts)').choices(['noop', 'materialized-views']))
+  .option('--outputs <names>', 'run only these outputs (tables) of the pipeline, comma-separated', (v: string) => v.split(','))
   .option('--settings <json>', 'override pipeline settings, e.g. \'{"checkpointIntervalMs":30000}\'', (v: string) => JSON.parse(v) as PipelineSettingsInput)
   .option('--trace-sample <ratio>', 'trace the pipeline, this ratio of events and cuts sampled (spans counted, not sent)', ratioOption)
   .parse()
@@ -56,6 +59,7 @@ const {
     settings?: PipelineSettingsInput;
     instances?: number;
     peer?: PeerPipeline;
+    outputs?: string[];
     traceSample?: number;
   }>();
 if (instances !== undefined && (instances > PARTITIONS || cpuProf || heapProf)) {
@@ -76,6 +80,7 @@ try {
     stream,
     ...(settings ? { settings } : {}),
     ...(peer ? { peer } : {}),
+    ...(outputs ? { outputs } : {}),
     ...(traceSample !== undefined ? { traceSample } : {}),
     ...(nodeFlags ? { nodeFlags } : {}),
   };
