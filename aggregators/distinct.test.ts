@@ -87,6 +87,15 @@ describe('distinct', () => {
       expect(live.result(2)).toBe(600); // window 2 (panes 2-4): u100..u399 and u350..u699
     });
 
+    it('groups values whose latest panes lie far apart (an event far ahead) as well', () => {
+      const panes = users.create(span);
+      see(panes, [0, 0, 3], [1, 2, 4], [500, 3, 5]);
+      const json = panes.toJSON();
+      expect([...columnOf(json, 'latestPanes', (b) => new Float64Array(b))]).toEqual([0, 2, 1, 1, 500, 2]);
+      const restored = users.restore(JSON.parse(JSON.stringify(json)), span);
+      for (const w of [-1, 0, 1, 498, 499, 500]) expect(restored.result(w)).toBe(panes.result(w));
+    });
+
     it('refuses grouped values whose groups do not add up', () => {
       const panes = users.create(span);
       see(panes, [0, 0, 10]);
