@@ -108,6 +108,52 @@ describe('enrich', () => {
     expect(scope.handle('enrich#0').stats?.()).toMatchObject({ in: 3, out: 3, hits: 1, misses: 2, errors: 0, timeouts: 0 });
   });
 
+  it('preloads the cache: events wait for it in order, then only keys it lacks are looked up', () => {
+    const scope = new FakeScope();
+    const { calls, lookup } = virtualLookup({ y: { after: 3, value: 'Y' } });
+    const table = new Deferred<Array<[string, string]>>();
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        asyncScheduler.schedule(() => table.resolve([['x', 'X']]), 4);
+        const source = cold('ab---c-d-------|', { a: ev('a', 'x'), b: ev('b', 'y'), c: ev('c', 'x'), d: ev('d', 'x') });
+        // a and b wait for the preload (in at 4): a is then a hit, b is looked up (in at 7); c waits
+        // behind b though cached, and d, at 7 with b's answer, comes after it.
+        expectObservable(source.pipe(enrich(options(lookup, { preload: () => table })))).toBe('----a--(bcd)---|', {
+          a: 'a:X',
+          b: 'b:Y',
+          c: 'c:X',
+          d: 'd:X',
+        });
+      }),
+    );
+    expect(calls).toEqual(['y']);
+    expect(scope.handle('enrich#0').stats?.()).toMatchObject({ in: 4, out: 4, hits: 3, misses: 1, preloaded: 1, preloadErrors: 0, pending: 0 });
+  });
+
+  it('looks keys up one by one when the preload fails or outlasts timeoutMs, losing nothing', () => {
+    for (const failure of ['rejected', 'timed out', 'thrown'] as const) {
+      const scope = new FakeScope();
+      const { calls, lookup } = virtualLookup({ x: { after: 1, value: 'X' } });
+      const table = new Deferred<Array<[string, string]>>();
+      const preload = (): PromiseLike<Array<[string, string]>> => {
+        if (failure === 'thrown') throw new Error('no table');
+        return table;
+      };
+      runInScope(scope, () =>
+        newScheduler().run(({ cold, expectObservable }) => {
+          if (failure === 'rejected') asyncScheduler.schedule(() => table.reject(new Error('down')), 2);
+          // Timed out at 5; the table's late answer is not used.
+          if (failure === 'timed out') asyncScheduler.schedule(() => table.resolve([['x', 'late']]), 8);
+          const source = cold('a|', { a: ev('a', 'x') });
+          const expected = { rejected: '---(a|)', 'timed out': '------(a|)', thrown: '-(a|)' }[failure];
+          expectObservable(source.pipe(enrich(options(lookup, { preload, timeoutMs: 5 })))).toBe(expected, { a: 'a:X' });
+        }),
+      );
+      expect(calls).toEqual(['x']);
+      expect(scope.handle('enrich#0').stats?.()).toMatchObject({ in: 1, out: 1, misses: 1, preloaded: 0, preloadErrors: 1 });
+    }
+  });
+
   it('emits a cache hit queued behind a miss in order, not early', () => {
     const { lookup } = virtualLookup({ x: { after: 1, value: 'X' }, y: { after: 3, value: 'Y' } });
     runInScope(new FakeScope(), () =>

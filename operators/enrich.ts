@@ -37,6 +37,15 @@ export interface EnrichOptions<T, K extends string | number, V, R> {
   lookup: (key: K) => PromiseLike<V>;
   /** Combine an event with its looked-up value. A throw dead-letters the event (`merge failed: ...`). */
   merge: (event: T, value: V) => R;
+  /**
+   * Read the whole reference table into the cache once, before the first lookup: events wait for it
+   * (in order, as behind a lookup), and afterwards only keys it lacks are looked up one by one. For
+   * reference data that fits the cache and that most events need: without it, the first events of a
+   * run wait for a lookup per key. A preload that fails or outlasts `timeoutMs` is counted
+   * (`preloadErrors`), and keys are looked up one by one. Preloaded values expire as looked-up ones do.
+   * @default none
+   */
+  preload?: () => PromiseLike<Iterable<readonly [K, V]>>;
   /** @default { maxEntries: 10_000, ttlMs: 60_000 } */
   cache?: EnrichCacheOptions;
   /** Most lookups in flight at once (distinct keys; concurrent events for one key share a lookup). @default 16 */
@@ -63,6 +72,7 @@ interface ResolvedEnrichOptions<T, K extends string | number, V, R> {
   readonly key: (event: T) => K;
   readonly lookup: (key: K) => PromiseLike<V>;
   readonly merge: (event: T, value: V) => R;
+  readonly preload: (() => PromiseLike<Iterable<readonly [K, V]>>) | undefined;
   readonly maxEntries: number;
   readonly ttlMs: number;
   readonly staleMs: number;
@@ -94,6 +104,7 @@ function parseOptions<T, K extends string | number, V, R>(options: EnrichOptions
     key: options.key,
     lookup: options.lookup,
     merge: options.merge,
+    preload: options.preload,
     maxEntries,
     ttlMs,
     staleMs,
@@ -163,7 +174,7 @@ interface CacheEntry<V> {
  */
 export function enrich<T, K extends string | number, V, R>(options: EnrichOptions<T, K, V, R>): OperatorFunction<T, R> {
   const opts = parseOptions(options);
-  const { key: keyOf, lookup: fetch, merge, maxEntries, ttlMs, staleMs, concurrency, timeoutMs, attempts: maxAttempts, backoffMs, scheduler } = opts;
+  const { key: keyOf, lookup: fetch, merge, preload, maxEntries, ttlMs, staleMs, concurrency, timeoutMs, attempts: maxAttempts, backoffMs, scheduler } = opts;
   const operator = {};
   return (source) =>
     new Observable<R>((subscriber) => {
@@ -201,6 +212,10 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       let retries = 0;
       let refreshes = 0;
       let deadLetters = 0;
+      let preloaded = 0;
+      let preloadErrors = 0;
+      /** Events accepted while the preload runs, with their keys: looked up (or not) once it is in. */
+      let preloadWaiting: Array<{ readonly item: Queued<T, V>; readonly key: K }> | undefined;
 
       const pending = (): number => queue.length - head;
 
@@ -221,6 +236,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
                 retries,
                 refreshes,
                 deadLetters,
+                ...(preload ? { preloaded, preloadErrors } : {}),
                 pending: pending(),
                 cached: cache.size,
               }),
@@ -396,6 +412,72 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
         }
       };
 
+      /** `item` (a miss) waits for its key's lookup, started when a concurrency slot frees. */
+      const awaitLookup = (item: Queued<T, V>, key: K): void => {
+        misses++;
+        let lookup = lookups.get(key);
+        if (lookup === undefined) {
+          lookup = { key, waiting: [], settled: false, attempts: 0, timer: undefined };
+          lookups.set(key, lookup);
+          toStart.push(lookup);
+        }
+        lookup.waiting.push(item);
+      };
+
+      /** The preload is in (`entries`) or failed: cache it, then resolve or look up what waited for it. */
+      const preloadDone = (entries: Iterable<readonly [K, V]> | undefined): void => {
+        const waiting = preloadWaiting;
+        if (waiting === undefined || closed) return;
+        preloadWaiting = undefined;
+        if (entries === undefined) preloadErrors++;
+        else {
+          try {
+            for (const [key, value] of entries) {
+              cacheSet(key, value);
+              preloaded++;
+            }
+          } catch {
+            // A table that failed part way: what was read is cached, the rest is looked up.
+            preloadErrors++;
+          }
+        }
+        for (const { item, key } of waiting) {
+          if (cacheHit(key)) {
+            hits++;
+            item.state = RESOLVED;
+            item.value = cachedValue;
+          } else awaitLookup(item, key);
+        }
+        startLookups();
+        drain();
+      };
+
+      if (preload) {
+        preloadWaiting = [];
+        const timer = scheduler.schedule(() => preloadDone(undefined), timeoutMs);
+        let loading: PromiseLike<Iterable<readonly [K, V]>> | undefined;
+        try {
+          loading = preload();
+        } catch {
+          loading = undefined;
+        }
+        if (loading === undefined) {
+          timer.unsubscribe();
+          preloadDone(undefined);
+        } else {
+          loading.then(
+            (entries) => {
+              timer.unsubscribe();
+              preloadDone(entries);
+            },
+            () => {
+              timer.unsubscribe();
+              preloadDone(undefined);
+            },
+          );
+        }
+      }
+
       subscriber.add(() => {
         closed = true;
         for (const lookup of lookups.values()) lookup.timer?.unsubscribe();
@@ -415,6 +497,12 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
             key = keyOf(event);
           } catch (err) {
             subscriber.error(err);
+            return;
+          }
+          if (preloadWaiting !== undefined) {
+            const item: Queued<T, V> = { event, origin: scope?.origin(), state: WAITING, value: undefined, reason: '' };
+            queue.push(item);
+            preloadWaiting.push({ item, key });
             return;
           }
           const hit = cacheHit(key);
@@ -440,14 +528,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
             hits++;
             return; // Something is queued ahead, so this cannot be the head: nothing to drain.
           }
-          misses++;
-          let lookup = lookups.get(key);
-          if (lookup === undefined) {
-            lookup = { key, waiting: [], settled: false, attempts: 0, timer: undefined };
-            lookups.set(key, lookup);
-            toStart.push(lookup);
-          }
-          lookup.waiting.push(item);
+          awaitLookup(item, key);
           startLookups();
         },
         error: (err: unknown) => subscriber.error(err),

@@ -24,3 +24,13 @@ export function pageCategoryLookup(ctx: BuildContext): (path: string) => Promise
     return rows[0]?.category;
   };
 }
+
+/** Every path's category in the catalog: what enrichment caches before its first lookup. */
+export function pageCategories(ctx: BuildContext): () => Promise<Array<[string, string]>> {
+  const table = `${quoteIdent(ctx.database)}.${quoteIdent(pagesTable.name)}`;
+  return async () => {
+    const result = await ctx.clickhouse.query({ query: `SELECT path, category FROM ${table} FINAL`, format: 'JSONEachRow' });
+    const rows = await result.json<{ path: string; category: string }>();
+    return rows.map((row) => [row.path, row.category]);
+  };
+}

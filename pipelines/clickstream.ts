@@ -3,7 +3,7 @@
  *
  *   validate (ClickEvent schema, clock skew)       ← done by the runner from `schema`/`validation`
  *   → dedupe (event_id, 10 min event time)
- *   → enrich (URL path → page category, looked up in ClickHouse, cached)
+ *   → enrich (URL path → page category: the catalog read from ClickHouse at start, paths it lacks looked up, cached)
  *   → raw events table
  *   → tumbling 1 min: page views per URL, unique users, funnel, revenue by country
  *   → hopping 5 min / 1 min: active users and top pages
@@ -31,7 +31,7 @@ import {
 } from '../index.ts';
 import { clickstreamDashboard } from './clickstream.dashboard.ts';
 import { ClickEvent } from './clickstream-events.ts';
-import { pageCategoryLookup, seedPages } from './clickstream-pages.ts';
+import { pageCategories, pageCategoryLookup, seedPages } from './clickstream-pages.ts';
 import { clickstreamTables, type eventsTable } from './clickstream-tables.ts';
 
 const SECOND = 1_000;
@@ -95,6 +95,8 @@ export function createClickstreamPipeline({
           id: 'page-category',
           key: (e) => pathOf(e.url),
           lookup: pageCategoryLookup(ctx),
+          // The catalog is small: read whole at start, so the first events wait for one query, not one per page.
+          preload: pageCategories(ctx),
           merge: (e, category) => enrichedClick(e, pathOf(e.url), category ?? 'unknown'),
           timeoutMs: 5 * SECOND,
         }),
