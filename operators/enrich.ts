@@ -455,6 +455,8 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       if (preload) {
         preloadWaiting = [];
         const timer = scheduler.schedule(() => preloadDone(undefined), timeoutMs);
+        // Unsubscribed before the preload is in: its timeout must not keep the process up.
+        subscriber.add(timer);
         let loading: PromiseLike<Iterable<readonly [K, V]>> | undefined;
         try {
           loading = preload();
