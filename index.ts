@@ -50,7 +50,7 @@ export { validate } from './operators/validate.ts';
 // Lookup and reference tables a pipeline's build() creates and queries (see pipelines/clickstream-pages.ts).
 export type { TablePlacement } from './sinks/clickhouse/schema.ts';
 export { ensureTables } from './sinks/clickhouse/schema.ts';
-export { quoteIdent, sqlString } from './sinks/clickhouse/sql.ts';
+export { quoteIdent, quoteTable, sqlString } from './sinks/clickhouse/sql.ts';
 export type { AnyTable, Columns, ColumnType, ColumnTypes, RowOf, Table, TableOptions, TableRow } from './sinks/clickhouse/table.ts';
 export { defineTable } from './sinks/clickhouse/table.ts';
 export type { EventTime } from './state/operator-scope.ts';

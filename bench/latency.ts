@@ -4,7 +4,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { RuntimeConfig } from '../core/config.ts';
 import type { PipelineSettingsInput } from '../core/pipeline.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
-import { quoteIdent } from '../sinks/clickhouse/sql.ts';
+import { quoteTable } from '../sinks/clickhouse/sql.ts';
 import { ensureStream } from '../sources/streams.ts';
 import { CHECKPOINT_LINE, type CheckpointFigures, type CheckpointStatus, CheckpointTally } from './checkpoint-tally.ts';
 import { BenchChild } from './child.ts';
@@ -127,7 +127,7 @@ export async function measureLatency(
   const polls: Array<{ at: number; visible: number }> = [];
   let published: LivePublisherOutput | undefined;
   let pollErrors = 0;
-  const table = `${quoteIdent(names.database)}.${quoteIdent(eventsTable.name)}`;
+  const table = `${quoteTable(names.database, eventsTable.name)}`;
   const poll = async (): Promise<void> => {
     let drainDeadline = Infinity;
     for (;;) {

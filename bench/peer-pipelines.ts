@@ -4,7 +4,7 @@ import { type BuildContext, definePipeline, type PipelineDefinition } from '../i
 import { type ClickstreamOptions, createClickstreamPipeline, enrichedClick, pathOf, toEventRow } from '../pipelines/clickstream.ts';
 import { sitePages } from '../pipelines/clickstream-site.ts';
 import { eventsTable } from '../pipelines/clickstream-tables.ts';
-import { quoteIdent } from '../sinks/clickhouse/sql.ts';
+import { quoteTable } from '../sinks/clickhouse/sql.ts';
 
 /**
  * What a user would run instead of the clickstream pipeline, measured by the benchmark over the
@@ -44,14 +44,13 @@ export function createPeerPipeline(peer: PeerPipeline, options: ClickstreamOptio
 
 /** The three views, on ClickHouse 18.16 and current releases (toStartOfMinute, -State combinators). */
 export function materializedViewsSql(database: string): string[] {
-  const db = quoteIdent(database);
-  const events = `${db}.${quoteIdent(eventsTable.name)}`;
+  const events = quoteTable(database, eventsTable.name);
   return [
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.mv_page_views_1m ENGINE = SummingMergeTree() ORDER BY (window_start, url) AS ` +
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${quoteTable(database, 'mv_page_views_1m')} ENGINE = SummingMergeTree() ORDER BY (window_start, url) AS ` +
       `SELECT toStartOfMinute(ts) AS window_start, url, count() AS views FROM ${events} WHERE type = 'page_view' GROUP BY window_start, url`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.mv_unique_users_1m ENGINE = AggregatingMergeTree() ORDER BY window_start AS ` +
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${quoteTable(database, 'mv_unique_users_1m')} ENGINE = AggregatingMergeTree() ORDER BY window_start AS ` +
       `SELECT toStartOfMinute(ts) AS window_start, uniqExactState(user_id) AS users FROM ${events} GROUP BY window_start`,
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.mv_revenue_1m ENGINE = SummingMergeTree() ORDER BY (window_start, country) AS ` +
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${quoteTable(database, 'mv_revenue_1m')} ENGINE = SummingMergeTree() ORDER BY (window_start, country) AS ` +
       `SELECT toStartOfMinute(ts) AS window_start, country, sum(price * quantity) AS revenue, count() AS orders FROM ${events} WHERE type = 'purchase' GROUP BY window_start, country`,
   ];
 }
@@ -62,11 +61,10 @@ async function createMaterializedViews(ctx: BuildContext): Promise<void> {
 
 /** What the views counted, beside the raw rows they were computed from: the peer did its work. */
 export async function materializedViewTotals(clickhouse: ClickHouseClient, database: string): Promise<{ pageViews: number; pageViewRows: number }> {
-  const db = quoteIdent(database);
   const result = await clickhouse.query({
     query:
-      `SELECT (SELECT sum(views) FROM ${db}.mv_page_views_1m) AS pageViews, ` +
-      `(SELECT count() FROM ${db}.${quoteIdent(eventsTable.name)} FINAL WHERE type = 'page_view') AS pageViewRows`,
+      `SELECT (SELECT sum(views) FROM ${quoteTable(database, 'mv_page_views_1m')}) AS pageViews, ` +
+      `(SELECT count() FROM ${quoteTable(database, eventsTable.name)} FINAL WHERE type = 'page_view') AS pageViewRows`,
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });

@@ -1,10 +1,10 @@
-import { type BuildContext, ensureTables, quoteIdent, sqlString } from '../index.ts';
+import { type BuildContext, ensureTables, quoteTable, sqlString } from '../index.ts';
 import { sitePages } from './clickstream-site.ts';
 import { pagesTable } from './clickstream-tables.ts';
 
 /** The page catalog table in the pipeline's database, quoted for SQL. */
 function pagesTableIn(ctx: BuildContext): string {
-  return `${quoteIdent(ctx.database)}.${quoteIdent(pagesTable.name)}`;
+  return quoteTable(ctx.database, pagesTable.name);
 }
 
 /** Create the page catalog reference table and (re)load it from the demo site map. Idempotent. */

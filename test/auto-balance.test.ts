@@ -134,7 +134,7 @@ describe('automatic balancing', () => {
           return now.size === Object.keys(expected).length && Object.entries(expected).every(([pid, n]) => now.get(Number(pid)) === n);
         },
         withinMs,
-        `${what} (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
+        () => `${what} (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
       );
       return performance.now() - started;
     };
@@ -158,7 +158,7 @@ describe('automatic balancing', () => {
           return counts().size === 3 && now.reduce((x, y) => x + y, 0) === PARTITIONS && Math.max(...now) <= 3;
         },
         8 * TTL_MS,
-        `three processes to share 8 partitions, at most 3 each (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
+        () => `three processes to share 8 partitions, at most 3 each (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
       );
 
       // A hung process (SIGSTOP: alive, so not known gone): the others take its partitions once its
@@ -174,7 +174,7 @@ describe('automatic balancing', () => {
           return counts().size === 3 && now.reduce((x, y) => x + y, 0) === PARTITIONS && Math.max(...now) <= 3;
         },
         8 * TTL_MS,
-        `the resumed process to get a share again (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
+        () => `the resumed process to get a share again (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
       );
       expect(b.stderr()).toMatch(new RegExp(`lost the lease on 'pipeline\\.${names.name}\\.p\\d' \\(`));
 

@@ -27,7 +27,7 @@ import {
 } from '../sinks/clickhouse/cluster.ts';
 import { createReadViewSql } from '../sinks/clickhouse/read-view.ts';
 import { ensureTables } from '../sinks/clickhouse/schema.ts';
-import { quoteIdent, sqlString } from '../sinks/clickhouse/sql.ts';
+import { quoteIdent, quoteTable, sqlString } from '../sinks/clickhouse/sql.ts';
 import { type AnyTable, defineTable, PARTITION_COLUMN } from '../sinks/clickhouse/table.ts';
 import { ClickHouseWriter } from '../sinks/clickhouse/writer.ts';
 import { CLUSTER_NAME, useClickHouseCluster } from './support/clickhouse-cluster.ts';
@@ -201,7 +201,7 @@ describe('replicated ClickHouse', () => {
     await waitFor(
       async () => {
         const result = await first!.query({
-          query: `SELECT seq, trace_id, correlation_id FROM ${quoteIdent(database)}.letters_current ORDER BY seq`,
+          query: `SELECT seq, trace_id, correlation_id FROM ${quoteTable(database, 'letters_current')} ORDER BY seq`,
           format: 'JSONEachRow',
           clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
         });

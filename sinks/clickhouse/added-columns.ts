@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createDistributedTableSql, distributedTableName, onClusterSql } from './cluster.ts';
-import { quoteIdent, sqlString } from './sql.ts';
+import { quoteIdent, quoteTable, sqlString } from './sql.ts';
 import { type AnyTable, PARTITION_COLUMN } from './table.ts';
 
 /**
@@ -34,7 +34,7 @@ export async function addMissingColumns(client: ClickHouseClient, database: stri
     if (distributed && cluster !== undefined) {
       // 18.16 refuses ALTER ON CLUSTER for a table that is not replicated on a replicated shard; a
       // Distributed table holds no rows, so it is made again (reads through it fail meanwhile).
-      await client.command({ query: `DROP TABLE IF EXISTS ${quoteIdent(database)}.${quoteIdent(name)}${onClusterSql(cluster)}` });
+      await client.command({ query: `DROP TABLE IF EXISTS ${quoteTable(database, name)}${onClusterSql(cluster)}` });
       await client.command({ query: createDistributedTableSql(table, database, cluster) });
       continue;
     }
@@ -67,7 +67,7 @@ export function addColumnsSql(
       const onCluster = cluster === undefined ? '' : onClusterSql(cluster);
       statements.push({
         column,
-        sql: `ALTER TABLE ${quoteIdent(database)}.${quoteIdent(name)}${onCluster} ADD COLUMN ${quoteIdent(column)} ${type} AFTER ${quoteIdent(previous)}`,
+        sql: `ALTER TABLE ${quoteTable(database, name)}${onCluster} ADD COLUMN ${quoteIdent(column)} ${type} AFTER ${quoteIdent(previous)}`,
       });
     }
     previous = column;

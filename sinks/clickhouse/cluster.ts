@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { errorMessage } from '../../common/error-message.ts';
-import { assertSqlIdentifier, quoteIdent, sqlString } from './sql.ts';
+import { assertSqlIdentifier, quoteIdent, quoteTable, sqlString } from './sql.ts';
 import { type AnyTable, columnsSql, tableBodySql } from './table.ts';
 
 /**
@@ -53,13 +53,13 @@ export function createDatabaseOnClusterSql(database: string, cluster: string): s
 export function createReplicatedTableSql(table: AnyTable, database: string, cluster: string): string {
   const args = [sqlString(zooKeeperPath(table, database)), sqlString('{replica}'), ...(table.version ? [quoteIdent(table.version)] : [])];
   const engine = `ReplicatedReplacingMergeTree(${args.join(', ')})`;
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(database)}.${quoteIdent(table.name)}${onClusterSql(cluster)} ${tableBodySql(table, engine)}`;
+  return `CREATE TABLE IF NOT EXISTS ${quoteTable(database, table.name)}${onClusterSql(cluster)} ${tableBodySql(table, engine)}`;
 }
 
 /** The Distributed table over the replicated ones, on every host of `cluster`. */
 export function createDistributedTableSql(table: AnyTable, database: string, cluster: string): string {
   const engine = `Distributed(${quoteIdent(cluster)}, ${quoteIdent(database)}, ${quoteIdent(table.name)})`;
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(database)}.${quoteIdent(distributedTableName(table))}${onClusterSql(cluster)} ${columnsSql(table)}\nENGINE = ${engine}`;
+  return `CREATE TABLE IF NOT EXISTS ${quoteTable(database, distributedTableName(table))}${onClusterSql(cluster)} ${columnsSql(table)}\nENGINE = ${engine}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { quoteTable } from './sql.ts';
 import { defineTable } from './table.ts';
 
 describe('defineTable names', () => {
@@ -12,5 +13,13 @@ describe('defineTable names', () => {
     expect(() => defineTable('page_views', { columns: { 'user id': 'String' }, orderBy: [] })).toThrow(
       'table page_views: the column name "user id" must be a SQL identifier: letters, digits and _, not starting with a digit, at most 63 characters',
     );
+  });
+});
+
+describe('quoteTable', () => {
+  it('quotes a database and a table, and refuses either when it is not an identifier', () => {
+    expect(quoteTable('analytics', 'page_views')).toBe('`analytics`.`page_views`');
+    expect(() => quoteTable('analytics; DROP', 'page_views')).toThrow('must be a SQL identifier');
+    expect(() => quoteTable('analytics', 'page`views')).toThrow('must be a SQL identifier');
   });
 });

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { distributedTableName, onClusterSql } from './cluster.ts';
-import { quoteIdent, sqlString } from './sql.ts';
+import { quoteIdent, quoteTable, sqlString } from './sql.ts';
 import type { AnyTable } from './table.ts';
 
 /**
@@ -15,12 +15,12 @@ export function readViewSelectSql(table: AnyTable, database: string, cluster?: s
   const keys = table.orderBy.map(quoteIdent);
   const merged = Object.entries(table.merge).map(([column, rule]) => `${rule}(${quoteIdent(column)}) AS ${quoteIdent(column)}`);
   const source = cluster === undefined ? table.name : distributedTableName(table);
-  return `SELECT ${[...keys, ...merged].join(', ')} FROM ${quoteIdent(database)}.${quoteIdent(source)} FINAL GROUP BY ${keys.join(', ')}`;
+  return `SELECT ${[...keys, ...merged].join(', ')} FROM ${quoteTable(database, source)} FINAL GROUP BY ${keys.join(', ')}`;
 }
 
 export function createReadViewSql(table: AnyTable, database: string, cluster?: string): string {
   const onCluster = cluster === undefined ? '' : onClusterSql(cluster);
-  return `CREATE VIEW IF NOT EXISTS ${quoteIdent(database)}.${quoteIdent(table.current.name)}${onCluster} AS ${readViewSelectSql(table, database, cluster)}`;
+  return `CREATE VIEW IF NOT EXISTS ${quoteTable(database, table.current.name)}${onCluster} AS ${readViewSelectSql(table, database, cluster)}`;
 }
 
 /**
@@ -40,7 +40,7 @@ export async function ensureReadViews(client: ClickHouseClient, database: string
     const stored = existing.get(table.current.name);
     if (stored !== undefined && readViewIsCurrent(stored, table, database, cluster)) continue;
     const onCluster = cluster === undefined ? '' : onClusterSql(cluster);
-    if (stored !== undefined) await client.command({ query: `DROP TABLE IF EXISTS ${quoteIdent(database)}.${quoteIdent(table.current.name)}${onCluster}` });
+    if (stored !== undefined) await client.command({ query: `DROP TABLE IF EXISTS ${quoteTable(database, table.current.name)}${onCluster}` });
     await client.command({ query: createReadViewSql(table, database, cluster) });
   }
 }

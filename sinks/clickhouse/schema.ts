@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { addMissingColumns } from './added-columns.ts';
 import { ensureClusterTables } from './cluster.ts';
 import { ensureReadViews } from './read-view.ts';
-import { quoteIdent, sqlString } from './sql.ts';
+import { quoteIdent, quoteTable, sqlString } from './sql.ts';
 import { type AnyTable, createTableSql, PARTITION_COLUMN } from './table.ts';
 
 /** Where tables are created: on the connected server, or replicated on a cluster of servers. */
@@ -51,9 +51,9 @@ function outdatedTablesMessage(database: string, tables: readonly AnyTable[]): s
     const old = `\`${database}\`.\`${table.name}_unpartitioned\``;
     const columns = Object.keys(table.columns).map(quoteIdent).join(', ');
     lines.push(
-      `    RENAME TABLE ${quoteIdent(database)}.${quoteIdent(table.name)} TO ${old};`,
+      `    RENAME TABLE ${quoteTable(database, table.name)} TO ${old};`,
       `    ${createTableSql(table, database).replace(/\n\s*/g, ' ')};`,
-      `    INSERT INTO ${quoteIdent(database)}.${quoteIdent(table.name)} (${quoteIdent(PARTITION_COLUMN)}, ${columns}) SELECT 0, ${columns} FROM ${old};`,
+      `    INSERT INTO ${quoteTable(database, table.name)} (${quoteIdent(PARTITION_COLUMN)}, ${columns}) SELECT 0, ${columns} FROM ${old};`,
     );
   }
   return lines.join('\n');

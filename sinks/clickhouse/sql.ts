@@ -20,6 +20,11 @@ export function quoteIdent(name: string): string {
   return `\`${name}\``;
 }
 
+/** A table in a database, both quoted for SQL: `` `analytics`.`page_views` ``. */
+export function quoteTable(database: string, table: string): string {
+  return `${quoteIdent(database)}.${quoteIdent(table)}`;
+}
+
 /**
  * A ClickHouse string literal. Needed because query parameters (`{name:String}`) do not exist on
  * ClickHouse 18.16; escaping backslash and quote is the complete rule for quoted strings.

@@ -1,4 +1,4 @@
-import { assertSqlIdentifier, quoteIdent } from './sql.ts';
+import { assertSqlIdentifier, quoteIdent, quoteTable } from './sql.ts';
 
 /**
  * A ClickHouse table declared once in TypeScript: the DDL is generated from it and the row type is
@@ -159,7 +159,7 @@ function mergeRules(table: string, options: MergeInput): Record<string, MergeRul
 /** `CREATE TABLE IF NOT EXISTS` for this table, valid on ClickHouse 18.16 and current releases. */
 export function createTableSql(table: AnyTable, database: string): string {
   const engine = table.version ? `ReplacingMergeTree(${quoteIdent(table.version)})` : 'ReplacingMergeTree()';
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(database)}.${quoteIdent(table.name)} ${tableBodySql(table, engine)}`;
+  return `CREATE TABLE IF NOT EXISTS ${quoteTable(database, table.name)} ${tableBodySql(table, engine)}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { ClickHouseError } from '@clickhouse/client';
 import { retry } from '../../common/retry.ts';
 import { EncodedRows } from './encoded-rows.ts';
-import { quoteIdent } from './sql.ts';
+import { quoteTable } from './sql.ts';
 import type { AnyTable } from './table.ts';
 
 /**
@@ -121,7 +121,7 @@ export class ClickHouseWriter {
 
   private async insertWithRetry(batch: EncodedRows, start: number, end: number): Promise<void> {
     const { initialBackoffMs, maxBackoffMs, signal, onRetry } = this.options;
-    const query = `INSERT INTO ${quoteIdent(this.database)}.${quoteIdent(batch.table.name)} FORMAT TabSeparated`;
+    const query = `INSERT INTO ${quoteTable(this.database, batch.table.name)} FORMAT TabSeparated`;
     await retry(
       async () => {
         // The batch's bytes are the body as they are (client.insert would JSON-encode row objects into one string).
