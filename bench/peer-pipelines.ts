@@ -42,6 +42,16 @@ export function createPeerPipeline(peer: PeerPipeline, options: ClickstreamOptio
   });
 }
 
+/** `definition` with only the outputs named: the rest are left unsubscribed, so their operators never run. */
+export function onlyOutputs(definition: PipelineDefinition, outputs: readonly string[]): PipelineDefinition {
+  const unknown = outputs.filter((name) => !(name in definition.tables));
+  if (unknown.length > 0) throw new Error(`no such outputs: ${unknown.join(', ')} (the pipeline's: ${Object.keys(definition.tables).join(', ')})`);
+  return {
+    ...definition,
+    build: (events, ctx) => Object.fromEntries(Object.entries(definition.build(events, ctx)).filter(([name]) => outputs.includes(name))),
+  };
+}
+
 /** The three views, on ClickHouse 18.16 and current releases (toStartOfMinute, -State combinators). */
 export function materializedViewsSql(database: string): string[] {
   const events = quoteTable(database, eventsTable.name);

@@ -10,7 +10,7 @@ import { createClickstreamPipeline } from '../pipelines/clickstream.ts';
 import { type CheckpointFigures, CheckpointTally } from './checkpoint-tally.ts';
 import { BenchChild } from './child.ts';
 import type { PhaseNames } from './names.ts';
-import { createPeerPipeline, type PeerPipeline } from './peer-pipelines.ts';
+import { createPeerPipeline, onlyOutputs, type PeerPipeline } from './peer-pipelines.ts';
 import { RssSampler } from './rss.ts';
 import { mainThreadCpuSeconds, type ServerName, serverCpuMicrosPerEvent, serverCpuSeconds } from './server-cpu.ts';
 
@@ -73,16 +73,6 @@ export interface PipelineThroughputResult {
 }
 
 const CHILD_ENTRY = new URL('./pipeline-process.ts', import.meta.url);
-
-/** `definition` with only the outputs named: the rest are left unsubscribed, so their operators never run. */
-function onlyOutputs(definition: PipelineDefinition, outputs: readonly string[]): PipelineDefinition {
-  const unknown = outputs.filter((name) => !(name in definition.tables));
-  if (unknown.length > 0) throw new Error(`no such outputs: ${unknown.join(', ')} (the pipeline's: ${Object.keys(definition.tables).join(', ')})`);
-  return {
-    ...definition,
-    build: (events, ctx) => Object.fromEntries(Object.entries(definition.build(events, ctx)).filter(([name]) => outputs.includes(name))),
-  };
-}
 
 /** The pipeline phase in a process of its own (see BenchChild). Progress lines of the child go to `onProgress`. */
 export async function pipelineThroughput(job: PipelineThroughputJob, onProgress: (line: string) => void): Promise<PipelineThroughputResult> {
