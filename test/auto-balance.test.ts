@@ -28,6 +28,12 @@ import { useTestServers } from './support/test-servers.ts';
 
 const PARTITIONS = 8;
 const TTL_MS = 1_500;
+/**
+ * How long a step may take to balance: 1-3 s here, each hand-over a final cut and checkpoint of
+ * the partition given up. The deadline is for a CI machine busy with other test files, where one
+ * step once took over 12 s; the test pins who holds what and when a lease may change hands, not speed.
+ */
+const BALANCED_WITHIN_MS = 30_000;
 const env = useTestServers('balance');
 const { names, database, bucket } = env;
 const FIXTURE = 'test/fixtures/clickstream-pipeline.ts';
@@ -147,7 +153,7 @@ describe('automatic balancing', () => {
       await publishNext();
       const b = rxaRun(['--quiet']);
       await waitFor(() => b.stderr().includes('balancing 8 partitions'), 30_000, 'the second process to start balancing');
-      const joinMs = await shared({ [a.pid]: 4, [b.pid]: 4 }, 'a second process to get 4 of 8', 8 * TTL_MS);
+      const joinMs = await shared({ [a.pid]: 4, [b.pid]: 4 }, 'a second process to get 4 of 8', BALANCED_WITHIN_MS);
 
       await publishNext();
       const c = rxaRun(['--serve', '0']);
@@ -157,7 +163,7 @@ describe('automatic balancing', () => {
           const now = [...counts().values()];
           return counts().size === 3 && now.reduce((x, y) => x + y, 0) === PARTITIONS && Math.max(...now) <= 3;
         },
-        8 * TTL_MS,
+        BALANCED_WITHIN_MS,
         () => `three processes to share 8 partitions, at most 3 each (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
       );
 
@@ -166,14 +172,14 @@ describe('automatic balancing', () => {
       // runs without acking, and gets a share again.
       await publishNext();
       b.kill('SIGSTOP');
-      const hungMs = await shared({ [a.pid]: 4, [c.pid]: 4 }, "the others to take the hung process's partitions", 8 * TTL_MS);
+      const hungMs = await shared({ [a.pid]: 4, [c.pid]: 4 }, "the others to take the hung process's partitions", BALANCED_WITHIN_MS);
       b.kill('SIGCONT');
       await waitFor(
         () => {
           const now = [...counts().values()];
           return counts().size === 3 && now.reduce((x, y) => x + y, 0) === PARTITIONS && Math.max(...now) <= 3;
         },
-        8 * TTL_MS,
+        BALANCED_WITHIN_MS,
         () => `the resumed process to get a share again (held: ${JSON.stringify(Object.fromEntries(counts()))})`,
       );
       expect(b.stderr()).toMatch(new RegExp(`lost the lease on 'pipeline\\.${names.name}\\.p\\d' \\(`));
@@ -182,13 +188,13 @@ describe('automatic balancing', () => {
       a.kill('SIGKILL');
       await a.exited;
       const killedAt = performance.now();
-      const takeOverMs = await shared({ [b.pid]: 4, [c.pid]: 4 }, "the survivors to take the killed process's partitions", 8 * TTL_MS);
+      const takeOverMs = await shared({ [b.pid]: 4, [c.pid]: 4 }, "the survivors to take the killed process's partitions", BALANCED_WITHIN_MS);
 
       await publishNext();
       const stoppedAt = performance.now();
       b.kill('SIGTERM');
       expect((await b.exited)[0]).toBe(0);
-      await shared({ [c.pid]: 8 }, 'the last process to take all 8 partitions', 8 * TTL_MS);
+      await shared({ [c.pid]: 8 }, 'the last process to take all 8 partitions', BALANCED_WITHIN_MS);
       const stopMs = performance.now() - stoppedAt;
 
       // Everything acked by the last process, and the tables exact.
