@@ -67,12 +67,15 @@ describe('combine', () => {
     for (const [i, state] of states.entries()) writer.set(i, state);
     const json = JSON.parse(JSON.stringify(writer.done(states.length))) as Record<string, unknown>;
     expect(Object.keys(json)).toEqual(['n', 'revenue', 'cheapest', '__proto__']);
-    expect(typeof json.n).toBe('string'); // float64s as base64
+    expect(typeof json.n).toBe('string'); // typed columns as base64
+    // Counts fit in uint32s (4 bytes a state), the revenue's sums do not (float64s, 8 bytes).
+    expect(Buffer.from(json.n as string, 'base64').length).toBe(4 * states.length);
+    expect(Buffer.from(json.revenue as string, 'base64').length).toBe(8 * states.length);
     const restored = columns.fromColumns(json, states.length);
     // Empty min/max (±Infinity) and inexact sums (0.1 + 0.2) come back as they were.
     expect(restored.map((s) => agg.result(s))).toEqual(states.map((s) => agg.result(s)));
     expect(restored.map((s) => JSON.stringify(agg.toJSON(s)))).toEqual(states.map((s) => JSON.stringify(agg.toJSON(s))));
-    expect(() => columns.fromColumns(json, 3)).toThrow(/expected 3 states, got 4/);
+    expect(() => columns.fromColumns(json, 3)).toThrow('count: expected 3 states: 16 bytes are neither 3 uint32s nor 3 float64s');
     expect(() => columns.fromColumns({ ...json, n: [1, 2, 3, 4] }, 4)).toThrow(/expected a typed column/);
     // A member without columns (distinct, topK): the combine has none, and window snapshots keep a JSON value per window.
     expect(combine({ n: count<Ev>(), users: distinct((e: Ev) => e.user) }).columns).toBeUndefined();

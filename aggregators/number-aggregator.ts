@@ -3,8 +3,8 @@
  * functions over states kept in a typed array (`NumberStates`), the states as one checkpoint
  * column, and the check of a restored state.
  */
-import { float64Column } from '../state/snapshot-buffers.ts';
-import { decodeColumn, float64s, isEncodedColumn, TypedColumn } from '../state/typed-columns.ts';
+import { decodeNumberColumn, NumberColumnWriter } from '../state/number-column.ts';
+import { isEncodedColumn } from '../state/typed-columns.ts';
 import type { Aggregator, NumberStates, StateColumns } from './aggregator.ts';
 import { statesByPane } from './pane-states.ts';
 
@@ -41,23 +41,16 @@ export function withNumbers<T, R>(agg: Omit<Aggregator<T, number, R>, 'numbers'>
   return { ...agg, numbers, panes: statesByPane(agg) };
 }
 
-/** Numeric states as one typed column of float64s: exact, ±Infinity included. */
+/**
+ * Numeric states as one typed column: uint32s while they are whole numbers that fit (a `count`'s),
+ * else float64s, exact, ±Infinity included (state/number-column.ts).
+ */
 export function numberColumns(name: string): StateColumns<number> {
   return {
-    writer: (capacity) => {
-      const column = float64Column(capacity);
-      return {
-        set: (index, state) => {
-          column[index] = state;
-        },
-        done: (length) => new TypedColumn(column.subarray(0, length)),
-      };
-    },
+    writer: (capacity) => new NumberColumnWriter(capacity),
     fromColumns: (json, length) => {
       if (!isEncodedColumn(json)) throw new Error(`${name}: expected a typed column`);
-      const column = decodeColumn(json, float64s, 8, `${name}: truncated column`);
-      if (column.length !== length) throw new Error(`${name}: expected ${length} states, got ${column.length}`);
-      return Array.from(column);
+      return Array.from(decodeNumberColumn(json, length, `${name}: expected ${length} states`));
     },
   };
 }

@@ -22,7 +22,7 @@ describe('PipelineEngine.cut', () => {
     const quiet = engine.cut(new SnapshotBuffers(), false);
     expect(quiet.rows.get(views)?.decode()).toEqual([]);
     const snapshot = JSON.parse(JSON.stringify(quiet.snapshot)) as { views: { counts: string; flags: string } };
-    expect(column(snapshot.views.counts, 'float64')).toEqual([2]);
+    expect(column(snapshot.views.counts, 'uint32')).toEqual([2]);
     expect(column(snapshot.views.flags, 'uint8')).toEqual([1]); // changed, never emitted
 
     // A checkpoint taken then restores the unemitted result: it is emitted after the restore.

@@ -268,11 +268,21 @@ describe('tumbling', () => {
     expect(column(snapshot.windowCounts, 'uint32')).toEqual([2]);
     expect(column(snapshot.starts, 'float64')).toEqual([0, 10]);
     expect(column(snapshot.ends, 'float64')).toEqual([10, 20]);
-    expect(column(snapshot.counts, 'float64')).toEqual([1, 1]);
+    // Counts as uint32s while they fit (state/number-column.ts).
+    expect(column(snapshot.counts, 'uint32')).toEqual([1, 1]);
     // The first window fired (emitted, clean), the second is open and changed.
     expect(column(snapshot.flags, 'uint8')).toEqual([2, 1]);
     // count() has columns: its states are one too.
-    expect(column(snapshot.accColumns, 'float64')).toEqual([1, 1]);
+    expect(column(snapshot.accColumns, 'uint32')).toEqual([1, 1]);
+    // Counts written as float64s (by earlier builds) restore the same.
+    const float64s = (values: number[]): string => Buffer.from(Float64Array.from(values).buffer).toString('base64');
+    const earlier = { ...snapshot, counts: float64s([1, 1]), accColumns: float64s([1, 1]) };
+    const further = [step(13), step(30)];
+    expect(drive(counting({ allowedLatenessMs: 5 }), 'w', further, { restored: earlier }).out).toEqual(
+      drive(counting({ allowedLatenessMs: 5 }), 'w', further, { restored: snapshot }).out,
+    );
+    const { error: countsOff } = drive(counting(), 'w', [], { restored: { ...snapshot, counts: float64s([1, 1, 1]) } });
+    expect(String(countsOff)).toMatch(/counts must have one entry per window: 24 bytes are neither 2 uint32s nor 2 float64s/);
     const { error } = drive(counting(), 'w', [], { restored: { ...snapshot, kind: 'session' } });
     expect(String(error)).toMatch(/cannot restore snapshot/);
     const { error: truncated } = drive(counting(), 'w', [], { restored: { ...snapshot, starts: snapshot.ends, ends: 'AAAAAAAAJEA=' } });

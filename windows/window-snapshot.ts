@@ -4,6 +4,7 @@
  */
 import type { Aggregator, NumberStates, NumberStateWriter } from '../aggregators/aggregator.ts';
 import { keysFromColumns, type TakenKeyColumns } from '../state/key-arena.ts';
+import { decodeNumberColumn, NumberColumnWriter } from '../state/number-column.ts';
 import { float64Column, uint8Column, uint32Column } from '../state/snapshot-buffers.ts';
 import { decodeColumn, type EncodedColumn, float64s, isEncodedColumn, type Taken, TypedColumn, uint8s, uint32s } from '../state/typed-columns.ts';
 import type { WindowKind } from './window-types.ts';
@@ -27,7 +28,7 @@ export interface WindowSnapshot {
   /** float64s. */
   readonly starts: EncodedColumn;
   readonly ends: EncodedColumn;
-  /** Events folded into each window: float64s. */
+  /** Events folded into each window: uint32s, or float64s when one is 2^32 or more (state/number-column.ts). */
   readonly counts: EncodedColumn;
   /** Bit 1: changed since its last emission; bit 2: emitted at least once. uint8s. */
   readonly flags: EncodedColumn;
@@ -85,7 +86,7 @@ export class SnapshotBuilder<S> {
   private readonly windowCounts: Uint32Array;
   private readonly starts: Float64Array;
   private readonly ends: Float64Array;
-  private readonly counts: Float64Array;
+  private readonly counts: NumberColumnWriter;
   private readonly flags: Uint8Array;
   /** The aggregator's states into its columns if it has them, else their JSON, one per window. */
   private readonly writer: ReturnType<NonNullable<Aggregator<never, S, unknown>['columns']>['writer']> | undefined;
@@ -112,7 +113,7 @@ export class SnapshotBuilder<S> {
     this.windowCounts = uint32Column(keys);
     this.starts = float64Column(windows);
     this.ends = float64Column(windows);
-    this.counts = float64Column(windows);
+    this.counts = new NumberColumnWriter(windows);
     this.flags = uint8Column(windows);
     this.numberWriter = numbers?.writer(windows);
     this.writer = this.numberWriter || states !== 'auto' ? undefined : agg.columns?.writer(windows);
@@ -140,7 +141,7 @@ export class SnapshotBuilder<S> {
     const i = this.i++;
     this.starts[i] = start;
     this.ends[i] = end;
-    this.counts[i] = count;
+    this.counts.set(i, count);
     this.flags[i] = flags;
     return i;
   }
@@ -169,7 +170,7 @@ export class SnapshotBuilder<S> {
       windowCounts: new TypedColumn(this.windowCounts.subarray(0, k)),
       starts: new TypedColumn(this.starts.subarray(0, i)),
       ends: new TypedColumn(this.ends.subarray(0, i)),
-      counts: new TypedColumn(this.counts.subarray(0, i)),
+      counts: this.counts.done(i),
       flags: new TypedColumn(this.flags.subarray(0, i)),
       ...(this.numberWriter
         ? { accColumns: this.numberWriter.done(i) }
@@ -260,12 +261,12 @@ function parseSnapshot<S>(
   for (let k = 0; k < windowCounts.length; k++) windows += windowCounts[k]!;
   const starts = column('starts', float64s, 8);
   const ends = column('ends', float64s, 8);
-  const counts = column('counts', float64s, 8);
+  if (!isEncodedColumn(s.counts)) return fail('counts must be a typed column');
+  const counts = decodeNumberColumn(s.counts, windows, `${kind}: cannot restore snapshot: counts must have one entry per window`);
   const flags = column('flags', uint8s, 1);
   for (const [name, c] of [
     ['starts', starts],
     ['ends', ends],
-    ['counts', counts],
     ['flags', flags],
   ] as const) {
     if (c.length !== windows) return fail(`${name} must have one entry per window`);
