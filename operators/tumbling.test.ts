@@ -267,16 +267,18 @@ describe('tumbling', () => {
     expect(snapshot).toMatchObject({ kind: 'tumbling', maxTime: 12, watermark: 12, keys: [''] });
     expect(column(snapshot.windowCounts, 'uint32')).toEqual([2]);
     expect(column(snapshot.starts, 'float64')).toEqual([0, 10]);
-    expect(column(snapshot.ends, 'float64')).toEqual([10, 20]);
-    // Counts as uint32s while they fit (state/number-column.ts).
+    // Ends as durations, and counts as uint32s, while they fit (state/number-column.ts).
+    expect(column(snapshot.durations, 'uint32')).toEqual([10, 10]);
+    expect(snapshot).not.toHaveProperty('ends');
     expect(column(snapshot.counts, 'uint32')).toEqual([1, 1]);
     // The first window fired (emitted, clean), the second is open and changed.
     expect(column(snapshot.flags, 'uint8')).toEqual([2, 1]);
     // count() has columns: its states are one too.
     expect(column(snapshot.accColumns, 'uint32')).toEqual([1, 1]);
-    // Counts written as float64s (by earlier builds) restore the same.
+    // Ends and counts written as float64s (by earlier builds) restore the same.
     const float64s = (values: number[]): string => Buffer.from(Float64Array.from(values).buffer).toString('base64');
-    const earlier = { ...snapshot, counts: float64s([1, 1]), accColumns: float64s([1, 1]) };
+    const { durations: _, ...withoutDurations } = snapshot;
+    const earlier = { ...withoutDurations, ends: float64s([10, 20]), counts: float64s([1, 1]), accColumns: float64s([1, 1]) };
     const further = [step(13), step(30)];
     expect(drive(counting({ allowedLatenessMs: 5 }), 'w', further, { restored: earlier }).out).toEqual(
       drive(counting({ allowedLatenessMs: 5 }), 'w', further, { restored: snapshot }).out,
@@ -285,8 +287,10 @@ describe('tumbling', () => {
     expect(String(countsOff)).toMatch(/counts must have one entry per window: 24 bytes are neither 2 uint32s nor 2 float64s/);
     const { error } = drive(counting(), 'w', [], { restored: { ...snapshot, kind: 'session' } });
     expect(String(error)).toMatch(/cannot restore snapshot/);
-    const { error: truncated } = drive(counting(), 'w', [], { restored: { ...snapshot, starts: snapshot.ends, ends: 'AAAAAAAAJEA=' } });
-    expect(String(truncated)).toMatch(/ends must have one entry per window/);
+    const { error: truncated } = drive(counting(), 'w', [], { restored: { ...snapshot, durations: 'CgAAAA==' } });
+    expect(String(truncated)).toMatch(/durations must have one entry per window/);
+    const { error: endsOff } = drive(counting(), 'w', [], { restored: { ...earlier, ends: float64s([10]) } });
+    expect(String(endsOff)).toMatch(/ends must have one entry per window/);
     const { error: otherAggregator } = drive(
       tumbling<Ev, string, unknown, unknown>({ id: 'w', sizeMs: 10, time: (x) => x.t, aggregate: topK((x) => x.k, 1) }),
       'w',
@@ -294,6 +298,17 @@ describe('tumbling', () => {
       { restored: snapshot },
     );
     expect(String(otherAggregator)).toMatch(/this aggregator has none/);
+  });
+
+  it('writes the ends themselves when a duration would not give one back exactly, and restores them', () => {
+    // Fractional sizes: 2.5 is not a whole number of ms.
+    const fractional = () => counting({ sizeMs: 2.5 });
+    const before = drive(fractional(), 'w', [step(1), step(3), 'snapshot'], { complete: false });
+    expect(before.snapshot).not.toHaveProperty('durations');
+    expect(column((before.snapshot as { ends: unknown }).ends, 'float64')).toEqual([5]);
+    const further = [step(4), step(9)];
+    const whole = drive(fractional(), 'w', [step(1), step(3), ...further]).out;
+    expect(drive(fractional(), 'w', further, { restored: before.snapshot }).out).toEqual(whole.slice(before.out.length));
   });
 
   it('keeps states without columns as JSON, one per window', () => {

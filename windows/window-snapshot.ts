@@ -27,7 +27,13 @@ export interface WindowSnapshot {
   readonly windowCounts: EncodedColumn;
   /** float64s. */
   readonly starts: EncodedColumn;
-  readonly ends: EncodedColumn;
+  /**
+   * Each window's end less its start, uint32s (a window's size, a session's length), while every
+   * one is a whole number of ms that gives the end back exactly...
+   */
+  readonly durations?: EncodedColumn;
+  /** ...else the ends, float64s (and in checkpoints of builds before `durations`). */
+  readonly ends?: EncodedColumn;
   /** Events folded into each window: uint32s, or float64s when one is 2^32 or more (state/number-column.ts). */
   readonly counts: EncodedColumn;
   /** Bit 1: changed since its last emission; bit 2: emitted at least once. uint8s. */
@@ -53,7 +59,10 @@ export interface KeyColumns {
   readonly numbers?: EncodedColumn;
 }
 
-export type TakenWindowSnapshot = Omit<Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'ends' | 'counts' | 'flags' | 'closedEnds'>, 'keys' | 'closedKeys'> & {
+export type TakenWindowSnapshot = Omit<
+  Taken<WindowSnapshot, 'windowCounts' | 'starts' | 'durations' | 'ends' | 'counts' | 'flags' | 'closedEnds'>,
+  'keys' | 'closedKeys'
+> & {
   readonly keys: ReadonlyArray<string | number> | TakenKeyColumns;
   readonly closedKeys?: ReadonlyArray<string | number> | TakenKeyColumns;
 };
@@ -85,7 +94,10 @@ export class SnapshotBuilder<S> {
   private readonly keys: Array<string | number> = [];
   private readonly windowCounts: Uint32Array;
   private readonly starts: Float64Array;
-  private readonly ends: Float64Array;
+  /** `durations` until a window's does not fit, then `ends` (see `WindowSnapshot`). */
+  private durations: Uint32Array | undefined;
+  private ends: Float64Array | undefined;
+  private readonly capacity: number;
   private readonly counts: NumberColumnWriter;
   private readonly flags: Uint8Array;
   /** The aggregator's states into its columns if it has them, else their JSON, one per window. */
@@ -112,7 +124,8 @@ export class SnapshotBuilder<S> {
   ) {
     this.windowCounts = uint32Column(keys);
     this.starts = float64Column(windows);
-    this.ends = float64Column(windows);
+    this.capacity = windows;
+    this.durations = uint32Column(windows);
     this.counts = new NumberColumnWriter(windows);
     this.flags = uint8Column(windows);
     this.numberWriter = numbers?.writer(windows);
@@ -140,10 +153,25 @@ export class SnapshotBuilder<S> {
   private times(start: number, end: number, count: number, flags: number): number {
     const i = this.i++;
     this.starts[i] = start;
-    this.ends[i] = end;
+    const duration = end - start;
+    const durations = this.durations;
+    if (durations !== undefined && duration >>> 0 === duration && start + duration === end) durations[i] = duration;
+    else this.end(i, end);
     this.counts.set(i, count);
     this.flags[i] = flags;
     return i;
+  }
+
+  /** Window `i` ends at `end`, which a duration cannot give: the ends from here on (those before it from their durations). */
+  private end(i: number, end: number): void {
+    if (this.ends === undefined) {
+      const ends = float64Column(this.capacity);
+      const { starts, durations } = this;
+      for (let j = 0; j < i; j++) ends[j] = starts[j]! + durations![j]!;
+      this.ends = ends;
+      this.durations = undefined;
+    }
+    this.ends[i] = end;
   }
 
   /** The windows since the last `key` call belong to `key`. */
@@ -169,7 +197,7 @@ export class SnapshotBuilder<S> {
       keys: keyColumns ?? this.keys,
       windowCounts: new TypedColumn(this.windowCounts.subarray(0, k)),
       starts: new TypedColumn(this.starts.subarray(0, i)),
-      ends: new TypedColumn(this.ends.subarray(0, i)),
+      ...(this.durations !== undefined ? { durations: new TypedColumn(this.durations.subarray(0, i)) } : { ends: new TypedColumn(this.ends!.subarray(0, i)) }),
       counts: this.counts.done(i),
       flags: new TypedColumn(this.flags.subarray(0, i)),
       ...(this.numberWriter
@@ -260,12 +288,18 @@ function parseSnapshot<S>(
   let windows = 0;
   for (let k = 0; k < windowCounts.length; k++) windows += windowCounts[k]!;
   const starts = column('starts', float64s, 8);
-  const ends = column('ends', float64s, 8);
+  if (starts.length !== windows) return fail('starts must have one entry per window');
+  let ends: ArrayLike<number>;
+  if (s.durations !== undefined) {
+    if (!isEncodedColumn(s.durations)) return fail('durations must be a typed column');
+    const durations = decodeColumn(s.durations, uint32s, 4, `${kind}: cannot restore snapshot: durations is truncated`);
+    if (durations.length !== windows) return fail('durations must have one entry per window');
+    ends = Float64Array.from(durations, (duration, i) => starts[i]! + duration);
+  } else ends = column('ends', float64s, 8);
   if (!isEncodedColumn(s.counts)) return fail('counts must be a typed column');
   const counts = decodeNumberColumn(s.counts, windows, `${kind}: cannot restore snapshot: counts must have one entry per window`);
   const flags = column('flags', uint8s, 1);
   for (const [name, c] of [
-    ['starts', starts],
     ['ends', ends],
     ['flags', flags],
   ] as const) {
