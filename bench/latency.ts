@@ -127,7 +127,7 @@ export async function measureLatency(
   const polls: Array<{ at: number; visible: number }> = [];
   let published: LivePublisherOutput | undefined;
   let pollErrors = 0;
-  const table = `${quoteTable(names.database, eventsTable.name)}`;
+  const table = quoteTable(names.database, eventsTable.name);
   const poll = async (): Promise<void> => {
     let drainDeadline = Infinity;
     for (;;) {
