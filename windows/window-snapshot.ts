@@ -289,13 +289,9 @@ function parseSnapshot<S>(
   for (let k = 0; k < windowCounts.length; k++) windows += windowCounts[k]!;
   const starts = column('starts', float64s, 8);
   if (starts.length !== windows) return fail('starts must have one entry per window');
-  let ends: ArrayLike<number>;
-  if (s.durations !== undefined) {
-    if (!isEncodedColumn(s.durations)) return fail('durations must be a typed column');
-    const durations = decodeColumn(s.durations, uint32s, 4, `${kind}: cannot restore snapshot: durations is truncated`);
-    if (durations.length !== windows) return fail('durations must have one entry per window');
-    ends = Float64Array.from(durations, (duration, i) => starts[i]! + duration);
-  } else ends = column('ends', float64s, 8);
+  const durations = s.durations === undefined ? undefined : column('durations', uint32s, 4);
+  if (durations !== undefined && durations.length !== windows) return fail('durations must have one entry per window');
+  const ends = durations === undefined ? column('ends', float64s, 8) : Float64Array.from(durations, (duration, i) => starts[i]! + duration);
   if (!isEncodedColumn(s.counts)) return fail('counts must be a typed column');
   const counts = decodeNumberColumn(s.counts, windows, `${kind}: cannot restore snapshot: counts must have one entry per window`);
   const flags = column('flags', uint8s, 1);
