@@ -168,6 +168,31 @@ describe('ConsumerReader', () => {
     expect(taken.opens).toEqual([1]);
   });
 
+  it('ends with a lease lost while the consumer is opened again, and reads nothing after it', async () => {
+    const lost = new Error("lost the lease on 'pipeline.page_views_test'");
+    // The lease is lost while the consumer that went away is being recreated (no reading in progress).
+    const { feed, reader, opens } = harness(async (_seq, attempt) => {
+      if (attempt === 1) return { consumer: consumer(new ScriptedMessages([delivered(1, 1), new Error('consumer deleted')])), deliveredConsumerSeq: 0 };
+      reader.interrupt(lost);
+      return { consumer: consumer(new ScriptedMessages([delivered(2, 1)], true)), deliveredConsumerSeq: 0 };
+    });
+    await expect(reader.read(feed)).rejects.toBe(lost);
+    expect(opens).toEqual([1, 2]);
+    expect(feed.lastSeq).toBe(1);
+
+    // Lost while opening it again fails (the server restarting): the retries end with it.
+    let attempts = 0;
+    const retrying = harness(async () => {
+      attempts++;
+      if (attempts === 1) return { consumer: consumer(new ScriptedMessages([delivered(1, 1), new Error('consumer deleted')])), deliveredConsumerSeq: 0 };
+      if (attempts === 3) retrying.reader.interrupt(lost);
+      throw new Error('no responders');
+    });
+    await expect(retrying.reader.read(retrying.feed)).rejects.toBe(lost);
+    expect(attempts).toBe(3);
+    expect(retrying.feed.lastSeq).toBe(1);
+  });
+
   it('keeps the consumer figures for the status, and stops reading a consumer that its info finds deleted', async () => {
     let gone = false;
     const info = async () => {

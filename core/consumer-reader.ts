@@ -39,6 +39,12 @@ export class ConsumerReader {
   private consumer: Consumer | undefined;
   /** The reading in progress, if any. */
   private consuming: ConsumerMessages | BatchedPull | undefined;
+  /**
+   * Set by `interrupt`, kept for the next reading when there is none in progress (the consumer
+   * being opened again): a lease lost then was forgotten, and the run read on without it.
+   */
+  private interruption: Error | undefined;
+  private readonly interrupted = new AbortController();
   /** The server leading the consumer when last asked (on a cluster; one server alone leads it too). */
   private leader: string | undefined;
 
@@ -47,17 +53,25 @@ export class ConsumerReader {
   /** Read until the messages end (a bounded replay's last) or `signal` aborts. Rejects with what `feed.run` throws otherwise (a fatal error). */
   async read(feed: Feed): Promise<void> {
     const { open, signal, log } = this.options;
+    // Opening is retried until the run stops, or is interrupted.
+    const opening = AbortSignal.any([signal, this.interrupted.signal]);
     let opened: OpenedConsumer;
     try {
       // A server that cannot answer yet (a cluster electing its leaders) is waited for; a wrong definition fails at once.
-      opened = await retry(() => open(feed.lastSeq + 1, false), { signal, retryable: isUnavailable, onRetry: logRetries(log, 'opening the consumer') });
+      opened = await retry(() => open(feed.lastSeq + 1, false), {
+        signal: opening,
+        retryable: isUnavailable,
+        onRetry: logRetries(log, 'opening the consumer'),
+      });
     } catch (error) {
+      if (this.interruption) throw this.interruption;
       if (signal.aborted) return;
       throw error;
     }
     for (;;) {
       const outcome = await this.readOnce(feed, opened);
       if (outcome === 'done' || signal.aborted) return;
+      if (this.interruption) throw this.interruption;
       const why =
         outcome === 'gap'
           ? 'a delivery was lost in transit (reconnect?)'
@@ -66,16 +80,19 @@ export class ConsumerReader {
             : outcome.message;
       log(`${why}: ${outcome === 'gone' ? 'recreating it' : 'repositioning the consumer'} after stream seq ${feed.lastSeq}`);
       try {
-        opened = await retry(() => open(feed.lastSeq + 1, true), { signal, onRetry: logRetries(log, 'opening the consumer') });
+        opened = await retry(() => open(feed.lastSeq + 1, true), { signal: opening, onRetry: logRetries(log, 'opening the consumer') });
       } catch (error) {
+        if (this.interruption) throw this.interruption;
         if (signal.aborted) return;
         throw error;
       }
     }
   }
 
-  /** End the reading in progress with `error` (a lost lease): `read` rejects with it. */
+  /** End the reading with `error` (a lost lease), the one in progress or the next: `read` rejects with it. */
   interrupt(error: Error): void {
+    this.interruption ??= error;
+    this.interrupted.abort();
     this.consuming?.stop(error);
   }
 
@@ -128,6 +145,8 @@ export class ConsumerReader {
         ? new BatchedPull(consumer, { batch: settings.pullBatch, lingerMs: settings.pullLingerMs })
         : await consumer.consume({ max_messages: settings.pullBatch, abort_on_missing_resource: true });
     this.consuming = messages;
+    // Interrupted while the consumer was being opened: this reading ends at once.
+    if (this.interruption) messages.stop(this.interruption);
     const onAbort = (): void => void messages.stop();
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
