@@ -48,6 +48,25 @@ class ScriptedMessages implements AsyncIterable<JsMsg> {
     while (this.endless && !this.stopped) await new Promise<void>((resolve) => (this.wake = resolve));
     if (this.failure) throw this.failure;
   }
+
+  /** As a fetch() given a `callback` hands the same script over: each message to it, the end (or the error) through `closed()`. */
+  deliverTo(callback: (msg: JsMsg) => void): this {
+    this.ended = (async () => {
+      try {
+        for await (const msg of this) callback(msg);
+      } catch (error) {
+        return error as Error;
+      }
+      return undefined;
+    })();
+    return this;
+  }
+
+  private ended: Promise<Error | undefined> | undefined;
+
+  closed(): Promise<Error | undefined> {
+    return this.ended ?? Promise.resolve(undefined);
+  }
 }
 
 /** A consumer that hands out `messages` and answers info with `info` (or fails with it). */
@@ -260,7 +279,7 @@ describe('ConsumerReader', () => {
     // A message as a pull delivers it: with the consumer's pending count after it.
     const pulled = (seq: number, pending: number): JsMsg => Object.assign(delivered(seq, seq), { info: { pending } });
     // The first pull brings message 1 (one more waiting); the second is held by a leader that is then lost: it never answers.
-    const fetch = async () => {
+    const fetch = async ({ callback }: { callback: (msg: JsMsg) => void }) => {
       const pull = { stopped: false };
       fetches.push(pull);
       const script = fetches.length === 1 ? [pulled(1, 1)] : fetches.length === 3 ? [pulled(2, 0)] : [];
@@ -270,7 +289,7 @@ describe('ConsumerReader', () => {
         pull.stopped = true;
         stop(error);
       };
-      return messages;
+      return messages.deliverTo(callback);
     };
     const info = async () => ({ num_pending: fetches.length < 3 ? 1 : 0, num_ack_pending: 0, cluster: { leader } });
     const batched = { fetch, info } as unknown as Consumer;

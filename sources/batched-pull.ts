@@ -190,15 +190,22 @@ export class BatchedPull implements AsyncIterable<JsMsg>, MessageBatches {
         continue;
       }
       const asked = Math.min(waiting, batch);
-      this.pull = await this.consumer.fetch({ max_messages: asked, expires: expiresMs });
-      if (this.halted) this.pull.stop();
       let last: JsMsg | undefined;
+      // Each message handed over in the subscription's callback, as it is parsed. nats.js's fetch()
+      // takes consume()'s `callback` (the same implementation; its type does not say so): without it
+      // every message went through an async iterator, a promise and a microtask each (~0.8 µs of
+      // CPU per event in the pipeline). The pull's end, or its error, comes through `closed()`.
+      const take = (msg: JsMsg): void => {
+        last = msg;
+        this.queue.push(msg);
+        this.wakeReaderSoon();
+      };
+      const options = { max_messages: asked, expires: expiresMs, callback: take };
+      this.pull = await this.consumer.fetch(options);
+      if (this.halted) this.pull.stop();
       try {
-        for await (const msg of this.pull) {
-          last = msg;
-          this.queue.push(msg);
-          this.wakeReaderSoon();
-        }
+        const ended = await this.pull.closed();
+        if (ended) throw ended;
       } catch (error) {
         throw isConsumerGone(error) ? error : new PullInterrupted(error);
       } finally {
