@@ -130,6 +130,25 @@ describe('enrich', () => {
     expect(scope.handle('enrich#0').stats?.()).toMatchObject({ in: 4, out: 4, hits: 3, misses: 1, preloaded: 1, preloadErrors: 0, pending: 0 });
   });
 
+  it('hands merge the key each event was looked up by: after the preload, after a lookup and on a cache hit', () => {
+    const scope = new FakeScope();
+    const { calls, lookup } = virtualLookup({ Y: { after: 2, value: 'y' } });
+    const table = new Deferred<Array<[string, string]>>();
+    runInScope(scope, () =>
+      newScheduler().run(({ cold, expectObservable }) => {
+        asyncScheduler.schedule(() => table.resolve([['X', 'x']]), 1);
+        const source = cold('ab----c|', { a: ev('a', 'x'), b: ev('b', 'y'), c: ev('c', 'y') });
+        const keyed = options(lookup, {
+          key: (e) => e.k.toUpperCase(),
+          merge: (e, v, key) => `${e.id}:${key}=${v ?? 'none'}`,
+          preload: () => table,
+        });
+        expectObservable(source.pipe(enrich(keyed))).toBe('-a-b--c|', { a: 'a:X=x', b: 'b:Y=y', c: 'c:Y=y' });
+      }),
+    );
+    expect(calls).toEqual(['Y']);
+  });
+
   it('looks keys up one by one when the preload fails or outlasts timeoutMs, losing nothing', () => {
     for (const failure of ['rejected', 'timed out', 'thrown'] as const) {
       const scope = new FakeScope();

@@ -35,8 +35,11 @@ export interface EnrichOptions<T, K extends string | number, V, R> {
    * `undefined` is a valid, cacheable value.
    */
   lookup: (key: K) => PromiseLike<V>;
-  /** Combine an event with its looked-up value. A throw dead-letters the event (`merge failed: ...`). */
-  merge: (event: T, value: V) => R;
+  /**
+   * Combine an event with its looked-up value; `key` is the event's key, as `key` returned it (no
+   * need to compute it again). A throw dead-letters the event (`merge failed: ...`).
+   */
+  merge: (event: T, value: V, key: K) => R;
   /**
    * Read the whole reference table into the cache once, before the first lookup: events wait for it
    * (in order, as behind a lookup), and afterwards only keys it lacks are looked up one by one. For
@@ -71,7 +74,7 @@ export interface EnrichOptions<T, K extends string | number, V, R> {
 interface ResolvedEnrichOptions<T, K extends string | number, V, R> {
   readonly key: (event: T) => K;
   readonly lookup: (key: K) => PromiseLike<V>;
-  readonly merge: (event: T, value: V) => R;
+  readonly merge: (event: T, value: V, key: K) => R;
   readonly preload: (() => PromiseLike<Iterable<readonly [K, V]>>) | undefined;
   readonly maxEntries: number;
   readonly ttlMs: number;
@@ -123,8 +126,9 @@ const RESOLVED = 1;
 const FAILED = 2;
 
 /** An accepted event waiting for its turn (or its lookup) to be emitted. */
-interface Queued<T, V> {
+interface Queued<T, K, V> {
   readonly event: T;
+  readonly key: K;
   readonly origin: Origin;
   state: typeof WAITING | typeof RESOLVED | typeof FAILED;
   value: V | undefined;
@@ -134,7 +138,7 @@ interface Queued<T, V> {
 /** One lookup of one key, shared by every queued event that needs it. */
 interface Lookup<T, K, V> {
   readonly key: K;
-  readonly waiting: Array<Queued<T, V>>;
+  readonly waiting: Array<Queued<T, K, V>>;
   settled: boolean;
   /** Attempts started so far. */
   attempts: number;
@@ -197,7 +201,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       let startHead = 0;
       let inFlight = 0;
       /** Accepted events not yet emitted, FIFO from `head`. */
-      let queue: Array<Queued<T, V> | undefined> = [];
+      let queue: Array<Queued<T, K, V> | undefined> = [];
       let head = 0;
       let idleWaiters: Array<() => void> = [];
       let sourceDone = false;
@@ -215,7 +219,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       let preloaded = 0;
       let preloadErrors = 0;
       /** Events accepted while the preload runs, with their keys: looked up (or not) once it is in. */
-      let preloadWaiting: Array<{ readonly item: Queued<T, V>; readonly key: K }> | undefined;
+      let preloadWaiting: Array<Queued<T, K, V>> | undefined;
 
       const pending = (): number => queue.length - head;
 
@@ -279,10 +283,10 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
        * Merge and emit one event (or dead-letter it when merge throws). `held` events were accepted
        * earlier: they are emitted with their own origin made current again.
        */
-      const emit = (event: T, value: V, origin: Origin, held: boolean): void => {
+      const emit = (event: T, value: V, key: K, origin: Origin, held: boolean): void => {
         let result: R;
         try {
-          result = merge(event, value);
+          result = merge(event, value, key);
         } catch (err) {
           deadLetter(event, `merge failed: ${errorMessage(err)}`, origin);
           return;
@@ -299,7 +303,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
             const item = queue[head]!;
             if (item.state === WAITING) return;
             queue[head++] = undefined;
-            if (item.state === RESOLVED) emit(item.event, item.value as V, item.origin, true);
+            if (item.state === RESOLVED) emit(item.event, item.value as V, item.key, item.origin, true);
             else deadLetter(item.event, item.reason, item.origin);
           }
         } catch (err) {
@@ -413,7 +417,8 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
       };
 
       /** `item` (a miss) waits for its key's lookup, started when a concurrency slot frees. */
-      const awaitLookup = (item: Queued<T, V>, key: K): void => {
+      const awaitLookup = (item: Queued<T, K, V>): void => {
+        const { key } = item;
         misses++;
         let lookup = lookups.get(key);
         if (lookup === undefined) {
@@ -441,12 +446,12 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
             preloadErrors++;
           }
         }
-        for (const { item, key } of waiting) {
-          if (cacheHit(key)) {
+        for (const item of waiting) {
+          if (cacheHit(item.key)) {
             hits++;
             item.state = RESOLVED;
             item.value = cachedValue;
-          } else awaitLookup(item, key);
+          } else awaitLookup(item);
         }
         startLookups();
         drain();
@@ -502,9 +507,9 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
             return;
           }
           if (preloadWaiting !== undefined) {
-            const item: Queued<T, V> = { event, origin: scope?.origin(), state: WAITING, value: undefined, reason: '' };
+            const item: Queued<T, K, V> = { event, key, origin: scope?.origin(), state: WAITING, value: undefined, reason: '' };
             queue.push(item);
-            preloadWaiting.push({ item, key });
+            preloadWaiting.push(item);
             return;
           }
           const hit = cacheHit(key);
@@ -512,14 +517,15 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
             // Fast path: nothing queued ahead, emit synchronously.
             hits++;
             try {
-              emit(event, cachedValue as V, undefined, false);
+              emit(event, cachedValue as V, key, undefined, false);
             } catch (err) {
               subscriber.error(err);
             }
             return;
           }
-          const item: Queued<T, V> = {
+          const item: Queued<T, K, V> = {
             event,
+            key,
             origin: scope?.origin(),
             state: hit ? RESOLVED : WAITING,
             value: hit ? cachedValue : undefined,
@@ -530,7 +536,7 @@ export function enrich<T, K extends string | number, V, R>(options: EnrichOption
             hits++;
             return; // Something is queued ahead, so this cannot be the head: nothing to drain.
           }
-          awaitLookup(item, key);
+          awaitLookup(item);
           startLookups();
         },
         error: (err: unknown) => subscriber.error(err),

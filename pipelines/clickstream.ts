@@ -97,7 +97,7 @@ export function createClickstreamPipeline({
           lookup: pageCategoryLookup(ctx),
           // The catalog is small: read whole at start, so the first events wait for one query, not one per page.
           preload: pageCategories(ctx),
-          merge: (e, category) => enrichedClick(e, pathOf(e.url), category ?? 'unknown'),
+          merge: (e, category, path) => enrichedClick(e, path, category ?? 'unknown'),
           timeoutMs: 5 * SECOND,
         }),
         share(),
