@@ -23,7 +23,7 @@ import { Command } from 'commander';
 import { CheckpointParts } from '../bench/checkpoint-parts.ts';
 import { inMemoryClickstreamContext } from '../bench/engine-context.ts';
 import { newRunId } from '../bench/names.ts';
-import { percentile } from '../bench/percentile.ts';
+import { median } from '../bench/percentile.ts';
 import { serverCpuMicrosPerEvent, serverCpuSeconds } from '../bench/server-cpu.ts';
 import { workload, workloadKnobs } from '../bench/workload.ts';
 import { positiveInt } from '../cli/int-options.ts';
@@ -138,11 +138,6 @@ try {
     process.stderr.write(`${JSON.stringify({ interval: i + 1, keys: engine.stats()['dedupe.keys'], ...row })}\n`);
   }
   const steady = rows.slice(1);
-  const median = (values: number[]) =>
-    percentile(
-      [...values].sort((a, b) => a - b),
-      50,
-    );
   const mb = (bytes: number) => +(bytes / 1e6).toFixed(2);
   const packs = await store.objects(packPrefix(key));
   console.log(

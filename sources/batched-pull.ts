@@ -193,8 +193,9 @@ export class BatchedPull implements AsyncIterable<JsMsg>, MessageBatches {
       let last: JsMsg | undefined;
       // Each message handed over in the subscription's callback, as it is parsed. nats.js's fetch()
       // takes consume()'s `callback` (the same implementation; its type does not say so): without it
-      // every message went through an async iterator, a promise and a microtask each (~0.8 µs of
-      // CPU per event in the pipeline). The pull's end, or its error, comes through `closed()`.
+      // every message went through an async iterator, a promise and a microtask each (0.5 µs of CPU
+      // per event in the noop peer, 0.3 in the pipeline). The pull's end, or its error, comes
+      // through `closed()`.
       const take = (msg: JsMsg): void => {
         last = msg;
         this.queue.push(msg);
