@@ -5,7 +5,7 @@ import type { DedupeSnapshot } from '../state/key-queue.ts';
 import { runInScope } from '../state/operator-scope.ts';
 import { FakeScope } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
-import { column } from '../test/support/state-values.ts';
+import { column, dedupeTimes } from '../test/support/state-values.ts';
 import type { DedupeOptions } from './dedupe.ts';
 import { dedupe } from './dedupe.ts';
 
@@ -119,7 +119,7 @@ describe('dedupe', () => {
     ]);
     const snapshot = serialized(scope);
     expect(snapshot.maxTime).toBe(6);
-    expect(column(snapshot.times, 'float64')).toEqual([5, 3]);
+    expect(dedupeTimes(snapshot)).toEqual([5, 3]);
     expect(column(snapshot.hi, 'uint32')).toHaveLength(2);
   });
 
@@ -131,7 +131,7 @@ describe('dedupe', () => {
     expect(out).toHaveLength(50_000);
     const stats = scope.handle('dedupe#0').stats?.();
     expect(stats?.keys).toBe(101);
-    expect(column(serialized(scope).times, 'float64')).toHaveLength(101);
+    expect(dedupeTimes(serialized(scope))).toHaveLength(101);
   });
 
   it('keeps insertion order and every held key when its ring wraps around and then grows', () => {
@@ -145,7 +145,7 @@ describe('dedupe', () => {
     const out: Ev[] = [];
     runInScope(scope, () => source.pipe(dedupe(opts({ ttlMs: 500 }))).subscribe((e) => out.push(e)));
     for (const e of events) source.next(e);
-    const times = column(serialized(scope).times, 'float64');
+    const times = dedupeTimes(serialized(scope));
     // Held: w4500..w4999 (within 500 of 5,000) and every g, in the order they came.
     expect(times).toEqual([...Array.from({ length: 500 }, (_, i) => 4_500 + i), ...Array<number>(3_000).fill(5_000)]);
     // Re-sent keys from both sides of the growth are still held; an expired one is new again.
@@ -176,7 +176,7 @@ describe('dedupe', () => {
     source.next({ id: 'late', t: 1_000 });
     source.next({ id: 'x', t: 1_000 });
     expect(out.map((e) => e.id).filter((id) => !id.startsWith('g'))).toEqual(['x', 'late', 'late']);
-    const times = column(serialized(scope).times, 'float64');
+    const times = dedupeTimes(serialized(scope));
     expect(times).toEqual(Array<number>(2_002).fill(1_000));
   });
 
@@ -191,7 +191,7 @@ describe('dedupe', () => {
     source.next({ id: 'c', t: 30 }); // expires a and b
     const snapshot = JSON.parse(JSON.stringify(taken)) as DedupeSnapshot;
     expect(snapshot.maxTime).toBe(1);
-    expect(column(snapshot.times, 'float64')).toEqual([1]);
+    expect(dedupeTimes(snapshot)).toEqual([1]);
   });
 
   it('rejects a malformed snapshot and invalid options', () => {
