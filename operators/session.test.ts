@@ -10,7 +10,7 @@ import { runInScope } from '../state/operator-scope.ts';
 import type { Step } from '../test/support/operator-harness.ts';
 import { countResult, drive, expectRestoreEquivalence, FakeScope, newScheduler } from '../test/support/operator-harness.ts';
 import { seededRandom } from '../test/support/seeded-random.ts';
-import { column, keyColumns } from '../test/support/state-values.ts';
+import { keyColumns, times } from '../test/support/state-values.ts';
 import type { WindowResult } from '../windows/window-types.ts';
 import type { SessionOptions } from './session.ts';
 import { session } from './session.ts';
@@ -153,7 +153,8 @@ describe('session', () => {
     ]);
     // The purged session end is part of the snapshot, so a restored run agrees.
     expect(keyColumns((whole.snapshot as { closedKeys: unknown }).closedKeys)).toEqual(['a']);
-    expect(column((whole.snapshot as { closedEnds: string }).closedEnds, 'float64')).toEqual([10]);
+    const { closedEnds, closedEndsFrom } = whole.snapshot as { closedEnds: string; closedEndsFrom: number };
+    expect(times(closedEnds, 1, closedEndsFrom)).toEqual([10]);
     const restored = drive(counting({ maxOutOfOrderMs: 5 }), 's', steps.slice(3), { restored: whole.snapshot });
     expect(restored.log).toEqual(whole.log.slice(1));
   });

@@ -266,7 +266,9 @@ describe('tumbling', () => {
     const snapshot = drive(counting({ allowedLatenessMs: 5 }), 'w', [step(1), step(12), 'snapshot'], { complete: false }).snapshot as Record<string, unknown>;
     expect(snapshot).toMatchObject({ kind: 'tumbling', maxTime: 12, watermark: 12, keys: [''] });
     expect(column(snapshot.windowCounts, 'uint32')).toEqual([2]);
-    expect(column(snapshot.starts, 'float64')).toEqual([0, 10]);
+    // Starts as uint32 distances from a base (state/time-column.ts).
+    expect(typeof snapshot.startsFrom).toBe('number');
+    expect(column(snapshot.starts, 'uint32').map((d) => d + (snapshot.startsFrom as number))).toEqual([0, 10]);
     // Ends as durations, and counts as uint32s, while they fit (state/number-column.ts).
     expect(column(snapshot.durations, 'uint32')).toEqual([10, 10]);
     expect(snapshot).not.toHaveProperty('ends');
@@ -275,10 +277,10 @@ describe('tumbling', () => {
     expect(column(snapshot.flags, 'uint8')).toEqual([2, 1]);
     // count() has columns: its states are one too.
     expect(column(snapshot.accColumns, 'uint32')).toEqual([1, 1]);
-    // Ends and counts written as float64s (by earlier builds) restore the same.
+    // Starts, ends and counts written as float64s (by earlier builds) restore the same.
     const float64s = (values: number[]): string => Buffer.from(Float64Array.from(values).buffer).toString('base64');
-    const { durations: _, ...withoutDurations } = snapshot;
-    const earlier = { ...withoutDurations, ends: float64s([10, 20]), counts: float64s([1, 1]), accColumns: float64s([1, 1]) };
+    const { durations: _, startsFrom: _from, ...withoutDurations } = snapshot;
+    const earlier = { ...withoutDurations, starts: float64s([0, 10]), ends: float64s([10, 20]), counts: float64s([1, 1]), accColumns: float64s([1, 1]) };
     const further = [step(13), step(30)];
     expect(drive(counting({ allowedLatenessMs: 5 }), 'w', further, { restored: earlier }).out).toEqual(
       drive(counting({ allowedLatenessMs: 5 }), 'w', further, { restored: snapshot }).out,
@@ -291,6 +293,8 @@ describe('tumbling', () => {
     expect(String(truncated)).toMatch(/durations must have one entry per window/);
     const { error: endsOff } = drive(counting(), 'w', [], { restored: { ...earlier, ends: float64s([10]) } });
     expect(String(endsOff)).toMatch(/ends must have one entry per window/);
+    const { error: startsOff } = drive(counting(), 'w', [], { restored: { ...snapshot, starts: float64s([0, 10, 20]) } });
+    expect(String(startsOff)).toMatch(/starts must have one entry per window/);
     const { error: otherAggregator } = drive(
       tumbling<Ev, string, unknown, unknown>({ id: 'w', sizeMs: 10, time: (x) => x.t, aggregate: topK((x) => x.k, 1) }),
       'w',

@@ -1,14 +1,13 @@
 import { fingerprint } from './fingerprint.ts';
 import { FingerprintIndex } from './fingerprint-index.ts';
-import { decodeNumberColumn, NumberColumnWriter } from './number-column.ts';
 import { uint32Column } from './snapshot-buffers.ts';
+import { decodeTimeColumn, TimeColumnWriter } from './time-column.ts';
 import { decodeColumn, type EncodedColumn, float64s, isEncodedColumn, type Taken, TypedColumn, uint32s } from './typed-columns.ts';
 
 /**
  * The checkpointed state of a `KeyQueue` (a `dedupe` operator's): the fingerprints of remembered keys in insertion order with their event
- * times, as typed columns (high and low 32 bits; see state/typed-columns.ts). The times are written
- * as their distance from `timesFrom` (uint32s while each is a whole number of ms that fits, see
- * number-column.ts); snapshots of earlier builds, without it, hold them as float64s.
+ * times, as typed columns (high and low 32 bits; see state/typed-columns.ts), the times from
+ * `timesFrom` (state/time-column.ts; snapshots of earlier builds, without it, hold float64 times).
  */
 export interface DedupeSnapshot {
   readonly maxTime: number | null;
@@ -17,13 +16,6 @@ export interface DedupeSnapshot {
   readonly times: EncodedColumn;
   readonly timesFrom?: number;
 }
-
-/**
- * Times are written from a multiple of 2^31 ms (~25 days) at least that far before the latest: every
- * time since then fits a uint32, and the base stays put between checkpoints (the column's bytes
- * change only where keys do) but once every ~25 days.
- */
-const TIMES_BASE_STEP = 2 ** 31;
 
 const INITIAL_RING = 1024;
 
@@ -92,30 +84,19 @@ export class KeyQueue {
   }
 
   snapshot(): Taken<DedupeSnapshot, 'hi' | 'lo' | 'times'> {
-    const base = Number.isFinite(this.maxTime) ? (Math.floor(this.maxTime / TIMES_BASE_STEP) - 1) * TIMES_BASE_STEP : 0;
-    return this.snapshotFrom(base) ?? this.snapshotFrom(0)!;
-  }
-
-  /**
-   * The snapshot with times written as their distance from `base`; undefined if one of them would
-   * not come back exactly (a fraction of a ms far below the base, -0): from 0, every time does.
-   */
-  private snapshotFrom(base: number): Taken<DedupeSnapshot, 'hi' | 'lo' | 'times'> | undefined {
     const live = this.slotOf.size;
     const hi = uint32Column(live);
     const lo = uint32Column(live);
-    const times = new NumberColumnWriter(live);
+    const times = new TimeColumnWriter(live, this.maxTime);
     const { qFp, qTimes } = this;
     const capacity = qTimes.length;
     let n = 0;
     for (let k = 0, i = this.head; k < this.held; k++, i = i + 1 === capacity ? 0 : i + 1) {
       const t = qTimes[i]!;
       if (Number.isNaN(t)) continue; // dead
-      const d = t - base;
-      if (base !== 0 && (d + base !== t || (t === 0 && 1 / t < 0))) return undefined;
       hi[n] = qFp[2 * i]!;
       lo[n] = qFp[2 * i + 1]!;
-      times.set(n, d);
+      times.set(n, t);
       n++;
     }
     // n === live (a key held has one live entry); the views keep a reused buffer's tail out regardless.
@@ -124,7 +105,7 @@ export class KeyQueue {
       hi: new TypedColumn(hi.subarray(0, n)),
       lo: new TypedColumn(lo.subarray(0, n)),
       times: times.done(n),
-      timesFrom: base,
+      timesFrom: times.base,
     };
   }
 
@@ -214,24 +195,12 @@ function parseSnapshot(value: unknown): ParsedSnapshot {
   if (maxTime !== null && typeof maxTime !== 'number') return fail('maxTime must be a number or null');
   if (!(isEncodedColumn(hi) && isEncodedColumn(lo) && isEncodedColumn(times))) return fail('expected hi/lo/times');
   if (timesFrom !== undefined && !Number.isFinite(timesFrom)) return fail('timesFrom must be a finite number');
-  const keys = decodeColumn(hi, uint32s, 4, TRUNCATED);
+  const keys = { maxTime, hi: decodeColumn(hi, uint32s, 4, TRUNCATED), lo: decodeColumn(lo, uint32s, 4, TRUNCATED) };
+  const n = keys.hi.length;
   const parsed = {
-    maxTime,
-    hi: keys,
-    lo: decodeColumn(lo, uint32s, 4, TRUNCATED),
-    times:
-      typeof timesFrom === 'number'
-        ? fromBase(decodeNumberColumn(times, keys.length, 'dedupe: cannot restore snapshot: times'), timesFrom)
-        : decodeColumn(times, float64s, 8, TRUNCATED),
+    ...keys,
+    times: timesFrom === undefined ? decodeColumn(times, float64s, 8, TRUNCATED) : decodeTimeColumn(times, n, timesFrom as number, TRUNCATED),
   };
-  if (parsed.hi.length !== parsed.times.length || parsed.lo.length !== parsed.times.length) return fail('arrays of different lengths');
+  if (keys.lo.length !== n || parsed.times.length !== n) return fail('arrays of different lengths');
   return parsed;
-}
-
-/** Times written as their distance from `base`, back (from 0 as they are: adding 0 would turn -0 into 0). */
-function fromBase(offsets: Uint32Array | Float64Array, base: number): Float64Array {
-  if (base === 0) return Float64Array.from(offsets);
-  const times = new Float64Array(offsets.length);
-  for (let i = 0; i < offsets.length; i++) times[i] = offsets[i]! + base;
-  return times;
 }

@@ -85,7 +85,7 @@ export class FixedWindowEngine<T, K extends string | number, S, A> extends Event
     // Keys restored from a build without panes keep a state per window until they have none left:
     // while some do, the windows' states go as JSON, null for those of keys with panes.
     const states = paned === 0 ? 'auto' : paned === this.keys.size ? 'none' : 'json';
-    const snapshot = new SnapshotBuilder(this.keys.size, this.windowsOpen, this.agg, undefined, states);
+    const snapshot = new SnapshotBuilder(this.keys.size, this.windowsOpen, this.maxTime, this.agg, undefined, states);
     const panes: unknown[] = [];
     for (const ks of this.keys.values()) {
       for (const w of ks.byStart.values()) {

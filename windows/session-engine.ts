@@ -13,8 +13,7 @@
 import type { Subscriber } from 'rxjs';
 import { KeyArena } from '../state/key-arena.ts';
 import type { Origin, SideOutput } from '../state/operator-scope.ts';
-import { float64Column } from '../state/snapshot-buffers.ts';
-import { TypedColumn } from '../state/typed-columns.ts';
+import { TimeColumnWriter } from '../state/time-column.ts';
 import { EventTimeEngine } from './event-time-engine.ts';
 import { IN_LATE, IN_NO_HEAP, IN_OPEN, KeySlots, NONE, RankOrder, SessionHeap, SessionSlots } from './session-store.ts';
 import type { ResolvedWindowOptions } from './window-options.ts';
@@ -85,7 +84,7 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
     const { sessions, keys, arena, ranked } = this;
     // Keys with sessions, in rank order (a key kept for `closedUntil` only is in `closedKeys`), in one walk.
     const { numbers, width } = this;
-    const snapshot = new SnapshotBuilder(arena.size, this.windowsOpen, this.agg, numbers);
+    const snapshot = new SnapshotBuilder(arena.size, this.windowsOpen, this.maxTime, this.agg, numbers);
     const keyColumns = arena.columns(arena.size);
     for (let j = 0; j < ranked.length; j++) {
       const slot = ranked.entry(j);
@@ -98,20 +97,21 @@ export class SessionEngine<T, K extends string | number, S, A> extends EventTime
       keyColumns.add(slot);
     }
     const closedKeys = arena.columns(this.closedEnds.length - this.closedHead);
-    const closedEnds = float64Column(this.closedEnds.length - this.closedHead);
+    const closedEnds = new TimeColumnWriter(this.closedEnds.length - this.closedHead, this.maxTime);
     let closed = 0;
     for (let j = this.closedHead; j < this.closedEnds.length; j++) {
       const slot = this.closedKeys[j]!;
       const end = this.closedEnds[j]!;
       if (keys.generation[slot] === this.closedGenerations[j] && keys.closedUntil[slot] === end) {
         closedKeys.add(slot);
-        closedEnds[closed++] = end;
+        closedEnds.set(closed++, end);
       }
     }
     return {
       ...snapshot.build('session', this.maxTime, this.watermark, keyColumns.done()),
       closedKeys: closedKeys.done(),
-      closedEnds: new TypedColumn(closedEnds.subarray(0, closed)),
+      closedEnds: closedEnds.done(closed),
+      closedEndsFrom: closedEnds.base,
     };
   }
 

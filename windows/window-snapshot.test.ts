@@ -5,7 +5,7 @@ import { decodeSnapshot, SnapshotBuilder } from './window-snapshot.ts';
 /** Windows as `decodeSnapshot` gives them back, after a round trip through JSON. */
 function roundTrip(windows: Array<[number, number]>): { json: Record<string, unknown>; back: Array<[number, number]> } {
   const agg = count<unknown>();
-  const builder = new SnapshotBuilder(1, windows.length, agg);
+  const builder = new SnapshotBuilder(1, windows.length, 100, agg);
   for (const [start, end] of windows) builder.window(start, end, 1, 0, 1);
   builder.key('k');
   const json = JSON.parse(JSON.stringify(builder.build('tumbling', 100, 100))) as Record<string, unknown>;

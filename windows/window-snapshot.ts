@@ -6,6 +6,7 @@ import type { Aggregator, NumberStates, NumberStateWriter } from '../aggregators
 import { keysFromColumns, type TakenKeyColumns } from '../state/key-arena.ts';
 import { decodeNumberColumn, NumberColumnWriter } from '../state/number-column.ts';
 import { float64Column, uint8Column, uint32Column } from '../state/snapshot-buffers.ts';
+import { decodeTimeColumn, TimeColumnWriter } from '../state/time-column.ts';
 import { decodeColumn, type EncodedColumn, float64s, isEncodedColumn, type Taken, TypedColumn, uint8s, uint32s } from '../state/typed-columns.ts';
 import type { WindowKind } from './window-types.ts';
 
@@ -25,8 +26,9 @@ export interface WindowSnapshot {
   readonly keys: ReadonlyArray<string | number> | KeyColumns;
   /** How many of the windows below belong to each key: uint32s. */
   readonly windowCounts: EncodedColumn;
-  /** float64s. */
+  /** Times from `startsFrom` (state/time-column.ts); float64s in checkpoints of builds before it. */
   readonly starts: EncodedColumn;
+  readonly startsFrom?: number;
   /**
    * Each window's end less its start, uint32s (a window's size, a session's length), while every
    * one is a whole number of ms that gives the end back exactly...
@@ -47,9 +49,10 @@ export interface WindowSnapshot {
    * keep a state each (restored from a build without panes); when no key is null, no state per window.
    */
   readonly panes?: readonly unknown[];
-  /** Sessions only: keys and ends (float64s) of recently purged sessions, in purge order (see `closedUntil` in session-engine.ts). */
+  /** Sessions only: keys and ends (times from `closedEndsFrom`, as `starts`) of recently purged sessions, in purge order (see `closedUntil` in session-engine.ts). */
   readonly closedKeys?: ReadonlyArray<string | number> | KeyColumns;
   readonly closedEnds?: EncodedColumn;
+  readonly closedEndsFrom?: number;
 }
 
 /** Keys as columns: their UTF-8 bytes back to back (uint8s), each one's byte length (uint32s), and, when some key is a number, which ones (uint8s, 1 for a number). */
@@ -93,7 +96,7 @@ export class SnapshotBuilder<S> {
   /** Keys given to `key`: none when the keys come as columns (sessions), so none are allocated up front. */
   private readonly keys: Array<string | number> = [];
   private readonly windowCounts: Uint32Array;
-  private readonly starts: Float64Array;
+  private readonly starts: TimeColumnWriter;
   /** `durations` until a window's does not fit, then `ends` (see `WindowSnapshot`). */
   private durations: Uint32Array | undefined;
   private ends: Float64Array | undefined;
@@ -115,15 +118,17 @@ export class SnapshotBuilder<S> {
    * when some do: each as `toJSON` gives it, `null` for one without (which no aggregator restores,
    * so a build without panes refuses the snapshot rather than read them as states).
    */
+  /** `latest`: the operator's latest event time, which the starts are written from (state/time-column.ts). */
   constructor(
     keys: number,
     windows: number,
+    latest: number,
     private readonly agg: Aggregator<never, S, unknown>,
     numbers?: NumberStates<never, S, unknown>,
     states: 'auto' | 'json' | 'none' = 'auto',
   ) {
     this.windowCounts = uint32Column(keys);
-    this.starts = float64Column(windows);
+    this.starts = new TimeColumnWriter(windows, latest);
     this.capacity = windows;
     this.durations = uint32Column(windows);
     this.counts = new NumberColumnWriter(windows);
@@ -152,7 +157,7 @@ export class SnapshotBuilder<S> {
 
   private times(start: number, end: number, count: number, flags: number): number {
     const i = this.i++;
-    this.starts[i] = start;
+    this.starts.set(i, start);
     const duration = end - start;
     const durations = this.durations;
     if (durations !== undefined && duration >>> 0 === duration && start + duration === end) durations[i] = duration;
@@ -167,7 +172,7 @@ export class SnapshotBuilder<S> {
     if (this.ends === undefined) {
       const ends = float64Column(this.capacity);
       const { starts, durations } = this;
-      for (let j = 0; j < i; j++) ends[j] = starts[j]! + durations![j]!;
+      for (let j = 0; j < i; j++) ends[j] = starts.get(j) + durations![j]!;
       this.ends = ends;
       this.durations = undefined;
     }
@@ -196,7 +201,8 @@ export class SnapshotBuilder<S> {
       watermark: Number.isFinite(watermark) ? watermark : null,
       keys: keyColumns ?? this.keys,
       windowCounts: new TypedColumn(this.windowCounts.subarray(0, k)),
-      starts: new TypedColumn(this.starts.subarray(0, i)),
+      starts: this.starts.done(i),
+      startsFrom: this.starts.base,
       ...(this.durations !== undefined ? { durations: new TypedColumn(this.durations.subarray(0, i)) } : { ends: new TypedColumn(this.ends!.subarray(0, i)) }),
       counts: this.counts.done(i),
       flags: new TypedColumn(this.flags.subarray(0, i)),
@@ -282,13 +288,22 @@ function parseSnapshot<S>(
     if (!isEncodedColumn(value)) return fail(`${name} must be a typed column`);
     return decodeColumn(value, make as never, bytes, `${kind}: cannot restore snapshot: ${name} is truncated`) as unknown as A;
   };
+  /** Times written from a base (`baseName`), or float64s without one (state/time-column.ts). */
+  const timeColumn = (name: string, baseName: string, length: number, wrongLength: string): Float64Array => {
+    const value = s[name];
+    const base = s[baseName];
+    if (!isEncodedColumn(value)) return fail(`${name} must be a typed column`);
+    if (base !== undefined && typeof base !== 'number') return fail(`${baseName} must be a number`);
+    const bytes = typeof value === 'string' ? Buffer.byteLength(value, 'base64') : value.byteLength;
+    if (bytes !== 8 * length && (base === undefined || bytes !== 4 * length)) return fail(wrongLength);
+    return decodeTimeColumn(value, length, base, `${kind}: cannot restore snapshot: ${name}`);
+  };
   const keys = keysOf('keys');
   const windowCounts = column('windowCounts', uint32s, 4);
   if (windowCounts.length !== keys.length) return fail('windowCounts must have one entry per key');
   let windows = 0;
   for (let k = 0; k < windowCounts.length; k++) windows += windowCounts[k]!;
-  const starts = column('starts', float64s, 8);
-  if (starts.length !== windows) return fail('starts must have one entry per window');
+  const starts = timeColumn('starts', 'startsFrom', windows, 'starts must have one entry per window');
   const durations = s.durations === undefined ? undefined : column('durations', uint32s, 4);
   if (durations !== undefined && durations.length !== windows) return fail('durations must have one entry per window');
   const ends = durations === undefined ? column('ends', float64s, 8) : Float64Array.from(durations, (duration, i) => starts[i]! + duration);
@@ -317,7 +332,10 @@ function parseSnapshot<S>(
     states = accs.map((acc: unknown) => (panes !== undefined && acc === null ? (undefined as S) : agg.fromJSON(acc)));
   }
   const closedKeys = s.closedKeys === undefined ? [] : keysOf('closedKeys');
-  const closedEnds = s.closedEnds === undefined ? new Float64Array(0) : column('closedEnds', float64s, 8);
+  const closedEnds =
+    s.closedEnds === undefined
+      ? new Float64Array(0)
+      : timeColumn('closedEnds', 'closedEndsFrom', closedKeys.length, 'closedEnds must have one entry per closed key');
   if (closedEnds.length !== closedKeys.length) return fail('closedEnds must have one entry per closed key');
   return { ...times, columns: { keys, windowCounts, starts, ends, counts, flags, states, panes, closedKeys, closedEnds } };
 }

@@ -4,7 +4,7 @@
  */
 import { fingerprint } from '../../state/fingerprint.ts';
 import { keysFromColumns } from '../../state/key-arena.ts';
-import { decodeNumberColumn } from '../../state/number-column.ts';
+import { decodeTimeColumn } from '../../state/time-column.ts';
 import { decodeColumn, float64s, isEncodedColumn, uint8s, uint32s } from '../../state/typed-columns.ts';
 
 /** `key`'s fingerprint as [hi, lo]. */
@@ -36,11 +36,13 @@ export function keyColumns(value: unknown): Array<string | number> {
   return keysFromColumns(Uint8Array.from(column(utf8, 'uint8')), column(lengths, 'uint32'), numbers === undefined ? undefined : column(numbers, 'uint8'), fail);
 }
 
-/** A dedupe snapshot's times as plain numbers: written from `timesFrom` where it has one (state/key-queue.ts), else float64s. */
+/** Times of a snapshot as plain numbers: a column of them written from `base` (state/time-column.ts), or float64s without one. */
+export function times(column: unknown, length: number, base: number | undefined): number[] {
+  if (!isEncodedColumn(column)) throw new Error(`expected a typed column, got ${typeof column}`);
+  return Array.from(decodeTimeColumn(column, length, base, 'times'));
+}
+
+/** A dedupe snapshot's times as plain numbers. */
 export function dedupeTimes(snapshot: { readonly hi: unknown; readonly times: unknown; readonly timesFrom?: number | undefined }): number[] {
-  const { times, timesFrom } = snapshot;
-  if (timesFrom === undefined) return column(times, 'float64');
-  if (!isEncodedColumn(times)) throw new Error(`expected a typed column, got ${typeof times}`);
-  const offsets = Array.from(decodeNumberColumn(times, column(snapshot.hi, 'uint32').length, 'times'));
-  return timesFrom === 0 ? offsets : offsets.map((d) => d + timesFrom);
+  return times(snapshot.times, column(snapshot.hi, 'uint32').length, snapshot.timesFrom);
 }
