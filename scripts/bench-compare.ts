@@ -1,13 +1,15 @@
 /**
- * What a change does to the pipeline phase: the code at `--base` and the working tree, run in
- * alternating pairs of `scripts/bench-pipeline.ts` in the same minutes, and the median of each
- * pair's difference (bench/paired-runs.ts). The base runs from a git worktree of its own (sharing
- * this checkout's node_modules), removed at the end.
+ * What a change does to the pipeline phase (or, with `--engine`, to the operators in memory): the
+ * code at `--base` and the working tree, run in alternating pairs of `scripts/bench-pipeline.ts`
+ * (`scripts/bench-engine.ts`) in the same minutes, and the median of each pair's difference
+ * (bench/paired-runs.ts). The base runs from a git worktree of its own (sharing this checkout's
+ * node_modules), removed at the end.
  *
  *   npx tsx scripts/bench-compare.ts --base HEAD~1 --rounds 4
  *   npx tsx scripts/bench-compare.ts --base main -- --events 300000 --peer noop
+ *   npx tsx scripts/bench-compare.ts --base main --engine -- --snapshot-every 100000
  *
- * Arguments after `--` go to every bench-pipeline run (not `--instances`: one process per run).
+ * Arguments after `--` go to every run (bench-pipeline: not `--instances`, one process per run).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
@@ -22,19 +24,39 @@ const command = new Command()
   .name('bench-compare')
   .requiredOption('--base <rev>', 'the commit to compare the working tree with')
   .option('--rounds <n>', 'pairs of runs', positiveInt, 3)
+  .option('--engine', 'run scripts/bench-engine.ts (the operators in memory) instead of scripts/bench-pipeline.ts')
   .argument('[bench-pipeline args...]', 'after --: passed to every bench-pipeline run')
   .parse();
-const { base, rounds } = command.opts<{ base: string; rounds: number }>();
+const { base, rounds, engine } = command.opts<{ base: string; rounds: number; engine?: boolean }>();
 const passed = command.args;
 
-/** What bench-pipeline prints last (bench/pipeline-throughput.ts), the figures compared. */
-const RunFigures = z.object({
-  perSecond: z.number(),
-  cpuMicrosPerEvent: z.number(),
-  mainThreadCpuMicrosPerEvent: z.number(),
-  peakRssMb: z.number(),
-});
-type RunFigures = z.infer<typeof RunFigures>;
+/** A figure of a run's last line, how it is shown, and its unit and decimals. */
+type Figure = readonly [key: string, label: string, unit: string, digits: number];
+/** What each script prints last (bench/pipeline-throughput.ts, scripts/bench-engine.ts): the figures compared. */
+const SCRIPTS: Record<'pipeline' | 'engine', { readonly file: string; readonly figures: readonly Figure[] }> = {
+  pipeline: {
+    file: 'scripts/bench-pipeline.ts',
+    figures: [
+      ['cpuMicrosPerEvent', 'CPU per event', 'µs', 2],
+      ['mainThreadCpuMicrosPerEvent', 'main thread per event', 'µs', 2],
+      ['perSecond', 'events/s', '', 0],
+      ['peakRssMb', 'peak RSS', 'MB', 0],
+    ],
+  },
+  engine: {
+    file: 'scripts/bench-engine.ts',
+    figures: [
+      ['cpuMicrosPerEvent', 'CPU per event', 'µs', 2],
+      ['microsPerEvent', 'wall clock per event', 'µs', 2],
+      ['eventsPerSecond', 'events/s', '', 0],
+      ['snapshotCutMs', 'snapshot cuts', 'ms', 0],
+      ['lastSnapshotMB', 'last snapshot', 'MB', 1],
+    ],
+  },
+};
+const script = SCRIPTS[engine ? 'engine' : 'pipeline'];
+const RunFigures = z.object(Object.fromEntries(script.figures.map(([key]) => [key, z.number()])));
+type RunFigures = Record<string, number>;
 
 const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8' }).trim();
 const commit = git('rev-parse', '--verify', `${base}^{commit}`);
@@ -43,17 +65,17 @@ const root = git('rev-parse', '--show-toplevel');
 /** One bench-pipeline run in `dir`; its progress goes to stderr as it comes. */
 function runIn(dir: string): Promise<RunFigures> {
   return new Promise((done, fail) => {
-    const child = spawn('npx', ['tsx', 'scripts/bench-pipeline.ts', ...passed], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('npx', ['tsx', script.file, ...passed], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', fail);
     child.on('close', (code) => {
       const last = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0) return fail(new Error(`bench-pipeline in ${dir} exited with ${code}`));
+      if (code !== 0) return fail(new Error(`${script.file} in ${dir} exited with ${code}`));
       try {
         done(RunFigures.parse(JSON.parse(last)));
       } catch (error) {
-        fail(new Error(`bench-pipeline in ${dir} printed no figures (${last.slice(0, 200)})`, { cause: error }));
+        fail(new Error(`${script.file} in ${dir} printed no figures (${last.slice(0, 200)})`, { cause: error }));
       }
     });
   });
@@ -71,7 +93,7 @@ const removeWorktree = async (): Promise<void> => {
 process.once('SIGINT', () => void removeWorktree().finally(() => process.exit(130)));
 
 const line = (label: string, f: RunFigures): string =>
-  `${label.padEnd(8)} ${Math.round(f.perSecond).toLocaleString('en-US').padStart(8)} events/s  ${f.cpuMicrosPerEvent.toFixed(2)} µs CPU/event (main thread ${f.mainThreadCpuMicrosPerEvent.toFixed(2)})  peak RSS ${Math.round(f.peakRssMb)} MB`;
+  `${label.padEnd(8)} ${script.figures.map(([key, name, unit, digits]) => `${name} ${f[key]!.toFixed(digits)}${unit ? ` ${unit}` : ''}`).join(', ')}`;
 
 try {
   git('worktree', 'add', '--detach', '--quiet', worktree, commit);
@@ -87,18 +109,14 @@ try {
     pairs.push(pair as Record<'base' | 'change', RunFigures>);
     console.log(`round ${round + 1}\n  ${line('base', pair.base!)}\n  ${line('change', pair.change!)}`);
   }
-  const figure = (label: string, of: (f: RunFigures) => number, unit: string, digits: number): void => {
-    const f = pairedFigure(pairs.map((p) => ({ base: of(p.base), change: of(p.change) })));
+  console.log(`change against ${base} (${commit.slice(0, 7)}), change minus base:`);
+  for (const [key, label, unit, digits] of script.figures) {
+    const f = pairedFigure(pairs.map((p) => ({ base: p.base[key]!, change: p.change[key]! })));
     const signed = (v: number) => `${v > 0 ? '+' : ''}${v.toFixed(digits)}`;
     console.log(
-      `${label.padEnd(22)} ${signed(f.median)} ${unit} median of ${pairs.length} pairs (${signed(f.min)} to ${signed(f.max)}; lower in ${f.lower}, higher in ${f.higher})`,
+      `${label.padEnd(22)} ${signed(f.median)}${unit ? ` ${unit}` : ''} median of ${pairs.length} pairs (${signed(f.min)} to ${signed(f.max)}; lower in ${f.lower}, higher in ${f.higher})`,
     );
-  };
-  console.log(`change against ${base} (${commit.slice(0, 7)}), change minus base:`);
-  figure('CPU per event', (f) => f.cpuMicrosPerEvent, 'µs', 2);
-  figure('main thread per event', (f) => f.mainThreadCpuMicrosPerEvent, 'µs', 2);
-  figure('events/s', (f) => f.perSecond, '', 0);
-  figure('peak RSS', (f) => f.peakRssMb, 'MB', 0);
+  }
 } finally {
   await removeWorktree();
 }
