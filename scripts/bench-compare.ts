@@ -14,7 +14,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { pairedFigure, pairOrder } from '../bench/paired-runs.ts';
@@ -25,7 +25,7 @@ const command = new Command()
   .requiredOption('--base <rev>', 'the commit to compare the working tree with')
   .option('--rounds <n>', 'pairs of runs', positiveInt, 3)
   .option('--engine', 'run scripts/bench-engine.ts (the operators in memory) instead of scripts/bench-pipeline.ts')
-  .argument('[bench-pipeline args...]', 'after --: passed to every bench-pipeline run')
+  .argument('[args...]', 'after --: passed to every run of the script')
   .parse();
 const { base, rounds, engine } = command.opts<{ base: string; rounds: number; engine?: boolean }>();
 const passed = command.args;
@@ -62,7 +62,7 @@ const git = (...args: string[]): string => execFileSync('git', args, { encoding:
 const commit = git('rev-parse', '--verify', `${base}^{commit}`);
 const root = git('rev-parse', '--show-toplevel');
 
-/** One bench-pipeline run in `dir`; its progress goes to stderr as it comes. */
+/** One run of the script in `dir`; its progress goes to stderr as it comes. */
 function runIn(dir: string): Promise<RunFigures> {
   return new Promise((done, fail) => {
     const child = spawn('npx', ['tsx', script.file, ...passed], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -98,7 +98,7 @@ const line = (label: string, f: RunFigures): string =>
 try {
   git('worktree', 'add', '--detach', '--quiet', worktree, commit);
   await symlink(join(root, 'node_modules'), join(worktree, 'node_modules'));
-  const dirs = { base: worktree, change: resolve(root) };
+  const dirs = { base: worktree, change: root };
   const pairs: Array<Record<'base' | 'change', RunFigures>> = [];
   for (let round = 0; round < rounds; round++) {
     const pair: Partial<Record<'base' | 'change', RunFigures>> = {};
