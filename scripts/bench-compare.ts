@@ -8,8 +8,11 @@
  *   npx tsx scripts/bench-compare.ts --base HEAD~1 --rounds 4
  *   npx tsx scripts/bench-compare.ts --base main -- --events 300000 --peer noop
  *   npx tsx scripts/bench-compare.ts --base main --engine -- --snapshot-every 100000
+ *   npx tsx scripts/bench-compare.ts --base HEAD --change-arg '--node-flags=--single-threaded-gc'
  *
- * Arguments after `--` go to every run (bench-pipeline: not `--instances`, one process per run).
+ * Arguments after `--` go to every run (bench-pipeline: not `--instances`, one process per run);
+ * each `--base-arg` and `--change-arg` to one side's only (with `--base HEAD`: a flag or setting
+ * against none, on the same code).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
@@ -25,9 +28,17 @@ const command = new Command()
   .requiredOption('--base <rev>', 'the commit to compare the working tree with')
   .option('--rounds <n>', 'pairs of runs', positiveInt, 3)
   .option('--engine', 'run scripts/bench-engine.ts (the operators in memory) instead of scripts/bench-pipeline.ts')
+  .option('--base-arg <arg>', "one more argument for the base's runs only (repeatable)", collect, [])
+  .option('--change-arg <arg>', "one more argument for the working tree's runs only (repeatable)", collect, [])
   .argument('[args...]', 'after --: passed to every run of the script')
   .parse();
-const { base, rounds, engine } = command.opts<{ base: string; rounds: number; engine?: boolean }>();
+const {
+  base,
+  rounds,
+  engine,
+  baseArg: baseArgs,
+  changeArg: changeArgs,
+} = command.opts<{ base: string; rounds: number; engine?: boolean; baseArg: string[]; changeArg: string[] }>();
 const passed = command.args;
 
 /** A figure of a run's last line, how it is shown, and its unit and decimals. */
@@ -58,14 +69,19 @@ const script = SCRIPTS[engine ? 'engine' : 'pipeline'];
 const RunFigures = z.object(Object.fromEntries(script.figures.map(([key]) => [key, z.number()])));
 type RunFigures = Record<string, number>;
 
+/** A repeatable option's values, in order. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8' }).trim();
 const commit = git('rev-parse', '--verify', `${base}^{commit}`);
 const root = git('rev-parse', '--show-toplevel');
 
-/** One run of the script in `dir`; its progress goes to stderr as it comes. */
-function runIn(dir: string): Promise<RunFigures> {
+/** One run of the script in `dir`, with `extra` arguments; its progress goes to stderr as it comes. */
+function runIn(dir: string, extra: readonly string[]): Promise<RunFigures> {
   return new Promise((done, fail) => {
-    const child = spawn('npx', ['tsx', script.file, ...passed], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('npx', ['tsx', script.file, ...passed, ...extra], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', fail);
@@ -98,18 +114,19 @@ const line = (label: string, f: RunFigures): string =>
 try {
   git('worktree', 'add', '--detach', '--quiet', worktree, commit);
   await symlink(join(root, 'node_modules'), join(worktree, 'node_modules'));
-  const dirs = { base: worktree, change: root };
+  const sides = { base: { dir: worktree, extra: baseArgs }, change: { dir: root, extra: changeArgs } };
   const pairs: Array<Record<'base' | 'change', RunFigures>> = [];
   for (let round = 0; round < rounds; round++) {
     const pair: Partial<Record<'base' | 'change', RunFigures>> = {};
     for (const which of pairOrder(round)) {
       process.stderr.write(`round ${round + 1}/${rounds}: ${which}\n`);
-      pair[which] = await runIn(dirs[which]);
+      pair[which] = await runIn(sides[which].dir, sides[which].extra);
     }
     pairs.push(pair as Record<'base' | 'change', RunFigures>);
     console.log(`round ${round + 1}\n  ${line('base', pair.base!)}\n  ${line('change', pair.change!)}`);
   }
-  console.log(`change against ${base} (${commit.slice(0, 7)}), change minus base:`);
+  const with_ = (args: readonly string[]) => (args.length > 0 ? ` with ${args.join(' ')}` : '');
+  console.log(`change${with_(changeArgs)} against ${base} (${commit.slice(0, 7)})${with_(baseArgs)}, change minus base:`);
   for (const [key, label, unit, digits] of script.figures) {
     const f = pairedFigure(pairs.map((p) => ({ base: p.base[key]!, change: p.change[key]! })));
     const signed = (v: number) => `${v > 0 ? '+' : ''}${v.toFixed(digits)}`;
