@@ -7,7 +7,7 @@ import { testId } from '../test/support/helpers.ts';
 import { column } from '../test/support/state-values.ts';
 import { saveWholeCheckpoint } from '../test/support/whole-checkpoint.ts';
 import { chunkReuse, LATEST_PACK_BOUND, packName } from './checkpoint-packs.ts';
-import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointStore, historyKey, OutdatedCheckpoint, readableInPieces } from './checkpoint-store.ts';
+import { CHECKPOINT_FORMAT, type Checkpoint, CheckpointStore, historyKey, readableInPieces, UnreadableCheckpoint } from './checkpoint-store.ts';
 
 const bucket = `ckpt_${testId()}`;
 let nc: NatsConnection;
@@ -109,17 +109,33 @@ describe('CheckpointStore (real JetStream object store)', () => {
     // Format 1, as the 0.1 builds wrote it: the same layout, an older number.
     await saveWholeCheckpoint(nc, bucket, 'pipeline.old', { ...current, format: 1 });
     const refusal = store.load('pipeline.old');
-    await expect(refusal).rejects.toThrow(OutdatedCheckpoint);
-    await expect(refusal).rejects.toThrow("checkpoint 'pipeline.old' is format 1, this build reads format 2: run `rxa reset <pipeline>` to start over");
+    await expect(refusal).rejects.toThrow(UnreadableCheckpoint);
+    await expect(refusal).rejects.toThrow("checkpoint 'pipeline.old' is format 1, this build reads formats 2 and 3: run `rxa reset <pipeline>` to start over");
     // Its history copies too (what replay restores).
     await saveWholeCheckpoint(nc, bucket, historyKey('pipeline.old', 7), { ...current, format: 1 });
-    await expect(store.historyBefore('pipeline.old', 8)).rejects.toThrow(/is format 1, this build reads format 2: run `rxa reset/);
+    await expect(store.historyBefore('pipeline.old', 8)).rejects.toThrow(/is format 1, this build reads formats 2 and 3: run `rxa reset/);
     // Earlier still: the JSON alone, without the binary encoding's header.
     const objects = await new Objm(nc).open(bucket);
     await objects.putBlob({ name: 'pipeline.json' }, new TextEncoder().encode(JSON.stringify({ ...current, format: 1 })));
-    await expect(store.load('pipeline.json')).rejects.toThrow("checkpoint 'pipeline.json' is format 1, this build reads format 2: run `rxa reset <pipeline>`");
+    await expect(store.load('pipeline.json')).rejects.toThrow(
+      "checkpoint 'pipeline.json' is format 1, this build reads formats 2 and 3: run `rxa reset <pipeline>`",
+    );
     // The current format stored whole (before manifests) loads.
     await saveWholeCheckpoint(nc, bucket, 'pipeline.new', current);
     expect(await store.loadStored('pipeline.new')).toEqual({ checkpoint: current, manifest: undefined });
+  });
+
+  it("restores format 2 (its columns are a subset of 3's) and refuses a later build's format", async () => {
+    const store = await CheckpointStore.open(nc, bucket);
+    const earlier: Checkpoint = { format: 2, pipeline: 'p', stream: 'S', lastSeq: 9, takenAt: 1, operators: { op: { n: 1 } }, counters: {} };
+    await saveWholeCheckpoint(nc, bucket, 'pipeline.two', earlier);
+    expect(await store.load('pipeline.two')).toEqual(earlier);
+    // A downgrade: what a later build wrote, with columns this one cannot tell apart from its own.
+    await saveWholeCheckpoint(nc, bucket, 'pipeline.later', { ...earlier, format: CHECKPOINT_FORMAT + 1 });
+    const refusal = store.load('pipeline.later');
+    await expect(refusal).rejects.toThrow(UnreadableCheckpoint);
+    await expect(refusal).rejects.toThrow(
+      `checkpoint 'pipeline.later' is format ${CHECKPOINT_FORMAT + 1}, written by a later build; this build reads formats 2 and 3: run that build (or a later one), or run \`rxa reset <pipeline>\``,
+    );
   });
 });

@@ -8,12 +8,16 @@ import { leaseBucket } from './lease.ts';
 import { schemaBucket } from './schema-registry.ts';
 
 /**
- * The checkpoint format this build writes and reads. A checkpoint of another format is refused
- * (`OutdatedCheckpoint`): the operators' state in it is not what this build's operators restore.
+ * The checkpoint format this build writes. A build refuses a checkpoint of a format it does not
+ * read (`UnreadableCheckpoint`): the operators' state in it is not what its operators restore.
  * 1: the 0.1 builds. 2: the same layout, from the build that stopped restoring 0.1's earlier
- * encodings (the JSON-alone checkpoint).
+ * encodings (the JSON-alone checkpoint). 3: the same layout, with snapshot columns a format-2
+ * build misreads (sparse number columns, event times as distances from a base): a build that reads
+ * only 2 refuses it instead of failing on a column's size.
  */
-export const CHECKPOINT_FORMAT = 2;
+export const CHECKPOINT_FORMAT = 3;
+/** The formats this build restores: its own, and 2, whose columns are a subset of 3's. */
+export const READABLE_CHECKPOINT_FORMATS = [2, CHECKPOINT_FORMAT] as const;
 
 /**
  * A pipeline's checkpoint: operator state plus the last stream sequence folded into it.
@@ -21,7 +25,7 @@ export const CHECKPOINT_FORMAT = 2;
  * uninterrupted run (operators are deterministic and input order is the stream order).
  */
 export const Checkpoint = z.object({
-  format: z.literal(CHECKPOINT_FORMAT),
+  format: z.union(READABLE_CHECKPOINT_FORMATS.map((f) => z.literal(f))),
   pipeline: z.string(),
   stream: z.string(),
   lastSeq: z.number().int().nonnegative(),
@@ -31,17 +35,22 @@ export const Checkpoint = z.object({
 });
 export type Checkpoint = z.output<typeof Checkpoint>;
 
-/** A checkpoint an earlier build wrote, in a format this one does not read. */
-export class OutdatedCheckpoint extends Error {
+const isReadable = (format: unknown): boolean => (READABLE_CHECKPOINT_FORMATS as readonly unknown[]).includes(format);
+
+/** A checkpoint of a format this build does not read: an earlier build's, or a later one's. */
+export class UnreadableCheckpoint extends Error {
   constructor(
     readonly key: string,
     readonly format: unknown,
   ) {
+    const reads = `this build reads formats ${READABLE_CHECKPOINT_FORMATS.join(' and ')}`;
+    const reset = "run `rxa reset <pipeline>` to start over (it deletes the pipeline's checkpoints and consumer positions; its tables are kept)";
     super(
-      `checkpoint '${key}' is format ${String(format)}, this build reads format ${CHECKPOINT_FORMAT}: ` +
-        "run `rxa reset <pipeline>` to start over (it deletes the pipeline's checkpoints and consumer positions; its tables are kept)",
+      typeof format === 'number' && format > CHECKPOINT_FORMAT
+        ? `checkpoint '${key}' is format ${format}, written by a later build; ${reads}: run that build (or a later one), or ${reset}`
+        : `checkpoint '${key}' is format ${String(format)}, ${reads}: ${reset}`,
     );
-    this.name = 'OutdatedCheckpoint';
+    this.name = 'UnreadableCheckpoint';
   }
 }
 
@@ -297,10 +306,10 @@ export class CheckpointStore {
 
   private decode(name: string, data: Uint8Array): Checkpoint {
     // Without this encoding's header: JSON alone, which only 0.1 builds (format 1) wrote.
-    if (!isEncodedCheckpoint(data)) throw new OutdatedCheckpoint(name, 1);
+    if (!isEncodedCheckpoint(data)) throw new UnreadableCheckpoint(name, 1);
     const value = decodeCheckpoint(data);
     const format = typeof value === 'object' && value !== null ? (value as { format?: unknown }).format : undefined;
-    if (format !== CHECKPOINT_FORMAT) throw new OutdatedCheckpoint(name, format);
+    if (!isReadable(format)) throw new UnreadableCheckpoint(name, format);
     return Checkpoint.parse(value);
   }
 }

@@ -2,7 +2,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { float64Column, withSnapshotBuffers } from '../state/snapshot-buffers.ts';
 import { TypedColumn } from '../state/typed-columns.ts';
-import type { Checkpoint } from './checkpoint-store.ts';
+import { CHECKPOINT_FORMAT, type Checkpoint } from './checkpoint-store.ts';
 import { Checkpointer, type CheckpointerOptions } from './checkpointer.ts';
 import type { Cut } from './engine.ts';
 import type { CutPosition } from './feed.ts';
@@ -125,7 +125,15 @@ describe('Checkpointer: how', () => {
     await c.save(cutWith({ op: { n: 3 } }), at(42));
     expect(events).toEqual(['confirm', 'save 42', 'confirm', 'ack 42']);
     expect(saved).toEqual([
-      { format: 2, pipeline: 'p', stream: 'S', lastSeq: 42, takenAt: 1_700_000_000_000, operators: { op: { n: 3 } }, counters: { rowsWritten: 7 } },
+      {
+        format: CHECKPOINT_FORMAT,
+        pipeline: 'p',
+        stream: 'S',
+        lastSeq: 42,
+        takenAt: 1_700_000_000_000,
+        operators: { op: { n: 3 } },
+        counters: { rowsWritten: 7 },
+      },
     ]);
     expect({
       ackedSeq: c.ackedSeq,

@@ -31,7 +31,7 @@ describe('a checkpoint of an earlier format', () => {
     await saveWholeCheckpoint(env.nc, bucket, key, old);
 
     await expect(runPipeline(pipeline, { config, signal: new AbortController().signal })).rejects.toThrow(
-      `checkpoint '${key}' is format 1, this build reads format 2: run \`rxa reset <pipeline>\` to start over`,
+      `checkpoint '${key}' is format 1, this build reads formats 2 and 3: run \`rxa reset <pipeline>\` to start over`,
     );
     expect(await consumerInfo(await jetstreamManager(env.nc), names.stream, names.name)).toBeUndefined();
 
