@@ -24,6 +24,7 @@ import { CheckpointParts } from '../bench/checkpoint-parts.ts';
 import { inMemoryClickstreamContext } from '../bench/engine-context.ts';
 import { newRunId } from '../bench/names.ts';
 import { median } from '../bench/percentile.ts';
+import { collectGarbage } from '../bench/rss.ts';
 import { serverCpuMicrosPerEvent, serverCpuSeconds } from '../bench/server-cpu.ts';
 import { workload, workloadKnobs } from '../bench/workload.ts';
 import { positiveInt } from '../cli/int-options.ts';
@@ -81,8 +82,15 @@ async function saveWhole(objects: Awaited<ReturnType<Objm['create']>>, name: str
   return info.size;
 }
 
-/** Wall milliseconds of `work`, and the CPU milliseconds this process and the local nats-server spent meanwhile. */
+/**
+ * Wall milliseconds of `work`, and the CPU milliseconds this process and the local nats-server spent
+ * meanwhile. The garbage of what ran before is collected first: a full collection of the operators'
+ * heap falling inside a save (0.2-1.3 s of CPU on the collector's threads) was most of the spread
+ * between saves, and whichever save it fell in.
+ */
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number; natsCpuMs: number }> {
+  collectGarbage();
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const cpu = process.cpuUsage();
   const servers = serverCpuSeconds();
   const started = performance.now();
