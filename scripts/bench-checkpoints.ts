@@ -84,9 +84,9 @@ async function saveWhole(objects: Awaited<ReturnType<Objm['create']>>, name: str
 
 /**
  * Wall milliseconds of `work`, and the CPU milliseconds this process and the local nats-server spent
- * meanwhile. The garbage of what ran before is collected first: a full collection of the operators'
- * heap falling inside a save (0.2-1.3 s of CPU on the collector's threads) was most of the spread
- * between saves, and whichever save it fell in.
+ * meanwhile. The garbage of what ran before is collected first, and the sweeping that follows a
+ * collection on V8's threads given 200 ms to end: a full collection of the operators' heap falling
+ * inside a save (0.2-1.3 s of CPU) was most of the spread between saves, whichever save it fell in.
  */
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number; natsCpuMs: number }> {
   collectGarbage();
