@@ -75,7 +75,8 @@ describe('NATS cluster', () => {
     };
     const until = async (condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> => {
       await waitFor(condition, timeoutMs, what).catch((error: unknown) => {
-        throw new Error(`${(error as Error).message}; last log lines:\n${logs.slice(-25).join('\n')}`);
+        const publisher = live?.lastError === undefined ? '' : `\nthe live publisher's last failure: ${String(live.lastError)}`;
+        throw new Error(`${(error as Error).message}; last log lines:\n${logs.slice(-25).join('\n')}${publisher}\n${nats.cluster.logTails(12)}`);
       });
     };
 

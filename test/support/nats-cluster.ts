@@ -117,8 +117,13 @@ export class NatsCluster {
       return running.every((s) => current.has(s.name));
     };
     await waitFor(ready, timeoutMs, `the NATS cluster ${this.name} to have a JetStream meta leader every running server follows`).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}\n${this.servers.map((s) => `${s.name}:\n${logTail(this.logFile(s), 15)}`).join('\n')}`);
+      throw new Error(`${(error as Error).message}\n${this.logTails(15)}`);
     });
+  }
+
+  /** The last `lines` lines of each server's log, for a failure message. */
+  logTails(lines: number): string {
+    return this.servers.map((s) => `${s.name}:\n${logTail(this.logFile(s), lines)}`).join('\n');
   }
 
   /** The index of the server named `name` (a stream's leader, a connection's server). */

@@ -9,6 +9,8 @@ export interface OrderedPublishing {
   readonly published: number;
   /** Publishes that failed and were sent again (a server down, an election). */
   readonly retries: number;
+  /** Why the last failed publish failed, if one did (a test's failure message names it). */
+  readonly lastError: unknown;
   /** Stop after the publish in flight; resolves with how many were published. */
   stop(): Promise<number>;
   /** Resolves with how many were published once every message is, or `stop` was called. */
@@ -34,6 +36,7 @@ export function publishInOrder(
   const js: JetStreamClient = jetstream(nc, { timeout: 2_000 });
   let published = 0;
   let retries = 0;
+  let lastError: unknown;
   let stopped = false;
   const done = (async (): Promise<number> => {
     for (const message of messages) {
@@ -43,8 +46,9 @@ export function publishInOrder(
         try {
           await js.publish(subject, message.payload, { msgID: message.msgId });
           break;
-        } catch {
+        } catch (error) {
           retries++;
+          lastError = error;
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       }
@@ -58,6 +62,9 @@ export function publishInOrder(
     },
     get retries() {
       return retries;
+    },
+    get lastError() {
+      return lastError;
     },
     stop: () => {
       stopped = true;
