@@ -2,8 +2,10 @@
  * The pipeline on a NATS JetStream cluster: three nats-server processes of the test's own
  * (test/support/nats-cluster.ts), the stream and everything rxa creates with 3 replicas, `rxa run`
  * given all three servers in RXA_NATS_URL. Mid-run, while events are being published, the stream's
- * leader is killed (SIGKILL) and started again, then the server the pipeline is connected to. The
- * same process keeps running throughout, and every table ends with the exact totals.
+ * leader is killed (SIGKILL) and started again, then the server the pipeline is connected to (then
+ * the consumer's leader, if neither led it), each after the last restarted server has caught up, as
+ * an operator would wait. The same process keeps running throughout, and every table ends with the
+ * exact totals.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -28,6 +30,8 @@ const names = { name: `natscluster_${id}`, stream: `NATSCLUSTER_${id}`, subjects
 const database = `rxa_natscluster_${id}`;
 const bucket = `rxa_ckpt_${id}`;
 const REPLICAS = 3;
+/** The live publisher's pace: its 24,004 events last a minute, longer than the three faults with the waits after them (~40 s). */
+const LIVE_PER_SECOND = 400;
 const nats = useNatsCluster(`rxa-${id}`);
 const config = configFromEnv(process.env, { clickhouse: { database } });
 let nc: NatsConnection;
@@ -114,7 +118,8 @@ describe('NATS cluster', () => {
 
       // Events keep coming, one at a time and in order, through both faults.
       const rest = all.slice(first.length);
-      live = publishInOrder(nc, names.subjects, rest, first.length);
+      // Paced, so that messages still come after each fault: the pipeline is seen to consume again.
+      live = publishInOrder(nc, names.subjects, rest, first.length, LIVE_PER_SECOND);
       await until(() => live!.published >= 500, 'the live publisher to start');
 
       let consumerLeaderLost = false;
@@ -135,6 +140,8 @@ describe('NATS cluster', () => {
         log(`pipeline consuming again ${stallMs} ms after the kill`);
         await cluster.restart(i);
         log(`${cluster.servers[i]!.name} restarted and back in the meta group`);
+        await cluster.waitCurrent(nc, [{ stream: names.stream, name: names.name }]);
+        log(`streams and the consumer current again ${Date.now() - killedAt} ms after the kill`);
         return { electionMs, stallMs };
       };
 
@@ -159,7 +166,7 @@ describe('NATS cluster', () => {
 
       // The rest at once, ending with an event per partition an hour later that closes every window.
       const liveCount = await live.stop();
-      log(`published ${liveCount} events one at a time (${live.retries} publishes retried)`);
+      log(`published ${liveCount} events one at a time (${live.retries} publishes retried, ${live.reconnects} reconnects)`);
       lastSeq = (await publishInput(nc, names.stream, names.subjects, rest.slice(liveCount))).lastSeq;
       const { state } = await jsm.streams.info(names.stream);
       expect(state.messages).toBe(lastSeq);

@@ -121,6 +121,30 @@ export class NatsCluster {
     });
   }
 
+  /**
+   * Until every stream of `nc`'s account, and each of `consumers`, has a leader that counts each of
+   * its replicas current: a restarted server has caught up with what it missed. The meta group
+   * (`waitReady`) comes back first; an operator restarting servers one by one waits for this
+   * before the next, as nats-server 2.9 may stall a stream whose other replicas are still behind.
+   */
+  async waitCurrent(nc: NatsConnection, consumers: ReadonlyArray<{ stream: string; name: string }>, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+    const allCurrent = (cluster: { leader?: string; replicas?: Array<{ current: boolean; offline?: boolean }> } | undefined): boolean =>
+      cluster?.leader !== undefined && cluster.leader !== '' && (cluster.replicas ?? []).every((r) => r.current && r.offline !== true);
+    const current = async (): Promise<boolean> => {
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: 2_000 });
+        for await (const info of jsm.streams.list()) if (!allCurrent(info.cluster)) return false;
+        for (const { stream, name } of consumers) if (!allCurrent((await jsm.consumers.info(stream, name)).cluster)) return false;
+        return true;
+      } catch {
+        return false; // an election, or the server nc uses restarting
+      }
+    };
+    await waitFor(current, timeoutMs, `the streams and consumers of the NATS cluster ${this.name} to have their replicas current`).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\n${this.logTails(15)}`);
+    });
+  }
+
   /** The last `lines` lines of each server's log, for a failure message. */
   logTails(lines: number): string {
     return this.servers.map((s) => `${s.name}:\n${logTail(this.logFile(s), lines)}`).join('\n');

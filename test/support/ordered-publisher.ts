@@ -9,6 +9,8 @@ export interface OrderedPublishing {
   readonly published: number;
   /** Publishes that failed and were sent again (a server down, an election). */
   readonly retries: number;
+  /** Times the connection was moved to another server (see `NO_RESPONDERS_BEFORE_RECONNECT`). */
+  readonly reconnects: number;
   /** Why the last failed publish failed, if one did (a test's failure message names it). */
   readonly lastError: unknown;
   /** Stop after the publish in flight; resolves with how many were published. */
@@ -16,6 +18,9 @@ export interface OrderedPublishing {
   /** Resolves with how many were published once every message is, or `stop` was called. */
   readonly done: Promise<number>;
 }
+
+/** Publishes in a row that found no responders (0.1 s apart) before the connection moves to another server. */
+const NO_RESPONDERS_BEFORE_RECONNECT = 30;
 
 /**
  * Publish `messages` one at a time, in order, each sent again until JetStream acks it, to
@@ -31,16 +36,23 @@ export function publishInOrder(
   messages: readonly GeneratedMessage[],
   /** The index of `messages[0]` in the whole input, for the partition of messages without a user (round-robin by index). */
   offset = 0,
+  /** At most this many per second on average (a test whose faults need messages still coming); unlimited by default. */
+  perSecond = Number.POSITIVE_INFINITY,
   partitions = CLICKSTREAM_PARTITIONS,
 ): OrderedPublishing {
   const js: JetStreamClient = jetstream(nc, { timeout: 2_000 });
   let published = 0;
   let retries = 0;
   let lastError: unknown;
+  let noResponders = 0;
+  let reconnects = 0;
   let stopped = false;
+  const started = performance.now();
   const done = (async (): Promise<number> => {
     for (const message of messages) {
       if (stopped) break;
+      const due = started + (1000 * published) / perSecond;
+      if (due > performance.now()) await new Promise((resolve) => setTimeout(resolve, due - performance.now()));
       const subject = `${subjectPrefix}.${inputPartition(message, offset + published, partitions)}`;
       for (;;) {
         try {
@@ -49,6 +61,15 @@ export function publishInOrder(
         } catch (error) {
           retries++;
           lastError = error;
+          // No responders for the stream's subject, over and over: the server this connection is on
+          // does not route it to the stream (seen for over a minute on nats-server 2.9 after a
+          // restart, the stream led and current elsewhere). Move to another server.
+          noResponders = error instanceof Error && error.name === 'JetStreamNotEnabled' ? noResponders + 1 : 0;
+          if (noResponders === NO_RESPONDERS_BEFORE_RECONNECT) {
+            noResponders = 0;
+            reconnects++;
+            await nc.reconnect().catch(() => {});
+          }
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
       }
@@ -65,6 +86,9 @@ export function publishInOrder(
     },
     get lastError() {
       return lastError;
+    },
+    get reconnects() {
+      return reconnects;
     },
     stop: () => {
       stopped = true;
