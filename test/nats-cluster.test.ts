@@ -116,7 +116,7 @@ describe('NATS cluster', () => {
       await until(async () => ((await consumer())?.acked ?? 0) >= lastSeq, 'the pipeline to process and ack the first part');
       log(`first part acked up to seq ${lastSeq}`);
 
-      // Events keep coming, one at a time and in order, through both faults.
+      // Events keep coming, one at a time and in order, through the faults.
       const rest = all.slice(first.length);
       // Paced, so that messages still come after each fault: the pipeline is seen to consume again.
       live = publishInOrder(nc, names.subjects, rest, first.length, LIVE_PER_SECOND);
