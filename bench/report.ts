@@ -100,6 +100,8 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
       `${d.cpuMicrosPerEvent.toFixed(1)} µs`,
       [
         ...(d.mainThreadCpuMicrosPerEvent === undefined ? [] : [`main thread ${d.mainThreadCpuMicrosPerEvent.toFixed(1)} µs`]),
+        // What the operators cost: the noop peer's process does the same pull, validation, row encoding and acks.
+        `above the noop ${micros(d.cpuMicrosPerEvent - d.noop.cpuMicrosPerEvent)}`,
         ...Object.entries(d.serverCpuMicrosPerEvent).map(([name, micros]) => `${name} ${micros.toFixed(1)} µs`),
       ].join(', '),
     ],
