@@ -23,6 +23,7 @@ const details: BenchDetails = {
   node: '20.20.2',
   cpus: 2,
   cpuModel: 'AMD EPYC',
+  cpuMHz: 2096,
   publishSeconds: 6,
   rawConsumeSeconds: 2.5,
   rawInsertSeconds: 1.6,
@@ -66,6 +67,11 @@ describe('bench report', () => {
       p99_latency_ms: 470,
       peak_rss_mb: 241,
     });
+  });
+
+  it('names the machine: CPUs, model and clock', () => {
+    expect(formatTable(summary, details).split('\n')[0]).toBe('rxa bench · Node 20.20.2 · 2 × AMD EPYC at 2,096 MHz · load average 2.07 before, 1.99 after');
+    expect(formatTable(summary, { ...details, cpuMHz: 0 }).split('\n')[0]).toContain('2 × AMD EPYC · load');
   });
 
   it("shows the operators' CPU per event: the pipeline's above the noop peer's in the same run", () => {

@@ -31,6 +31,8 @@ export interface BenchDetails {
   node: string;
   cpus: number;
   cpuModel: string;
+  /** The CPU's clock as the OS reports it (0 if it does not), to tell machines of one model name apart. */
+  cpuMHz: number;
   publishSeconds: number;
   rawConsumeSeconds: number;
   rawInsertSeconds: number;
@@ -140,7 +142,7 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
-  const header = `rxa bench · Node ${d.node} · ${d.cpus} × ${d.cpuModel} · load average ${d.loadBefore.toFixed(2)} before, ${d.loadAfter.toFixed(2)} after`;
+  const header = `rxa bench · Node ${d.node} · ${d.cpus} × ${d.cpuModel}${d.cpuMHz > 0 ? ` at ${d.cpuMHz.toLocaleString('en-US')} MHz` : ''} · load average ${d.loadBefore.toFixed(2)} before, ${d.loadAfter.toFixed(2)} after`;
   return [header, ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd())].join('\n');
 }
 

@@ -183,6 +183,7 @@ async function main(): Promise<void> {
       node: process.versions.node,
       cpus: cpu.length,
       cpuModel: cpu[0]?.model.trim() ?? 'unknown CPU',
+      cpuMHz: cpu[0]?.speed ?? 0,
       publishSeconds: stream.seconds,
       rawConsumeSeconds: raw.seconds,
       rawInsertSeconds: inserted.seconds,
