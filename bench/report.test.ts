@@ -21,9 +21,7 @@ const summary: BenchSummary = {
 const checkpoints = { count: 2, maxBytes: 17_000_000, meanWrittenBytes: 15_600_000, meanMs: 266, maxMs: 419 };
 const details: BenchDetails = {
   node: '20.20.2',
-  cpus: 2,
-  cpuModel: 'AMD EPYC',
-  cpuMHz: 2096,
+  machine: { cpus: 2, model: 'AMD EPYC', mhz: 2096 },
   publishSeconds: 6,
   rawConsumeSeconds: 2.5,
   rawInsertSeconds: 1.6,
@@ -71,13 +69,13 @@ describe('bench report', () => {
 
   it('names the machine: CPUs, model and clock', () => {
     expect(formatTable(summary, details).split('\n')[0]).toBe('rxa bench · Node 20.20.2 · 2 × AMD EPYC at 2,096 MHz · load average 2.07 before, 1.99 after');
-    expect(formatTable(summary, { ...details, cpuMHz: 0 }).split('\n')[0]).toContain('2 × AMD EPYC · load');
+    expect(formatTable(summary, { ...details, machine: { ...details.machine, mhz: 0 } }).split('\n')[0]).toContain('2 × AMD EPYC · load');
   });
 
-  it("shows the operators' CPU per event: the pipeline's above the noop peer's in the same run", () => {
+  it("shows the operators' CPU per event: the pipeline's above the noop peer's in the same run, and as a multiple of it", () => {
     const row = formatTable(summary, details)
       .split('\n')
       .find((line) => line.startsWith('CPU per event (pipeline phase)'));
-    expect(row).toMatch(/ 11\.1 µs {2}main thread 9\.4 µs, above the noop 4\.9 µs, nats-server 3\.6 µs$/);
+    expect(row).toMatch(/ 11\.1 µs {2}main thread 9\.4 µs, above the noop 4\.9 µs \(1\.80× its CPU\), nats-server 3\.6 µs$/);
   });
 });

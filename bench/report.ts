@@ -1,4 +1,5 @@
 import { type CheckpointFigures, formatCheckpoints } from './checkpoint-tally.ts';
+import type { Machine } from './machine.ts';
 import type { ServerName } from './server-cpu.ts';
 
 /** The one JSON line `npm run bench -- --json` prints (keys and meaning fixed by the issue). */
@@ -29,10 +30,7 @@ export interface BenchSummary {
 
 export interface BenchDetails {
   node: string;
-  cpus: number;
-  cpuModel: string;
-  /** The CPU's clock as the OS reports it (0 if it does not), to tell machines of one model name apart. */
-  cpuMHz: number;
+  machine: Machine;
   publishSeconds: number;
   rawConsumeSeconds: number;
   rawInsertSeconds: number;
@@ -103,7 +101,8 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
       [
         ...(d.mainThreadCpuMicrosPerEvent === undefined ? [] : [`main thread ${d.mainThreadCpuMicrosPerEvent.toFixed(1)} µs`]),
         // What the operators cost: the noop peer's process does the same pull, validation, row encoding and acks.
-        `above the noop ${micros(d.cpuMicrosPerEvent - d.noop.cpuMicrosPerEvent)}`,
+        // And as a multiple of the noop's: rates differ 2x between machines of one kind, this less.
+        `above the noop ${micros(d.cpuMicrosPerEvent - d.noop.cpuMicrosPerEvent)} (${(d.cpuMicrosPerEvent / d.noop.cpuMicrosPerEvent).toFixed(2)}× its CPU)`,
         ...Object.entries(d.serverCpuMicrosPerEvent).map(([name, micros]) => `${name} ${micros.toFixed(1)} µs`),
       ].join(', '),
     ],
@@ -142,7 +141,7 @@ export function formatTable(s: BenchSummary, d: BenchDetails): string {
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
-  const header = `rxa bench · Node ${d.node} · ${d.cpus} × ${d.cpuModel}${d.cpuMHz > 0 ? ` at ${d.cpuMHz.toLocaleString('en-US')} MHz` : ''} · load average ${d.loadBefore.toFixed(2)} before, ${d.loadAfter.toFixed(2)} after`;
+  const header = `rxa bench · Node ${d.node} · ${d.machine.cpus} × ${d.machine.model}${d.machine.mhz > 0 ? ` at ${d.machine.mhz.toLocaleString('en-US')} MHz` : ''} · load average ${d.loadBefore.toFixed(2)} before, ${d.loadAfter.toFixed(2)} after`;
   return [header, ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`.trimEnd())].join('\n');
 }
 

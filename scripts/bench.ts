@@ -11,11 +11,12 @@
  * Every phase names its own streams, consumers, databases and buckets, and removes them at the end
  * (also on Ctrl-C; `scripts/bench-clean.ts` removes what a killed run left).
  */
-import { cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Command } from 'commander';
 import { measureLatency } from '../bench/latency.ts';
+import { describeMachine } from '../bench/machine.ts';
 import { dropPhase, newRunId, type PhaseNames, phaseNames } from '../bench/names.ts';
 import { materializedViewTotals, type PeerPipeline } from '../bench/peer-pipelines.ts';
 import { pipelineThroughput } from '../bench/pipeline-throughput.ts';
@@ -178,12 +179,9 @@ async function main(): Promise<void> {
       peak_rss_mb: pipeline.peakRssMb,
       ...(options.traceSample !== undefined ? { trace_sample: options.traceSample } : {}),
     };
-    const cpu = cpus();
     const table = formatTable(summary, {
       node: process.versions.node,
-      cpus: cpu.length,
-      cpuModel: cpu[0]?.model.trim() ?? 'unknown CPU',
-      cpuMHz: cpu[0]?.speed ?? 0,
+      machine: describeMachine(),
       publishSeconds: stream.seconds,
       rawConsumeSeconds: raw.seconds,
       rawInsertSeconds: inserted.seconds,
