@@ -11,8 +11,8 @@ export interface Machine {
 
 /**
  * The CPUs, their model and clock. libuv reads the clock from cpufreq, which virtual machines
- * often lack (it reports 0 there); /proc/cpuinfo's "cpu MHz" still has it. The clock tells apart
- * machines of one model name: two 2-vCPU "AMD EPYC" ran the benchmark 2× apart.
+ * often lack (it reports 0 there); /proc/cpuinfo's "cpu MHz" still has it. Machines of one model
+ * name differ (two 2-vCPU "AMD EPYC" ran the benchmark 2× apart): the clock is one thing that tells.
  */
 export function describeMachine(list: readonly CpuInfo[] = cpus(), cpuinfo = (): string => readFileSync('/proc/cpuinfo', 'utf8')): Machine {
   const first = list[0];
