@@ -116,9 +116,7 @@ export class NatsCluster {
       const current = new Set([leader, ...(leaderView?.meta_cluster?.replicas ?? []).filter((r) => r.current).map((r) => r.name)]);
       return running.every((s) => current.has(s.name));
     };
-    await waitFor(ready, timeoutMs, `the NATS cluster ${this.name} to have a JetStream meta leader every running server follows`).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}\n${this.logTails(15)}`);
-    });
+    await this.waitLogged(ready, timeoutMs, `the NATS cluster ${this.name} to have a JetStream meta leader every running server follows`);
   }
 
   /**
@@ -140,7 +138,12 @@ export class NatsCluster {
         return false; // an election, or the server nc uses restarting
       }
     };
-    await waitFor(current, timeoutMs, `the streams and consumers of the NATS cluster ${this.name} to have their replicas current`).catch((error: unknown) => {
+    await this.waitLogged(current, timeoutMs, `the streams and consumers of the NATS cluster ${this.name} to have their replicas current`);
+  }
+
+  /** `waitFor`, failing with each server's log tail in the message. */
+  private async waitLogged(condition: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+    await waitFor(condition, timeoutMs, what).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}\n${this.logTails(15)}`);
     });
   }
